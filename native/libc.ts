@@ -1,0 +1,148 @@
+// libc: sockets, memory and raw syscalls, as koffi bindings (Linux). Constants are x86_64/arm64
+// Linux values; this file and its siblings are the only ones that know them.
+import koffi from 'koffi';
+
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const SOCK_STREAM = 1;
+export const SOCK_NONBLOCK = 0o4000;
+export const SOCK_CLOEXEC = 0o2000000;
+export const SOL_SOCKET = 1;
+export const SO_REUSEADDR = 2;
+export const SO_ERROR = 4;
+export const SO_SNDBUF = 7;
+export const SO_RCVBUF = 8;
+export const SO_LINGER = 13;
+export const SO_REUSEPORT = 15;
+export const IPPROTO_TCP = 6;
+export const IPPROTO_IPV6 = 41;
+export const IPV6_V6ONLY = 26;
+export const TCP_NODELAY = 1;
+export const SHUT_WR = 1;
+export const SHUT_RDWR = 2;
+export const MSG_NOSIGNAL = 0x4000;
+export const MSG_DONTWAIT = 0x40;
+
+export const PROT_READ = 1;
+export const PROT_WRITE = 2;
+export const MAP_SHARED = 0x01;
+export const MAP_POPULATE = 0x8000;
+export const MAP_FAILED = 0xffffffffffffffffn;
+
+export const SYS_io_uring_setup = 425;
+export const SYS_io_uring_enter = 426;
+export const SYS_io_uring_register = 427;
+
+export const SOCKADDR_IN_SIZE = 16;
+export const SOCKADDR_IN6_SIZE = 28;
+export const SOCKADDR_STORAGE_SIZE = 128;
+
+export const errno = koffi.os.errno as Record<string, number>;
+
+const lib = koffi.load(null as unknown as string);
+
+export const libc = {
+  socket: lib.func('int socket(int domain, int type, int protocol)'),
+  bind: lib.func('int bind(int fd, const void *addr, uint32_t len)'),
+  listen: lib.func('int listen(int fd, int backlog)'),
+  connect: lib.func('int connect(int fd, const void *addr, uint32_t len)'),
+  accept4: lib.func('int accept4(int fd, void *addr, void *len, int flags)'),
+  recv: lib.func('intptr_t recv(int fd, void *buf, size_t len, int flags)'),
+  send: lib.func('intptr_t send(int fd, const void *buf, size_t len, int flags)'),
+  shutdown: lib.func('int shutdown(int fd, int how)'),
+  close: lib.func('int close(int fd)'),
+  setsockopt: lib.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)'),
+  getsockopt: lib.func('int getsockopt(int fd, int level, int name, _Out_ void *val, _Inout_ uint32_t *len)'),
+  getsockname: lib.func('int getsockname(int fd, _Out_ void *addr, _Inout_ uint32_t *len)'),
+  getpeername: lib.func('int getpeername(int fd, _Out_ void *addr, _Inout_ uint32_t *len)'),
+  malloc: lib.func('void *malloc(size_t size)'),
+  calloc: lib.func('void *calloc(size_t n, size_t size)'),
+  free: lib.func('void free(void *p)'),
+  memcpy: lib.func('void *memcpy(void *dst, const void *src, size_t n)'),
+  mmap: lib.func('void *mmap(void *addr, size_t len, int prot, int flags, int fd, int64_t off)'),
+  munmap: lib.func('int munmap(void *addr, size_t len)'),
+  strerror: lib.func('const char *strerror(int errnum)'),
+  // syscall() is variadic; these fixed prototypes are ABI-compatible on x86_64 and arm64
+  // and avoid koffi's slower variadic path on the hot io_uring_enter call.
+  syscall_io_uring_setup: lib.func('long syscall(long nr, unsigned int entries, void *params)'),
+  syscall_io_uring_enter: lib.func(
+    'long syscall(long nr, unsigned int fd, unsigned int to_submit, unsigned int min_complete, unsigned int flags, void *arg, size_t argsz)'
+  ),
+  syscall_io_uring_register: lib.func('long syscall(long nr, unsigned int fd, unsigned int opcode, void *arg, unsigned int nr_args)'),
+};
+
+export function lastErrno(): number {
+  return koffi.errno();
+}
+
+export function errnoName(code: number): string {
+  const n = Math.abs(code);
+  for (const [k, v] of Object.entries(errno)) if (v === n) return k;
+  return `errno ${n}`;
+}
+
+export function errnoMessage(code: number): string {
+  return `${errnoName(code)} (${libc.strerror(Math.abs(code))})`;
+}
+
+/** Pointer arithmetic on koffi's BigInt pointers. */
+export function offsetPtr(p: bigint, off: number): bigint {
+  return p + BigInt(off);
+}
+
+/** A Uint8Array over native memory (no copy). */
+export function nativeView(p: bigint, len: number): Uint8Array {
+  return new Uint8Array(koffi.view(p, len));
+}
+
+/** Fills a sockaddr_in/sockaddr_in6 in `dst` (at least 28 bytes); returns its length. */
+export function writeSockaddr(dst: Uint8Array, ip: string, port: number): number {
+  const dv = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
+  dst.fill(0, 0, SOCKADDR_IN6_SIZE);
+  if (ip.includes(':')) {
+    dv.setUint16(0, AF_INET6, true);
+    dv.setUint16(2, port, false);
+    dst.set(parseIPv6(ip), 8);
+    return SOCKADDR_IN6_SIZE;
+  }
+  dv.setUint16(0, AF_INET, true);
+  dv.setUint16(2, port, false);
+  const parts = ip.split('.').map(Number);
+  if (parts.length !== 4 || parts.some((x) => !(x >= 0 && x <= 255))) throw new Error(`not an IPv4 address: ${ip}`);
+  dst.set(parts, 4);
+  return SOCKADDR_IN_SIZE;
+}
+
+export function readSockaddr(src: Uint8Array): { family: 4 | 6; ip: string; port: number } {
+  const dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
+  const fam = dv.getUint16(0, true);
+  const port = dv.getUint16(2, false);
+  if (fam === AF_INET6) {
+    const parts: string[] = [];
+    for (let i = 0; i < 8; i++) parts.push(dv.getUint16(8 + i * 2, false).toString(16));
+    return { family: 6, ip: compressIPv6(parts), port };
+  }
+  return { family: 4, ip: Array.from(src.subarray(4, 8)).join('.'), port };
+}
+
+function parseIPv6(ip: string): Uint8Array {
+  const out = new Uint8Array(16);
+  const [head, tail] = ip.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
+  if (tail === undefined && h.length !== 8) throw new Error(`not an IPv6 address: ${ip}`);
+  const groups = [...h, ...new Array(8 - h.length - t.length).fill('0'), ...t];
+  groups.forEach((g, i) => {
+    const v = parseInt(g, 16);
+    if (!(v >= 0 && v <= 0xffff)) throw new Error(`not an IPv6 address: ${ip}`);
+    out[i * 2] = v >> 8;
+    out[i * 2 + 1] = v & 0xff;
+  });
+  return out;
+}
+
+function compressIPv6(parts: string[]): string {
+  const s = parts.join(':');
+  const m = s.match(/(^|:)0(:0)+(:|$)/);
+  return m ? s.replace(m[0], '::') : s;
+}

@@ -1,0 +1,243 @@
+// The OpenSSL C ABI, as koffi bindings. The only file above libc that knows OpenSSL's
+// function signatures, macro-to-ctrl mappings and constants.
+import koffi, { type LibraryHandle } from 'koffi';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export type Ptr = bigint;
+export const NULL: null = null;
+
+// Constants from ssl.h / tls1.h / x509_vfy.h / bio.h (OpenSSL 3.x).
+export const SSL_ERROR_NONE = 0;
+export const SSL_ERROR_SSL = 1;
+export const SSL_ERROR_WANT_READ = 2;
+export const SSL_ERROR_WANT_WRITE = 3;
+export const SSL_ERROR_WANT_X509_LOOKUP = 4;
+export const SSL_ERROR_SYSCALL = 5;
+export const SSL_ERROR_ZERO_RETURN = 6;
+
+export const TLS1_VERSION = 0x0301;
+export const TLS1_1_VERSION = 0x0302;
+export const TLS1_2_VERSION = 0x0303;
+export const TLS1_3_VERSION = 0x0304;
+
+export const SSL_VERIFY_NONE = 0x00;
+export const SSL_VERIFY_PEER = 0x01;
+export const SSL_VERIFY_FAIL_IF_NO_PEER_CERT = 0x02;
+
+export const SSL_FILETYPE_PEM = 1;
+
+// SSL_CTX_ctrl / SSL_ctrl commands behind the manual's macros.
+export const SSL_CTRL_SET_SESS_CACHE_MODE = 44; // SSL_CTX_set_session_cache_mode
+export const SSL_CTRL_SET_TLSEXT_HOSTNAME = 55; // SSL_set_tlsext_host_name
+export const SSL_CTRL_SET_GROUPS_LIST = 92; // SSL_CTX_set1_groups_list
+export const SSL_CTRL_GET_PEER_SIGNATURE_NID = 108; // SSL_get_peer_signature_nid
+export const SSL_CTRL_GET_PEER_TMP_KEY = 109; // SSL_get_peer_tmp_key
+export const SSL_CTRL_SET_MIN_PROTO_VERSION = 123; // SSL_CTX_set_min_proto_version
+export const SSL_CTRL_SET_MAX_PROTO_VERSION = 124; // SSL_CTX_set_max_proto_version
+export const SSL_CTRL_GET_NEGOTIATED_GROUP = 134; // SSL_get_negotiated_group
+export const SSL_CTRL_EXTRA_CHAIN_CERT = 14;
+export const TLSEXT_NAMETYPE_host_name = 0;
+
+export const SSL_SESS_CACHE_OFF = 0x0000;
+export const SSL_SESS_CACHE_CLIENT = 0x0001;
+export const SSL_SESS_CACHE_SERVER = 0x0002;
+export const SSL_SESS_CACHE_NO_INTERNAL_STORE = 0x0200;
+
+export const SSL_OP_NO_TICKET = 1n << 14n;
+export const SSL_OP_IGNORE_UNEXPECTED_EOF = 1n << 7n;
+export const SSL_OP_NO_RENEGOTIATION = 1n << 30n;
+
+export const SSL_CB_ALERT = 0x4000;
+export const SSL_CB_READ = 0x04;
+export const SSL_CB_WRITE = 0x08;
+
+export const SSL_TLSEXT_ERR_OK = 0;
+export const SSL_TLSEXT_ERR_NOACK = 3;
+export const OPENSSL_NPN_NEGOTIATED = 1;
+
+export const EVP_PKEY_RSA = 6;
+export const EVP_PKEY_EC = 408;
+export const EVP_PKEY_ED25519 = 1087;
+export const EVP_PKEY_X25519 = 1034;
+
+export const X509_V_OK = 0;
+
+// Callback prototypes (registered per thread; a koffi callback must stay registered while
+// OpenSSL holds it).
+export const KeylogCallback = koffi.proto('void iocptls_keylog_cb(void *ssl, const char *line)');
+export const NewSessionCallback = koffi.proto('int iocptls_new_session_cb(void *ssl, void *sess)');
+export const AlpnSelectCallback = koffi.proto(
+  'int iocptls_alpn_select_cb(void *ssl, _Out_ void **out, _Out_ uint8_t *outlen, void *in, unsigned int inlen, void *arg)'
+);
+export const InfoCallback = koffi.proto('void iocptls_info_cb(void *ssl, int where, int ret)');
+
+const SIGNATURES = {
+  OpenSSL_version: 'const char *OpenSSL_version(int t)',
+  OpenSSL_version_num: 'unsigned long OpenSSL_version_num(void)',
+
+  TLS_client_method: 'void *TLS_client_method(void)',
+  TLS_server_method: 'void *TLS_server_method(void)',
+  SSL_CTX_new: 'void *SSL_CTX_new(void *method)',
+  SSL_CTX_free: 'void SSL_CTX_free(void *ctx)',
+  SSL_CTX_ctrl: 'long SSL_CTX_ctrl(void *ctx, int cmd, long larg, void *parg)',
+  SSL_CTX_set_options: 'uint64_t SSL_CTX_set_options(void *ctx, uint64_t op)',
+  SSL_CTX_set_cipher_list: 'int SSL_CTX_set_cipher_list(void *ctx, const char *str)',
+  SSL_CTX_set_ciphersuites: 'int SSL_CTX_set_ciphersuites(void *ctx, const char *str)',
+  SSL_CTX_use_certificate_chain_file: 'int SSL_CTX_use_certificate_chain_file(void *ctx, const char *file)',
+  SSL_CTX_use_PrivateKey_file: 'int SSL_CTX_use_PrivateKey_file(void *ctx, const char *file, int type)',
+  SSL_CTX_use_certificate: 'int SSL_CTX_use_certificate(void *ctx, void *x509)',
+  SSL_CTX_use_PrivateKey: 'int SSL_CTX_use_PrivateKey(void *ctx, void *pkey)',
+  SSL_CTX_check_private_key: 'int SSL_CTX_check_private_key(void *ctx)',
+  SSL_CTX_load_verify_locations: 'int SSL_CTX_load_verify_locations(void *ctx, const char *file, const char *dir)',
+  SSL_CTX_set_default_verify_paths: 'int SSL_CTX_set_default_verify_paths(void *ctx)',
+  SSL_CTX_get_cert_store: 'void *SSL_CTX_get_cert_store(void *ctx)',
+  SSL_CTX_set_verify: 'void SSL_CTX_set_verify(void *ctx, int mode, void *cb)',
+  SSL_CTX_set_client_CA_list: 'void SSL_CTX_set_client_CA_list(void *ctx, void *list)',
+  SSL_load_client_CA_file: 'void *SSL_load_client_CA_file(const char *file)',
+  SSL_CTX_set_alpn_protos: 'int SSL_CTX_set_alpn_protos(void *ctx, const uint8_t *protos, unsigned int len)',
+  SSL_CTX_set_alpn_select_cb: 'void SSL_CTX_set_alpn_select_cb(void *ctx, iocptls_alpn_select_cb *cb, void *arg)',
+  SSL_select_next_proto:
+    'int SSL_select_next_proto(_Out_ void **out, _Out_ uint8_t *outlen, const uint8_t *server, unsigned int server_len, const uint8_t *client, unsigned int client_len)',
+  SSL_CTX_set_keylog_callback: 'void SSL_CTX_set_keylog_callback(void *ctx, iocptls_keylog_cb *cb)',
+  SSL_CTX_sess_set_new_cb: 'void SSL_CTX_sess_set_new_cb(void *ctx, iocptls_new_session_cb *cb)',
+  SSL_CTX_set_num_tickets: 'int SSL_CTX_set_num_tickets(void *ctx, size_t n)',
+  SSL_CTX_set_session_id_context: 'int SSL_CTX_set_session_id_context(void *ctx, const uint8_t *sid, unsigned int len)',
+  SSL_CTX_set_info_callback: 'void SSL_CTX_set_info_callback(void *ctx, iocptls_info_cb *cb)',
+
+  SSL_new: 'void *SSL_new(void *ctx)',
+  SSL_free: 'void SSL_free(void *ssl)',
+  SSL_set_bio: 'void SSL_set_bio(void *ssl, void *rbio, void *wbio)',
+  SSL_set_connect_state: 'void SSL_set_connect_state(void *ssl)',
+  SSL_set_accept_state: 'void SSL_set_accept_state(void *ssl)',
+  SSL_do_handshake: 'int SSL_do_handshake(void *ssl)',
+  SSL_read: 'int SSL_read(void *ssl, void *buf, int num)',
+  SSL_write: 'int SSL_write(void *ssl, void *buf, int num)',
+  SSL_get_error: 'int SSL_get_error(void *ssl, int ret)',
+  SSL_shutdown: 'int SSL_shutdown(void *ssl)',
+  SSL_get_shutdown: 'int SSL_get_shutdown(void *ssl)',
+  SSL_in_init: 'int SSL_in_init(void *ssl)',
+  SSL_is_init_finished: 'int SSL_is_init_finished(void *ssl)',
+  SSL_ctrl: 'long SSL_ctrl(void *ssl, int cmd, long larg, void *parg)',
+  SSL_ctrl_str: 'long SSL_ctrl(void *ssl, int cmd, long larg, const char *parg)',
+  SSL_ctrl_out: 'long SSL_ctrl(void *ssl, int cmd, long larg, _Out_ void **parg)',
+  SSL_set1_host: 'int SSL_set1_host(void *ssl, const char *host)',
+  SSL_set_hostflags: 'void SSL_set_hostflags(void *ssl, unsigned int flags)',
+  SSL_set_verify: 'void SSL_set_verify(void *ssl, int mode, void *cb)',
+  SSL_get_version: 'const char *SSL_get_version(void *ssl)',
+  SSL_version: 'int SSL_version(void *ssl)',
+  SSL_get_current_cipher: 'void *SSL_get_current_cipher(void *ssl)',
+  SSL_CIPHER_get_name: 'const char *SSL_CIPHER_get_name(void *cipher)',
+  SSL_get0_alpn_selected: 'void SSL_get0_alpn_selected(void *ssl, _Out_ void **data, _Out_ unsigned int *len)',
+  SSL_session_reused: 'int SSL_session_reused(void *ssl)',
+  SSL_get1_session: 'void *SSL_get1_session(void *ssl)',
+  SSL_set_session: 'int SSL_set_session(void *ssl, void *sess)',
+  SSL_SESSION_free: 'void SSL_SESSION_free(void *sess)',
+  SSL_SESSION_is_resumable: 'int SSL_SESSION_is_resumable(void *sess)',
+  SSL_SESSION_up_ref: 'int SSL_SESSION_up_ref(void *sess)',
+  SSL_get_verify_result: 'long SSL_get_verify_result(void *ssl)',
+  SSL_get1_peer_certificate: 'void *SSL_get1_peer_certificate(void *ssl)',
+  SSL_get_peer_cert_chain: 'void *SSL_get_peer_cert_chain(void *ssl)',
+  SSL_get_servername: 'const char *SSL_get_servername(void *ssl, int type)',
+  SSL_set_ex_data: 'int SSL_set_ex_data(void *ssl, int idx, void *data)',
+  SSL_alert_desc_string_long: 'const char *SSL_alert_desc_string_long(int value)',
+  SSL_set_quiet_shutdown: 'void SSL_set_quiet_shutdown(void *ssl, int mode)',
+
+  X509_verify_cert_error_string: 'const char *X509_verify_cert_error_string(long n)',
+  X509_STORE_add_cert: 'int X509_STORE_add_cert(void *store, void *x)',
+  X509_free: 'void X509_free(void *x)',
+  X509_get_signature_nid: 'int X509_get_signature_nid(void *x)',
+  i2d_X509: 'int i2d_X509(void *x, _Inout_ void **out)',
+  d2i_X509: 'void *d2i_X509(void *px, _Inout_ void **in, long len)',
+  OPENSSL_sk_num: 'int OPENSSL_sk_num(void *st)',
+  OPENSSL_sk_value: 'void *OPENSSL_sk_value(void *st, int i)',
+  OBJ_nid2sn: 'const char *OBJ_nid2sn(int n)',
+  OBJ_nid2ln: 'const char *OBJ_nid2ln(int n)',
+  EVP_PKEY_get_id: 'int EVP_PKEY_get_id(void *pkey)',
+  EVP_PKEY_get_bits: 'int EVP_PKEY_get_bits(void *pkey)',
+  EVP_PKEY_free: 'void EVP_PKEY_free(void *pkey)',
+  CRYPTO_free: 'void CRYPTO_free(void *p, const char *file, int line)',
+
+  BIO_new_bio_pair: 'int BIO_new_bio_pair(_Out_ void **bio1, size_t writebuf1, _Out_ void **bio2, size_t writebuf2)',
+  BIO_new_mem_buf: 'void *BIO_new_mem_buf(const void *buf, int len)',
+  BIO_write: 'int BIO_write(void *b, void *data, int dlen)',
+  BIO_read: 'int BIO_read(void *b, void *data, int dlen)',
+  BIO_ctrl_pending: 'size_t BIO_ctrl_pending(void *b)',
+  BIO_ctrl_get_write_guarantee: 'size_t BIO_ctrl_get_write_guarantee(void *b)',
+  BIO_nread0: 'int BIO_nread0(void *b, _Out_ void **buf)',
+  BIO_nread: 'int BIO_nread(void *b, _Out_ void **buf, int num)',
+  BIO_free: 'int BIO_free(void *b)',
+  PEM_read_bio_X509: 'void *PEM_read_bio_X509(void *bp, void *x, void *cb, void *u)',
+
+  ERR_get_error: 'unsigned long ERR_get_error(void)',
+  ERR_peek_error: 'unsigned long ERR_peek_error(void)',
+  ERR_clear_error: 'void ERR_clear_error(void)',
+  ERR_error_string_n: 'void ERR_error_string_n(unsigned long e, _Out_ char *buf, size_t len)',
+  ERR_reason_error_string: 'const char *ERR_reason_error_string(unsigned long e)',
+  ERR_lib_error_string: 'const char *ERR_lib_error_string(unsigned long e)',
+} as const;
+
+type Bound = { [K in keyof typeof SIGNATURES]: (...args: any[]) => any };
+
+export interface OpenSSL extends Bound {
+  /** Where this OpenSSL came from: 'node' (the running executable) or a libssl path. */
+  readonly source: string;
+  readonly version: string;
+  readonly lib: LibraryHandle;
+}
+
+const OPENSSL_VERSION = 0;
+
+// One per thread: koffi bindings are per isolate, and so are registered callbacks.
+let loaded: OpenSSL | undefined;
+
+/** The libssl path asked for by flag or environment, or undefined for the one inside node. */
+export function requestedLibssl(flag?: string): string | undefined {
+  const p = flag ?? process.env.IOCPTLS_OPENSSL;
+  return p && p.length > 0 ? p : undefined;
+}
+
+export function loadOpenSSL(libsslPath?: string): OpenSSL {
+  if (loaded) {
+    const want = libsslPath ? path.resolve(libsslPath) : 'node';
+    if (loaded.source !== want) throw new Error(`OpenSSL already loaded from ${loaded.source}, cannot also load ${want}`);
+    return loaded;
+  }
+  let lib: LibraryHandle;
+  let source = 'node';
+  if (libsslPath) {
+    source = path.resolve(libsslPath);
+    if (!fs.existsSync(source)) throw new Error(`--openssl: no such file: ${libsslPath}`);
+    try {
+      // RTLD_DEEPBIND: the node executable exports OpenSSL symbols too; without it the
+      // loaded libssl would bind to node's libcrypto instead of its own.
+      lib = koffi.load(source, { deep: true });
+    } catch (e) {
+      throw new Error(`--openssl: cannot load ${libsslPath}: ${(e as Error).message}`);
+    }
+  } else {
+    lib = koffi.load(null as unknown as string);
+  }
+  const bound: Record<string, unknown> = {};
+  for (const [name, sig] of Object.entries(SIGNATURES)) {
+    try {
+      bound[name] = lib.func(sig);
+    } catch (e) {
+      if (libsslPath) throw new Error(`--openssl: ${libsslPath} lacks ${name} (OpenSSL 3.x is required)`);
+      throw new Error(`this Node.js does not export ${name}; use --openssl PATH to a libssl.so.3`);
+    }
+  }
+  const version = (bound.OpenSSL_version as (t: number) => string)(OPENSSL_VERSION);
+  loaded = Object.assign(bound, { source, version, lib }) as unknown as OpenSSL;
+  return loaded;
+}
+
+/** The bindings already loaded on this thread (loads node's by default). */
+export function openssl(): OpenSSL {
+  return loaded ?? loadOpenSSL(requestedLibssl());
+}
+
+/** Frees memory OpenSSL allocated for us (the OPENSSL_free macro). */
+export function opensslFree(ssl: OpenSSL, p: Ptr): void {
+  ssl.CRYPTO_free(p, null, 0);
+}

@@ -1,0 +1,274 @@
+// The io_uring completion port: raw io_uring_setup/io_uring_enter and the mmap'ed rings,
+// one ring per thread. One io_uring_enter per loop turn both submits and waits.
+import koffi from 'koffi';
+import * as c from '../../../native/libc';
+import * as u from '../../../native/io_uring';
+import * as sock from './posix_sockets';
+import { CompletionPort, PortError, SockAddr } from './types';
+
+const ACCEPT_FLAGS = c.SOCK_NONBLOCK | c.SOCK_CLOEXEC;
+
+export interface IoUringOptions {
+  entries?: number;
+}
+
+export class IoUringPort implements CompletionPort {
+  readonly backend = 'io_uring' as const;
+  readonly ringFd: number;
+
+  #sqRing: Uint32Array;
+  #sqHead: number;
+  #sqTail: number;
+  #sqMask: number;
+  #sqEntries: number;
+  #sqes32: Uint32Array;
+  #sqes64: BigUint64Array;
+  #cqRing: Uint32Array;
+  #cqHead: number;
+  #cqTail: number;
+  #cqMask: number;
+  #cqes32: Int32Array;
+  #cqesIndex: number; // u32 index of cqes[0] inside #cqRing
+
+  #tail: number; // our local SQ tail, published on submit
+  #toSubmit = 0;
+  #maps: Array<[bigint, number]> = [];
+  #arg: bigint; // io_uring_getevents_arg + timespec, in native memory
+  #argView: BigInt64Array;
+  #timespecs: bigint; // one timespec per SQ slot for TIMEOUT ops (copied by the kernel at submit)
+  #timespecView: BigInt64Array;
+
+  constructor(opts: IoUringOptions = {}) {
+    const entries = opts.entries ?? 4096;
+    const params = new Uint8Array(u.PARAMS_SIZE);
+    const pv = new DataView(params.buffer);
+    pv.setUint32(u.P_FLAGS, u.IORING_SETUP_CQSIZE | u.IORING_SETUP_CLAMP, true);
+    pv.setUint32(u.P_CQ_ENTRIES, entries * 4, true);
+    const fd = Number(c.libc.syscall_io_uring_setup(c.SYS_io_uring_setup, entries, params));
+    if (fd < 0) {
+      const e = c.lastErrno();
+      throw new PortError(`io_uring_setup: ${c.errnoMessage(e)}`, -e);
+    }
+    this.ringFd = fd;
+    const features = pv.getUint32(u.P_FEATURES, true);
+    if (!(features & u.IORING_FEAT_EXT_ARG) || !(features & u.IORING_FEAT_SINGLE_MMAP) || !(features & u.IORING_FEAT_NODROP)) {
+      c.libc.close(fd);
+      throw new PortError('io_uring: kernel lacks EXT_ARG/SINGLE_MMAP/NODROP (Linux 5.11+ needed)', -95);
+    }
+    const sqEntries = pv.getUint32(u.P_SQ_ENTRIES, true);
+    const cqEntries = pv.getUint32(u.P_CQ_ENTRIES, true);
+    const sqo = (k: number) => pv.getUint32(u.P_SQ_OFF + k, true);
+    const cqo = (k: number) => pv.getUint32(u.P_CQ_OFF + k, true);
+    const ringSize = Math.max(sqo(u.SQO_ARRAY) + sqEntries * 4, cqo(u.CQO_CQES) + cqEntries * u.CQE_SIZE);
+    const ring = this.#map(ringSize, u.IORING_OFF_SQ_RING);
+    const sqesSize = sqEntries * u.SQE_SIZE;
+    const sqes = this.#map(sqesSize, u.IORING_OFF_SQES);
+
+    const ringAb = koffi.view(ring, ringSize);
+    this.#sqRing = new Uint32Array(ringAb);
+    this.#cqRing = this.#sqRing;
+    this.#sqHead = sqo(u.SQO_HEAD) >> 2;
+    this.#sqTail = sqo(u.SQO_TAIL) >> 2;
+    this.#sqMask = this.#sqRing[sqo(u.SQO_RING_MASK) >> 2];
+    this.#sqEntries = sqEntries;
+    this.#cqHead = cqo(u.CQO_HEAD) >> 2;
+    this.#cqTail = cqo(u.CQO_TAIL) >> 2;
+    this.#cqMask = this.#cqRing[cqo(u.CQO_RING_MASK) >> 2];
+    this.#cqesIndex = cqo(u.CQO_CQES) >> 2;
+    this.#cqes32 = new Int32Array(ringAb);
+    // The SQ index array maps ring slots to SQEs; we use the identity mapping once and for all.
+    const arr = sqo(u.SQO_ARRAY) >> 2;
+    for (let i = 0; i < sqEntries; i++) this.#sqRing[arr + i] = i;
+    const sqesAb = koffi.view(sqes, sqesSize);
+    this.#sqes32 = new Uint32Array(sqesAb);
+    this.#sqes64 = new BigUint64Array(sqesAb);
+    this.#tail = this.#sqRing[this.#sqTail];
+
+    this.#arg = c.libc.calloc(1, u.GETEVENTS_ARG_SIZE + u.TIMESPEC_SIZE) as bigint;
+    this.#argView = new BigInt64Array(koffi.view(this.#arg, u.GETEVENTS_ARG_SIZE + u.TIMESPEC_SIZE));
+    this.#argView[2] = this.#arg + BigInt(u.GETEVENTS_ARG_SIZE); // arg.ts -> the timespec after it
+    this.#timespecs = c.libc.calloc(sqEntries, u.TIMESPEC_SIZE) as bigint;
+    this.#timespecView = new BigInt64Array(koffi.view(this.#timespecs, sqEntries * u.TIMESPEC_SIZE));
+  }
+
+  #map(size: number, off: number): bigint {
+    const p = c.libc.mmap(null, size, c.PROT_READ | c.PROT_WRITE, c.MAP_SHARED | c.MAP_POPULATE, this.ringFd, off) as bigint;
+    if (p === c.MAP_FAILED || p === null) {
+      const e = c.lastErrno();
+      throw new PortError(`io_uring mmap: ${c.errnoMessage(e)}`, -e);
+    }
+    this.#maps.push([p, size]);
+    return p;
+  }
+
+  /** Which of our opcodes this kernel supports (IORING_REGISTER_PROBE). */
+  unsupportedOps(): string[] {
+    const n = 256;
+    const size = u.PROBE_HEADER_SIZE + n * u.PROBE_OP_SIZE;
+    const buf = new Uint8Array(size);
+    const r = Number(c.libc.syscall_io_uring_register(c.SYS_io_uring_register, this.ringFd, u.IORING_REGISTER_PROBE, buf, n));
+    if (r < 0) return ['probe'];
+    const lastOp = buf[0];
+    const needed: Record<string, number> = {
+      accept: u.IORING_OP_ACCEPT,
+      connect: u.IORING_OP_CONNECT,
+      recv: u.IORING_OP_RECV,
+      send: u.IORING_OP_SEND,
+      close: u.IORING_OP_CLOSE,
+      timeout: u.IORING_OP_TIMEOUT,
+      cancel: u.IORING_OP_ASYNC_CANCEL,
+    };
+    const missing: string[] = [];
+    for (const [name, op] of Object.entries(needed)) {
+      const flags = buf[u.PROBE_HEADER_SIZE + op * u.PROBE_OP_SIZE + 2] | (buf[u.PROBE_HEADER_SIZE + op * u.PROBE_OP_SIZE + 3] << 8);
+      if (op > lastOp || !(flags & u.IO_URING_OP_SUPPORTED)) missing.push(name);
+    }
+    return missing;
+  }
+
+  // --- socket setup (shared with epoll)
+  openListener(ip: string, port: number, backlog: number) {
+    return sock.openListener(ip, port, backlog);
+  }
+  openSocket(family: 4 | 6): number {
+    return sock.openSocket(family);
+  }
+  sockaddr(ip: string, port: number): SockAddr {
+    return sock.makeSockaddr(ip, port);
+  }
+  localAddress(fd: number) {
+    return sock.localAddress(fd);
+  }
+  setNoDelay(fd: number): void {
+    sock.setNoDelay(fd);
+  }
+  setLingerZero(fd: number): void {
+    sock.setLingerZero(fd);
+  }
+  closeNow(fd: number): void {
+    sock.closeNow(fd);
+  }
+  shutdownWrite(fd: number): void {
+    sock.shutdownWrite(fd);
+  }
+
+  // --- submission
+  /** Claims the next SQE and fills every field (SQEs are reused, so nothing may be left over). */
+  #sqe(opcode: number, fd: number, addr: bigint, len: number, off: bigint, opFlags: number, token: number): number {
+    if (this.#tail - Atomics.load(this.#sqRing, this.#sqHead) >= this.#sqEntries) this.#enter(0, -1);
+    const idx = this.#tail & this.#sqMask;
+    const b = idx << 4; // 64-byte SQE = 16 u32
+    const s = this.#sqes32;
+    s[b] = opcode; // flags = 0, ioprio = 0
+    s[b + 1] = fd;
+    const b64 = idx << 3;
+    this.#sqes64[b64 + 1] = off;
+    this.#sqes64[b64 + 2] = addr;
+    s[b + 6] = len;
+    s[b + 7] = opFlags;
+    s[b + 8] = token;
+    s[b + 9] = 0;
+    s[b + 10] = 0;
+    s[b + 11] = 0;
+    s[b + 12] = 0;
+    s[b + 13] = 0;
+    s[b + 14] = 0;
+    s[b + 15] = 0;
+    this.#tail = (this.#tail + 1) >>> 0;
+    this.#toSubmit++;
+    return idx;
+  }
+
+  prepAccept(listenFd: number, token: number): void {
+    this.#sqe(u.IORING_OP_ACCEPT, listenFd, 0n, 0, 0n, ACCEPT_FLAGS, token);
+  }
+  prepConnect(fd: number, addr: SockAddr, token: number): void {
+    this.#sqe(u.IORING_OP_CONNECT, fd, addr.ptr, 0, BigInt(addr.len), 0, token);
+  }
+  prepRecv(fd: number, buf: bigint, len: number, token: number): void {
+    this.#sqe(u.IORING_OP_RECV, fd, buf, len, 0n, 0, token);
+  }
+  prepSend(fd: number, buf: bigint, len: number, token: number): void {
+    this.#sqe(u.IORING_OP_SEND, fd, buf, len, 0n, c.MSG_NOSIGNAL, token);
+  }
+  prepClose(fd: number, token: number): void {
+    this.#sqe(u.IORING_OP_CLOSE, fd, 0n, 0, 0n, 0, token);
+  }
+  prepTimeout(ms: number, token: number): void {
+    // The kernel copies the timespec when it consumes the SQE; the slot is reused only after that.
+    const idx = this.#tail & this.#sqMask;
+    this.#timespecView[idx * 2] = BigInt(Math.floor(ms / 1000));
+    this.#timespecView[idx * 2 + 1] = BigInt(Math.round((ms % 1000) * 1e6));
+    this.#sqe(u.IORING_OP_TIMEOUT, -1, this.#timespecs + BigInt(idx * u.TIMESPEC_SIZE), 1, 0n, 0, token);
+  }
+  prepCancel(target: number, token: number): void {
+    this.#sqe(u.IORING_OP_ASYNC_CANCEL, -1, BigInt(target >>> 0), 0, 0n, 0, token);
+  }
+
+  submitAndWait(minComplete: number, timeoutMs: number): void {
+    // Completions already waiting: just submit.
+    const ready = (Atomics.load(this.#cqRing, this.#cqTail) - this.#cqRing[this.#cqHead]) >>> 0;
+    if (ready >= minComplete || timeoutMs === 0) minComplete = 0;
+    this.#enter(minComplete, timeoutMs);
+  }
+
+  #enter(minComplete: number, timeoutMs: number): void {
+    Atomics.store(this.#sqRing, this.#sqTail, this.#tail);
+    let flags = minComplete > 0 ? u.IORING_ENTER_GETEVENTS : 0;
+    let arg: bigint | null = null;
+    let argSize = 0;
+    if (minComplete > 0 && timeoutMs >= 0) {
+      flags |= u.IORING_ENTER_EXT_ARG;
+      this.#argView[3] = BigInt(Math.floor(timeoutMs / 1000));
+      this.#argView[4] = BigInt(Math.round((timeoutMs % 1000) * 1e6));
+      arg = this.#arg;
+      argSize = u.GETEVENTS_ARG_SIZE;
+    }
+    for (;;) {
+      const r = Number(
+        c.libc.syscall_io_uring_enter(c.SYS_io_uring_enter, this.ringFd, this.#toSubmit, minComplete, flags, arg, argSize)
+      );
+      if (r >= 0) {
+        this.#toSubmit -= r;
+        return;
+      }
+      const e = c.lastErrno();
+      if (e === c.errno.ETIME) {
+        this.#toSubmit = 0;
+        return;
+      }
+      if (e === c.errno.EINTR) continue;
+      // The CQ is full: the caller must reap before more can be submitted.
+      if (e === c.errno.EBUSY || e === c.errno.EAGAIN) return;
+      throw new PortError(`io_uring_enter: ${c.errnoMessage(e)}`, -e);
+    }
+  }
+
+  reap(tokens: Uint32Array, results: Int32Array): number {
+    const ring = this.#cqRing;
+    let head = ring[this.#cqHead];
+    const tail = Atomics.load(ring, this.#cqTail);
+    const max = tokens.length;
+    const cqes = this.#cqes32;
+    const base = this.#cqesIndex;
+    const mask = this.#cqMask;
+    let n = 0;
+    while (head !== tail && n < max) {
+      const i = base + ((head & mask) << 2); // 16-byte CQE = 4 u32
+      tokens[n] = cqes[i] >>> 0;
+      results[n] = cqes[i + 2];
+      n++;
+      head = (head + 1) >>> 0;
+    }
+    Atomics.store(ring, this.#cqHead, head);
+    return n;
+  }
+
+  close(): void {
+    for (const [p, size] of this.#maps) c.libc.munmap(p, size);
+    this.#maps = [];
+    c.libc.free(this.#arg);
+    c.libc.free(this.#timespecs);
+    c.libc.close(this.ringFd);
+  }
+}

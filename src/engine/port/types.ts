@@ -1,0 +1,118 @@
+// The completion-port interface every backend implements (io_uring, epoll, IOCP).
+// It knows sockets and completions, never TLS. Names follow liburing's verbs.
+
+export type Backend = 'io_uring' | 'epoll' | 'iocp';
+export const BACKENDS: readonly Backend[] = ['io_uring', 'epoll', 'iocp'];
+
+/** A socket address in native memory at a stable address, shareable by many connects. */
+export interface SockAddr {
+  readonly ptr: bigint;
+  readonly len: number;
+  readonly family: 4 | 6;
+  readonly ip: string;
+  readonly port: number;
+}
+
+/**
+ * Every prep* call queues one operation identified by a caller-chosen 32-bit token; each
+ * operation completes exactly once, with its token and a result: >= 0 on success (bytes,
+ * a new socket, 0), or a negative Linux errno (-ECONNREFUSED, -ECANCELED, -ETIME...) on every
+ * backend, so layers above never see OS-specific codes.
+ *
+ * A buffer passed to prepRecv/prepSend belongs to the kernel until that operation's
+ * completion is reaped, also when the operation was cancelled.
+ */
+export interface CompletionPort {
+  readonly backend: Backend;
+
+  // Socket setup: synchronous, once per socket, not per operation.
+  openListener(ip: string, port: number, backlog: number): { fd: number; port: number };
+  openSocket(family: 4 | 6): number;
+  sockaddr(ip: string, port: number): SockAddr;
+  localAddress(fd: number): { ip: string; port: number };
+  setNoDelay(fd: number): void;
+  /** SO_LINGER {1, 0}: the next close sends RST instead of FIN. */
+  setLingerZero(fd: number): void;
+  /** Closes a socket with no operation in flight, synchronously. */
+  closeNow(fd: number): void;
+  /** Half-close: send FIN, keep receiving. */
+  shutdownWrite(fd: number): void;
+
+  prepAccept(listenFd: number, token: number): void;
+  prepConnect(fd: number, addr: SockAddr, token: number): void;
+  prepRecv(fd: number, buf: bigint, len: number, token: number): void;
+  prepSend(fd: number, buf: bigint, len: number, token: number): void;
+  prepClose(fd: number, token: number): void;
+  prepTimeout(ms: number, token: number): void;
+  /** Cancels the in-flight operation with token `target`; it completes with -ECANCELED (or its own result if it won the race). */
+  prepCancel(target: number, token: number): void;
+
+  /** Submits what was prepared and waits until at least minComplete completions are ready or timeoutMs passed (-1: no limit). */
+  submitAndWait(minComplete: number, timeoutMs: number): void;
+  /** Copies up to tokens.length ready completions out, marks them seen, returns how many. */
+  reap(tokens: Uint32Array, results: Int32Array): number;
+
+  close(): void;
+}
+
+// Negative Linux errno values used as completion results on every backend.
+export const E = {
+  ENOENT: -2,
+  EINTR: -4,
+  EBADF: -9,
+  EAGAIN: -11,
+  ENOMEM: -12,
+  EBUSY: -16,
+  EINVAL: -22,
+  EMFILE: -24,
+  EPIPE: -32,
+  ETIME: -62,
+  EALREADY: -114,
+  EINPROGRESS: -115,
+  ECANCELED: -125,
+  ECONNABORTED: -103,
+  ECONNRESET: -104,
+  ENOTCONN: -107,
+  ETIMEDOUT: -110,
+  ECONNREFUSED: -111,
+  EHOSTUNREACH: -113,
+  ENETUNREACH: -101,
+  EADDRINUSE: -98,
+  EADDRNOTAVAIL: -99,
+} as const;
+
+const NAMES: Record<number, string> = Object.fromEntries(Object.entries(E).map(([k, v]) => [v, k]));
+
+/** 'ECONNREFUSED' for -111; 'errno N' for codes we do not name. */
+export function errorName(res: number): string {
+  return NAMES[res] ?? NAMES[-Math.abs(res)] ?? `errno ${Math.abs(res)}`;
+}
+
+const MESSAGES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset by peer',
+  ETIMEDOUT: 'timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  EPIPE: 'broken pipe',
+  EADDRINUSE: 'address already in use',
+  EADDRNOTAVAIL: 'address not available',
+  EMFILE: 'too many open files',
+  ECANCELED: 'cancelled',
+};
+
+export function errorMessage(res: number): string {
+  const n = errorName(res);
+  return MESSAGES[n] ? `${MESSAGES[n]} (${n})` : n;
+}
+
+export class PortError extends Error {
+  readonly code = 'IOCPTLS_ERR_PORT';
+  constructor(
+    message: string,
+    readonly errno: number
+  ) {
+    super(message);
+    this.name = 'PortError';
+  }
+}
