@@ -67,9 +67,6 @@ export const X509_V_OK = 0;
 // OpenSSL holds it).
 export const KeylogCallback = koffi.proto('void iocptls_keylog_cb(void *ssl, const char *line)');
 export const NewSessionCallback = koffi.proto('int iocptls_new_session_cb(void *ssl, void *sess)');
-export const AlpnSelectCallback = koffi.proto(
-  'int iocptls_alpn_select_cb(void *ssl, _Out_ void **out, _Out_ uint8_t *outlen, void *in, unsigned int inlen, void *arg)'
-);
 export const InfoCallback = koffi.proto('void iocptls_info_cb(void *ssl, int where, int ret)');
 
 const SIGNATURES = {
@@ -81,6 +78,7 @@ const SIGNATURES = {
   SSL_CTX_new: 'void *SSL_CTX_new(void *method)',
   SSL_CTX_free: 'void SSL_CTX_free(void *ctx)',
   SSL_CTX_ctrl: 'long SSL_CTX_ctrl(void *ctx, int cmd, long larg, void *parg)',
+  SSL_CTX_ctrl_str: 'long SSL_CTX_ctrl(void *ctx, int cmd, long larg, const char *parg)',
   SSL_CTX_set_options: 'uint64_t SSL_CTX_set_options(void *ctx, uint64_t op)',
   SSL_CTX_set_cipher_list: 'int SSL_CTX_set_cipher_list(void *ctx, const char *str)',
   SSL_CTX_set_ciphersuites: 'int SSL_CTX_set_ciphersuites(void *ctx, const char *str)',
@@ -96,7 +94,7 @@ const SIGNATURES = {
   SSL_CTX_set_client_CA_list: 'void SSL_CTX_set_client_CA_list(void *ctx, void *list)',
   SSL_load_client_CA_file: 'void *SSL_load_client_CA_file(const char *file)',
   SSL_CTX_set_alpn_protos: 'int SSL_CTX_set_alpn_protos(void *ctx, const uint8_t *protos, unsigned int len)',
-  SSL_CTX_set_alpn_select_cb: 'void SSL_CTX_set_alpn_select_cb(void *ctx, iocptls_alpn_select_cb *cb, void *arg)',
+  SSL_CTX_set_alpn_select_cb: 'void SSL_CTX_set_alpn_select_cb(void *ctx, void *cb, void *arg)',
   SSL_select_next_proto:
     'int SSL_select_next_proto(_Out_ void **out, _Out_ uint8_t *outlen, const uint8_t *server, unsigned int server_len, const uint8_t *client, unsigned int client_len)',
   SSL_CTX_set_keylog_callback: 'void SSL_CTX_set_keylog_callback(void *ctx, iocptls_keylog_cb *cb)',
@@ -128,7 +126,7 @@ const SIGNATURES = {
   SSL_version: 'int SSL_version(void *ssl)',
   SSL_get_current_cipher: 'void *SSL_get_current_cipher(void *ssl)',
   SSL_CIPHER_get_name: 'const char *SSL_CIPHER_get_name(void *cipher)',
-  SSL_get0_alpn_selected: 'void SSL_get0_alpn_selected(void *ssl, _Out_ void **data, _Out_ unsigned int *len)',
+  SSL_get0_alpn_selected: 'void SSL_get0_alpn_selected(void *ssl, void *data, void *len)',
   SSL_session_reused: 'int SSL_session_reused(void *ssl)',
   SSL_get1_session: 'void *SSL_get1_session(void *ssl)',
   SSL_set_session: 'int SSL_set_session(void *ssl, void *sess)',
@@ -141,13 +139,19 @@ const SIGNATURES = {
   SSL_get_servername: 'const char *SSL_get_servername(void *ssl, int type)',
   SSL_set_ex_data: 'int SSL_set_ex_data(void *ssl, int idx, void *data)',
   SSL_alert_desc_string_long: 'const char *SSL_alert_desc_string_long(int value)',
+  SSL_get_peer_signature_type_nid: 'int SSL_get_peer_signature_type_nid(void *ssl, void *pnid)',
+  SSL_get0_param: 'void *SSL_get0_param(void *ssl)',
+  X509_VERIFY_PARAM_set1_ip_asc: 'int X509_VERIFY_PARAM_set1_ip_asc(void *param, const char *ip)',
+  X509_VERIFY_PARAM_set1_host: 'int X509_VERIFY_PARAM_set1_host(void *param, const char *name, size_t len)',
+  SSL_get0_peer_scts: 'void *SSL_get0_peer_scts(void *ssl)',
+  SSL_get_SSL_CTX: 'void *SSL_get_SSL_CTX(void *ssl)',
   SSL_set_quiet_shutdown: 'void SSL_set_quiet_shutdown(void *ssl, int mode)',
 
   X509_verify_cert_error_string: 'const char *X509_verify_cert_error_string(long n)',
   X509_STORE_add_cert: 'int X509_STORE_add_cert(void *store, void *x)',
   X509_free: 'void X509_free(void *x)',
   X509_get_signature_nid: 'int X509_get_signature_nid(void *x)',
-  i2d_X509: 'int i2d_X509(void *x, _Inout_ void **out)',
+  i2d_X509: 'int i2d_X509(void *x, void *out)',
   d2i_X509: 'void *d2i_X509(void *px, _Inout_ void **in, long len)',
   OPENSSL_sk_num: 'int OPENSSL_sk_num(void *st)',
   OPENSSL_sk_value: 'void *OPENSSL_sk_value(void *st, int i)',
@@ -158,16 +162,19 @@ const SIGNATURES = {
   EVP_PKEY_free: 'void EVP_PKEY_free(void *pkey)',
   CRYPTO_free: 'void CRYPTO_free(void *p, const char *file, int line)',
 
-  BIO_new_bio_pair: 'int BIO_new_bio_pair(_Out_ void **bio1, size_t writebuf1, _Out_ void **bio2, size_t writebuf2)',
+  // Out-pointers are passed as a BigUint64Array scratch (written in place, no allocation).
+  BIO_new_bio_pair: 'int BIO_new_bio_pair(void *bio1, size_t writebuf1, void *bio2, size_t writebuf2)',
   BIO_new_mem_buf: 'void *BIO_new_mem_buf(const void *buf, int len)',
   BIO_write: 'int BIO_write(void *b, void *data, int dlen)',
   BIO_read: 'int BIO_read(void *b, void *data, int dlen)',
   BIO_ctrl_pending: 'size_t BIO_ctrl_pending(void *b)',
   BIO_ctrl_get_write_guarantee: 'size_t BIO_ctrl_get_write_guarantee(void *b)',
-  BIO_nread0: 'int BIO_nread0(void *b, _Out_ void **buf)',
-  BIO_nread: 'int BIO_nread(void *b, _Out_ void **buf, int num)',
+  BIO_nread0: 'int BIO_nread0(void *b, void *buf)',
+  BIO_nread: 'int BIO_nread(void *b, void *buf, int num)',
   BIO_free: 'int BIO_free(void *b)',
   PEM_read_bio_X509: 'void *PEM_read_bio_X509(void *bp, void *x, void *cb, void *u)',
+  PEM_read_bio_PrivateKey: 'void *PEM_read_bio_PrivateKey(void *bp, void *x, void *cb, void *u)',
+  SSL_CTX_add0_chain_cert: 'long SSL_CTX_ctrl(void *ctx, int cmd, long larg, void *parg)',
 
   ERR_get_error: 'unsigned long ERR_get_error(void)',
   ERR_peek_error: 'unsigned long ERR_peek_error(void)',

@@ -1,0 +1,40 @@
+// Fixed-size native buffers at stable addresses, reused through a free list. A buffer handed to
+// the kernel for a receive stays out of the pool until that receive's completion is reaped.
+import { libc, nativeView } from '../../native/libc';
+
+export class BufferPool {
+  #free: bigint[] = [];
+  #all: bigint[] = [];
+
+  constructor(readonly size: number) {}
+
+  take(): bigint {
+    const b = this.#free.pop();
+    if (b !== undefined) return b;
+    const p = libc.malloc(this.size) as bigint;
+    if (!p) throw new Error('out of memory');
+    this.#all.push(p);
+    return p;
+  }
+
+  give(p: bigint): void {
+    this.#free.push(p);
+  }
+
+  get inUse(): number {
+    return this.#all.length - this.#free.length;
+  }
+
+  /** Frees everything; only once no operation can still hold a buffer. */
+  destroy(): void {
+    for (const p of this.#all) libc.free(p);
+    this.#all = [];
+    this.#free = [];
+  }
+}
+
+/** One native buffer plus a Uint8Array over it (the loop's plaintext scratch). */
+export function nativeScratch(size: number): { ptr: bigint; view: Uint8Array } {
+  const ptr = libc.malloc(size) as bigint;
+  return { ptr, view: nativeView(ptr, size) };
+}

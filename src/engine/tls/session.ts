@@ -1,0 +1,279 @@
+// The sans-I/O TLS session: an SSL whose I/O goes through a BIO pair. Ciphertext comes in with
+// readTls and leaves through peekTls/consumeTls (straight from the pair's own buffer, so a send
+// can be posted without a copy); plaintext goes through read/write. No sockets in here.
+import koffi from 'koffi';
+import * as o from '../../../native/openssl';
+import { TlsError } from '../errors';
+import { TlsContext, onNewSession } from './context';
+import { drainErrorQueue, tlsErrorFromQueue, alertFromReason } from './openssl_errors';
+
+/** Size of each direction's BIO pair buffer: room for several full 16 KiB records. */
+export const BIO_PAIR_SIZE = 64 * 1024;
+
+export const enum ReadResult {
+  /** Nothing more until more ciphertext arrives. */
+  WantRead = 0,
+  /** The peer sent close_notify. */
+  Closed = -1,
+}
+
+export interface SessionOptions {
+  /** Client: SNI to send (none when empty). */
+  servername?: string;
+  /** Client: name (DNS or IP) the certificate must match when verifying. */
+  verifyHost?: string;
+  /** Client: a session to resume (SSL_SESSION*, reference owned by the caller). */
+  resume?: bigint;
+  /** Client: called when the server's session ticket (or a TLS 1.2 session) is ready to resume with; return true to keep it (then SSL_SESSION_free it). */
+  onSession?: (sess: bigint) => boolean;
+}
+
+const IP_LITERAL = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)$/;
+
+export class TlsSession {
+  readonly ssl: bigint;
+  /** The network side of the BIO pair: ciphertext in and out. */
+  readonly net: bigint;
+  #o: o.OpenSSL;
+  #handshakeDone = false;
+  #error: TlsError | undefined;
+  #peerClosed = false;
+  #scratch = new BigUint64Array(2);
+
+  constructor(
+    readonly context: TlsContext,
+    opts: SessionOptions = {}
+  ) {
+    const s = (this.#o = o.openssl());
+    this.ssl = s.SSL_new(context.ctx);
+    if (!this.ssl) throw tlsErrorFromQueue(s, 'SSL_new', 'out of memory');
+    const pair = this.#scratch;
+    if (!s.BIO_new_bio_pair(pair, BIO_PAIR_SIZE, pair.subarray(1), BIO_PAIR_SIZE)) {
+      s.SSL_free(this.ssl);
+      throw tlsErrorFromQueue(s, 'BIO_new_bio_pair', 'out of memory');
+    }
+    const internal = pair[0];
+    this.net = pair[1];
+    s.SSL_set_bio(this.ssl, internal, internal);
+    if (context.role === 'client') {
+      if (opts.servername) s.SSL_ctrl_str(this.ssl, o.SSL_CTRL_SET_TLSEXT_HOSTNAME, o.TLSEXT_NAMETYPE_host_name, opts.servername);
+      if (context.verify && opts.verifyHost) {
+        const param = s.SSL_get0_param(this.ssl);
+        const h = opts.verifyHost.replace(/^\[|\]$/g, '');
+        if (IP_LITERAL.test(h)) s.X509_VERIFY_PARAM_set1_ip_asc(param, h);
+        else s.X509_VERIFY_PARAM_set1_host(param, h, 0);
+      }
+      if (opts.resume) s.SSL_set_session(this.ssl, opts.resume);
+      if (opts.onSession) onNewSession(this.ssl, opts.onSession);
+      s.SSL_set_connect_state(this.ssl);
+    } else {
+      s.SSL_set_accept_state(this.ssl);
+    }
+  }
+
+  get isHandshaking(): boolean {
+    return !this.#handshakeDone;
+  }
+  get error(): TlsError | undefined {
+    return this.#error;
+  }
+  get peerClosed(): boolean {
+    return this.#peerClosed;
+  }
+
+  // --- ciphertext
+  /** Feeds received ciphertext; returns how many bytes the pair took (all, when len <= tlsSpace()). */
+  readTls(src: bigint | Uint8Array, len: number): number {
+    const n = this.#o.BIO_write(this.net, src, len);
+    return n > 0 ? n : 0;
+  }
+  /** How much ciphertext the pair can take now. */
+  tlsSpace(): number {
+    return Number(this.#o.BIO_ctrl_get_write_guarantee(this.net));
+  }
+  /** Ciphertext waiting to be sent. */
+  tlsPending(): number {
+    return Number(this.#o.BIO_ctrl_pending(this.net));
+  }
+  /** The next contiguous run of pending ciphertext, in the pair's own buffer: [address, length]. Stays valid until consumeTls. */
+  peekTls(): [bigint, number] {
+    const n = this.#o.BIO_nread0(this.net, this.#scratch);
+    return n > 0 ? [this.#scratch[0], n] : [0n, 0];
+  }
+  /** Marks n bytes of peekTls's run as sent. */
+  consumeTls(n: number): void {
+    this.#o.BIO_nread(this.net, this.#scratch, n);
+  }
+  /** Copies pending ciphertext out (for in-memory pairs and tests). */
+  writeTls(dst: bigint | Uint8Array, max: number): number {
+    const n = this.#o.BIO_read(this.net, dst, max);
+    return n > 0 ? n : 0;
+  }
+
+  // --- state machine
+  /** Drives the handshake; true once complete. Throws (and keeps) a TlsError on failure. */
+  handshake(): boolean {
+    if (this.#handshakeDone) return true;
+    if (this.#error) throw this.#error;
+    const s = this.#o;
+    const r = s.SSL_do_handshake(this.ssl);
+    if (r === 1) {
+      this.#handshakeDone = true;
+      return true;
+    }
+    const err = s.SSL_get_error(this.ssl, r);
+    if (err === o.SSL_ERROR_WANT_READ || err === o.SSL_ERROR_WANT_WRITE) return false;
+    throw this.#fail(err, 'handshake');
+  }
+
+  /** Decrypts into dst: bytes (> 0), ReadResult.WantRead, or ReadResult.Closed. Throws on a fatal error. */
+  read(dst: bigint | Uint8Array, max: number): number {
+    if (this.#error) throw this.#error;
+    const s = this.#o;
+    const r = s.SSL_read(this.ssl, dst, max);
+    if (r > 0) return r;
+    const err = s.SSL_get_error(this.ssl, r);
+    if (err === o.SSL_ERROR_WANT_READ || err === o.SSL_ERROR_WANT_WRITE) return ReadResult.WantRead;
+    if (err === o.SSL_ERROR_ZERO_RETURN) {
+      this.#peerClosed = true;
+      return ReadResult.Closed;
+    }
+    throw this.#fail(err, 'read');
+  }
+
+  /** Encrypts up to len bytes; returns how many were taken (0 when the outgoing pair buffer is full). */
+  write(src: bigint | Uint8Array, len: number): number {
+    if (this.#error) throw this.#error;
+    const s = this.#o;
+    const r = s.SSL_write(this.ssl, src, len);
+    if (r > 0) return r;
+    const err = s.SSL_get_error(this.ssl, r);
+    if (err === o.SSL_ERROR_WANT_WRITE || err === o.SSL_ERROR_WANT_READ) return 0;
+    throw this.#fail(err, 'write');
+  }
+
+  /** Queues close_notify. */
+  close(): void {
+    if (this.#error || !this.#handshakeDone) return;
+    this.#o.SSL_shutdown(this.ssl);
+    drainErrorQueue(this.#o);
+  }
+
+  #fail(err: number, op: string): TlsError {
+    const s = this.#o;
+    let e: TlsError;
+    if (err === o.SSL_ERROR_SSL) {
+      e = tlsErrorFromQueue(s, op === 'handshake' ? 'handshake failed' : `TLS ${op} failed`, 'protocol error');
+      const v = Number(s.SSL_get_verify_result(this.ssl));
+      if (e.sslReason === 'certificate verify failed' && v !== o.X509_V_OK) {
+        const why = s.X509_verify_cert_error_string(v);
+        e = new TlsError(`certificate verify failed: ${why}`, e.sslReason, alertFromReason(e.sslReason), why);
+      }
+    } else if (err === o.SSL_ERROR_SYSCALL) {
+      drainErrorQueue(s);
+      e = new TlsError(`TLS ${op} failed: unexpected end of stream`, 'unexpected eof');
+      e.reason = 'eof';
+    } else {
+      drainErrorQueue(s);
+      e = new TlsError(`TLS ${op} failed: SSL_get_error ${err}`, `ssl error ${err}`);
+    }
+    this.#error = e;
+    return e;
+  }
+
+  // --- what was negotiated
+  info(): NegotiatedInfo {
+    const s = this.#o;
+    const cipher = s.SSL_get_current_cipher(this.ssl);
+    const group = Number(s.SSL_ctrl(this.ssl, o.SSL_CTRL_GET_NEGOTIATED_GROUP, 0, null));
+    const sigHash = new Int32Array(1);
+    const sigType = new Int32Array(1);
+    const hasHash = Number(s.SSL_ctrl(this.ssl, o.SSL_CTRL_GET_PEER_SIGNATURE_NID, 0, sigHash)) > 0;
+    const hasType = s.SSL_get_peer_signature_type_nid(this.ssl, sigType) > 0;
+    const alpnPtr = new BigUint64Array(1);
+    const alpnLen = new Uint32Array(1);
+    s.SSL_get0_alpn_selected(this.ssl, alpnPtr, alpnLen);
+    let alpn: string | undefined;
+    if (alpnLen[0] > 0) alpn = Buffer.from(new Uint8Array(koffi.view(alpnPtr[0], alpnLen[0]))).toString('latin1');
+    const sni = s.SSL_get_servername(this.ssl, o.TLSEXT_NAMETYPE_host_name) as string | null;
+    return {
+      protocol: s.SSL_get_version(this.ssl),
+      cipher: cipher ? s.SSL_CIPHER_get_name(cipher) : undefined,
+      group: group > 0 ? groupName(s, group) : undefined,
+      peerSignatureType: hasType ? s.OBJ_nid2sn(sigType[0]) : undefined,
+      peerSignatureDigest: hasHash ? s.OBJ_nid2sn(sigHash[0]) : undefined,
+      alpn,
+      servername: sni ?? undefined,
+      resumed: s.SSL_session_reused(this.ssl) === 1,
+    };
+  }
+
+  /** The peer's certificate chain as DER, leaf first (as sent). */
+  peerChainDer(): Buffer[] {
+    const s = this.#o;
+    const out: Buffer[] = [];
+    const stack = s.SSL_get_peer_cert_chain(this.ssl);
+    if (stack) {
+      const n = s.OPENSSL_sk_num(stack);
+      for (let i = 0; i < n; i++) out.push(x509Der(s, s.OPENSSL_sk_value(stack, i)));
+    }
+    // A server never sees the client's leaf in SSL_get_peer_cert_chain.
+    if (this.context.role === 'server') {
+      const leaf = s.SSL_get1_peer_certificate(this.ssl);
+      if (leaf) {
+        out.unshift(x509Der(s, leaf));
+        s.X509_free(leaf);
+      }
+    }
+    return out;
+  }
+
+  /** The signature algorithm of each chain certificate, by position. */
+  peerChainSignatureAlgorithms(): string[] {
+    const s = this.#o;
+    const stack = s.SSL_get_peer_cert_chain(this.ssl);
+    if (!stack) return [];
+    const n = s.OPENSSL_sk_num(stack);
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) out.push(s.OBJ_nid2ln(s.X509_get_signature_nid(s.OPENSSL_sk_value(stack, i))));
+    return out;
+  }
+
+  verifyResult(): { ok: boolean; message: string } {
+    const v = Number(this.#o.SSL_get_verify_result(this.ssl));
+    return { ok: v === o.X509_V_OK, message: this.#o.X509_verify_cert_error_string(v) };
+  }
+
+  free(): void {
+    if (this.context.role === 'client') onNewSession(this.ssl, undefined);
+    this.#o.SSL_free(this.ssl); // frees the internal BIO too
+    this.#o.BIO_free(this.net);
+  }
+}
+
+export interface NegotiatedInfo {
+  protocol: string;
+  cipher?: string;
+  group?: string;
+  peerSignatureType?: string;
+  peerSignatureDigest?: string;
+  alpn?: string;
+  servername?: string;
+  resumed: boolean;
+}
+
+// SSL_get_negotiated_group returns a NID, or for groups without one (TLS 1.3 only), the group
+// id with TLSEXT_nid_unknown (0x1000000) set.
+function groupName(s: o.OpenSSL, nid: number): string {
+  if (nid & 0x1000000) return `0x${(nid & 0xffff).toString(16)}`;
+  const sn = s.OBJ_nid2sn(nid) as string;
+  return sn === 'prime256v1' ? 'P-256' : sn === 'secp384r1' ? 'P-384' : sn === 'secp521r1' ? 'P-521' : sn;
+}
+
+function x509Der(s: o.OpenSSL, x: bigint): Buffer {
+  const len = s.i2d_X509(x, null);
+  const buf = Buffer.alloc(len);
+  // i2d advances the pointer it is given; hand it a scratch slot holding the buffer's address.
+  s.i2d_X509(x, new BigUint64Array([koffi.address(buf)]));
+  return buf;
+}
