@@ -81,6 +81,7 @@ const SIGNATURES = {
   CRYPTO_free: 'void CRYPTO_free(void *p, const char *file, int line)',
   ERR_get_error: 'unsigned long ERR_get_error(void)',
   ERR_error_string_n: 'void ERR_error_string_n(unsigned long e, _Out_ char *buf, size_t len)',
+  ERR_reason_error_string: 'const char *ERR_reason_error_string(unsigned long e)',
 } as const;
 
 export type X509Api = { [K in keyof typeof SIGNATURES]: (...args: any[]) => any };
@@ -128,8 +129,14 @@ export function takeErrors(api: X509Api): string {
   const reasons: string[] = [];
   const buf = Buffer.alloc(256);
   for (let e = api.ERR_get_error(); e; e = api.ERR_get_error()) {
-    api.ERR_error_string_n(e, buf, buf.length);
-    reasons.push(buf.toString('latin1', 0, buf.indexOf(0)));
+    // The bare reason ("no start line") reads better in a one-line CLI error than the
+    // full "error:0480006C:PEM routines::no start line"; codes without one get the full form.
+    let text: string | null = api.ERR_reason_error_string(e);
+    if (!text) {
+      api.ERR_error_string_n(e, buf, buf.length);
+      text = buf.toString('latin1', 0, buf.indexOf(0));
+    }
+    if (!reasons.includes(text)) reasons.push(text);
   }
   return reasons.length ? `: ${reasons.join('; ')}` : '';
 }
