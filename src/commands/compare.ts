@@ -1,0 +1,73 @@
+import * as fs from 'node:fs';
+import { Args, Command, Flags } from '@oclif/core';
+import { CompareError, Comparison, compareResults } from '../report/compare';
+import { regressionLines, renderComparisonMarkdown, renderComparisonTable } from '../report/compareRender';
+import { ResultFileError, readResult } from '../report/result';
+
+export default class Compare extends Command {
+  static description =
+    'Compare two result documents (from `iocptls bench ... --json`). Exits 1 when a rate drops, or a latency ' +
+    'percentile rises, by more than the threshold; 2 when the files cannot be compared.';
+
+  static examples = [
+    '<%= config.bin %> compare base.json new.json',
+    '<%= config.bin %> compare base.json new.json --threshold 10 --markdown',
+  ];
+
+  static enableJsonFlag = true;
+
+  static args = {
+    base: Args.string({ description: 'the baseline result document', required: true }),
+    new: Args.string({ description: 'the result document to check', required: true }),
+  };
+
+  static flags = {
+    threshold: Flags.custom<number>({
+      description: 'largest tolerated change in the bad direction, in percent',
+      default: 5,
+      helpValue: 'PCT',
+      parse: async (input) => {
+        const n = Number(input);
+        if (input.trim() === '' || !Number.isFinite(n) || n < 0) throw new Error(`--threshold must be a percentage >= 0, got "${input}"`);
+        return n;
+      },
+    })(),
+    markdown: Flags.boolean({ description: 'print a GitHub markdown table instead of the terminal table' }),
+  };
+
+  public async run(): Promise<Comparison> {
+    const { args, flags } = await this.parse(Compare);
+    let cmp: Comparison;
+    try {
+      cmp = compareResults(readResult(args.base), readResult(args.new), { thresholdPct: flags.threshold });
+    } catch (err) {
+      if (err instanceof ResultFileError || err instanceof CompareError) {
+        // oclif's JSON-mode catch keeps an exit code already set, and otherwise uses 1.
+        process.exitCode = 2;
+        this.error(err.message, { code: err.code, exit: 2 });
+      }
+      throw err;
+    }
+
+    const markdown = renderComparisonMarkdown(cmp, { base: args.base, next: args.new });
+    const summaryFile = process.env.GITHUB_STEP_SUMMARY;
+    if (summaryFile) {
+      try {
+        fs.appendFileSync(summaryFile, markdown + '\n');
+      } catch (err) {
+        this.warn(`cannot append to GITHUB_STEP_SUMMARY (${summaryFile}): ${(err as Error).message}`);
+      }
+    }
+
+    if (!this.jsonEnabled()) {
+      const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+      this.log(flags.markdown ? markdown : renderComparisonTable(cmp, { color }));
+      if (!flags.markdown) {
+        if (cmp.regressions.length === 0) this.log(`No regressions beyond ${cmp.thresholdPct}%.`);
+        else this.log([`${cmp.regressions.length} regression(s) beyond ${cmp.thresholdPct}%:`, ...regressionLines(cmp).map((l) => `  ${l}`)].join('\n'));
+      }
+    }
+    if (cmp.regressions.length > 0) process.exitCode = 1;
+    return cmp;
+  }
+}

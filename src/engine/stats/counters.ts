@@ -1,0 +1,99 @@
+// Event counters kept by each worker. The hot path bumps plain numeric fields; once per
+// interval the worker takes a snapshot (a plain, structured-clone-safe object) and starts
+// again from zero, and the main thread adds the snapshots of all workers together.
+
+/** Counts of one interval (or of a whole run, once intervals are added up). */
+export interface CounterSnapshot {
+  /** Completed TLS handshakes, full + resumed. */
+  handshakes: number;
+  /** Handshakes that resumed a session (PSK / session ticket / session id). */
+  resumed: number;
+  /** Handshakes that did a full key exchange. */
+  full: number;
+  /** Completed TCP connects. */
+  connects: number;
+  /** Application (plaintext) bytes received. */
+  bytesIn: number;
+  /** Application (plaintext) bytes sent. */
+  bytesOut: number;
+  /** Completed request/response exchanges (ping-pong). */
+  roundTrips: number;
+  /** Failures by short reason ('refused', 'alert: handshake failure', 'timeout', ...). */
+  errors: Record<string, number>;
+}
+
+const NUMERIC_FIELDS = ['handshakes', 'resumed', 'full', 'connects', 'bytesIn', 'bytesOut', 'roundTrips'] as const;
+
+export function emptyCounters(): CounterSnapshot {
+  return { handshakes: 0, resumed: 0, full: 0, connects: 0, bytesIn: 0, bytesOut: 0, roundTrips: 0, errors: {} };
+}
+
+/** A worker's live counters. Fields are public so the hot path is a plain `c.handshakes++`. */
+export class Counters implements CounterSnapshot {
+  handshakes = 0;
+  resumed = 0;
+  full = 0;
+  connects = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  roundTrips = 0;
+  errors: Record<string, number> = {};
+
+  /** Counts a handshake and whether it resumed, keeping handshakes = full + resumed. */
+  handshake(resumed: boolean): void {
+    this.handshakes++;
+    if (resumed) this.resumed++;
+    else this.full++;
+  }
+
+  error(reason: string, n = 1): void {
+    this.errors[reason] = (this.errors[reason] ?? 0) + n;
+  }
+
+  /** A copy of the current counts; the counters keep running. */
+  snapshot(): CounterSnapshot {
+    return {
+      handshakes: this.handshakes,
+      resumed: this.resumed,
+      full: this.full,
+      connects: this.connects,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      roundTrips: this.roundTrips,
+      errors: { ...this.errors },
+    };
+  }
+
+  reset(): void {
+    for (const f of NUMERIC_FIELDS) this[f] = 0;
+    // A fresh object, never clearing in place: a snapshot already handed out must not change.
+    this.errors = {};
+  }
+
+  /** snapshot() then reset(): the counts since the previous take. */
+  take(): CounterSnapshot {
+    const s = this.snapshot();
+    this.reset();
+    return s;
+  }
+}
+
+/** Adds `from` into `into` (mutating `into`) and returns it. */
+export function addCounters(into: CounterSnapshot, from: CounterSnapshot): CounterSnapshot {
+  for (const f of NUMERIC_FIELDS) into[f] += from[f];
+  for (const [reason, n] of Object.entries(from.errors)) into.errors[reason] = (into.errors[reason] ?? 0) + n;
+  return into;
+}
+
+/** The sum of several snapshots (e.g. one per worker), as a new snapshot. */
+export function mergeCounters(list: readonly CounterSnapshot[]): CounterSnapshot {
+  const sum = emptyCounters();
+  for (const s of list) addCounters(sum, s);
+  return sum;
+}
+
+export function totalErrors(s: CounterSnapshot): number {
+  let n = 0;
+  for (const v of Object.values(s.errors)) n += v;
+  return n;
+}

@@ -1,0 +1,270 @@
+// The result document: one flat, versioned JSON object per run (autocannon's "Results"),
+// documented field by field in docs/result-schema.md. It carries the encoded histograms,
+// so a later `iocptls compare` (or any HdrHistogram tool) can recompute any percentile.
+//
+// Bump SCHEMA when a field changes meaning or is removed; adding an optional field is not
+// a new version.
+
+import * as fs from 'node:fs';
+import { CounterSnapshot, totalErrors } from '../engine/stats/counters';
+import { Histogram, LatencySummary, encodeHistogram, summarizeHistogram } from '../engine/stats/histograms';
+import { IntervalSample, RateSummary, summarizeRate } from '../engine/stats/intervals';
+import { MachineInfo, OpensslInfo, ToolInfo, machineInfo, nodeOpensslInfo, toolInfo } from './facts';
+
+export const SCHEMA = 'iocptls.result/1';
+
+export type ResultKind = 'handshake' | 'throughput' | 'pingpong';
+export const RESULT_KINDS: readonly ResultKind[] = ['handshake', 'throughput', 'pingpong'];
+// Spelled out here rather than imported from the engine: a persisted format must not change
+// because the engine grew a backend.
+export type ResultBackend = 'io_uring' | 'epoll' | 'iocp';
+
+export interface Target {
+  host: string;
+  port: number;
+  /** true when iocptls started its own server for the run. */
+  embedded: boolean;
+}
+
+/** A latency summary (µs) plus the whole histogram, HdrHistogram compressed base64. */
+export interface LatencyStats extends LatencySummary {
+  encoded: string;
+}
+
+export interface Latency {
+  /** From the connect being posted (or, at a fixed --rate, the intended start) to the handshake completing. */
+  handshake?: LatencyStats;
+  /** TCP connect time. */
+  connect?: LatencyStats;
+  /** Request/response round trip on an established connection (ping-pong). */
+  rtt?: LatencyStats;
+}
+
+/** Per-second rates over the run's 1 s intervals. Every rate is better when higher. */
+export interface Rates {
+  handshakesPerSec?: RateSummary;
+  connectsPerSec?: RateSummary;
+  roundTripsPerSec?: RateSummary;
+  /** Application bits per second, both directions added. */
+  bitsPerSec?: RateSummary;
+  bitsInPerSec?: RateSummary;
+  bitsOutPerSec?: RateSummary;
+}
+
+export interface Totals {
+  handshakes: number;
+  full: number;
+  resumed: number;
+  connects: number;
+  bytesIn: number;
+  bytesOut: number;
+  roundTrips: number;
+  /** Sum of the `errors` table. */
+  errors: number;
+}
+
+export interface Negotiated {
+  /** e.g. 'TLSv1.3' */
+  protocol: string | null;
+  /** OpenSSL (or IANA for TLS 1.3) cipher suite name, e.g. 'TLS_AES_256_GCM_SHA384'. */
+  cipher: string | null;
+  /** Key exchange group, e.g. 'X25519'. */
+  group: string | null;
+  alpn: string | null;
+}
+
+export interface ResultDocument {
+  schema: typeof SCHEMA;
+  tool: ToolInfo;
+  openssl: OpensslInfo;
+  backend: ResultBackend;
+  machine: MachineInfo;
+  kind: ResultKind;
+  target: Target;
+  /** The run's options as given (connections, workers, duration, rate, ...). Free-form. */
+  params: Record<string, unknown>;
+  /** ISO 8601 times. */
+  start: string;
+  finish: string;
+  /** Measured seconds (the intervals' total length, warmup excluded). */
+  duration: number;
+  totals: Totals;
+  errors: Record<string, number>;
+  rates: Rates;
+  latency: Latency;
+  negotiated: Negotiated;
+  perConnection?: { gbps: { min: number; median: number; max: number } };
+  rateTarget?: { requested: number; achieved: number; shortfallPct: number };
+}
+
+export interface ResultInput {
+  kind: ResultKind;
+  target: Target;
+  backend: ResultBackend;
+  params: Record<string, unknown>;
+  start: Date | string;
+  finish: Date | string;
+  /** The run's counts (warmup excluded), e.g. IntervalSeries.totals(). */
+  totals: CounterSnapshot;
+  /** Merged 1 s intervals, e.g. IntervalSeries.merged(). */
+  intervals: readonly IntervalSample[];
+  /** Measured seconds; defaults to the intervals' total length, else finish - start. */
+  durationS?: number;
+  histograms?: { handshake?: Histogram; connect?: Histogram; rtt?: Histogram };
+  negotiated?: Partial<Negotiated>;
+  /** Each connection's own throughput, Gbit/s (throughput runs). */
+  perConnectionGbps?: readonly number[];
+  /** --rate, in the unit of the kind's primary rate (handshakes/s, round trips/s, bits/s). */
+  requestedRate?: number;
+  openssl?: OpensslInfo;
+  tool?: ToolInfo;
+  machine?: MachineInfo;
+}
+
+/** The headline rate of each kind: what --rate asks for and what a reader looks at first. */
+export const PRIMARY_RATE: Record<ResultKind, keyof Rates> = {
+  handshake: 'handshakesPerSec',
+  throughput: 'bitsPerSec',
+  pingpong: 'roundTripsPerSec',
+};
+
+export function latencyStats(h: Histogram): LatencyStats {
+  return { ...summarizeHistogram(h), encoded: encodeHistogram(h) };
+}
+
+function buildRates(kind: ResultKind, intervals: readonly IntervalSample[], totals: CounterSnapshot): Rates {
+  const rate = (select: (c: CounterSnapshot) => number) => summarizeRate(intervals, select);
+  const rates: Rates = {};
+  // Only the rates that mean something for the kind: a throughput run's handshakes all
+  // happen in its first second, and gating a comparison on that rate would be noise.
+  if (kind === 'handshake') {
+    rates.handshakesPerSec = rate((c) => c.handshakes);
+    rates.connectsPerSec = rate((c) => c.connects);
+  } else if (kind === 'pingpong') {
+    rates.roundTripsPerSec = rate((c) => c.roundTrips);
+  } else {
+    rates.bitsPerSec = rate((c) => (c.bytesIn + c.bytesOut) * 8);
+    if (totals.bytesIn > 0) rates.bitsInPerSec = rate((c) => c.bytesIn * 8);
+    if (totals.bytesOut > 0) rates.bitsOutPerSec = rate((c) => c.bytesOut * 8);
+  }
+  return rates;
+}
+
+function median(sorted: readonly number[]): number {
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function iso(t: Date | string): string {
+  return typeof t === 'string' ? new Date(t).toISOString() : t.toISOString();
+}
+
+export function buildResult(input: ResultInput): ResultDocument {
+  const { kind, totals, intervals } = input;
+  const intervalsMs = intervals.reduce((t, s) => t + s.durationMs, 0);
+  const duration =
+    input.durationS ??
+    (intervalsMs > 0 ? intervalsMs / 1000 : (new Date(input.finish).getTime() - new Date(input.start).getTime()) / 1000);
+
+  const latency: Latency = {};
+  for (const name of ['handshake', 'connect', 'rtt'] as const) {
+    const h = input.histograms?.[name];
+    if (h) latency[name] = latencyStats(h);
+  }
+
+  const doc: ResultDocument = {
+    schema: SCHEMA,
+    tool: input.tool ?? toolInfo(),
+    openssl: input.openssl ?? nodeOpensslInfo(),
+    backend: input.backend,
+    machine: input.machine ?? machineInfo(),
+    kind,
+    target: { ...input.target },
+    params: { ...input.params },
+    start: iso(input.start),
+    finish: iso(input.finish),
+    duration,
+    totals: {
+      handshakes: totals.handshakes,
+      full: totals.full,
+      resumed: totals.resumed,
+      connects: totals.connects,
+      bytesIn: totals.bytesIn,
+      bytesOut: totals.bytesOut,
+      roundTrips: totals.roundTrips,
+      errors: totalErrors(totals),
+    },
+    errors: { ...totals.errors },
+    rates: buildRates(kind, intervals, totals),
+    latency,
+    negotiated: {
+      protocol: input.negotiated?.protocol ?? null,
+      cipher: input.negotiated?.cipher ?? null,
+      group: input.negotiated?.group ?? null,
+      alpn: input.negotiated?.alpn ?? null,
+    },
+  };
+
+  if (input.perConnectionGbps && input.perConnectionGbps.length > 0) {
+    const sorted = [...input.perConnectionGbps].sort((a, b) => a - b);
+    doc.perConnection = { gbps: { min: sorted[0], median: median(sorted), max: sorted[sorted.length - 1] } };
+  }
+  if (input.requestedRate !== undefined && input.requestedRate > 0) {
+    const achieved = doc.rates[PRIMARY_RATE[kind]]?.mean ?? 0;
+    const shortfallPct = Math.max(0, ((input.requestedRate - achieved) / input.requestedRate) * 100);
+    doc.rateTarget = { requested: input.requestedRate, achieved, shortfallPct };
+  }
+  return doc;
+}
+
+/** A result file that cannot be used; the message is one line, fit to print as is. */
+export class ResultFileError extends Error {
+  readonly code = 'IOCPTLS_ERR_RESULT_FILE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ResultFileError';
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Checks that a parsed JSON value is a result document this version understands. */
+export function validateResult(value: unknown, name: string): ResultDocument {
+  if (!isObject(value) || !('schema' in value)) {
+    throw new ResultFileError(`${name} is not an iocptls result document (no "schema": "${SCHEMA}")`);
+  }
+  if (value.schema !== SCHEMA) {
+    throw new ResultFileError(`${name} has schema ${JSON.stringify(value.schema)}; this iocptls reads "${SCHEMA}"`);
+  }
+  if (!RESULT_KINDS.includes(value.kind as ResultKind)) {
+    throw new ResultFileError(`${name} has an unknown kind ${JSON.stringify(value.kind)}`);
+  }
+  for (const field of ['totals', 'rates', 'latency', 'errors'] as const) {
+    if (!isObject(value[field])) throw new ResultFileError(`${name} is missing "${field}"`);
+  }
+  return value as unknown as ResultDocument;
+}
+
+export function readResult(path: string): ResultDocument {
+  let text: string;
+  try {
+    text = fs.readFileSync(path, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : (e.code ?? e.message);
+    throw new ResultFileError(`cannot read ${path}: ${why}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new ResultFileError(`${path} is not JSON (${(err as Error).message.split('\n')[0]})`);
+  }
+  return validateResult(value, path);
+}
+
+export function writeResult(path: string, doc: ResultDocument): void {
+  fs.writeFileSync(path, JSON.stringify(doc, null, 2) + '\n');
+}

@@ -1,0 +1,132 @@
+// result document -> the human summary (autocannon's printResult.js): a facts block, then a
+// latency table, a rate table, totals, and an error table only when there were errors.
+// Rows are built from named keys, so a document without a section simply has no rows.
+
+import { Paint, paint } from './ansi';
+import { makeTable } from './cliTable';
+import { LatencyStats, PRIMARY_RATE, Rates, ResultDocument } from './result';
+import { formatBitRate, formatBytes, formatCount, formatMicros, formatRate } from './units';
+
+export interface RenderOptions {
+  color: boolean;
+}
+
+export const LATENCY_LABELS: Record<'handshake' | 'connect' | 'rtt', string> = {
+  handshake: 'Handshake',
+  connect: 'TCP connect',
+  rtt: 'Round trip',
+};
+
+export const RATE_LABELS: Record<keyof Rates, { label: string; format: (n: number) => string }> = {
+  handshakesPerSec: { label: 'Handshakes', format: formatRate },
+  connectsPerSec: { label: 'Connects', format: formatRate },
+  roundTripsPerSec: { label: 'Round trips', format: formatRate },
+  bitsPerSec: { label: 'Throughput', format: formatBitRate },
+  bitsInPerSec: { label: 'Throughput in', format: formatBitRate },
+  bitsOutPerSec: { label: 'Throughput out', format: formatBitRate },
+};
+
+const KIND_TITLES: Record<ResultDocument['kind'], string> = {
+  handshake: 'handshake benchmark',
+  throughput: 'throughput benchmark',
+  pingpong: 'ping-pong benchmark',
+};
+
+function param(r: ResultDocument, name: string): string | undefined {
+  const v = r.params[name];
+  return v === undefined || v === null ? undefined : String(v);
+}
+
+function renderFacts(r: ResultDocument, p: Paint): string {
+  const target = `${r.target.host}:${r.target.port}${r.target.embedded ? ' (embedded server)' : ''}`;
+  const openssl = `${r.openssl.version} (${r.openssl.source === 'path' ? (r.openssl.path ?? 'path') : 'node'})`;
+  const run = [
+    `backend ${r.backend}`,
+    param(r, 'workers') && `${param(r, 'workers')} workers`,
+    param(r, 'connections') && `${param(r, 'connections')} connections`,
+    `${r.duration.toFixed(1)} s`,
+  ].filter(Boolean);
+  const n = r.negotiated;
+  const tls = [n.protocol, n.cipher, n.group, n.alpn && `ALPN ${n.alpn}`].filter(Boolean);
+  const m = r.machine;
+  const lines = [
+    `${p.bold(`${r.tool.name} ${r.tool.version}`)} · ${KIND_TITLES[r.kind]} · ${target}`,
+    `${p.dim('OpenSSL')} ${openssl}${r.openssl.builtOn ? `, ${r.openssl.builtOn}` : ''}`,
+    `${p.dim('Run    ')} ${run.join(' · ')}`,
+    `${p.dim('TLS    ')} ${tls.length ? tls.join(' · ') : 'not negotiated'}`,
+    `${p.dim('CPU    ')} ${m.cpuModel} × ${m.cores} (${m.platform} ${m.arch}, node ${m.node})`,
+  ];
+  return lines.join('\n');
+}
+
+function renderLatency(r: ResultDocument, p: Paint): string | undefined {
+  const rows = (Object.keys(LATENCY_LABELS) as Array<keyof typeof LATENCY_LABELS>)
+    .map((k) => [k, r.latency[k]] as const)
+    .filter((e): e is readonly [keyof typeof LATENCY_LABELS, LatencyStats] => e[1] !== undefined && e[1].count > 0);
+  if (rows.length === 0) return undefined;
+  const t = makeTable(['Latency', '50%', '90%', '99%', '99.9%', 'Max', 'Mean', 'Stdev'], p);
+  for (const [k, s] of rows) {
+    t.push([p.bold(LATENCY_LABELS[k]), ...[s.p50, s.p90, s.p99, s.p99_9, s.max, s.mean, s.stdev].map(formatMicros)]);
+  }
+  return t.toString();
+}
+
+function renderRates(r: ResultDocument, p: Paint): string | undefined {
+  const keys = (Object.keys(RATE_LABELS) as Array<keyof Rates>).filter((k) => r.rates[k] !== undefined);
+  if (keys.length === 0) return undefined;
+  const t = makeTable(['Per second', 'Mean', 'Stdev', 'Min', 'Max'], p);
+  for (const k of keys) {
+    const s = r.rates[k]!;
+    const { label, format } = RATE_LABELS[k];
+    t.push([p.bold(label), format(s.mean), format(s.stdev), format(s.min), format(s.max)]);
+  }
+  return t.toString();
+}
+
+function renderTotals(r: ResultDocument, p: Paint): string {
+  const tot = r.totals;
+  const t = makeTable(['Totals', ''], p);
+  t.push([p.bold('Handshakes'), `${formatCount(tot.handshakes)} (full ${formatCount(tot.full)}, resumed ${formatCount(tot.resumed)})`]);
+  t.push([p.bold('Connects'), formatCount(tot.connects)]);
+  if (tot.roundTrips > 0 || r.kind === 'pingpong') t.push([p.bold('Round trips'), formatCount(tot.roundTrips)]);
+  if (tot.bytesIn > 0 || tot.bytesOut > 0 || r.kind !== 'handshake') {
+    t.push([p.bold('Bytes in'), formatBytes(tot.bytesIn)]);
+    t.push([p.bold('Bytes out'), formatBytes(tot.bytesOut)]);
+  }
+  t.push([p.bold('Errors'), tot.errors > 0 ? p.red(formatCount(tot.errors)) : '0']);
+  if (r.perConnection) {
+    const g = r.perConnection.gbps;
+    const f = (x: number) => formatBitRate(x * 1e9);
+    t.push([p.bold('Per connection'), `min ${f(g.min)}, median ${f(g.median)}, max ${f(g.max)}`]);
+  }
+  if (r.rateTarget) {
+    const rt = r.rateTarget;
+    const fmt = RATE_LABELS[PRIMARY_RATE[r.kind]].format;
+    const short = rt.shortfallPct > 0 ? p.yellow(`${rt.shortfallPct.toFixed(1)}% short`) : 'met';
+    t.push([p.bold('Rate target'), `${fmt(rt.requested)} requested, ${fmt(rt.achieved)} achieved (${short})`]);
+  }
+  return t.toString();
+}
+
+function renderErrors(r: ResultDocument, p: Paint): string | undefined {
+  const entries = Object.entries(r.errors).filter(([, n]) => n > 0);
+  if (entries.length === 0) return undefined;
+  const total = entries.reduce((t, [, n]) => t + n, 0);
+  const t = makeTable(['Error', 'Count', 'Share'], p);
+  for (const [reason, n] of entries.sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))) {
+    t.push([p.red(reason), formatCount(n), `${((n / total) * 100).toFixed(1)}%`]);
+  }
+  return t.toString();
+}
+
+export function renderResult(result: ResultDocument, opts: RenderOptions): string {
+  const p = paint(opts.color);
+  const parts = [
+    renderFacts(result, p),
+    renderLatency(result, p),
+    renderRates(result, p),
+    renderTotals(result, p),
+    renderErrors(result, p),
+  ].filter((s): s is string => s !== undefined);
+  return parts.join('\n\n') + '\n';
+}
