@@ -132,6 +132,8 @@ const SIGNATURES = {
   SSL_set_session: 'int SSL_set_session(void *ssl, void *sess)',
   SSL_SESSION_free: 'void SSL_SESSION_free(void *sess)',
   SSL_SESSION_is_resumable: 'int SSL_SESSION_is_resumable(void *sess)',
+  SSL_SESSION_has_ticket: 'int SSL_SESSION_has_ticket(void *sess)',
+  SSL_SESSION_get_protocol_version: 'int SSL_SESSION_get_protocol_version(void *sess)',
   SSL_SESSION_up_ref: 'int SSL_SESSION_up_ref(void *sess)',
   SSL_get_verify_result: 'long SSL_get_verify_result(void *ssl)',
   SSL_get1_peer_certificate: 'void *SSL_get1_peer_certificate(void *ssl)',

@@ -26,6 +26,8 @@ export interface TlsContextOptions {
   /** Client: verify the server (against `ca`, or the system/Node roots). Server: see clientAuth. */
   verify?: boolean;
   ca?: string;
+  /** Client with verify off: still load the trust store, so the verification result can be reported (connect --insecure). */
+  reportVerify?: boolean;
   /** Server: ask for (request) or demand (require) a client certificate signed by clientCa. */
   clientAuth?: 'none' | 'request' | 'require';
   clientCa?: string;
@@ -182,13 +184,14 @@ export class TlsContext {
     const s = this.#ssl;
     s.SSL_CTX_ctrl(this.ctx, o.SSL_CTRL_SET_SESS_CACHE_MODE, o.SSL_SESS_CACHE_CLIENT | o.SSL_SESS_CACHE_NO_INTERNAL_STORE, null);
     s.SSL_CTX_sess_set_new_cb(this.ctx, newSessionCallback());
-    if (!this.verify) {
+    if (!this.verify && !this.options.reportVerify) {
       s.SSL_CTX_set_verify(this.ctx, o.SSL_VERIFY_NONE, null);
       return undefined;
     }
     const trust = resolveTrust(this.options.ca);
     this.#loadTrust(trust);
-    s.SSL_CTX_set_verify(this.ctx, o.SSL_VERIFY_PEER, null);
+    // With VERIFY_NONE OpenSSL still verifies and records the result; it just doesn't fail the handshake.
+    s.SSL_CTX_set_verify(this.ctx, this.verify ? o.SSL_VERIFY_PEER : o.SSL_VERIFY_NONE, null);
     return trust;
   }
 

@@ -57,7 +57,7 @@ export class TlsSession {
     s.SSL_set_bio(this.ssl, internal, internal);
     if (context.role === 'client') {
       if (opts.servername) s.SSL_ctrl_str(this.ssl, o.SSL_CTRL_SET_TLSEXT_HOSTNAME, o.TLSEXT_NAMETYPE_host_name, opts.servername);
-      if (context.verify && opts.verifyHost) {
+      if (context.trust && opts.verifyHost) {
         const param = s.SSL_get0_param(this.ssl);
         const h = opts.verifyHost.replace(/^\[|\]$/g, '');
         if (IP_LITERAL.test(h)) s.X509_VERIFY_PARAM_set1_ip_asc(param, h);

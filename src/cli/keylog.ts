@@ -1,0 +1,25 @@
+// Key log files (NSS format, for Wireshark): only when asked, by flag or SSLKEYLOGFILE.
+import fs from 'node:fs';
+import { ConfigError } from '../engine/errors';
+
+export interface KeylogSink {
+  path: string;
+  write: (line: string) => void;
+  close: () => void;
+}
+
+export function openKeylog(flag?: string): KeylogSink | undefined {
+  const path = flag ?? process.env.SSLKEYLOGFILE;
+  if (!path) return undefined;
+  let fd: number;
+  try {
+    fd = fs.openSync(path, 'a', 0o600);
+  } catch (e) {
+    throw new ConfigError(`cannot open key log file ${path}: ${(e as NodeJS.ErrnoException).code}`);
+  }
+  return {
+    path,
+    write: (line: string) => fs.writeSync(fd, line + '\n'),
+    close: () => fs.closeSync(fd),
+  };
+}

@@ -1,0 +1,125 @@
+import { Args, Flags } from '@oclif/core';
+import fs from 'node:fs';
+import { IocptlsCommand } from '../cli/base';
+import { openKeylog } from '../cli/keylog';
+import { parseTarget, resolveHost } from '../cli/target';
+import { tlsFlags, tlsOptionsFromFlags } from '../cli/tls_flags';
+import { runProbe } from '../engine/apps/probe';
+import { Loop } from '../engine/loop';
+import { createPort } from '../engine/port';
+import { opensslInfo } from '../engine/openssl_info';
+import { TlsContext } from '../engine/tls/context';
+import { buildConnectDocument, ConnectDocument, renderConnect } from '../report/connect';
+import { toolInfo } from '../report/facts';
+
+export default class Connect extends IocptlsCommand {
+  static summary = 'Connect to a TLS server and report what was negotiated, how long each step took, and the certificate chain.';
+  static description = `Verifies the certificate and hostname unless --insecure (trust: --ca FILE, else the system CA bundle,
+else Node.js's built-in roots; the report says which). With --send, or with data piped on stdin, sends it after the
+handshake and writes the reply to stdout, like openssl s_client.`;
+  static examples = [
+    '<%= config.bin %> connect 127.0.0.1:4433 --ca ca.pem --servername localhost',
+    '<%= config.bin %> connect example.com --alpn h2,http/1.1 --json',
+    'printf "GET / HTTP/1.0\\r\\n\\r\\n" | <%= config.bin %> connect 127.0.0.1:4433 --insecure',
+  ];
+  static enableJsonFlag = true;
+  static args = {
+    target: Args.string({ description: 'HOST[:PORT] (default port 443)', required: true }),
+  };
+  static flags = {
+    ...tlsFlags,
+    servername: Flags.string({ description: 'SNI to send and name to verify [default: the host, unless it is an IP address]' }),
+    ca: Flags.string({ description: 'trust only the CA certificates in this PEM file' }),
+    insecure: Flags.boolean({ char: 'k', description: 'do not fail on certificate or hostname errors (still reported)', default: false }),
+    cert: Flags.string({ description: 'client certificate (PEM, with chain)', dependsOn: ['key'] }),
+    key: Flags.string({ description: 'private key of --cert (PEM)', dependsOn: ['cert'] }),
+    reconnect: Flags.integer({ description: 'reconnect N times resuming the session, and report how many resumed', default: 0, min: 0, max: 1000 }),
+    send: Flags.string({ description: 'data to send after the handshake (\\r and \\n escapes understood); the reply goes to stdout' }),
+    keylog: Flags.string({ description: 'append TLS secrets to this file in NSS key log format [env: SSLKEYLOGFILE]' }),
+    timeout: Flags.integer({ description: 'connect + handshake timeout, ms', default: 10000, min: 1 }),
+    quiet: Flags.integer({ description: 'after sending, close once the peer has been silent this long, ms', default: 1000, min: 0 }),
+  };
+
+  async run(): Promise<ConnectDocument> {
+    const { args, flags } = await this.parse(Connect);
+    const { backend } = this.setupEngine(flags);
+    const target = parseTarget(args.target, 443);
+    const resolved = await resolveHost(target.host);
+    const isIp = resolved.ms === 0 && target.host === resolved.ip;
+    const servername = flags.servername ?? (isIp ? undefined : target.host);
+    const verifyHost = flags.servername ?? target.host;
+    const keylog = openKeylog(flags.keylog);
+    const context = new TlsContext({
+      role: 'client',
+      ...tlsOptionsFromFlags(flags),
+      verify: !flags.insecure,
+      reportVerify: true,
+      ca: flags.ca,
+      certs: flags.cert ? [{ cert: flags.cert, key: flags.key! }] : undefined,
+      keylog: keylog?.write,
+    });
+    const loop = new Loop(createPort(backend));
+    const exchange = this.#exchange(flags.send);
+    try {
+      const probe = await runProbe({
+        loop,
+        addr: loop.port.sockaddr(resolved.ip, target.port),
+        context,
+        servername,
+        verifyHost,
+        timeoutMs: flags.timeout,
+        send: exchange.send,
+        input: exchange.input,
+        onOutput: (d) => process.stdout.write(d),
+        quietMs: flags.quiet,
+        ticketWaitMs: 250,
+        reconnect: flags.reconnect,
+      });
+      const doc = buildConnectDocument({
+        tool: toolInfo(),
+        openssl: opensslInfo(),
+        backend: loop.backend,
+        target: { host: target.host, port: target.port, ip: resolved.ip },
+        dnsMs: resolved.ms,
+        sniSent: servername,
+        probe,
+        verifyEnforced: !flags.insecure,
+        verifyHost,
+        trust: context.trust?.describe,
+        exchanged: exchange.send !== undefined || exchange.input !== undefined,
+      });
+      // With data on stdout, the report goes to stderr so the two don't mix.
+      if (!this.jsonEnabled()) {
+        const text = renderConnect(doc, exchange.active ? process.stderr.isTTY : process.stdout.isTTY);
+        if (exchange.active) process.stderr.write(text + '\n');
+        else this.log(text);
+      }
+      return doc;
+    } finally {
+      context.free();
+      keylog?.close();
+      loop.destroy();
+      if (exchange.input) process.stdin.destroy();
+    }
+  }
+
+  /** --send wins; otherwise stdin when it is piped (not a terminal). */
+  #exchange(send?: string): { send?: Buffer; input?: AsyncIterable<Buffer>; active: boolean } {
+    if (send !== undefined) return { send: Buffer.from(unescape(send)), active: true };
+    if (process.stdin.isTTY) return { active: false };
+    let isPipe = false;
+    try {
+      const st = fs.fstatSync(0);
+      isPipe = st.isFIFO() || st.isFile() || st.isSocket();
+      if (st.isFile() && st.size === 0) isPipe = false;
+    } catch {
+      isPipe = false;
+    }
+    return isPipe ? { input: process.stdin as AsyncIterable<Buffer>, active: true } : { active: false };
+  }
+}
+
+function unescape(s: string): string {
+  return s.replace(/\\(r|n|t|\\)/g, (_m, c: string) => ({ r: '\r', n: '\n', t: '\t', '\\': '\\' })[c]!);
+}
+
