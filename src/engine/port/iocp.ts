@@ -1,0 +1,551 @@
+// The Windows I/O completion port: overlapped AcceptEx / ConnectEx / WSARecv / WSASend, drained
+// in batches with GetQueuedCompletionStatusEx. Same semantics as IoUringPort: every prep* call
+// completes exactly once with its token and a result (>= 0, or a negative Linux errno).
+//
+// Each in-flight operation owns a slot in a slab of native memory: its OVERLAPPED (which the
+// kernel writes until the completion is dequeued, so slots never move) followed by the
+// operation's WSABUF, flags and AcceptEx address buffer. A completion's lpOverlapped pointer
+// gives the slot back; the slot's JS-side columns give the token, kind and socket.
+//
+// Operations are issued when prepared (IOCP has no submission queue to batch into). Results
+// known without the port — calls that fail at once, calls that succeed at once on a socket in
+// FILE_SKIP_COMPLETION_PORT_ON_SUCCESS mode, cancels, closes, timers — go to a local ready
+// queue that reap() drains along with what GetQueuedCompletionStatusEx dequeued.
+import koffi, { type TypeObject } from 'koffi';
+import * as w from '../../../native/win32';
+import * as sock from './win_sockets';
+import { CompletionPort, E, PortError, SockAddr } from './types';
+
+const enum Kind {
+  Free = 0,
+  Accept = 1,
+  Connect = 2,
+  Recv = 3,
+  Send = 4,
+}
+
+// Slot layout, in bytes.
+const SLOT_SIZE = 160;
+const S_OV = 0; // OVERLAPPED (32)
+const S_WSABUF = 32; // WSABUF (16)
+const S_FLAGS = 48; // WSARecv flags, in/out (4)
+const S_BYTES = 52; // AcceptEx lpdwBytesReceived (4)
+const S_ADDRS = 56; // AcceptEx local + remote address (2 * 44)
+const SLAB_SLOTS = 1024;
+const SLAB_BYTES = SLAB_SLOTS * SLOT_SIZE;
+const SLAB_BYTES_N = BigInt(SLAB_BYTES);
+
+export interface IocpOptions {
+  /** Completions dequeued per GetQueuedCompletionStatusEx call. */
+  entries?: number;
+  /**
+   * FILE_SKIP_COMPLETION_PORT_ON_SUCCESS on every socket: an operation that completes at once
+   * is reported without a round trip through the port. On by default.
+   */
+  skipOnSuccess?: boolean;
+}
+
+export class IocpPort implements CompletionPort {
+  readonly backend = 'iocp' as const;
+  readonly handle: bigint;
+  readonly skipOnSuccess: boolean;
+
+  #w = w.win32();
+  #entries: number;
+  #scratch: bigint; // OVERLAPPED_ENTRY[entries], then the removed count
+  #entry64: BigUint64Array;
+  #entry32: Uint32Array;
+  #removed: bigint;
+
+  // Op slots: native slabs plus JS columns indexed by slot number.
+  #slabs: bigint[] = [];
+  #slab64: BigUint64Array[] = [];
+  #slab32: Uint32Array[] = [];
+  #kind = new Uint8Array(0);
+  #token = new Uint32Array(0);
+  #sock = new Float64Array(0); // the socket the op was issued on
+  #aux = new Float64Array(0); // AcceptEx: the pre-created socket
+  #free: number[] = [];
+  #inFlight = 0;
+  /** token → slot of an in-flight op, for prepCancel. */
+  #byToken = new Map<number, number>();
+
+  /** Family of every socket we created or accepted (AcceptEx needs it; ConnectEx is per provider). */
+  #family = new Map<number, 4 | 6>();
+  #acceptEx = new Map<4 | 6, w.AcceptExFn>();
+  #connectEx = new Map<4 | 6, w.ConnectExFn>();
+
+  // Ready queue: a power-of-two ring of (token, result).
+  #readyTok = new Uint32Array(1024);
+  #readyRes = new Int32Array(1024);
+  #readyHead = 0;
+  #readyTail = 0;
+
+  // Timers: a binary min-heap on deadline; cancelled timers stay in it until popped.
+  #timerAt: number[] = [];
+  #timerSeq: number[] = [];
+  #timerToken = new Map<number, number>(); // live seq → token
+  #timerByToken = new Map<number, number>(); // token → live seq (the newest)
+  #nextSeq = 0;
+  #woken = false;
+
+  constructor(opts: IocpOptions = {}) {
+    this.#entries = opts.entries ?? 512;
+    this.skipOnSuccess = opts.skipOnSuccess ?? true;
+    const port = this.#w.CreateIoCompletionPort(w.INVALID_HANDLE_VALUE, null, 0, 1) as bigint | null;
+    if (!port) throw this.#lastError('CreateIoCompletionPort');
+    this.handle = port;
+    const scratchSize = this.#entries * w.OVERLAPPED_ENTRY_SIZE + 8;
+    this.#scratch = this.#alloc(scratchSize);
+    const ab = koffi.view(this.#scratch, scratchSize);
+    this.#entry64 = new BigUint64Array(ab);
+    this.#entry32 = new Uint32Array(ab);
+    this.#removed = this.#scratch + BigInt(this.#entries * w.OVERLAPPED_ENTRY_SIZE);
+  }
+
+  #alloc(size: number): bigint {
+    const p = this.#w.VirtualAlloc(null, size, w.MEM_COMMIT | w.MEM_RESERVE, w.PAGE_READWRITE) as bigint | null;
+    if (!p) throw this.#lastError('VirtualAlloc');
+    return p;
+  }
+
+  #lastError(what: string): PortError {
+    const e = this.#w.GetLastError();
+    return new PortError(`${what}: Windows error ${e}`, w.errnoFromWin32(e));
+  }
+
+  // --- socket setup
+  /** Ties a new socket to this port and picks its completion mode; closes it on failure. */
+  #adopt(s: number, family: 4 | 6): void {
+    let err: PortError | undefined;
+    if (!this.#w.CreateIoCompletionPort(s, this.handle, 0, 0)) err = this.#lastError('CreateIoCompletionPort(socket)');
+    const modes = w.FILE_SKIP_SET_EVENT_ON_HANDLE | (this.skipOnSuccess ? w.FILE_SKIP_COMPLETION_PORT_ON_SUCCESS : 0);
+    if (!err && !this.#w.SetFileCompletionNotificationModes(s, modes) && this.skipOnSuccess) {
+      err = this.#lastError('SetFileCompletionNotificationModes');
+    }
+    if (err) {
+      sock.closeSocket(s);
+      throw err;
+    }
+    this.#family.set(s, family);
+  }
+
+  openListener(ip: string, port: number, backlog: number) {
+    const l = sock.openListenerSocket(ip, port, backlog);
+    this.#adopt(l.fd, l.family);
+    return { fd: l.fd, port: l.port };
+  }
+  openSocket(family: 4 | 6): number {
+    const s = sock.newSocket(family);
+    try {
+      sock.setNoDelay(s);
+      sock.bindWildcard(s, family);
+    } catch (e) {
+      sock.closeSocket(s);
+      throw e;
+    }
+    this.#adopt(s, family);
+    return s;
+  }
+  sockaddr(ip: string, port: number): SockAddr {
+    return sock.makeSockaddr(ip, port);
+  }
+  localAddress(fd: number) {
+    return sock.localAddress(fd);
+  }
+  setNoDelay(fd: number): void {
+    sock.setNoDelay(fd);
+  }
+  setLingerZero(fd: number): void {
+    sock.setLingerZero(fd);
+  }
+  closeNow(fd: number): void {
+    this.#family.delete(fd);
+    sock.closeSocket(fd);
+  }
+  shutdownWrite(fd: number): void {
+    sock.shutdownWrite(fd);
+  }
+
+  // --- slots
+  #grow(): void {
+    const slab = this.#alloc(SLAB_BYTES);
+    const ab = koffi.view(slab, SLAB_BYTES);
+    this.#slabs.push(slab);
+    this.#slab64.push(new BigUint64Array(ab));
+    this.#slab32.push(new Uint32Array(ab));
+    const n = this.#slabs.length * SLAB_SLOTS;
+    const kind = new Uint8Array(n);
+    kind.set(this.#kind);
+    this.#kind = kind;
+    const token = new Uint32Array(n);
+    token.set(this.#token);
+    this.#token = token;
+    const s = new Float64Array(n);
+    s.set(this.#sock);
+    this.#sock = s;
+    const aux = new Float64Array(n);
+    aux.set(this.#aux);
+    this.#aux = aux;
+    for (let i = n - 1; i >= n - SLAB_SLOTS; i--) this.#free.push(i);
+  }
+
+  /** Claims a slot with a zeroed OVERLAPPED. */
+  #claim(kind: Kind, s: number, token: number): number {
+    if (this.#free.length === 0) this.#grow();
+    const slot = this.#free.pop()!;
+    this.#kind[slot] = kind;
+    this.#token[slot] = token;
+    this.#sock[slot] = s;
+    this.#aux[slot] = -1;
+    const v = this.#slab64[slot >> 10];
+    const b = (slot & (SLAB_SLOTS - 1)) * (SLOT_SIZE / 8);
+    v[b] = 0n;
+    v[b + 1] = 0n;
+    v[b + 2] = 0n;
+    v[b + 3] = 0n;
+    this.#inFlight++;
+    this.#byToken.set(token, slot);
+    return slot;
+  }
+
+  #ptr(slot: number, off: number): bigint {
+    return this.#slabs[slot >> 10] + BigInt((slot & (SLAB_SLOTS - 1)) * SLOT_SIZE + off);
+  }
+
+  #slotOf(ov: bigint): number {
+    for (let i = 0; i < this.#slabs.length; i++) {
+      const off = ov - this.#slabs[i];
+      if (off >= 0n && off < SLAB_BYTES_N) return i * SLAB_SLOTS + Number(off) / SLOT_SIZE;
+    }
+    return -1;
+  }
+
+  /** Finishes an op: runs its completion step, queues (token, result), frees the slot. */
+  #finish(slot: number, ok: boolean, bytes: number, winError: number): void {
+    const token = this.#token[slot];
+    let res: number;
+    switch (this.#kind[slot]) {
+      case Kind.Accept: {
+        const accepted = this.#aux[slot];
+        if (ok) res = this.#acceptDone(this.#sock[slot], accepted); // closes it on failure
+        else {
+          res = w.errnoFromWin32(winError);
+          sock.closeSocket(accepted);
+        }
+        break;
+      }
+      case Kind.Connect:
+        res = ok ? this.#connectDone(this.#sock[slot]) : w.errnoFromWin32(winError);
+        break;
+      default:
+        res = ok ? bytes : w.errnoFromWin32(winError);
+    }
+    this.#kind[slot] = Kind.Free;
+    this.#free.push(slot);
+    this.#inFlight--;
+    if (this.#byToken.get(token) === slot) this.#byToken.delete(token);
+    this.#push(token, res);
+  }
+
+  #acceptDone(listen: number, accepted: number): number {
+    // The accepted socket inherits the listener's properties only once told which it was.
+    const lb = new BigInt64Array([BigInt(listen)]);
+    if (this.#w.setsockopt(accepted, w.SOL_SOCKET, w.SO_UPDATE_ACCEPT_CONTEXT, lb, 8) !== 0) {
+      const res = w.errnoFromWin32(this.#w.WSAGetLastError());
+      sock.closeSocket(accepted);
+      return res;
+    }
+    try {
+      this.#adopt(accepted, this.#family.get(listen) ?? 4);
+    } catch (e) {
+      return (e as PortError).errno;
+    }
+    return accepted;
+  }
+
+  #connectDone(s: number): number {
+    // Without this, getsockname/shutdown/getpeername fail on a ConnectEx'ed socket.
+    if (this.#w.setsockopt(s, w.SOL_SOCKET, w.SO_UPDATE_CONNECT_CONTEXT, null, 0) !== 0) {
+      return w.errnoFromWin32(this.#w.WSAGetLastError());
+    }
+    return 0;
+  }
+
+  /** After an overlapped call: pending → the port reports it; done at once → maybe we do; failed → we do. */
+  #issued(slot: number, succeeded: boolean): void {
+    if (succeeded) {
+      if (this.skipOnSuccess) this.#finish(slot, true, this.#slab32[slot >> 10][((slot & (SLAB_SLOTS - 1)) * SLOT_SIZE + 8) >> 2], 0);
+      return;
+    }
+    const err = this.#w.WSAGetLastError();
+    if (err !== w.WSA_IO_PENDING) this.#finish(slot, false, 0, err);
+  }
+
+  #push(token: number, res: number): void {
+    if (this.#readyTail - this.#readyHead === this.#readyTok.length) {
+      const n = this.#readyTok.length;
+      const tok = new Uint32Array(n * 2);
+      const r = new Int32Array(n * 2);
+      for (let i = 0; i < n; i++) {
+        tok[i] = this.#readyTok[(this.#readyHead + i) & (n - 1)];
+        r[i] = this.#readyRes[(this.#readyHead + i) & (n - 1)];
+      }
+      this.#readyTok = tok;
+      this.#readyRes = r;
+      this.#readyHead = 0;
+      this.#readyTail = n;
+    }
+    const m = this.#readyTok.length - 1;
+    this.#readyTok[this.#readyTail & m] = token;
+    this.#readyRes[this.#readyTail & m] = res;
+    this.#readyTail++;
+  }
+
+  // --- operations
+  prepAccept(listenFd: number, token: number): void {
+    const family = this.#family.get(listenFd) ?? 4;
+    const slot = this.#claim(Kind.Accept, listenFd, token);
+    const accepted = sock.tryNewSocket(family);
+    if (accepted < 0) return this.#finishWith(slot, accepted);
+    this.#aux[slot] = accepted;
+    let acceptEx: w.AcceptExFn;
+    try {
+      acceptEx = this.#extension(this.#acceptEx, family, listenFd, w.WSAID_ACCEPTEX, w.AcceptExProto);
+    } catch (e) {
+      sock.closeSocket(accepted);
+      return this.#finishWith(slot, (e as PortError).errno ?? E.EINVAL);
+    }
+    const ok = acceptEx(
+      listenFd,
+      accepted,
+      this.#ptr(slot, S_ADDRS),
+      0,
+      w.ACCEPTEX_ADDR_LEN,
+      w.ACCEPTEX_ADDR_LEN,
+      this.#ptr(slot, S_BYTES) as unknown as null,
+      this.#ptr(slot, S_OV)
+    );
+    this.#issued(slot, ok !== 0);
+  }
+
+  prepConnect(fd: number, addr: SockAddr, token: number): void {
+    const slot = this.#claim(Kind.Connect, fd, token);
+    let connectEx: w.ConnectExFn;
+    try {
+      connectEx = this.#extension(this.#connectEx, addr.family, fd, w.WSAID_CONNECTEX, w.ConnectExProto);
+    } catch (e) {
+      return this.#finishWith(slot, (e as PortError).errno ?? E.EINVAL);
+    }
+    const ok = connectEx(fd, addr.ptr, addr.len, null, 0, null, this.#ptr(slot, S_OV));
+    this.#issued(slot, ok !== 0);
+  }
+
+  prepRecv(fd: number, buf: bigint, len: number, token: number): void {
+    const slot = this.#claim(Kind.Recv, fd, token);
+    this.#setWsabuf(slot, buf, len);
+    const r = this.#w.WSARecv(fd, this.#ptr(slot, S_WSABUF), 1, null, this.#ptr(slot, S_FLAGS), this.#ptr(slot, S_OV), null);
+    this.#issued(slot, r === 0);
+  }
+
+  prepSend(fd: number, buf: bigint, len: number, token: number): void {
+    const slot = this.#claim(Kind.Send, fd, token);
+    this.#setWsabuf(slot, buf, len);
+    const r = this.#w.WSASend(fd, this.#ptr(slot, S_WSABUF), 1, null, 0, this.#ptr(slot, S_OV), null);
+    this.#issued(slot, r === 0);
+  }
+
+  #setWsabuf(slot: number, buf: bigint, len: number): void {
+    const base = (slot & (SLAB_SLOTS - 1)) * SLOT_SIZE;
+    const v32 = this.#slab32[slot >> 10];
+    v32[(base + S_WSABUF + w.WSABUF_LEN) >> 2] = len;
+    v32[(base + S_WSABUF + 4) >> 2] = 0;
+    this.#slab64[slot >> 10][(base + S_WSABUF + w.WSABUF_BUF) >> 3] = buf;
+    v32[(base + S_FLAGS) >> 2] = 0;
+  }
+
+  /** An op that failed before reaching the kernel. */
+  #finishWith(slot: number, res: number): void {
+    const token = this.#token[slot];
+    this.#kind[slot] = Kind.Free;
+    this.#free.push(slot);
+    this.#inFlight--;
+    if (this.#byToken.get(token) === slot) this.#byToken.delete(token);
+    this.#push(token, res);
+  }
+
+  #extension<T>(cache: Map<4 | 6, T>, family: 4 | 6, s: number, id: Uint8Array, proto: TypeObject): T {
+    let fn = cache.get(family);
+    if (!fn) {
+      try {
+        fn = w.extensionFunction<T>(s, id, proto);
+      } catch (e) {
+        throw new PortError((e as Error).message, E.EINVAL);
+      }
+      cache.set(family, fn);
+    }
+    return fn;
+  }
+
+  /** Closes the socket now; its in-flight operations complete with -ECANCELED through the port. */
+  prepClose(fd: number, token: number): void {
+    this.#family.delete(fd);
+    this.#push(token, sock.closeSocket(fd));
+  }
+
+  prepTimeout(ms: number, token: number): void {
+    const seq = this.#nextSeq++;
+    this.#timerToken.set(seq, token);
+    this.#timerByToken.set(token, seq);
+    this.#heapPush(performance.now() + ms, seq);
+  }
+
+  prepCancel(target: number, token: number): void {
+    const seq = this.#timerByToken.get(target);
+    if (seq !== undefined) {
+      this.#timerByToken.delete(target);
+      this.#timerToken.delete(seq);
+      this.#push(target, E.ECANCELED);
+      this.#push(token, 0);
+      return;
+    }
+    const slot = this.#byToken.get(target);
+    if (slot === undefined) return this.#push(token, E.ENOENT);
+    // AcceptEx is cancelled on the listening socket it was issued on.
+    if (this.#w.CancelIoEx(this.#sock[slot], this.#ptr(slot, S_OV))) return this.#push(token, 0);
+    const err = this.#w.GetLastError();
+    // ERROR_NOT_FOUND: it already completed and its packet waits in the port.
+    this.#push(token, err === w.ERROR_NOT_FOUND ? E.ENOENT : w.errnoFromWin32(err));
+  }
+
+  // --- timers
+  #heapPush(at: number, seq: number): void {
+    const a = this.#timerAt;
+    const s = this.#timerSeq;
+    let i = a.length;
+    a.push(at);
+    s.push(seq);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (a[p] <= at) break;
+      a[i] = a[p];
+      s[i] = s[p];
+      i = p;
+    }
+    a[i] = at;
+    s[i] = seq;
+  }
+
+  #heapPop(): void {
+    const a = this.#timerAt;
+    const s = this.#timerSeq;
+    const at = a.pop()!;
+    const seq = s.pop()!;
+    const n = a.length;
+    if (n === 0) return;
+    let i = 0;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      if (c + 1 < n && a[c + 1] < a[c]) c++;
+      if (a[c] >= at) break;
+      a[i] = a[c];
+      s[i] = s[c];
+      i = c;
+    }
+    a[i] = at;
+    s[i] = seq;
+  }
+
+  /** Fires due timers; returns ms until the next live one (Infinity if none). */
+  #expireTimers(): number {
+    const now = performance.now();
+    while (this.#timerAt.length > 0) {
+      const seq = this.#timerSeq[0];
+      const token = this.#timerToken.get(seq);
+      if (token === undefined) {
+        this.#heapPop(); // cancelled
+        continue;
+      }
+      const at = this.#timerAt[0];
+      if (at > now) return at - now;
+      this.#heapPop();
+      this.#timerToken.delete(seq);
+      if (this.#timerByToken.get(token) === seq) this.#timerByToken.delete(token);
+      this.#push(token, E.ETIME);
+    }
+    return Infinity;
+  }
+
+  // --- completion
+  submitAndWait(minComplete: number, timeoutMs: number): void {
+    const deadline = timeoutMs >= 0 ? performance.now() + timeoutMs : Infinity;
+    for (;;) {
+      const untilTimer = this.#expireTimers();
+      const ready = this.#readyTail - this.#readyHead;
+      let wait: number;
+      if (ready >= minComplete || timeoutMs === 0) wait = 0;
+      else wait = Math.max(0, Math.ceil(Math.min(untilTimer, deadline - performance.now())));
+      this.#dequeue(wait === Infinity ? w.INFINITE : wait);
+      this.#expireTimers();
+      if (this.#woken) {
+        this.#woken = false;
+        return;
+      }
+      if (wait === 0 || this.#readyTail - this.#readyHead >= minComplete || performance.now() >= deadline) return;
+    }
+  }
+
+  /** One GetQueuedCompletionStatusEx call; moves what it dequeued to the ready queue. */
+  #dequeue(ms: number): void {
+    if (!this.#w.GetQueuedCompletionStatusEx(this.handle, this.#scratch, this.#entries, this.#removed, ms, 0)) {
+      const e = this.#w.GetLastError();
+      if (e === w.WAIT_TIMEOUT) return;
+      throw new PortError(`GetQueuedCompletionStatusEx: Windows error ${e}`, w.errnoFromWin32(e));
+    }
+    const n = this.#entry32[(this.#entries * w.OVERLAPPED_ENTRY_SIZE) >> 2];
+    const e64 = this.#entry64;
+    const e32 = this.#entry32;
+    for (let i = 0; i < n; i++) {
+      const ov = e64[i * 4 + 1];
+      if (ov === 0n) {
+        this.#woken = true; // a bare PostQueuedCompletionStatus from wake()
+        continue;
+      }
+      const slot = this.#slotOf(ov);
+      if (slot < 0 || this.#kind[slot] === Kind.Free) continue;
+      const status = e32[i * 8 + 4] | 0; // NTSTATUS; negative means an error
+      if (status >= 0) this.#finish(slot, true, e32[i * 8 + 6], 0);
+      else this.#finish(slot, false, 0, this.#w.RtlNtStatusToDosError(status >>> 0));
+    }
+  }
+
+  reap(tokens: Uint32Array, results: Int32Array): number {
+    const max = Math.min(tokens.length, results.length);
+    const m = this.#readyTok.length - 1;
+    let n = 0;
+    while (this.#readyHead !== this.#readyTail && n < max) {
+      tokens[n] = this.#readyTok[this.#readyHead & m];
+      results[n] = this.#readyRes[this.#readyHead & m];
+      this.#readyHead++;
+      n++;
+    }
+    return n;
+  }
+
+  /** Wakes a thread blocked in submitAndWait on this port (from any thread holding the handle). */
+  wake(): void {
+    this.#w.PostQueuedCompletionStatus(this.handle, 0, 0, null);
+  }
+
+  close(): void {
+    this.#w.CloseHandle(this.handle);
+    // The kernel may still write into the OVERLAPPEDs of ops in flight: only then is leaking
+    // their slabs the safe choice.
+    if (this.#inFlight === 0) for (const s of this.#slabs) this.#w.VirtualFree(s, 0, w.MEM_RELEASE);
+    this.#slabs = [];
+    this.#slab64 = [];
+    this.#slab32 = [];
+    this.#w.VirtualFree(this.#scratch, 0, w.MEM_RELEASE);
+  }
+}
