@@ -36,7 +36,12 @@ export default class Compare extends Command {
   };
 
   public async run(): Promise<Comparison> {
-    const { args, flags } = await this.parse(Compare);
+    const { args, flags } = await this.parse(Compare).catch((err: Error & { oclif?: { exit?: number } }) => {
+      // A usage error is not a regression: keep exit code 1 for "regressed" only.
+      err.oclif = { ...err.oclif, exit: 2 };
+      process.exitCode = 2;
+      throw err;
+    });
     let cmp: Comparison;
     try {
       cmp = compareResults(readResult(args.base), readResult(args.new), { thresholdPct: flags.threshold });
@@ -44,7 +49,7 @@ export default class Compare extends Command {
       if (err instanceof ResultFileError || err instanceof CompareError) {
         // oclif's JSON-mode catch keeps an exit code already set, and otherwise uses 1.
         process.exitCode = 2;
-        this.error(err.message, { code: err.code, exit: 2 });
+        this.error(err.message, { exit: 2 });
       }
       throw err;
     }

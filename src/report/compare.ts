@@ -122,7 +122,11 @@ export function compareResults(base: ResultDocument, next: ResultDocument, opts:
     }
   }
 
-  for (const [key, label, unit] of TOTALS) add(`totals.${key}`, label, unit, base.totals[key], next.totals[key], null);
+  for (const [key, label, unit] of TOTALS) {
+    // Counters this kind of run never uses (bytes in a handshake run) would be rows of zeros.
+    if (base.totals[key] === 0 && next.totals[key] === 0) continue;
+    add(`totals.${key}`, label, unit, base.totals[key], next.totals[key], null);
+  }
   add('duration', 'Duration', 'seconds', base.duration, next.duration, null);
 
   const reasons = [...new Set([...Object.keys(base.errors), ...Object.keys(next.errors)])].sort();

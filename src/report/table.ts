@@ -39,7 +39,9 @@ function param(r: ResultDocument, name: string): string | undefined {
 
 function renderFacts(r: ResultDocument, p: Paint): string {
   const target = `${r.target.host}:${r.target.port}${r.target.embedded ? ' (embedded server)' : ''}`;
-  const openssl = `${r.openssl.version} (${r.openssl.source === 'path' ? (r.openssl.path ?? 'path') : 'node'})`;
+  // OpenSSL_version() already starts with 'OpenSSL '; the label says it once.
+  const version = r.openssl.version.replace(/^OpenSSL\s+/, '');
+  const openssl = `${version} (${r.openssl.source === 'path' ? (r.openssl.path ?? 'path') : 'node'})`;
   const run = [
     `backend ${r.backend}`,
     param(r, 'workers') && `${param(r, 'workers')} workers`,
@@ -85,7 +87,7 @@ function renderRates(r: ResultDocument, p: Paint): string | undefined {
 
 function renderTotals(r: ResultDocument, p: Paint): string {
   const tot = r.totals;
-  const t = makeTable(['Totals', ''], p);
+  const t = makeTable(['Totals', ''], p, ['left', 'left']);
   t.push([p.bold('Handshakes'), `${formatCount(tot.handshakes)} (full ${formatCount(tot.full)}, resumed ${formatCount(tot.resumed)})`]);
   t.push([p.bold('Connects'), formatCount(tot.connects)]);
   if (tot.roundTrips > 0 || r.kind === 'pingpong') t.push([p.bold('Round trips'), formatCount(tot.roundTrips)]);
