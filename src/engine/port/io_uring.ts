@@ -127,8 +127,8 @@ export class IoUringPort implements CompletionPort {
   }
 
   // --- socket setup (shared with epoll)
-  openListener(ip: string, port: number, backlog: number) {
-    return sock.openListener(ip, port, backlog);
+  openListener(ip: string, port: number, backlog: number, reusePort = false) {
+    return sock.openListener(ip, port, backlog, reusePort);
   }
   openSocket(family: 4 | 6): number {
     return sock.openSocket(family);

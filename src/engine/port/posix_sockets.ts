@@ -38,13 +38,14 @@ export function setLingerZero(fd: number): void {
   c.libc.setsockopt(fd, c.SOL_SOCKET, c.SO_LINGER, linger0, 8);
 }
 
-export function openListener(ip: string, port: number, backlog: number): { fd: number; port: number } {
+export function openListener(ip: string, port: number, backlog: number, reusePort = false): { fd: number; port: number } {
   const addr = new Uint8Array(c.SOCKADDR_STORAGE_SIZE);
   const len = c.writeSockaddr(addr, ip, port);
   const v6 = len !== c.SOCKADDR_IN_SIZE;
   const fd = check(c.libc.socket(v6 ? c.AF_INET6 : c.AF_INET, c.SOCK_STREAM | c.SOCK_NONBLOCK | c.SOCK_CLOEXEC, 0), 'socket');
   try {
     c.libc.setsockopt(fd, c.SOL_SOCKET, c.SO_REUSEADDR, int1, 4);
+    if (reusePort) c.libc.setsockopt(fd, c.SOL_SOCKET, c.SO_REUSEPORT, int1, 4);
     if (v6) c.libc.setsockopt(fd, c.IPPROTO_IPV6, c.IPV6_V6ONLY, int1, 4);
     check(c.libc.bind(fd, addr, len), `bind ${v6 ? `[${ip}]` : ip}:${port}`);
     check(c.libc.listen(fd, backlog), 'listen');

@@ -26,7 +26,8 @@ export interface CompletionPort {
   readonly backend: Backend;
 
   // Socket setup: synchronous, once per socket, not per operation.
-  openListener(ip: string, port: number, backlog: number): { fd: number; port: number };
+  /** reusePort: SO_REUSEPORT, so each worker can own a listener on the same port and the kernel spreads connections across them. */
+  openListener(ip: string, port: number, backlog: number, reusePort?: boolean): { fd: number; port: number };
   openSocket(family: 4 | 6): number;
   sockaddr(ip: string, port: number): SockAddr;
   localAddress(fd: number): { ip: string; port: number };
