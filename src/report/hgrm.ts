@@ -9,8 +9,17 @@
 
 import { Histogram } from '../engine/stats/histograms';
 
+const formats = new Map<number, Intl.NumberFormat>();
+
+// Java's %.Nf rounds the shortest decimal form of the double half-up (0.15 -> 0.2), as Intl
+// does; toFixed rounds the exact binary value (0.15 -> 0.1) and would differ in the last digit.
 function fixed(value: number, decimals: number, width: number): string {
-  return value.toFixed(decimals).padStart(width);
+  let f = formats.get(decimals);
+  if (!f) {
+    f = new Intl.NumberFormat('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals, useGrouping: false });
+    formats.set(decimals, f);
+  }
+  return f.format(value).padStart(width);
 }
 
 /**
@@ -28,7 +37,7 @@ export function toHgrm(h: Histogram, unitRatio = 1, ticksPerHalfDistance = 5): s
     const line =
       fixed(v.valueIteratedTo / unitRatio, digits, 12) +
       ' ' +
-      (v.percentileLevelIteratedTo / 100).toFixed(12) +
+      fixed(v.percentileLevelIteratedTo / 100, 12, 14) +
       ' ' +
       String(v.totalCountToThisValue).padStart(10);
     out +=
