@@ -82,6 +82,11 @@ export class Loop {
     return this.port.backend;
   }
 
+  /** Receive buffers currently handed out (all must be back once every connection closed). */
+  get recvBuffersInUse(): number {
+    return this.#recvPool.inUse;
+  }
+
   // --- timers (monotonic ms)
   setTimer(at: number, fn: () => void): void {
     this.#timers.push({ at, fn, seq: this.#timerSeq++ });

@@ -239,6 +239,11 @@ export class TlsSession {
     return out;
   }
 
+  /** Whether this handshake resumed a session (one call, cheaper than info()). */
+  resumed(): boolean {
+    return this.#o.SSL_session_reused(this.ssl) === 1;
+  }
+
   verifyResult(): { ok: boolean; message: string } {
     const v = Number(this.#o.SSL_get_verify_result(this.ssl));
     return { ok: v === o.X509_V_OK, message: this.#o.X509_verify_cert_error_string(v) };

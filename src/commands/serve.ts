@@ -1,0 +1,110 @@
+import { Flags } from '@oclif/core';
+import os from 'node:os';
+import { IocptlsCommand } from '../cli/base';
+import { tlsFlags, tlsOptionsFromFlags } from '../cli/tls_flags';
+import { SERVER_MODES, ServerMode } from '../engine/apps/server_app';
+import { ConfigError } from '../engine/errors';
+import { opensslInfo } from '../engine/openssl_info';
+import { KEY_TYPES, KeyType } from '../engine/pki';
+import { startServer } from '../engine/server';
+import { renderServeTotals, renderStatsLine, ServeDocument } from '../report/serve';
+
+export default class Serve extends IocptlsCommand {
+  static summary = 'Run a TLS server: echo, sink, source, http or handshake-only, on a pool of completion-port workers.';
+  static description = `Binds 127.0.0.1:4433 unless told otherwise. Without --cert/--key it generates an ephemeral
+self-signed certificate for localhost/127.0.0.1/::1 and prints its SHA-256 fingerprint. SIGINT or SIGTERM stops
+accepting, closes connections with close_notify, prints totals and exits 0.`;
+  static examples = [
+    '<%= config.bin %> serve',
+    '<%= config.bin %> serve --mode http --cert server.pem --key server.key --cert rsa.pem --key rsa.key',
+    '<%= config.bin %> serve --host 0.0.0.0 --port 8443 --workers 4 --stats',
+  ];
+  static enableJsonFlag = true;
+  static flags = {
+    host: Flags.string({ description: 'address to bind (use 0.0.0.0 or :: to accept from other hosts)', default: '127.0.0.1' }),
+    port: Flags.integer({ char: 'p', description: 'port to bind (0: any free port)', default: 4433, min: 0, max: 65535 }),
+    workers: Flags.integer({ char: 'w', description: 'worker threads [default: number of cores]', min: 1, max: 256 }),
+    mode: Flags.option({ description: 'what to do with each connection', options: SERVER_MODES, default: 'echo' as const })(),
+    'body-size': Flags.integer({ description: 'http: response body bytes; source: bytes per write', default: 2, min: 0, max: 64 * 1024 * 1024 }),
+    cert: Flags.string({ description: 'certificate chain (PEM); repeat with --key for several (e.g. RSA and ECDSA)', multiple: true }),
+    key: Flags.string({ description: 'private key (PEM) of the --cert at the same position', multiple: true }),
+    'key-type': Flags.option({ description: 'ephemeral certificate key type', options: KEY_TYPES, default: 'ecdsa-p256' as const })(),
+    ...tlsFlags,
+    tickets: Flags.boolean({ description: 'issue session tickets', default: true, allowNo: true }),
+    'session-cache': Flags.boolean({ description: 'server-side session cache (session IDs)', default: true, allowNo: true }),
+    'client-ca': Flags.string({ description: 'CA file for verifying client certificates' }),
+    'client-auth': Flags.option({ description: 'ask for client certificates', options: ['none', 'request', 'require'] as const, default: 'none' as const })(),
+    keylog: Flags.string({ description: 'append TLS secrets to this file (NSS key log format)' }),
+    stats: Flags.boolean({ description: 'print a stats line every second (to stderr)', default: false }),
+    'max-connections': Flags.integer({ description: 'refuse connections beyond this many open (0: no limit)', default: 0, min: 0 }),
+    'handshake-timeout': Flags.integer({ description: 'ms a client gets to complete the handshake (0: none)', default: 10000, min: 0 }),
+    'idle-timeout': Flags.integer({ description: 'ms of silence before a connection is closed (0: none)', default: 0, min: 0 }),
+    duration: Flags.integer({ char: 'd', description: 'stop by itself after this many seconds (0: run until signalled)', default: 0, min: 0 }),
+  };
+
+  async run(): Promise<ServeDocument> {
+    const { flags } = await this.parse(Serve);
+    const { backend } = this.setupEngine(flags);
+    const certs = flags.cert ?? [];
+    const keys = flags.key ?? [];
+    if (certs.length !== keys.length) throw new ConfigError(`${certs.length} --cert but ${keys.length} --key: give them in pairs`);
+    if (flags['client-auth'] !== 'none' && !flags['client-ca']) throw new ConfigError(`--client-auth ${flags['client-auth']} needs --client-ca FILE`);
+    const workers = flags.workers ?? os.availableParallelism();
+    const started = performance.now();
+    const server = await startServer({
+      host: flags.host,
+      port: flags.port,
+      workers,
+      backend,
+      openssl: flags.openssl ?? process.env.IOCPTLS_OPENSSL,
+      mode: flags.mode as ServerMode,
+      bodySize: flags['body-size'],
+      tls: {
+        ...tlsOptionsFromFlags(flags),
+        tickets: flags.tickets,
+        sessionCache: flags['session-cache'],
+        clientAuth: flags['client-auth'],
+        clientCa: flags['client-ca'],
+      },
+      certs: certs.map((cert, i) => ({ cert, key: keys[i] })),
+      ephemeralKeyType: flags['key-type'] as KeyType,
+      keylogPath: flags.keylog,
+      maxConnections: flags['max-connections'],
+      handshakeTimeoutMs: flags['handshake-timeout'],
+      idleTimeoutMs: flags['idle-timeout'],
+    });
+    const ssl = opensslInfo();
+    const where = server.host.includes(':') ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`;
+    const cert = server.ephemeral
+      ? `ephemeral ${server.ephemeral.keyType} certificate for ${server.ephemeral.sans.join(', ')}, sha256 ${server.ephemeral.fingerprint256}`
+      : `certificate ${certs.join(', ')}`;
+    // The listening line goes to stderr so stdout stays clean for --json.
+    process.stderr.write(
+      `iocptls serve: listening on ${where} (mode ${flags.mode}, ${server.workers} worker${server.workers > 1 ? 's' : ''}, ${backend}, ${ssl.version}); ${cert}\n`
+    );
+    if (flags.stats) server.on('tick', (s, open) => process.stderr.write(renderStatsLine(s, open) + '\n'));
+
+    await new Promise<void>((resolve) => {
+      const done = () => resolve();
+      process.once('SIGINT', done);
+      process.once('SIGTERM', done);
+      if (flags.duration > 0) setTimeout(done, flags.duration * 1000).unref();
+    });
+    const t = await server.stop();
+    const doc: ServeDocument = {
+      schema: 'iocptls.serve/1',
+      listen: { host: server.host, port: server.port },
+      mode: flags.mode,
+      workers: server.workers,
+      backend,
+      openssl: { version: ssl.version, source: ssl.path ?? 'node' },
+      durationSec: (performance.now() - started) / 1000,
+      totals: t.totals,
+      connections: { accepted: t.accepted, rejected: t.rejected, acceptErrors: t.acceptErrors },
+      perWorker: t.perWorker,
+      leftover: t.leftover,
+    };
+    if (!this.jsonEnabled()) this.log(renderServeTotals(doc));
+    return doc;
+  }
+}

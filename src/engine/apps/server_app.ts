@@ -1,0 +1,33 @@
+// What every server mode shares: counting handshakes, plaintext bytes and failures by reason
+// into the worker's counters. Modes add their behaviour on top.
+import type { ConnHandler, Connection } from '../connection';
+import type { IocptlsError } from '../errors';
+import type { Counters } from '../stats/counters';
+
+export type ServerMode = 'echo' | 'sink' | 'source' | 'http' | 'handshake';
+export const SERVER_MODES: readonly ServerMode[] = ['echo', 'sink', 'source', 'http', 'handshake'];
+
+export interface ServerAppOptions {
+  counters: Counters;
+  /** http: response body size; source: bytes per write. */
+  bodySize: number;
+  /** Ids of connections that completed a handshake, by resumption, for tests and totals. */
+}
+
+export abstract class ServerApp implements ConnHandler {
+  constructor(protected readonly o: ServerAppOptions) {}
+
+  onHandshake(conn: Connection): void {
+    this.o.counters.handshake(conn.session.resumed());
+  }
+
+  onClose(_conn: Connection, error: IocptlsError | undefined): void {
+    if (error) this.o.counters.error(error.reason);
+  }
+
+  /** Counts plaintext received; modes override to act on it. */
+  onData(_conn: Connection, data: Uint8Array, _ptr: bigint, len: number): void {
+    this.o.counters.bytesIn += len;
+    void data;
+  }
+}

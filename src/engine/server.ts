@@ -1,0 +1,124 @@
+// The server, from the main thread: starts serve workers (the completion-port thread pool),
+// merges their per-second samples, stops them gracefully and adds up their totals. Used by
+// `iocptls serve` and by `iocptls bench` with no target (the embedded server).
+import { EventEmitter } from 'node:events';
+import type { ServerMode } from './apps/server_app';
+import { IntervalMerger } from './interval_merger';
+import { selfSigned, type KeyType } from './pki';
+import type { Backend } from './port/types';
+import { CounterSnapshot, mergeCounters } from './stats/counters';
+import type { IntervalSample } from './stats/intervals';
+import type { KeyPair, TlsContextOptions } from './tls/context';
+import { TlsContext } from './tls/context';
+import { WorkerPool } from './workers/pool';
+import type { ServeJob, ServeTick, ServeWorkerResult } from './workers/serve_worker';
+
+export interface ServerOptions {
+  host: string;
+  port: number;
+  workers: number;
+  backend: Backend;
+  openssl?: string;
+  mode: ServerMode;
+  bodySize: number;
+  tls: Omit<TlsContextOptions, 'role' | 'keylog' | 'certs'>;
+  /** Certificate/key files; none: an ephemeral self-signed certificate of ephemeralKeyType. */
+  certs: KeyPair[];
+  ephemeralKeyType: KeyType;
+  keylogPath?: string;
+  maxConnections: number;
+  handshakeTimeoutMs: number;
+  idleTimeoutMs: number;
+}
+
+export interface ServerTotals {
+  totals: CounterSnapshot;
+  accepted: number;
+  rejected: number;
+  acceptErrors: number;
+  perWorker: { worker: number; accepted: number; handshakes: number }[];
+  leftover: { connections: number; recvBuffers: number };
+}
+
+export interface EphemeralCertificate {
+  fingerprint256: string;
+  subject: string;
+  sans: string[];
+  keyType: KeyType;
+}
+
+export class RunningServer extends EventEmitter {
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    readonly workers: number,
+    readonly ephemeral: EphemeralCertificate | undefined,
+    private readonly pool: WorkerPool<ServeJob, { port: number }, ServeTick, ServeWorkerResult>
+  ) {
+    super();
+  }
+
+  async stop(): Promise<ServerTotals> {
+    const results = await this.pool.stop();
+    return {
+      totals: mergeCounters(results.map((r) => r.totals)),
+      accepted: results.reduce((a, r) => a + r.accepted, 0),
+      rejected: results.reduce((a, r) => a + r.rejected, 0),
+      acceptErrors: results.reduce((a, r) => a + r.acceptErrors, 0),
+      perWorker: results.map((r) => ({ worker: r.worker, accepted: r.accepted, handshakes: r.totals.handshakes })),
+      leftover: {
+        connections: results.reduce((a, r) => a + r.leftover.connections, 0),
+        recvBuffers: results.reduce((a, r) => a + r.leftover.recvBuffers, 0),
+      },
+    };
+  }
+}
+
+export async function startServer(o: ServerOptions): Promise<RunningServer> {
+  let certs = o.certs;
+  let ephemeral: EphemeralCertificate | undefined;
+  if (certs.length === 0) {
+    const c = selfSigned({ sans: ['localhost', '127.0.0.1', '::1'], days: 7, keyType: o.ephemeralKeyType });
+    certs = [{ cert: c.certPem, key: c.keyPem, inline: true }];
+    ephemeral = { fingerprint256: c.fingerprint256, subject: c.subject, sans: c.sans, keyType: o.ephemeralKeyType };
+  }
+  // Validate the configuration here, once, so a bad flag is one error and not one per worker.
+  new TlsContext({ ...o.tls, role: 'server', certs }).free();
+
+  const job: ServeJob = {
+    host: o.host,
+    port: o.port,
+    // Windows has no SO_REUSEPORT load balancing; there a single worker owns the listener.
+    reusePort: process.platform === 'linux',
+    backlog: 4096,
+    acceptDepth: 64,
+    mode: o.mode,
+    bodySize: o.bodySize,
+    tls: { ...o.tls, certs },
+    keylogPath: o.keylogPath,
+    maxConnections: o.maxConnections,
+    handshakeTimeoutMs: o.handshakeTimeoutMs,
+    idleTimeoutMs: o.idleTimeoutMs,
+    drainMs: 2000,
+  };
+  const workers = process.platform === 'linux' ? o.workers : 1;
+  const pool = new WorkerPool<ServeJob, { port: number }, ServeTick, ServeWorkerResult>({
+    kind: 'serve',
+    backend: o.backend,
+    openssl: o.openssl,
+  });
+  try {
+    // The first worker binds (maybe port 0); the others join its port.
+    const { port } = await pool.start(job);
+    await Promise.all(Array.from({ length: workers - 1 }, () => pool.start({ ...job, port })));
+    const server = new RunningServer(o.host, port, workers, ephemeral, pool);
+    const merger = new IntervalMerger<number>(workers, (sample: IntervalSample, open: number[]) =>
+      server.emit('tick', sample, open.reduce((a, b) => a + b, 0))
+    );
+    pool.on('tick', (_w: number, t: ServeTick) => merger.add(t.sample, t.open));
+    return server;
+  } catch (e) {
+    await pool.terminate();
+    throw e;
+  }
+}

@@ -1,0 +1,106 @@
+// A serve worker: its own completion port, listener (SO_REUSEPORT on Linux, so the kernel
+// spreads connections across workers), TLS context and connections. Ticks once a second.
+import fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { serverAppFactory } from '../apps/server_modes';
+import type { ServerMode } from '../apps/server_app';
+import { Loop } from '../loop';
+import { createPort } from '../port';
+import { addCounters, Counters, CounterSnapshot, emptyCounters } from '../stats/counters';
+import { IntervalSample, IntervalTicker, INTERVAL_MS } from '../stats/intervals';
+import { TlsContext, TlsContextOptions } from '../tls/context';
+import { CONTROL_STOP, WorkerInit } from './protocol';
+import type { Post } from './worker_main';
+
+export interface ServeJob {
+  host: string;
+  port: number;
+  reusePort: boolean;
+  backlog: number;
+  acceptDepth: number;
+  mode: ServerMode;
+  bodySize: number;
+  tls: Omit<TlsContextOptions, 'role' | 'keylog'>;
+  keylogPath?: string;
+  maxConnections: number;
+  handshakeTimeoutMs: number;
+  idleTimeoutMs: number;
+  /** How long a graceful stop waits for connections to close before resetting them. */
+  drainMs: number;
+}
+
+export interface ServeTick {
+  sample: IntervalSample;
+  open: number;
+}
+
+export interface ServeWorkerResult {
+  worker: number;
+  totals: CounterSnapshot;
+  accepted: number;
+  rejected: number;
+  acceptErrors: number;
+  /** What is still allocated after the stop: all must be zero. */
+  leftover: { connections: number; recvBuffers: number };
+}
+
+export function runServeWorker(init: WorkerInit<ServeJob>, post: Post): void {
+  const job = init.job;
+  const stop = new Int32Array(init.control);
+  const loop = new Loop(createPort(init.backend));
+  const keylogFd = job.keylogPath ? fs.openSync(job.keylogPath, 'a', 0o600) : undefined;
+  const context = new TlsContext({
+    ...job.tls,
+    role: 'server',
+    keylog: keylogFd !== undefined ? (line) => fs.writeSync(keylogFd, line + '\n') : undefined,
+  });
+  const listener = loop.port.openListener(job.host, job.port, job.backlog, job.reusePort);
+  const counters = new Counters();
+  const totals = emptyCounters();
+  const index = loop.listen(listener.fd, context, serverAppFactory(job.mode, { counters, bodySize: job.bodySize }), {
+    depth: job.acceptDepth,
+    maxConnections: job.maxConnections,
+    handshakeTimeoutMs: job.handshakeTimeoutMs,
+    idleTimeoutMs: job.idleTimeoutMs,
+  });
+  post({ cmd: 'READY', worker: init.worker, data: { port: listener.port } });
+
+  const ticker = new IntervalTicker(counters, Date.now());
+  const tick = () => {
+    const sample = ticker.tick(Date.now());
+    addCounters(totals, sample.counters);
+    post({ cmd: 'TICK', worker: init.worker, data: { sample, open: loop.stats.open } satisfies ServeTick });
+  };
+  const schedule = () =>
+    loop.setTimer(performance.now() + INTERVAL_MS, () => {
+      tick();
+      schedule();
+    });
+  schedule();
+
+  loop.run(() => Atomics.load(stop, CONTROL_STOP) === 1);
+
+  // Graceful stop: no new connections; close_notify to everyone; reset whoever lingers.
+  loop.closeListeners();
+  for (const c of loop.conns) c?.close('notify');
+  const until = performance.now() + job.drainMs;
+  while (loop.stats.open > 0 && performance.now() < until) loop.turn(20);
+  for (const c of loop.conns) c?.close('rst');
+  for (let i = 0; i < 50 && loop.stats.open > 0; i++) loop.turn(10);
+  // Let the listener's cancelled accepts complete so its socket is closed.
+  for (let i = 0; i < 5; i++) loop.turn(1);
+  tick();
+  const ls = loop.listenerStats(index);
+  const result: ServeWorkerResult = {
+    worker: init.worker,
+    totals,
+    accepted: ls.accepted,
+    rejected: ls.rejected,
+    acceptErrors: ls.acceptErrors,
+    leftover: { connections: loop.stats.open, recvBuffers: loop.recvBuffersInUse },
+  };
+  context.free();
+  if (keylogFd !== undefined) fs.closeSync(keylogFd);
+  loop.destroy();
+  post({ cmd: 'RESULT', worker: init.worker, data: result });
+}
