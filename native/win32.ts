@@ -227,7 +227,7 @@ export type AcceptExFn = (
   recvLen: number,
   localLen: number,
   remoteLen: number,
-  bytes: null,
+  bytes: bigint | null,
   ov: bigint
 ) => number;
 export type ConnectExFn = (s: number, name: bigint, namelen: number, send: null, sendLen: number, bytes: null, ov: bigint) => number;

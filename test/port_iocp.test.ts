@@ -290,6 +290,40 @@ function res(r: number): string {
     });
   }
 
+  it('runs a port per worker thread, each with its own bindings', async () => {
+    // Workers play the role of the IOCP thread pool: one port each, nothing shared.
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const { IocpPort } = require(workerData);
+      const p = new IocpPort();
+      const l = p.openListener('127.0.0.1', 0, 4);
+      const c = p.openSocket(4);
+      p.prepAccept(l.fd, 1);
+      p.prepConnect(c, p.sockaddr('127.0.0.1', l.port), 2);
+      p.prepTimeout(20, 3);
+      const tok = new Uint32Array(8), res = new Int32Array(8), got = {};
+      const end = Date.now() + 5000;
+      while (Object.keys(got).length < 3 && Date.now() < end) {
+        p.submitAndWait(1, 100);
+        const n = p.reap(tok, res);
+        for (let i = 0; i < n; i++) got[tok[i]] = res[i];
+      }
+      p.closeNow(got[1]); p.closeNow(c); p.closeNow(l.fd); p.close();
+      parentPort.postMessage(got);`;
+    const { Worker } = await import('node:worker_threads');
+    const runOne = () =>
+      new Promise<Record<string, number>>((resolve, reject) => {
+        const wk = new Worker(code, { eval: true, workerData: require.resolve('../src/engine/port/iocp') });
+        wk.once('message', resolve);
+        wk.once('error', reject);
+      });
+    const results = await Promise.all([runOne(), runOne(), runOne()]);
+    for (const r of results) {
+      assert.ok(r[1] > 0, `accept in worker: ${res(r[1])}`);
+      assert.deepEqual([r[2], r[3]], [0, E.ETIME]);
+    }
+  });
+
   it('maps Windows errors to negative Linux errno values', () => {
     assert.equal(w.errnoFromWin32(w.WSAECONNREFUSED), E.ECONNREFUSED);
     assert.equal(w.errnoFromWin32(w.ERROR_CONNECTION_REFUSED), E.ECONNREFUSED);
