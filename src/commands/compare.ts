@@ -49,7 +49,10 @@ export default class Compare extends Command {
       if (err instanceof ResultFileError || err instanceof CompareError) {
         // oclif's JSON-mode catch keeps an exit code already set, and otherwise uses 1.
         process.exitCode = 2;
-        this.error(err.message, { exit: 2 });
+        if (this.jsonEnabled()) this.error(err.message, { code: err.code, exit: 2 });
+        // Printed here because oclif's pretty error wraps long messages (paths) over lines.
+        this.logToStderr(`Error: ${err.message}`);
+        this.exit(2);
       }
       throw err;
     }
