@@ -58,9 +58,11 @@ export function keyFromPem(api: X509Api, pem: string, what = 'private key'): Ptr
   try {
     const pkey: Ptr | null = api.PEM_read_bio_PrivateKey(bio, null, null, '');
     if (!pkey) {
+      // OpenSSL's decoders answer "unsupported" for text that is not PEM at all; say that plainly.
       const why = takeErrors(api);
       if (/ENCRYPTED/.test(pem)) throw new Error(`${what} is encrypted; give an unencrypted key`);
-      throw new Error(`${what} is not a PEM private key${why}`);
+      if (!/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(pem)) throw new Error(`${what} is not a PEM private key`);
+      throw new Error(`${what} cannot be read${why}`);
     }
     return pkey;
   } finally {
