@@ -5,6 +5,8 @@ import { regressionLines, renderComparisonMarkdown, renderComparisonTable } from
 import { ResultFileError, readResult } from '../report/result';
 
 export default class Compare extends Command {
+  static summary = 'Compare two benchmark results and fail on a regression.';
+
   static description =
     'Compare two result documents (from `iocptls bench ... --json`). Exits 1 when a rate drops, or a latency ' +
     'percentile rises, by more than the threshold; 2 when the files cannot be compared.';
