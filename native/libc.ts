@@ -39,37 +39,53 @@ export const SOCKADDR_STORAGE_SIZE = 128;
 
 export const errno = koffi.os.errno as Record<string, number>;
 
-const lib = koffi.load(null as unknown as string);
-
-export const libc = {
-  socket: lib.func('int socket(int domain, int type, int protocol)'),
-  bind: lib.func('int bind(int fd, const void *addr, uint32_t len)'),
-  listen: lib.func('int listen(int fd, int backlog)'),
-  connect: lib.func('int connect(int fd, const void *addr, uint32_t len)'),
-  accept4: lib.func('int accept4(int fd, void *addr, void *len, int flags)'),
-  recv: lib.func('intptr_t recv(int fd, void *buf, size_t len, int flags)'),
-  send: lib.func('intptr_t send(int fd, const void *buf, size_t len, int flags)'),
-  shutdown: lib.func('int shutdown(int fd, int how)'),
-  close: lib.func('int close(int fd)'),
-  setsockopt: lib.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)'),
-  getsockopt: lib.func('int getsockopt(int fd, int level, int name, _Out_ void *val, _Inout_ uint32_t *len)'),
-  getsockname: lib.func('int getsockname(int fd, _Out_ void *addr, _Inout_ uint32_t *len)'),
-  getpeername: lib.func('int getpeername(int fd, _Out_ void *addr, _Inout_ uint32_t *len)'),
-  malloc: lib.func('void *malloc(size_t size)'),
-  calloc: lib.func('void *calloc(size_t n, size_t size)'),
-  free: lib.func('void free(void *p)'),
-  memcpy: lib.func('void *memcpy(void *dst, const void *src, size_t n)'),
-  mmap: lib.func('void *mmap(void *addr, size_t len, int prot, int flags, int fd, int64_t off)'),
-  munmap: lib.func('int munmap(void *addr, size_t len)'),
-  strerror: lib.func('const char *strerror(int errnum)'),
+// Bound on first use: this module is imported on every platform (its constants and sockaddr
+// helpers are plain JS), but on Windows these functions do not exist.
+const SIGNATURES = {
+  socket: 'int socket(int domain, int type, int protocol)',
+  bind: 'int bind(int fd, const void *addr, uint32_t len)',
+  listen: 'int listen(int fd, int backlog)',
+  connect: 'int connect(int fd, const void *addr, uint32_t len)',
+  accept4: 'int accept4(int fd, void *addr, void *len, int flags)',
+  recv: 'intptr_t recv(int fd, void *buf, size_t len, int flags)',
+  send: 'intptr_t send(int fd, const void *buf, size_t len, int flags)',
+  shutdown: 'int shutdown(int fd, int how)',
+  close: 'int close(int fd)',
+  setsockopt: 'int setsockopt(int fd, int level, int name, const void *val, uint32_t len)',
+  getsockopt: 'int getsockopt(int fd, int level, int name, _Out_ void *val, _Inout_ uint32_t *len)',
+  getsockname: 'int getsockname(int fd, _Out_ void *addr, _Inout_ uint32_t *len)',
+  getpeername: 'int getpeername(int fd, _Out_ void *addr, _Inout_ uint32_t *len)',
+  malloc: 'void *malloc(size_t size)',
+  calloc: 'void *calloc(size_t n, size_t size)',
+  free: 'void free(void *p)',
+  memcpy: 'void *memcpy(void *dst, const void *src, size_t n)',
+  mmap: 'void *mmap(void *addr, size_t len, int prot, int flags, int fd, int64_t off)',
+  munmap: 'int munmap(void *addr, size_t len)',
+  strerror: 'const char *strerror(int errnum)',
   // syscall() is variadic; these fixed prototypes are ABI-compatible on x86_64 and arm64
   // and avoid koffi's slower variadic path on the hot io_uring_enter call.
-  syscall_io_uring_setup: lib.func('long syscall(long nr, unsigned int entries, void *params)'),
-  syscall_io_uring_enter: lib.func(
-    'long syscall(long nr, unsigned int fd, unsigned int to_submit, unsigned int min_complete, unsigned int flags, void *arg, size_t argsz)'
-  ),
-  syscall_io_uring_register: lib.func('long syscall(long nr, unsigned int fd, unsigned int opcode, void *arg, unsigned int nr_args)'),
-};
+  syscall_io_uring_setup: 'long syscall(long nr, unsigned int entries, void *params)',
+  syscall_io_uring_enter:
+    'long syscall(long nr, unsigned int fd, unsigned int to_submit, unsigned int min_complete, unsigned int flags, void *arg, size_t argsz)',
+  syscall_io_uring_register: 'long syscall(long nr, unsigned int fd, unsigned int opcode, void *arg, unsigned int nr_args)',
+} as const;
+
+type Libc = { [K in keyof typeof SIGNATURES]: (...args: any[]) => any };
+
+export const libc = {} as Libc;
+let lib: ReturnType<typeof koffi.load> | undefined;
+for (const name of Object.keys(SIGNATURES) as (keyof typeof SIGNATURES)[]) {
+  Object.defineProperty(libc, name, {
+    configurable: true,
+    enumerable: true,
+    get() {
+      lib ??= koffi.load(null as unknown as string);
+      const fn = lib.func(SIGNATURES[name]);
+      Object.defineProperty(libc, name, { value: fn, enumerable: true });
+      return fn;
+    },
+  });
+}
 
 export function lastErrno(): number {
   return koffi.errno();

@@ -145,7 +145,6 @@ const SIGNATURES = {
   SSL_get0_param: 'void *SSL_get0_param(void *ssl)',
   X509_VERIFY_PARAM_set1_ip_asc: 'int X509_VERIFY_PARAM_set1_ip_asc(void *param, const char *ip)',
   X509_VERIFY_PARAM_set1_host: 'int X509_VERIFY_PARAM_set1_host(void *param, const char *name, size_t len)',
-  SSL_get0_peer_scts: 'void *SSL_get0_peer_scts(void *ssl)',
   SSL_get_SSL_CTX: 'void *SSL_get_SSL_CTX(void *ssl)',
   SSL_set_quiet_shutdown: 'void SSL_set_quiet_shutdown(void *ssl, int mode)',
 

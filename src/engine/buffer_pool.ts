@@ -1,6 +1,7 @@
 // Fixed-size native buffers at stable addresses, reused through a free list. A buffer handed to
 // the kernel for a receive stays out of the pool until that receive's completion is reaped.
-import { libc, nativeView } from '../../native/libc';
+import koffi from 'koffi';
+import { nativeView } from '../../native/libc';
 
 export class BufferPool {
   #free: bigint[] = [];
@@ -11,7 +12,8 @@ export class BufferPool {
   take(): bigint {
     const b = this.#free.pop();
     if (b !== undefined) return b;
-    const p = libc.malloc(this.size) as bigint;
+    // koffi's allocator: the same on Linux and Windows.
+    const p = koffi.alloc('uint8_t', this.size) as bigint;
     if (!p) throw new Error('out of memory');
     this.#all.push(p);
     return p;
@@ -27,7 +29,7 @@ export class BufferPool {
 
   /** Frees everything; only once no operation can still hold a buffer. */
   destroy(): void {
-    for (const p of this.#all) libc.free(p);
+    for (const p of this.#all) koffi.free(p);
     this.#all = [];
     this.#free = [];
   }
@@ -35,6 +37,6 @@ export class BufferPool {
 
 /** One native buffer plus a Uint8Array over it (the loop's plaintext scratch). */
 export function nativeScratch(size: number): { ptr: bigint; view: Uint8Array } {
-  const ptr = libc.malloc(size) as bigint;
+  const ptr = koffi.alloc('uint8_t', size) as bigint;
   return { ptr, view: nativeView(ptr, size) };
 }
