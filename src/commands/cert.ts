@@ -8,9 +8,11 @@ export type CertResult = DirectoryDocument & { openssl: { version: string; sourc
 export default class Cert extends Command {
   static summary = 'Create a test CA and a certificate signed by it.';
 
-  static description = `Writes ca.pem + ca.key (unless --ca-cert/--ca-key name an existing CA) and NAME.pem + NAME.key
-into --out. The leaf file holds the leaf certificate only. Private keys are unencrypted PKCS#8 with mode 0600.
-For testing only: anyone holding ca.key can impersonate any name to clients that trust ca.pem.`;
+  static description = [
+    'Writes ca.pem + ca.key (unless --ca-cert/--ca-key name an existing CA) and NAME.pem + NAME.key into --out. ' +
+      'The leaf file holds the leaf certificate only; private keys are unencrypted PKCS#8 with mode 0600.',
+    'For testing only: anyone holding ca.key can impersonate any name to clients that trust ca.pem.',
+  ].join('\n\n');
 
   static examples = [
     '<%= config.bin %> <%= command.id %>',
