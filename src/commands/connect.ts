@@ -16,7 +16,8 @@ export default class Connect extends IocptlsCommand {
   static summary = 'Connect to a TLS server and report what was negotiated, how long each step took, and the certificate chain.';
   static description = `Verifies the certificate and hostname unless --insecure (trust: --ca FILE, else the system CA bundle,
 else Node.js's built-in roots; the report says which). With --send, or with data piped on stdin, sends it after the
-handshake and writes the reply to stdout, like openssl s_client.`;
+handshake and writes the reply to stdout, like openssl s_client (with --json, stdout holds only the JSON document and
+the reply goes to stderr).`;
   static examples = [
     '<%= config.bin %> connect 127.0.0.1:4433 --ca ca.pem --servername localhost',
     '<%= config.bin %> connect example.com --alpn h2,http/1.1 --json',
@@ -70,7 +71,8 @@ handshake and writes the reply to stdout, like openssl s_client.`;
         timeoutMs: flags.timeout,
         send: exchange.send,
         input: exchange.input,
-        onOutput: (d) => process.stdout.write(d),
+        // stdout is the JSON document's under --json: one parseable document, so the reply moves to stderr.
+        onOutput: (d) => (this.jsonEnabled() ? process.stderr : process.stdout).write(d),
         quietMs: flags.quiet,
         ticketWaitMs: 250,
         reconnect: flags.reconnect,

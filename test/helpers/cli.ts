@@ -1,0 +1,77 @@
+// Runs the real CLI (`node bin/run.js ...`) as a child process and collects what it printed.
+// stdin is 'ignore' unless input is given: `connect` reads piped stdin, and mocha's stdin is a pipe.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+/** The repository root (this file runs from dist/test/helpers). */
+export const ROOT = path.resolve(__dirname, '../../..');
+export const RUN_JS = path.join(ROOT, 'bin', 'run.js');
+export const FIXTURES = path.join(ROOT, 'fixtures');
+export const fixture = (name: string) => path.join(FIXTURES, name);
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: Buffer;
+  stderr: string;
+  /** Wall-clock time of the whole process, ms. */
+  ms: number;
+  /** stdout as UTF-8. */
+  out: string;
+}
+
+export interface CliOptions {
+  /** Written to the child's stdin (then closed); without it stdin is 'ignore'. */
+  input?: Buffer | string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Kill the child after this long (it then fails the test with what it printed so far). */
+  killAfterMs?: number;
+}
+
+export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [RUN_JS, ...args], {
+      cwd: opts.cwd ?? ROOT,
+      env: opts.env ?? process.env,
+      stdio: [opts.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout!.on('data', (d: Buffer) => out.push(d));
+    child.stderr!.on('data', (d: Buffer) => err.push(d));
+    const killer = setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs ?? 20_000);
+    child.on('error', (e) => {
+      clearTimeout(killer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(killer);
+      const stdout = Buffer.concat(out);
+      resolve({ code, signal, stdout, out: stdout.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), ms: performance.now() - t0 });
+    });
+    if (opts.input !== undefined) {
+      child.stdin!.on('error', () => {}); // the child may exit before reading everything (error tests)
+      child.stdin!.end(opts.input);
+    }
+  });
+}
+
+/** Runs the CLI with --json and parses stdout as exactly one JSON document. */
+export async function runCliJson<T = any>(args: string[], opts: CliOptions = {}): Promise<CliResult & { doc: T }> {
+  const r = await runCli([...args, '--json'], opts);
+  let doc: T;
+  try {
+    doc = JSON.parse(r.out) as T;
+  } catch (e) {
+    throw new Error(`stdout is not one JSON document (exit ${r.code}): ${(e as Error).message}\nstdout: ${r.out.slice(0, 2000)}\nstderr: ${r.stderr}`);
+  }
+  return { ...r, doc };
+}
+
+/** A readable dump of a result, for assertion messages. */
+export function dump(r: CliResult): string {
+  return `exit ${r.code}${r.signal ? ` (${r.signal})` : ''}\n--- stdout\n${r.out.slice(0, 3000)}\n--- stderr\n${r.stderr.slice(0, 3000)}`;
+}
