@@ -50,6 +50,8 @@ export class Connection {
   connectInFlight = false;
   paused = false;
   closeHow: CloseHow = 'notify';
+  /** A close asked for from inside an OpenSSL callback, carried out once OpenSSL has returned. */
+  deferredClose: CloseHow | undefined = undefined;
   error: IocptlsError | undefined = undefined;
 
   /** Monotonic milliseconds (performance.now()). */
@@ -81,6 +83,10 @@ export class Connection {
   }
   close(how: CloseHow = 'notify', error?: IocptlsError): void {
     this.ops.close(this, how, error);
+  }
+  /** close() for code running inside an OpenSSL callback (e.g. a new session ticket): the session must not be freed under OpenSSL's feet. */
+  closeSoon(how: CloseHow = 'notify'): void {
+    this.deferredClose = how;
   }
   /** Stop posting receives (backpressure) until resume(). */
   pause(): void {

@@ -294,6 +294,7 @@ export class Loop {
         }
         break;
       }
+      if (c.deferredClose) return this.#close(c, c.deferredClose);
     } catch (e) {
       // Last gasp: the alert OpenSSL queued still goes out before the socket closes.
       this.#flush(c);
@@ -355,8 +356,9 @@ export class Loop {
   }
 
   /**
-   * notify: send close_notify, then close once it is out (and the peer answered or a short grace passed).
-   * fin / rst: close now (rst with SO_LINGER 0, which avoids TIME-WAIT on the closing side).
+   * notify: send close_notify, then close once the peer answered (or a short grace passed).
+   * fin: send close_notify and close as soon as it is out, without waiting for the peer.
+   * rst: close now with SO_LINGER 0 (no close_notify; avoids TIME-WAIT on the closing side).
    */
   #close(c: Connection, how: CloseHow, error?: IocptlsError): void {
     if (c.state >= ConnState.Closing) {
@@ -365,12 +367,13 @@ export class Loop {
     }
     c.error ??= error;
     c.closeHow = how;
-    if (how === 'notify' && c.state === ConnState.Open && !error) {
-      c.session.close();
+    if (c.state === ConnState.Open && !error) {
+      if (how !== 'rst') c.session.close();
+      // Even an abortive close first lets what was written (say, the client's Finished) reach the kernel.
       c.state = ConnState.Closing;
       c.setDeadline(performance.now() + 1000, 'close');
       this.#flush(c);
-      if (!c.sendInFlight) this.#teardown(c, 'fin');
+      if (!c.sendInFlight) this.#teardown(c, how === 'rst' ? 'rst' : 'fin');
       return;
     }
     if (error && c.sendInFlight) {

@@ -1,0 +1,15 @@
+import { BenchCommand, benchArgs, commonBenchFlags } from '../../cli/bench_command';
+import { handshakeFlags, handshakeOptions } from '../../cli/handshake_flags';
+import type { ResultDocument } from '../../report/result';
+
+export default class Bench extends BenchCommand {
+  static summary = 'Benchmark TLS handshakes (same as `bench handshake`); with no target, against the embedded server. See also `bench throughput`.';
+  static examples = ['<%= config.bin %> bench', '<%= config.bin %> bench 127.0.0.1:4433 -c 64 --json > a.json'];
+  static args = benchArgs;
+  static flags = { ...commonBenchFlags, ...handshakeFlags };
+
+  async run(): Promise<ResultDocument> {
+    const { args, flags } = await this.parse(Bench);
+    return this.runBenchFrom('handshake', args.target, flags, handshakeOptions(flags));
+  }
+}

@@ -1,0 +1,90 @@
+// bench throughput: long-lived connections that send (up), receive (down) or both, counting
+// application bytes per connection so unfairness between connections shows.
+import { performance } from 'node:perf_hooks';
+import type { Connection } from '../connection';
+import type { IocptlsError } from '../errors';
+import { ClientLoadOptions, recordHandshake } from './client_load';
+import { sourceChunk, SOURCE_CHUNK } from './source';
+
+export type Direction = 'up' | 'down' | 'both';
+
+export interface BulkLoadOptions extends ClientLoadOptions {
+  direction: Direction;
+  /** Bytes per write (up/both). */
+  size: number;
+}
+
+interface Flow {
+  bytes: number;
+  /** Bytes and time at the start of the measured window. */
+  markBytes: number;
+  markAt: number;
+}
+
+export class BulkLoad {
+  #first = { done: false };
+  readonly flows: Flow[] = [];
+  open = 0;
+
+  constructor(readonly o: BulkLoadOptions) {}
+
+  start(): void {
+    for (let i = 0; i < this.o.connections; i++) this.#launch();
+  }
+
+  #launch(): void {
+    const o = this.o;
+    const flow: Flow = { bytes: 0, markBytes: 0, markAt: performance.now() };
+    this.flows.push(flow);
+    this.open++;
+    const size = Math.min(o.size, SOURCE_CHUNK);
+    const fill = (c: Connection) => {
+      const { ptr } = sourceChunk();
+      for (;;) {
+        const n = c.write(ptr, size);
+        o.counters.bytesOut += n;
+        flow.bytes += n;
+        if (n < size || !c.open) return;
+      }
+    };
+    o.loop.connect(o.addr, {
+      context: o.context,
+      servername: o.servername,
+      verifyHost: o.verifyHost,
+      timeoutMs: o.timeoutMs,
+      handler: {
+        onOpen: () => {
+          o.counters.connects++;
+        },
+        onHandshake: (c) => {
+          recordHandshake(o, c, c.tStart, this.#first);
+          if (o.direction !== 'down') fill(c);
+        },
+        onDrain: o.direction !== 'down' ? fill : undefined,
+        onData: (_c, _d, _p, len) => {
+          o.counters.bytesIn += len;
+          flow.bytes += len;
+        },
+        onClose: (_c, err: IocptlsError | undefined) => {
+          this.open--;
+          if (err) o.counters.error(err.reason);
+        },
+      },
+    });
+  }
+
+  /** Starts the measured window (after warmup). */
+  mark(): void {
+    const now = performance.now();
+    for (const f of this.flows) {
+      f.markBytes = f.bytes;
+      f.markAt = now;
+    }
+  }
+
+  /** Each connection's Gbit/s over the measured window. */
+  perConnectionGbps(): number[] {
+    const now = performance.now();
+    return this.flows.map((f) => ((f.bytes - f.markBytes) * 8) / ((now - f.markAt) / 1000) / 1e9);
+  }
+}

@@ -1,0 +1,152 @@
+// bench handshake: connect, handshake, close, again. Closed loop by default (N connections
+// back to back); with a rate, open loop: starts are scheduled at fixed intervals and latency
+// runs from each handshake's *intended* start, so a stalled server shows in the percentiles
+// instead of silently slowing the clients down (coordinated omission, as wrk2 corrects it).
+import { performance } from 'node:perf_hooks';
+import { openssl } from '../../../native/openssl';
+import type { Connection } from '../connection';
+import type { IocptlsError } from '../errors';
+import { ClientLoadOptions, recordHandshake } from './client_load';
+
+export interface HandshakeLoadOptions extends ClientLoadOptions {
+  /** Handshakes per second for this worker; 0 = closed loop. */
+  rate: number;
+  /** Resume sessions: none, via tickets, or via session IDs. */
+  resume: 'none' | 'tickets' | 'ids';
+  /** Fraction of handshakes that try to resume (when a session is at hand). */
+  resumeRatio: number;
+  close: 'rst' | 'fin';
+  /** How long to wait after a TLS 1.3 handshake for the session ticket we need for resuming. */
+  ticketWaitMs: number;
+  /** Whether another handshake may start (false once a count is reached or the run ends). */
+  mayStart: () => boolean;
+}
+
+interface Attempt {
+  /** When the handshake was meant to start (open loop) or its connect was posted (closed loop). */
+  startedAt: number;
+  resumed: boolean;
+  waitingTicket: boolean;
+  handshaken: boolean;
+}
+
+export class HandshakeLoad {
+  #inFlight = 0;
+  #session: bigint | undefined;
+  #first = { done: false };
+  /** Intended starts not yet begun because every connection was busy (open loop). */
+  #backlog: number[] = [];
+  #nextStart = 0;
+  #ticking = false;
+  #starting = false;
+  started = 0;
+
+  constructor(readonly o: HandshakeLoadOptions) {}
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+  /** Open loop: starts that are due but waiting for a free connection. */
+  get backlog(): number {
+    return this.#backlog.length;
+  }
+
+  start(): void {
+    if (this.o.rate > 0) {
+      this.#nextStart = performance.now();
+      this.#schedule();
+    } else {
+      for (let i = 0; i < this.o.connections && this.o.mayStart(); i++) this.#launch(performance.now());
+    }
+  }
+
+  #schedule(): void {
+    if (this.#ticking) return;
+    this.#ticking = true;
+    this.o.loop.setTimer(this.#nextStart, () => {
+      this.#ticking = false;
+      const now = performance.now();
+      const interval = 1000 / this.o.rate;
+      while (this.#nextStart <= now && this.o.mayStart()) {
+        this.#backlog.push(this.#nextStart);
+        this.#nextStart += interval;
+      }
+      this.#drainBacklog();
+      if (this.o.mayStart()) this.#schedule();
+    });
+  }
+
+  #drainBacklog(): void {
+    while (this.#backlog.length && this.#inFlight < this.o.connections) this.#launch(this.#backlog.shift()!);
+  }
+
+  #next(): void {
+    if (this.o.rate > 0) this.#drainBacklog();
+    else if (this.o.mayStart() && this.#inFlight < this.o.connections) this.#launch(performance.now());
+  }
+
+  #launch(intendedAt: number): void {
+    if (this.#starting) return; // a connect that fails synchronously must not recurse
+    this.#starting = true;
+    try {
+      const o = this.o;
+      const resume = o.resume !== 'none' && this.#session !== undefined && Math.random() < o.resumeRatio ? this.#session : undefined;
+      const a: Attempt = { startedAt: intendedAt, resumed: resume !== undefined, waitingTicket: false, handshaken: false };
+      this.#inFlight++;
+      this.started++;
+      const conn: Connection = o.loop.connect(o.addr, {
+        context: o.context,
+        servername: o.servername,
+        verifyHost: o.verifyHost,
+        resume,
+        timeoutMs: o.timeoutMs,
+        onSession: o.resume !== 'none' ? (sess) => this.#keep(sess, conn, a) : undefined,
+        handler: {
+          onOpen: () => {
+            o.counters.connects++;
+          },
+          onHandshake: (c) => this.#onHandshake(c, a),
+          onClose: (c, err) => this.#onClose(c, a, err),
+        },
+      });
+    } finally {
+      this.#starting = false;
+    }
+  }
+
+  #onHandshake(c: Connection, a: Attempt): void {
+    a.handshaken = true;
+    if (this.o.rate === 0) a.startedAt = c.tStart;
+    recordHandshake(this.o, c, a.startedAt, this.#first);
+    // TLS 1.3 tickets come after the handshake: wait for one before closing, or we would never resume.
+    if (this.o.resume !== 'none' && !a.waitingTicket && c.session.info().protocol === 'TLSv1.3') {
+      a.waitingTicket = true;
+      c.setDeadline(performance.now() + this.o.ticketWaitMs, 'ticket wait');
+      return;
+    }
+    c.close(this.o.close);
+  }
+
+  #keep(sess: bigint, c: Connection, a: Attempt): boolean {
+    if (this.#session) openssl().SSL_SESSION_free(this.#session);
+    this.#session = sess;
+    if (a.waitingTicket) {
+      a.waitingTicket = false;
+      // We are inside OpenSSL (SSL_read): the loop closes once it has returned.
+      c.closeSoon(this.o.close);
+    }
+    return true;
+  }
+
+  #onClose(_c: Connection, a: Attempt, err: IocptlsError | undefined): void {
+    this.#inFlight--;
+    // A deadline used to wait for a ticket is not an error.
+    if (err && !(a.handshaken && err.reason === 'timeout')) this.o.counters.error(err.reason);
+    this.#next();
+  }
+
+  free(): void {
+    if (this.#session) openssl().SSL_SESSION_free(this.#session);
+    this.#session = undefined;
+  }
+}

@@ -1,0 +1,73 @@
+// bench throughput --pingpong SIZE: each connection sends SIZE bytes, waits until SIZE bytes
+// come back from an echo server, records the round trip, and goes again.
+import { performance } from 'node:perf_hooks';
+import type { Connection } from '../connection';
+import type { IocptlsError } from '../errors';
+import type { Histogram } from '../stats/histograms';
+import { ClientLoadOptions, micros, recordHandshake } from './client_load';
+import { sourceChunk } from './source';
+import { WriteQueue } from './write_queue';
+
+export interface PingPongOptions extends ClientLoadOptions {
+  size: number;
+  rttHist: Histogram;
+}
+
+export class PingPongLoad {
+  #first = { done: false };
+  #message: Buffer;
+  open = 0;
+
+  constructor(readonly o: PingPongOptions) {
+    const chunk = sourceChunk().view;
+    this.#message = Buffer.alloc(o.size);
+    for (let i = 0; i < o.size; i += chunk.length) this.#message.set(chunk.subarray(0, Math.min(chunk.length, o.size - i)), i);
+  }
+
+  start(): void {
+    for (let i = 0; i < this.o.connections; i++) this.#launch();
+  }
+
+  #launch(): void {
+    const o = this.o;
+    const q = new WriteQueue();
+    let sentAt = 0;
+    let received = 0;
+    const ping = (c: Connection) => {
+      sentAt = performance.now();
+      received = 0;
+      o.counters.bytesOut += this.#message.length;
+      q.write(c, this.#message);
+    };
+    this.open++;
+    o.loop.connect(o.addr, {
+      context: o.context,
+      servername: o.servername,
+      verifyHost: o.verifyHost,
+      timeoutMs: o.timeoutMs,
+      handler: {
+        onOpen: () => {
+          o.counters.connects++;
+        },
+        onHandshake: (c) => {
+          recordHandshake(o, c, c.tStart, this.#first);
+          ping(c);
+        },
+        onDrain: (c) => q.drain(c),
+        onData: (c, _d, _p, len) => {
+          o.counters.bytesIn += len;
+          received += len;
+          if (received >= o.size) {
+            o.rttHist.recordValue(micros(sentAt, performance.now()));
+            o.counters.roundTrips++;
+            ping(c);
+          }
+        },
+        onClose: (_c, err: IocptlsError | undefined) => {
+          this.open--;
+          if (err) o.counters.error(err.reason);
+        },
+      },
+    });
+  }
+}
