@@ -37,6 +37,7 @@ export const SSL_CTRL_SET_MIN_PROTO_VERSION = 123; // SSL_CTX_set_min_proto_vers
 export const SSL_CTRL_SET_MAX_PROTO_VERSION = 124; // SSL_CTX_set_max_proto_version
 export const SSL_CTRL_GET_NEGOTIATED_GROUP = 134; // SSL_get_negotiated_group
 export const SSL_CTRL_EXTRA_CHAIN_CERT = 14;
+export const SSL_CTRL_MODE = 33; // SSL_CTX_set_mode
 export const TLSEXT_NAMETYPE_host_name = 0;
 
 export const SSL_SESS_CACHE_OFF = 0x0000;
@@ -47,6 +48,9 @@ export const SSL_SESS_CACHE_NO_INTERNAL_STORE = 0x0200;
 export const SSL_OP_NO_TICKET = 1n << 14n;
 export const SSL_OP_IGNORE_UNEXPECTED_EOF = 1n << 7n;
 export const SSL_OP_NO_RENEGOTIATION = 1n << 30n;
+
+export const SSL_MODE_ENABLE_PARTIAL_WRITE = 0x1;
+export const SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER = 0x2;
 
 export const SSL_CB_ALERT = 0x4000;
 export const SSL_CB_READ = 0x04;

@@ -10,10 +10,12 @@ export class EchoApp extends ServerApp {
   }
   override onData(conn: Connection, data: Uint8Array, ptr: bigint, len: number): void {
     this.o.counters.bytesIn += len;
-    this.o.counters.bytesOut += len;
-    this.#queue.write(conn, data, ptr);
+    // bytesOut counts what the session took (now or on drain), not what was merely queued.
+    this.o.counters.bytesOut += this.#queue.write(conn, data, ptr);
   }
   onDrain(conn: Connection): void {
-    this.#queue.drain(conn);
+    // Not `bytesOut += drain()`: drain resumes reads, so onData runs (and counts) inside the call.
+    const n = this.#queue.drain(conn);
+    this.o.counters.bytesOut += n;
   }
 }

@@ -76,7 +76,6 @@ export class HttpApp extends ServerApp {
       const head = input.subarray(0, end).toString('latin1');
       input = input.subarray(end + 4);
       if (!this.#answer(conn, head)) return;
-      this.o.counters.roundTrips++;
     }
   }
 
@@ -125,9 +124,11 @@ export class HttpApp extends ServerApp {
     return false;
   }
 
+  /** One response = one request answered (also the last one before a close, and 4xx). */
   #send(conn: Connection, b: Buffer): void {
-    this.o.counters.bytesOut += b.length;
-    this.#queue.write(conn, b);
+    this.o.counters.roundTrips++;
+    // bytesOut counts what the session took, so a client that leaves early is not over-counted.
+    this.o.counters.bytesOut += this.#queue.write(conn, b);
   }
 
   /** Last response: then close_notify and close once it is all out. */
@@ -138,7 +139,9 @@ export class HttpApp extends ServerApp {
   }
 
   onDrain(conn: Connection): void {
-    this.#queue.drain(conn);
+    // Not `bytesOut += drain()`: drain resumes reads, so onData runs (and counts) inside the call.
+    const n = this.#queue.drain(conn);
+    this.o.counters.bytesOut += n;
     if (this.#closing && this.#queue.empty) conn.close('notify');
   }
 }

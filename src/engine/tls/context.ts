@@ -110,6 +110,11 @@ export class TlsContext {
       throw this.#fail('groups', `--groups '${groups}' is not valid`);
     // Peers that close without close_notify are common (and our own --close rst); count them, don't fail hard.
     s.SSL_CTX_set_options(this.ctx, o.SSL_OP_IGNORE_UNEXPECTED_EOF);
+    // TlsSession.write reports bytes taken. Without PARTIAL_WRITE, an SSL_write larger than the
+    // pair's free space encrypts some records and then returns WANT_WRITE (-1): those bytes would
+    // be counted as not taken and sent again ("bad write retry"). With it, SSL_write returns what
+    // it took; the caller retries the rest, from a copy at another address (MOVING_WRITE_BUFFER).
+    s.SSL_CTX_ctrl(this.ctx, o.SSL_CTRL_MODE, o.SSL_MODE_ENABLE_PARTIAL_WRITE | o.SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER, null);
   }
 
   #configureCertificates(): void {
