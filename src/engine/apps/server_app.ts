@@ -11,7 +11,6 @@ export interface ServerAppOptions {
   counters: Counters;
   /** http: response body size; source: bytes per write. */
   bodySize: number;
-  /** Ids of connections that completed a handshake, by resumption, for tests and totals. */
 }
 
 export abstract class ServerApp implements ConnHandler {
@@ -26,8 +25,7 @@ export abstract class ServerApp implements ConnHandler {
   }
 
   /** Counts plaintext received; modes override to act on it. */
-  onData(_conn: Connection, data: Uint8Array, _ptr: bigint, len: number): void {
+  onData(_conn: Connection, _data: Uint8Array, _ptr: bigint, len: number): void {
     this.o.counters.bytesIn += len;
-    void data;
   }
 }
