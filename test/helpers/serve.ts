@@ -198,6 +198,10 @@ export async function echoOnce(o: ClientOptions, data: Buffer, timeoutMs = 10_00
       clearTimeout(t);
       reject(e);
     });
+    s.once('end', () => {
+      clearTimeout(t);
+      if (received < data.length) reject(new Error(`the server closed after ${received}/${data.length} echoed bytes`));
+    });
     s.write(data);
   });
 }
