@@ -249,16 +249,21 @@ describe('pki: native memory', function () {
   this.timeout(120000);
 
   // In a child process so other tests' allocations do not blur the numbers. A leaked X509 or
-  // EVP_PKEY per leaf is 1-2 KB, i.e. 2-4 MB over 2000 leaves; the allowance is well below that.
-  it('frees what it allocates: RSS stays flat over 2000 leaves after warm-up', () => {
+  // EVP_PKEY per leaf is 1-5 KB, i.e. at least 0.8 MB in every batch of 800 leaves. RSS is noisy
+  // (allocator arenas, GC timing, a loaded machine), but noise does not repeat in every batch
+  // the way a leak does, so the smallest growth of three batches is what is judged.
+  it('frees what it allocates: RSS stays flat over batches of 800 leaves after warm-up', () => {
     const script = `
       const pki = require(${JSON.stringify(path.join(ROOT, 'dist/src/engine/pki'))});
       const ca = pki.createCA({ cn: 'leak check', days: 1, keyType: 'ecdsa-p256' });
       const run = (n) => { for (let i = 0; i < n; i++) { pki.createLeaf({ ca, sans: ['x.example', '10.0.0.1'], days: 1, keyType: 'ecdsa-p256' }); pki.checkCA(ca); } };
-      run(1000); gc(); const before = process.memoryUsage().rss;
-      run(2000); gc(); console.log(process.memoryUsage().rss - before);`;
-    const grown = Number(execFileSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8' }).trim());
-    assert.ok(grown < 1.5e6, `RSS grew ${(grown / 1e6).toFixed(2)} MB`);
+      run(500); gc();
+      const growth = [];
+      for (let b = 0; b < 3; b++) { const before = process.memoryUsage().rss; run(800); gc(); growth.push(process.memoryUsage().rss - before); }
+      console.log(JSON.stringify(growth));`;
+    const growth: number[] = JSON.parse(execFileSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8' }));
+    const mb = growth.map((g) => (g / 1e6).toFixed(2)).join(', ');
+    assert.ok(Math.min(...growth) < 0.5e6, `RSS grew in every batch: ${mb} MB`);
   });
 });
 
