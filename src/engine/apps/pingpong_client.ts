@@ -1,7 +1,7 @@
 // bench throughput --pingpong SIZE: each connection sends SIZE bytes, waits until SIZE bytes
 // come back from an echo server, records the round trip, and goes again.
 import { performance } from 'node:perf_hooks';
-import type { Connection } from '../connection';
+import { Connection, ConnState } from '../connection';
 import type { IocptlsError } from '../errors';
 import type { Histogram } from '../stats/histograms';
 import { ClientLoadOptions, micros, recordHandshake } from './client_load';
@@ -34,10 +34,12 @@ export class PingPongLoad {
     let sentAt = 0;
     let received = 0;
     const ping = (c: Connection) => {
+      // Once bench closes (close_notify is queued), a late echo must not start a ping that can never go out.
+      if (c.state !== ConnState.Open) return;
       sentAt = performance.now();
       received = 0;
-      o.counters.bytesOut += this.#message.length;
-      q.write(c, this.#message);
+      // Count what the session took (now, or later from the queue on drain): what can reach the server.
+      o.counters.bytesOut += q.write(c, this.#message);
     };
     this.open++;
     o.loop.connect(o.addr, {
@@ -53,7 +55,9 @@ export class PingPongLoad {
           recordHandshake(o, c, c.tStart, this.#first);
           ping(c);
         },
-        onDrain: (c) => q.drain(c),
+        onDrain: (c) => {
+          o.counters.bytesOut += q.drain(c);
+        },
         onData: (c, _d, _p, len) => {
           o.counters.bytesIn += len;
           received += len;
