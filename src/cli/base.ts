@@ -50,7 +50,15 @@ export abstract class IocptlsCommand extends Command {
       err instanceof ConfigError || isParseError(err) ? EXIT_USAGE : err.oclif?.exit ?? (err instanceof IocptlsError ? EXIT_FAILURE : EXIT_FAILURE);
     const line = firstLine(err.message);
     if (this.jsonEnabled()) {
-      this.logJson({ error: { message: line, code: (err as IocptlsError).code, reason: (err as IocptlsError).reason } });
+      // oclif's own parse errors carry no code: they are usage errors like our ConfigError.
+      const coded = err instanceof IocptlsError;
+      this.logJson({
+        error: {
+          message: line,
+          code: coded ? err.code : exit === EXIT_USAGE ? 'IOCPTLS_ERR_CONFIG' : 'IOCPTLS_ERR',
+          reason: coded ? err.reason : exit === EXIT_USAGE ? 'config' : 'error',
+        },
+      });
     }
     process.stderr.write(`iocptls: ${line}\n`);
     if (debug && err.stack) process.stderr.write(err.stack + '\n');

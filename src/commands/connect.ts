@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import fs from 'node:fs';
+import net from 'node:net';
 import { IocptlsCommand } from '../cli/base';
 import { openKeylog } from '../cli/keylog';
 import { parseTarget, resolveHost } from '../cli/target';
@@ -44,21 +45,35 @@ the reply goes to stderr).`;
   async run(): Promise<ConnectDocument> {
     const { args, flags } = await this.parse(Connect);
     const { backend } = this.setupEngine(flags);
+    // Everything the command line and its files can get wrong is checked before the network is
+    // touched, so a bad flag is always exit 2, whatever the target does.
     const target = parseTarget(args.target, 443);
-    const resolved = await resolveHost(target.host);
-    const isIp = resolved.ms === 0 && target.host === resolved.ip;
-    const servername = flags.servername ?? (isIp ? undefined : target.host);
+    const servername = flags.servername ?? (net.isIP(target.host) ? undefined : target.host);
     const verifyHost = flags.servername ?? target.host;
     const keylog = openKeylog(flags.keylog);
-    const context = new TlsContext({
-      role: 'client',
-      ...tlsOptionsFromFlags(flags),
-      verify: !flags.insecure,
-      reportVerify: true,
-      ca: flags.ca,
-      certs: flags.cert ? [{ cert: flags.cert, key: flags.key! }] : undefined,
-      keylog: keylog?.write,
-    });
+    let context: TlsContext;
+    try {
+      context = new TlsContext({
+        role: 'client',
+        ...tlsOptionsFromFlags(flags),
+        verify: !flags.insecure,
+        reportVerify: true,
+        ca: flags.ca,
+        certs: flags.cert ? [{ cert: flags.cert, key: flags.key! }] : undefined,
+        keylog: keylog?.write,
+      });
+    } catch (e) {
+      keylog?.close();
+      throw e;
+    }
+    let resolved: Awaited<ReturnType<typeof resolveHost>>;
+    try {
+      resolved = await resolveHost(target.host);
+    } catch (e) {
+      context.free();
+      keylog?.close();
+      throw e;
+    }
     const loop = new Loop(createPort(backend));
     const exchange = this.#exchange(flags.send);
     try {
