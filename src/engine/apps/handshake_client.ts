@@ -77,6 +77,12 @@ export class HandshakeLoad {
   }
 
   #drainBacklog(): void {
+    // Once the run is over, starts still waiting are not begun: they are the rate's shortfall, and
+    // beginning them would stretch the drain (and the measured window) until the backlog is gone.
+    if (!this.o.mayStart()) {
+      this.#backlog.length = 0;
+      return;
+    }
     while (this.#backlog.length && this.#inFlight < this.o.connections) this.#launch(this.#backlog.shift()!);
   }
 

@@ -2,6 +2,11 @@
 // load (handshakes, bulk transfer or ping-pong). Counters and histograms restart when the
 // warmup ends; a tick goes to the main thread every second; at the end, the encoded
 // histograms (merged, never averaged, in the main thread).
+//
+// The measured window ends when the run does (duration over, count reached, or stop). What
+// was in flight then still completes and is counted (so totals match what the server saw),
+// in the last interval, but the drain's time is not part of the window: a stalled handshake
+// finishing 400 ms late would otherwise stretch the window and understate the rate.
 import { performance } from 'node:perf_hooks';
 import { BulkLoad, Direction } from '../apps/bulk_client';
 import type { ClientLoadOptions } from '../apps/client_load';
@@ -98,15 +103,16 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
 
   let ticker: IntervalTicker | undefined;
   let measured: CounterSnapshot[] = [];
-  const tick = () => {
+  const tick = (nowMs = Date.now()) => {
     if (!ticker) return;
-    const sample: IntervalSample = ticker.tick(Date.now());
+    const sample: IntervalSample = ticker.tick(nowMs);
     measured.push(sample.counters);
     post({ cmd: 'TICK', worker: init.worker, data: sample });
   };
   const scheduleTicks = () =>
     loop.setTimer(performance.now() + INTERVAL_MS, () => {
-      if (stopping) return;
+      // The last interval is cut when the run stops, never after it.
+      if (stopping || performance.now() >= endAt) return;
       tick();
       scheduleTicks();
     });
@@ -124,9 +130,9 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
 
   const t0 = performance.now();
   const warmup = job.count > 0 ? 0 : job.warmupMs;
+  const endAt = job.count > 0 ? Infinity : t0 + warmup + job.durationMs;
   if (warmup > 0) loop.setTimer(t0 + warmup, beginMeasuring);
   else beginMeasuring();
-  const endAt = job.count > 0 ? Infinity : t0 + warmup + job.durationMs;
   hs?.start();
   bulk?.start();
   pingpong?.start();
@@ -141,6 +147,7 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
     50
   );
   stopping = true;
+  const endedAt = Date.now();
   const perConnectionGbps = bulk?.perConnectionGbps();
   // Let what is in flight finish, so every completed handshake is counted (and matches what the server saw).
   const drainUntil = performance.now() + DRAIN_MS;
@@ -150,7 +157,7 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
   while (loop.stats.open > 0 && performance.now() < drainUntil) loop.turn(20);
   for (const c of loop.conns) c?.close('rst');
   for (let i = 0; i < 20 && loop.stats.open > 0; i++) loop.turn(10);
-  tick();
+  tick(endedAt);
 
   const totals = new Counters();
   for (const s of measured) {
