@@ -269,7 +269,7 @@ describe('connect vs Node.js tls.createServer', function () {
   ]) {
     it(`${v.name}: protocol, cipher, ALPN and SNI agree with the server's socket`, async () => {
       server = await startNodeTlsServer({ key, cert, maxVersion: v.max, ALPNProtocols: ['h2', 'http/1.1'] });
-      const r = await runCliJson(['connect', `localhost:${server.port}`, '--ca', fixture('ca.pem'), '--alpn', 'http/1.1,h2']);
+      const r = await runCliJson(['connect', `127.0.0.1:${server.port}`, '--ca', fixture('ca.pem'), '--servername', 'localhost', '--alpn', 'http/1.1,h2']);
       assert.equal(r.code, 0, dump(r));
       assert.equal(server.seen.length, 1);
       const s = server.seen[0];

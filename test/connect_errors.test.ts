@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CliResult, dump, fixture, runCli } from './helpers/cli';
 import { closedPort } from './helpers/free_port';
-import { startSilentServer } from './helpers/node_tls';
+import { startNodeTlsServer, startSilentServer } from './helpers/node_tls';
 import { SServer, startSServer, stopAllSServers } from './helpers/s_server';
 
 const ONE_LINE = /^iocptls: [^\n]+\n$/;
@@ -214,6 +214,51 @@ describe('connect: errors', function () {
         assert.match(first, c.cause);
         assert.match(rest.join('\n'), STACK, dump(r));
       });
+    }
+  });
+
+  describe('a server that requires a client certificate we do not send', () => {
+    // TLS 1.3 sends its alert after our handshake is complete: still a failed connect.
+    for (const v of [
+      { max: 'TLSv1.3' as const, cause: /TLS read failed: tlsv13 alert certificate required/, reason: 'alert: certificate required' },
+      { max: 'TLSv1.2' as const, cause: /handshake failed: sslv3 alert handshake failure/, reason: 'alert: handshake failure' },
+    ]) {
+      it(`${v.max}: exit 1, the server's alert, with or without --send`, async () => {
+        const server = await startNodeTlsServer({
+          key: fs.readFileSync(fixture('localhost.key')),
+          cert: fs.readFileSync(fixture('localhost.pem')),
+          requestCert: true,
+          rejectUnauthorized: true,
+          ca: fs.readFileSync(fixture('ca.pem')),
+          maxVersion: v.max,
+        });
+        try {
+          const args = ['connect', `127.0.0.1:${server.port}`, ...CA];
+          assertOneLine(await runCli(args), 1, v.cause);
+          const doc = assertJsonError(await runCli([...args, '--send', 'hi\\n', '--json']), 1, v.cause);
+          assert.equal(doc.error.reason, v.reason);
+          assert.equal(server.seen.length, 0);
+        } finally {
+          await server.close();
+        }
+      });
+    }
+  });
+
+  it('failed reconnects are counted and reported, and fail the run', async () => {
+    const one = await startSServer({ args: ['-www', '-naccept', '2'] }); // then it exits: later connects are refused
+    try {
+      const r = await runCli(['connect', `127.0.0.1:${one.port}`, ...LOCALHOST, '--reconnect', '3', '--json']);
+      assert.equal(r.code, 1, dump(r));
+      const d = JSON.parse(r.out);
+      assert.equal(d.reconnect.attempts, 3);
+      assert.equal(d.reconnect.resumed, 1);
+      assert.equal(d.reconnect.failed, 2);
+      assert.deepEqual(d.reconnect.handshakeMs.slice(1), [null, null]);
+      assert.match(d.reconnect.errors[0], /connection refused/);
+      assert.equal(r.stderr, 'iocptls: 2 of 3 reconnects failed: connect: connection refused (ECONNREFUSED)\n');
+    } finally {
+      await one.stop();
     }
   });
 

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import fs from 'node:fs';
 import net from 'node:net';
-import { IocptlsCommand } from '../cli/base';
+import { EXIT_FAILURE, IocptlsCommand } from '../cli/base';
 import { openKeylog } from '../cli/keylog';
 import { parseTarget, resolveHost } from '../cli/target';
 import { tlsFlags, tlsOptionsFromFlags } from '../cli/tls_flags';
@@ -110,6 +110,12 @@ the reply goes to stderr).`;
         const text = renderConnect(doc, exchange.active ? process.stderr.isTTY : process.stdout.isTTY);
         if (exchange.active) process.stderr.write(text + '\n');
         else this.log(text);
+      }
+      // Failed reconnects are in the report, and they make the run fail (for CI), with one line saying why.
+      const failed = doc.reconnect?.failed ?? 0;
+      if (failed) {
+        process.stderr.write(`iocptls: ${failed} of ${doc.reconnect!.attempts} reconnects failed: ${doc.reconnect!.errors![0]}\n`);
+        process.exitCode = EXIT_FAILURE;
       }
       return doc;
     } finally {

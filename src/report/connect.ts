@@ -31,7 +31,8 @@ export interface ConnectDocument {
   certificates: CertificateFacts[];
   verification: { enforced: boolean; ok: boolean; result: string; hostname?: string; trust?: string };
   data?: { sent: number; received: number; closedBy: 'us' | 'peer' };
-  reconnect?: { attempts: number; resumed: number; handshakeMs: number[]; failed: number };
+  /** handshakeMs is null for a reconnect that failed before its handshake completed. */
+  reconnect?: { attempts: number; resumed: number; handshakeMs: (number | null)[]; failed: number; errors?: string[] };
 }
 
 export function certificateFacts(der: Buffer, signatureAlgorithm?: string): CertificateFacts {
@@ -112,8 +113,10 @@ export function buildConnectDocument(a: {
       attempts: p.reconnects.length,
       resumed: p.reconnects.filter((r) => r.negotiated?.resumed).length,
       failed: p.reconnects.filter((r) => r.error).length,
-      handshakeMs: p.reconnects.map((r) => round(r.handshakeMs)),
+      handshakeMs: p.reconnects.map((r) => (r.negotiated ? round(r.handshakeMs) : null)),
     };
+    const errors = p.reconnects.filter((r) => r.error).map((r) => r.error!.message);
+    if (errors.length) doc.reconnect.errors = errors;
   }
   return doc;
 }
@@ -179,8 +182,9 @@ export function renderConnect(d: ConnectDocument, color: boolean): string {
     const r = d.reconnect;
     out.push(
       `${p.bold('Resumption')}  ${r.resumed}/${r.attempts} reconnects resumed${r.failed ? p.red(`, ${r.failed} failed`) : ''}` +
-        p.dim(`  (handshakes: ${r.handshakeMs.map((x) => ms(x)).join(', ')})`)
+        p.dim(`  (handshakes: ${r.handshakeMs.map((x) => (x === null ? 'failed' : ms(x))).join(', ')})`)
     );
+    for (const e of [...new Set(r.errors ?? [])]) out.push(p.red(`  failed: ${e}`));
   }
   return out.join('\n');
 }

@@ -32,12 +32,15 @@ export interface ProbeOptions {
 export interface AttemptResult {
   connectMs: number;
   handshakeMs: number;
-  negotiated: NegotiatedInfo;
+  /** Absent only for a reconnect that failed before its handshake completed. */
+  negotiated?: NegotiatedInfo;
   tickets: number;
+  /** What ended a reconnect early (the first connection throws instead). */
   error?: IocptlsError;
 }
 
 export interface ProbeResult extends AttemptResult {
+  negotiated: NegotiatedInfo;
   ttfbMs?: number;
   bytesSent: number;
   bytesReceived: number;
@@ -57,6 +60,10 @@ export async function runProbe(o: ProbeOptions): Promise<ProbeResult> {
       const resume = sessions.take();
       try {
         reconnects.push(await attempt(o, resume, sessions, false));
+      } catch (e) {
+        // A failed reconnect is a result to report (and count), not the end of the run.
+        if (!(e instanceof IocptlsError)) throw e;
+        reconnects.push({ connectMs: 0, handshakeMs: 0, tickets: 0, error: e });
       } finally {
         // SSL_set_session took its own reference.
         if (resume) openssl().SSL_SESSION_free(resume);
@@ -225,6 +232,9 @@ async function attempt(
     conn.close('notify');
     await loop.runAsync(() => closed);
   }
+  // A connection that fails after its handshake (a TLS 1.3 server rejecting our certificate
+  // sends its alert only then; a reset in the middle of the reply) is a failed connect.
+  if (full && closeError) throw closeError;
   const base: AttemptResult = {
     connectMs: conn.tConnected - conn.tStart,
     handshakeMs: conn.tHandshake - conn.tConnected,
