@@ -327,6 +327,18 @@ describe('connect vs Node.js tls.createServer', function () {
     assert.match(r.stderr, /sent 102400 bytes, received 102400 bytes/);
   });
 
+  for (const io of ['io_uring', 'epoll']) {
+    it(`--io ${io}: 1 MB through an echo server byte-exact, and the report names the backend`, async function () {
+      server = await startNodeTlsServer({ key, cert }, echo);
+      const input = crypto.randomBytes(1024 * 1024);
+      const r = await runCli(['connect', `127.0.0.1:${server.port}`, '--ca', fixture('ca.pem'), '--quiet', '200', '--io', io], { input });
+      if (r.code !== 0 && io === 'io_uring' && /io_uring/.test(r.stderr)) this.skip(); // kernel or seccomp without io_uring
+      assert.equal(r.code, 0, dump({ ...r, out: `${r.stdout.length} bytes` }));
+      assert.ok(r.stdout.equals(input), `${r.stdout.length} bytes back, not the same`);
+      assert.match(r.stderr, new RegExp(`via ${io}`));
+    });
+  }
+
   it('stdin with --json: stdout is the document, the echo goes to stderr, ttfbMs reported', async () => {
     server = await startNodeTlsServer({ key, cert }, echo);
     const input = 'hello, echo\n';
