@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import { Flags, Interfaces } from '@oclif/core';
 import os from 'node:os';
 import { IocptlsCommand } from '../cli/base';
 import { tlsFlags, tlsOptionsFromFlags } from '../cli/tls_flags';
@@ -6,6 +6,7 @@ import { SERVER_MODES, ServerMode } from '../engine/apps/server_app';
 import { ConfigError } from '../engine/errors';
 import { opensslInfo } from '../engine/openssl_info';
 import { KEY_TYPES, KeyType } from '../engine/pki';
+import type { Backend } from '../engine/port/types';
 import { startServer } from '../engine/server';
 import { renderServeTotals, renderStatsLine, ServeDocument } from '../report/serve';
 
@@ -51,6 +52,25 @@ accepting, closes connections with close_notify, prints totals and exits 0.`;
     if (flags['client-auth'] !== 'none' && !flags['client-ca']) throw new ConfigError(`--client-auth ${flags['client-auth']} needs --client-ca FILE`);
     const workers = flags.workers ?? os.availableParallelism();
     const started = performance.now();
+    // Signals are caught from before the workers start, so one that arrives during startup still
+    // means a clean stop with totals, not death by the default disposition.
+    const stop = stopSignal();
+    try {
+      return await this.#serve(flags, backend, workers, started, stop);
+    } finally {
+      stop.dispose();
+    }
+  }
+
+  async #serve(
+    flags: Interfaces.InferredFlags<typeof Serve.flags & typeof IocptlsCommand.baseFlags>,
+    backend: Backend,
+    workers: number,
+    started: number,
+    stop: StopSignal
+  ): Promise<ServeDocument> {
+    const certs = flags.cert ?? [];
+    const keys = flags.key ?? [];
     const server = await startServer({
       host: flags.host,
       port: flags.port,
@@ -84,12 +104,8 @@ accepting, closes connections with close_notify, prints totals and exits 0.`;
     );
     if (flags.stats) server.on('tick', (s, open) => process.stderr.write(renderStatsLine(s, open) + '\n'));
 
-    await new Promise<void>((resolve) => {
-      const done = () => resolve();
-      process.once('SIGINT', done);
-      process.once('SIGTERM', done);
-      if (flags.duration > 0) setTimeout(done, flags.duration * 1000).unref();
-    });
+    if (flags.duration > 0) setTimeout(stop.request, flags.duration * 1000).unref();
+    await stop.requested;
     const t = await server.stop();
     const doc: ServeDocument = {
       schema: 'iocptls.serve/1',
@@ -107,4 +123,34 @@ accepting, closes connections with close_notify, prints totals and exits 0.`;
     if (!this.jsonEnabled()) this.log(renderServeTotals(doc));
     return doc;
   }
+}
+
+interface StopSignal {
+  requested: Promise<void>;
+  request: () => void;
+  dispose: () => void;
+}
+
+/** SIGINT/SIGTERM request a graceful stop; a second signal exits at once (130) without waiting for connections. */
+function stopSignal(): StopSignal {
+  let request = () => {};
+  const requested = new Promise<void>((r) => (request = r));
+  let count = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (count++ > 0) {
+      process.stderr.write(`iocptls serve: ${sig} again, exiting without waiting for connections\n`);
+      process.exit(130);
+    }
+    request();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    requested,
+    request: () => request(),
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }

@@ -2,7 +2,9 @@
 // merges their per-second samples, stops them gracefully and adds up their totals. Used by
 // `iocptls serve` and by `iocptls bench` with no target (the embedded server).
 import { EventEmitter } from 'node:events';
+import net from 'node:net';
 import type { ServerMode } from './apps/server_app';
+import { IocptlsError } from './errors';
 import { IntervalMerger } from './interval_merger';
 import { selfSigned, type KeyType } from './pki';
 import type { Backend } from './port/types';
@@ -102,15 +104,22 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     drainMs: 2000,
   };
   const workers = process.platform === 'linux' ? o.workers : 1;
+  if (job.reusePort && o.port !== 0) await assertPortFree(o.host, o.port);
   const pool = new WorkerPool<ServeJob, { port: number }, ServeTick, ServeWorkerResult>({
     kind: 'serve',
     backend: o.backend,
     openssl: o.openssl,
   });
   try {
-    // The first worker binds (maybe port 0); the others join its port.
-    const { port } = await pool.start(job);
-    await Promise.all(Array.from({ length: workers - 1 }, () => pool.start({ ...job, port })));
+    // All workers start at once (thread start, module loading and TLS setup take tens of ms
+    // each, so one after the other grows with the core count). With port 0 the first one binds
+    // and the others join the port it publishes in portCell.
+    const portCell = o.port === 0 && workers > 1 ? new SharedArrayBuffer(4) : undefined;
+    const ready = await Promise.allSettled(Array.from({ length: workers }, (_, i) => pool.start({ ...job, portCell, joinPort: i > 0 })));
+    // The first worker's failure is the cause (e.g. EADDRINUSE); the others only saw it fail.
+    const failed = ready.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+    if (failed) throw (ready[0].status === 'rejected' ? ready[0] : failed).reason;
+    const port = (ready[0] as PromiseFulfilledResult<{ port: number }>).value.port;
     const server = new RunningServer(o.host, port, workers, ephemeral, pool);
     const merger = new IntervalMerger<number>(workers, (sample: IntervalSample, open: number[]) =>
       server.emit('tick', sample, open.reduce((a, b) => a + b, 0))
@@ -121,4 +130,20 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     await pool.terminate();
     throw e;
   }
+}
+
+/**
+ * SO_REUSEPORT lets any socket of the same user join a port's group: a second `serve` on a port
+ * already served by another would start silently and take half its connections. A plain bind
+ * (no SO_REUSEPORT) fails on such a port, so try one first and turn the surprise into an error.
+ */
+function assertPortFree(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', (e: NodeJS.ErrnoException) => {
+      const where = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+      reject(new IocptlsError(e.code === 'EADDRINUSE' ? `bind ${where}: EADDRINUSE (Address already in use)` : `bind ${where}: ${e.message}`));
+    });
+    probe.listen({ host, port, exclusive: true, ipv6Only: host.includes(':') }, () => probe.close(() => resolve()));
+  });
 }

@@ -101,7 +101,7 @@ export function startServe(args: string[], o: StartServeOptions = {}): Promise<S
     return { code: exitInfo!.code, signal: exitInfo!.signal, stdout: out, stderr: err, doc, stopMs: exitInfo!.at - sent };
   };
 
-  return waitFor(/iocptls serve: listening on (\[([^\]]+)\]|([^:\s]+)):(\d+)[^\n]*/, o.startTimeoutMs ?? 10_000).then(
+  return waitFor(/iocptls serve: listening on (\[([^\]]+)\]|([^:\s]+)):(\d+)[^\n]*/, o.startTimeoutMs ?? 15_000).then(
     (m) => ({
       proc,
       pid: proc.pid!,

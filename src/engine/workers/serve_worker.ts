@@ -6,6 +6,7 @@ import { serverAppFactory } from '../apps/server_modes';
 import type { ServerMode } from '../apps/server_app';
 import { Loop } from '../loop';
 import { createPort } from '../port';
+import type { CompletionPort } from '../port/types';
 import { addCounters, Counters, CounterSnapshot, emptyCounters } from '../stats/counters';
 import { IntervalSample, IntervalTicker, INTERVAL_MS } from '../stats/intervals';
 import { TlsContext, TlsContextOptions } from '../tls/context';
@@ -27,6 +28,36 @@ export interface ServeJob {
   idleTimeoutMs: number;
   /** How long a graceful stop waits for connections to close before resetting them. */
   drainMs: number;
+  /**
+   * Workers start in parallel; with port 0 only the first knows the port once it has bound. It
+   * publishes it in this cell (Int32Array[1]: 0 not yet, > 0 the port, -1 it failed); workers with
+   * joinPort wait on the cell, after their own setup, instead of on the first worker's whole startup.
+   */
+  portCell?: SharedArrayBuffer;
+  joinPort?: boolean;
+}
+
+const PORT_WAIT_MS = 30_000;
+
+/** Binds the worker's listener: the first worker publishes its port, the others join it. */
+function bindListener(job: ServeJob, port: CompletionPort): { fd: number; port: number } {
+  const cell = job.portCell ? new Int32Array(job.portCell) : undefined;
+  if (job.joinPort && cell) {
+    if (Atomics.wait(cell, 0, 0, PORT_WAIT_MS) === 'timed-out') throw new Error('the first worker did not bind in time');
+    const p = Atomics.load(cell, 0);
+    if (p < 0) throw new Error('the first worker failed to bind');
+    return port.openListener(job.host, p, job.backlog, job.reusePort);
+  }
+  try {
+    const l = port.openListener(job.host, job.port, job.backlog, job.reusePort);
+    if (cell) Atomics.store(cell, 0, l.port);
+    return l;
+  } catch (e) {
+    if (cell) Atomics.store(cell, 0, -1);
+    throw e;
+  } finally {
+    if (cell) Atomics.notify(cell, 0);
+  }
 }
 
 export interface ServeTick {
@@ -54,7 +85,7 @@ export function runServeWorker(init: WorkerInit<ServeJob>, post: Post): void {
     role: 'server',
     keylog: keylogFd !== undefined ? (line) => fs.writeSync(keylogFd, line + '\n') : undefined,
   });
-  const listener = loop.port.openListener(job.host, job.port, job.backlog, job.reusePort);
+  const listener = bindListener(job, loop.port);
   const counters = new Counters();
   const totals = emptyCounters();
   const index = loop.listen(listener.fd, context, serverAppFactory(job.mode, { counters, bodySize: job.bodySize }), {
