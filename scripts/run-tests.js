@@ -23,7 +23,9 @@ let failed = 0;
 let pending = 0;
 for (const run of runs) {
   console.log(`\n=== mocha (${run.name}) ===`);
-  const r = spawnSync(bin('mocha'), process.argv.slice(2), {
+  // Spec here, not in .mocharc.json, so that `npx mocha dist/test/x.test.js` runs just that file.
+  const args = process.argv.length > 2 ? process.argv.slice(2) : ['dist/test/**/*.test.js'];
+  const r = spawnSync(bin('mocha'), args, {
     cwd: root,
     env: { ...process.env, ...run.env },
     encoding: 'utf8',
