@@ -369,6 +369,7 @@ export class Loop {
     c.closeHow = how;
     if (c.state === ConnState.Open && !error) {
       if (how !== 'rst') c.session.close();
+      else c.session.abandon(); // a chosen reset, not a failure: keeps the session resumable
       // Even an abortive close first lets what was written (say, the client's Finished) reach the kernel.
       c.state = ConnState.Closing;
       c.setDeadline(performance.now() + 1000, 'close');

@@ -7,6 +7,7 @@ import { openssl } from '../../../native/openssl';
 import type { Connection } from '../connection';
 import type { IocptlsError } from '../errors';
 import { ClientLoadOptions, recordHandshake } from './client_load';
+import { SessionPool } from './session_pool';
 
 export interface HandshakeLoadOptions extends ClientLoadOptions {
   /** Handshakes per second for this worker; 0 = closed loop. */
@@ -25,6 +26,7 @@ export interface HandshakeLoadOptions extends ClientLoadOptions {
 interface Attempt {
   /** When the handshake was meant to start (open loop) or its connect was posted (closed loop). */
   startedAt: number;
+  /** Whether the handshake resumed a session (known once it completed). */
   resumed: boolean;
   waitingTicket: boolean;
   handshaken: boolean;
@@ -32,7 +34,13 @@ interface Attempt {
 
 export class HandshakeLoad {
   #inFlight = 0;
-  #session: bigint | undefined;
+  #sessions = new SessionPool();
+  /**
+   * Whether the server sends a TLS 1.3 ticket after a full / a resumed handshake: unknown until a
+   * ticket arrives (true) or a ticket wait runs out (false). Many servers (Node's among them) send
+   * none after a resumed handshake; waiting for one every time would stall a connection per resumption.
+   */
+  #ticketsAfter: { full?: boolean; resumed?: boolean } = {};
   #first = { done: false };
   /** Intended starts not yet begun because every connection was busy (open loop). */
   #backlog: number[] = [];
@@ -96,36 +104,53 @@ export class HandshakeLoad {
     this.#starting = true;
     try {
       const o = this.o;
-      const resume = o.resume !== 'none' && this.#session !== undefined && Math.random() < o.resumeRatio ? this.#session : undefined;
-      const a: Attempt = { startedAt: intendedAt, resumed: resume !== undefined, waitingTicket: false, handshaken: false };
+      const resume = o.resume !== 'none' && this.#sessions.available && Math.random() < o.resumeRatio ? this.#sessions.take() : undefined;
+      const a: Attempt = { startedAt: intendedAt, resumed: false, waitingTicket: false, handshaken: false };
       this.#inFlight++;
       this.started++;
-      const conn: Connection = o.loop.connect(o.addr, {
-        context: o.context,
-        servername: o.servername,
-        verifyHost: o.verifyHost,
-        resume,
-        timeoutMs: o.timeoutMs,
-        onSession: o.resume !== 'none' ? (sess) => this.#keep(sess, conn, a) : undefined,
-        handler: {
-          onOpen: () => {
-            o.counters.connects++;
-          },
-          onHandshake: (c) => this.#onHandshake(c, a),
-          onClose: (c, err) => this.#onClose(c, a, err),
-        },
-      });
+      try {
+        this.#connect(a, resume);
+      } finally {
+        // SSL_set_session took its own reference.
+        if (resume) openssl().SSL_SESSION_free(resume);
+      }
     } finally {
       this.#starting = false;
     }
   }
 
+  #connect(a: Attempt, resume: bigint | undefined): void {
+    const o = this.o;
+    const conn: Connection = o.loop.connect(o.addr, {
+      context: o.context,
+      servername: o.servername,
+      verifyHost: o.verifyHost,
+      resume,
+      timeoutMs: o.timeoutMs,
+      onSession: o.resume !== 'none' ? (sess) => this.#keep(sess, conn, a) : undefined,
+      handler: {
+        onOpen: () => {
+          o.counters.connects++;
+        },
+        onHandshake: (c) => this.#onHandshake(c, a),
+        onClose: (c, err) => this.#onClose(c, a, err),
+      },
+    });
+  }
+
   #onHandshake(c: Connection, a: Attempt): void {
     a.handshaken = true;
+    a.resumed = c.session.resumed();
     if (this.o.rate === 0) a.startedAt = c.tStart;
     recordHandshake(this.o, c, a.startedAt, this.#first);
-    // TLS 1.3 tickets come after the handshake: wait for one before closing, or we would never resume.
-    if (this.o.resume !== 'none' && !a.waitingTicket && c.session.info().protocol === 'TLSv1.3') {
+    // TLS 1.3 tickets come after the handshake: with none at hand for the next start, wait for one
+    // before closing (unless this server is known to send none now), or we would never resume.
+    if (
+      this.o.resume !== 'none' &&
+      !this.#sessions.available &&
+      this.#ticketsAfter[a.resumed ? 'resumed' : 'full'] !== false &&
+      c.session.info().protocol === 'TLSv1.3'
+    ) {
       a.waitingTicket = true;
       c.setDeadline(performance.now() + this.o.ticketWaitMs, 'ticket wait');
       return;
@@ -134,8 +159,8 @@ export class HandshakeLoad {
   }
 
   #keep(sess: bigint, c: Connection, a: Attempt): boolean {
-    if (this.#session) openssl().SSL_SESSION_free(this.#session);
-    this.#session = sess;
+    this.#sessions.add(sess);
+    if (a.handshaken) this.#ticketsAfter[a.resumed ? 'resumed' : 'full'] = true;
     if (a.waitingTicket) {
       a.waitingTicket = false;
       // We are inside OpenSSL (SSL_read): the loop closes once it has returned.
@@ -146,13 +171,13 @@ export class HandshakeLoad {
 
   #onClose(_c: Connection, a: Attempt, err: IocptlsError | undefined): void {
     this.#inFlight--;
-    // A deadline used to wait for a ticket is not an error.
-    if (err && !(a.handshaken && err.reason === 'timeout')) this.o.counters.error(err.reason);
+    // A deadline used to wait for a ticket is not an error: it tells that the server sent none.
+    if (err && a.waitingTicket && err.reason === 'timeout') this.#ticketsAfter[a.resumed ? 'resumed' : 'full'] = false;
+    else if (err) this.o.counters.error(err.reason);
     this.#next();
   }
 
   free(): void {
-    if (this.#session) openssl().SSL_SESSION_free(this.#session);
-    this.#session = undefined;
+    this.#sessions.free();
   }
 }

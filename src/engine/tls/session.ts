@@ -159,6 +159,19 @@ export class TlsSession {
     drainErrorQueue(this.#o);
   }
 
+  /**
+   * Ends the session on purpose without a close_notify (the caller resets the connection). OpenSSL
+   * frees a session that was never shut down as a "bad" one and marks its SSL_SESSION not
+   * resumable (ssl_clear_bad_session); a quiet shutdown records a deliberate close instead, so the
+   * session (or TLS 1.3 ticket) can still be resumed. Sends nothing.
+   */
+  abandon(): void {
+    if (this.#error || !this.#handshakeDone) return;
+    this.#o.SSL_set_quiet_shutdown(this.ssl, 1);
+    this.#o.SSL_shutdown(this.ssl);
+    drainErrorQueue(this.#o);
+  }
+
   #fail(err: number, op: string): TlsError {
     const s = this.#o;
     let e: TlsError;
