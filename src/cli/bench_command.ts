@@ -2,7 +2,7 @@
 // tables and plot on stdout (or the JSON document with --json), progress on stderr when it is a TTY.
 import { Args, Flags } from '@oclif/core';
 import fs from 'node:fs';
-import { IocptlsCommand } from './base';
+import { EXIT_FAILURE, IocptlsCommand } from './base';
 import { parseTarget, resolveHost } from './target';
 import { tlsFlags, tlsOptionsFromFlags } from './tls_flags';
 import { BenchRun, defaultWorkers, runBench, BenchOptions } from '../engine/bench';
@@ -108,6 +108,14 @@ export abstract class BenchCommand extends IocptlsCommand {
             `${run.server.totals.bytesIn} bytes in, ${run.server.totals.bytesOut} bytes out (warmup included).`
         );
       }
+    }
+    // Some failed attempts are results (the error table counts them by reason, exit 0); a run where
+    // not one handshake succeeded measured nothing, and a CI job must not pass on it. The report
+    // (or the JSON document) is still printed, and one line on stderr says why the exit is 1.
+    if (doc.totals.handshakes === 0) {
+      const top = Object.entries(doc.errors).sort((x, y) => y[1] - x[1])[0];
+      process.stderr.write(`iocptls: no handshake succeeded${top ? ` (${doc.totals.errors} errors, mostly '${top[0]}')` : ''}\n`);
+      process.exitCode = EXIT_FAILURE;
     }
     return doc;
   }

@@ -138,20 +138,36 @@ export async function startStallingServer(stallMs: number, periodMs: number): Pr
   return result;
 }
 
-/** A TCP server that accepts and at once resets every connection (RST, no TLS at all). */
-export function startResettingServer(): Promise<{ port: number; accepted: number; close(): Promise<void> }> {
-  const x = { port: 0, accepted: 0, close: () => Promise.resolve() };
-  const server = net.createServer((s) => {
-    x.accepted++;
+/**
+ * A TCP server that accepts and at once resets (RST, no TLS at all) every `resetOneIn`th
+ * connection; the others go to a Node TLS server (TLS 1.3), which counts their handshakes.
+ */
+export async function startResettingServer(resetOneIn = 1): Promise<CountingServer & { resets: number }> {
+  const inner = (await startCountingServer({ minVersion: 'TLSv1.3' })) as CountingServer & { resets: number };
+  inner.server.close(); // the TLS server only gets sockets from the front below
+  inner.resets = 0;
+  let n = 0;
+  const sockets = new Set<net.Socket>();
+  const front = net.createServer((s) => {
     s.on('error', () => {});
-    s.resetAndDestroy();
+    if (++n % resetOneIn === 0) {
+      inner.resets++;
+      s.resetAndDestroy();
+      return;
+    }
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    inner.server.emit('connection', s);
   });
-  x.close = () => new Promise<void>((r) => server.close(() => r()));
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      x.port = (server.address() as net.AddressInfo).port;
-      resolve(x);
+  await new Promise<void>((resolve, reject) => {
+    front.once('error', reject);
+    front.listen(0, '127.0.0.1', () => resolve());
+  });
+  inner.port = (front.address() as net.AddressInfo).port;
+  inner.close = () =>
+    new Promise<void>((r) => {
+      for (const s of sockets) s.destroy();
+      front.close(() => r());
     });
-  });
+  return inner;
 }
