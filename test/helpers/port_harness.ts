@@ -1,6 +1,7 @@
 // Drives a real CompletionPort in tests: every prep goes through here so that "each operation
 // completes exactly once with its own token" is checked on every completion, and teardown
 // follows the port contract (cancel, wait for the completions, then free buffers and close).
+import koffi from 'koffi';
 import * as c from '../../native/libc';
 import { CompletionPort, SockAddr, errorName } from '../../src/engine/port/types';
 
@@ -32,8 +33,9 @@ export class PortHarness {
   }
 
   buffer(len: number): NativeBuffer {
-    const ptr = c.libc.malloc(len) as bigint;
-    if (!ptr) throw new Error('malloc failed');
+    // koffi's allocator rather than libc's malloc: the same on Linux and Windows.
+    const ptr = koffi.alloc('uint8_t', len) as bigint;
+    if (!ptr) throw new Error('koffi.alloc failed');
     this.#bufs.push(ptr);
     return { ptr, len, view: c.nativeView(ptr, len) };
   }
@@ -126,7 +128,7 @@ export class PortHarness {
       for (const fd of this.#fds) this.port.closeNow(fd);
       this.#fds.clear();
       this.port.close();
-      for (const p of this.#bufs) c.libc.free(p);
+      for (const p of this.#bufs) koffi.free(p);
       this.#bufs = [];
     }
   }

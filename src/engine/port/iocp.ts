@@ -90,6 +90,8 @@ export class IocpPort implements CompletionPort {
   #timerByToken = new Map<number, number>(); // token → live seq (the newest)
   #nextSeq = 0;
   #woken = false;
+  /** A timer fired during this submitAndWait: like io_uring, that ends the wait short of minComplete. */
+  #timerFired = false;
 
   constructor(opts: IocpOptions = {}) {
     this.#entries = opts.entries ?? 512;
@@ -475,6 +477,7 @@ export class IocpPort implements CompletionPort {
       this.#timerToken.delete(seq);
       if (this.#timerByToken.get(token) === seq) this.#timerByToken.delete(token);
       this.#push(token, E.ETIME);
+      this.#timerFired = true;
     }
     return Infinity;
   }
@@ -482,11 +485,13 @@ export class IocpPort implements CompletionPort {
   // --- completion
   submitAndWait(minComplete: number, timeoutMs: number): void {
     const deadline = timeoutMs >= 0 ? performance.now() + timeoutMs : Infinity;
+    this.#timerFired = false;
     for (;;) {
       const untilTimer = this.#expireTimers();
       const ready = this.#readyTail - this.#readyHead;
       let wait: number;
-      if (ready >= minComplete || timeoutMs === 0) wait = 0;
+      // The loop's timers must not be held back by a batch size: a due timer ends the wait.
+      if (ready >= minComplete || timeoutMs === 0 || this.#timerFired) wait = 0;
       else wait = Math.max(0, Math.ceil(Math.min(untilTimer, deadline - performance.now())));
       this.#dequeue(wait === Infinity ? w.INFINITE : wait);
       this.#expireTimers();
@@ -494,7 +499,7 @@ export class IocpPort implements CompletionPort {
         this.#woken = false;
         return;
       }
-      if (wait === 0 || this.#readyTail - this.#readyHead >= minComplete || performance.now() >= deadline) return;
+      if (wait === 0 || this.#timerFired || this.#readyTail - this.#readyHead >= minComplete || performance.now() >= deadline) return;
     }
   }
 

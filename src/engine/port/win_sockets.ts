@@ -69,6 +69,14 @@ export function localAddress(s: number): { ip: string; port: number } {
   return { ip: a.ip, port: a.port };
 }
 
+export function peerAddress(s: number): { ip: string; port: number } {
+  const buf = new Uint8Array(w.SOCKADDR_STORAGE_SIZE);
+  const len = new Int32Array([w.SOCKADDR_STORAGE_SIZE]);
+  if (w.win32().getpeername(s, buf, len) !== 0) fail('getpeername');
+  const a = w.readSockaddr(buf);
+  return { ip: a.ip, port: a.port };
+}
+
 export function setNoDelay(s: number): void {
   w.win32().setsockopt(s, w.IPPROTO_TCP, w.TCP_NODELAY, int1, 4);
 }
