@@ -1,0 +1,109 @@
+// bench's outputs as files other tools read: the JSON result document (and compare on it), the
+// .hgrm percentile text, the default run, and the throughput report.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { decodeHistogram, summarizeHistogram } from '../src/engine/stats/histograms';
+import { SCHEMA, validateResult } from '../src/report/result';
+import { dump, runCli, runCliJson } from './helpers/cli';
+
+describe('bench reports: JSON document, compare, hgrm, defaults, throughput', function () {
+  this.timeout(40_000);
+  let dir: string;
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iocptls-bench-'));
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('bench --json --hgrm: a valid result document whose histograms decode to its summaries; hgrm ends at totals.handshakes', async () => {
+    const hgrm = path.join(dir, 'hs.hgrm');
+    const r = await runCliJson(['bench', '-d', '2', '--warmup', '1', '-c', '8', '--hgrm', hgrm]);
+    assert.equal(r.code, 0, dump(r));
+    fs.writeFileSync(path.join(dir, 'a.json'), r.out);
+    const d = validateResult(JSON.parse(r.out), 'a.json');
+    assert.equal(d.schema, SCHEMA);
+    assert.equal(d.schema, 'iocptls.result/1');
+    assert.equal(d.kind, 'handshake');
+    assert.equal(d.target.embedded, true);
+    assert.equal(d.params.duration, 2);
+    assert.equal(d.params.warmup, 1);
+    assert.ok(Math.abs(d.duration - 2) < 0.2, `measured ${d.duration} s`);
+    assert.ok(d.totals.handshakes > 100, `${d.totals.handshakes} handshakes`);
+    assert.equal(d.totals.errors, 0, JSON.stringify(d.errors));
+    for (const name of ['handshake', 'connect'] as const) {
+      const l = d.latency[name]!;
+      const { encoded, ...summary } = l;
+      assert.deepEqual(summarizeHistogram(decodeHistogram(encoded)), summary, `${name} histogram`);
+    }
+    assert.equal(d.latency.handshake!.count, d.totals.handshakes);
+    // The mean rate is the handshakes over the measured time.
+    assert.ok(Math.abs(d.rates.handshakesPerSec!.mean - d.totals.handshakes / d.duration) < 1e-6 * d.totals.handshakes);
+
+    const lines = fs.readFileSync(hgrm, 'utf8').trimEnd().split('\n');
+    const data = lines.filter((l) => /^\s+[\d.]+\s+[\d.]+\s+\d+/.test(l));
+    const lastCount = Number(data[data.length - 1].trim().split(/\s+/)[2]);
+    console.log(`      ${d.totals.handshakes} handshakes in ${d.duration} s, p50 ${d.latency.handshake!.p50} µs; hgrm: ${data.length} rows, last count ${lastCount}`);
+    assert.equal(lastCount, d.totals.handshakes);
+    assert.match(lines[lines.length - 2], new RegExp(`Total count\\s+=\\s+${d.totals.handshakes}\\]`));
+    // Values in ms: the last row is the max.
+    assert.ok(Math.abs(Number(data[data.length - 1].trim().split(/\s+/)[0]) - d.latency.handshake!.max / 1000) < 0.01);
+  });
+
+  it('compare a.json a.json exits 0; with the handshake rate 20% lower, exits 1 naming the metric', async () => {
+    const a = path.join(dir, 'a.json');
+    assert.ok(fs.existsSync(a), 'the previous test wrote a.json');
+    const same = await runCli(['compare', a, a]);
+    assert.equal(same.code, 0, dump(same));
+    assert.match(same.out, /No regressions/);
+
+    const doc = JSON.parse(fs.readFileSync(a, 'utf8'));
+    doc.rates.handshakesPerSec.mean *= 0.8;
+    const b = path.join(dir, 'b.json');
+    fs.writeFileSync(b, JSON.stringify(doc));
+    const worse = await runCli(['compare', a, b]);
+    assert.equal(worse.code, 1, dump(worse));
+    assert.match(worse.out, /1 regression\(s\) beyond 5%:\n\s+Handshakes\/s mean: .* -> .* \(-20\.0%/);
+    const j = await runCliJson(['compare', a, b]);
+    assert.equal(j.code, 1);
+    assert.deepEqual(
+      j.doc.regressions.map((x: { id: string }) => x.id),
+      ['rates.handshakesPerSec.mean']
+    );
+  });
+
+  it('the default `bench` (no arguments): 9 s measured after 1 s of warmup, a full report, in about 10 s', async function () {
+    const r = await runCli(['bench'], { killAfterMs: 30_000 });
+    console.log(`      default bench: exit ${r.code} in ${(r.ms / 1000).toFixed(1)} s`);
+    assert.equal(r.code, 0, dump(r));
+    assert.ok(r.ms > 9500 && r.ms < 20_000, `took ${r.ms} ms`);
+    assert.match(r.out, /handshake benchmark · 127\.0\.0\.1:\d+ \(embedded server\)/);
+    assert.match(r.out, /Run\s+backend \S+ · \d+ workers · 32 connections · (8\.\d|9\.\d) s/);
+    for (const section of [/│ Latency\s+│\s+50%/, /│ Handshake\s+│/, /│ TCP connect\s+│/, /│ Per second\s+│/, /│ Totals\s+│/, /Handshake latency \([\d,]+ samples\)/, /Embedded server counted \d+ handshakes/]) {
+      assert.match(r.out, section);
+    }
+    assert.match(r.out, /│ Errors\s+│ 0\s+│/);
+  });
+
+  it('bench throughput (embedded, -d 1 -c 2): Gbit/s total and per connection min/median/max', async () => {
+    const r = await runCliJson(['bench', 'throughput', '-d', '1', '--warmup', '0', '-c', '2']);
+    assert.equal(r.code, 0, dump(r));
+    const d = r.doc;
+    const g = d.perConnection.gbps;
+    const total = d.rates.bitsPerSec.mean / 1e9;
+    console.log(`      throughput: ${total.toFixed(2)} Gbit/s total; per connection min ${g.min.toFixed(2)}, median ${g.median.toFixed(2)}, max ${g.max.toFixed(2)} Gbit/s`);
+    assert.equal(d.kind, 'throughput');
+    assert.equal(d.params.direction, 'down');
+    assert.ok(total > 0.05, `${total} Gbit/s`);
+    assert.ok(g.min > 0 && g.min <= g.median && g.median <= g.max, JSON.stringify(g));
+    // Two connections: the median is their mean, and they add up to about the total.
+    assert.ok(Math.abs(g.median - (g.min + g.max) / 2) < 1e-9);
+    assert.ok(Math.abs(g.min + g.max - total) / total < 0.2, `per connection ${g.min} + ${g.max} vs total ${total}`);
+    assert.ok(Math.abs(d.totals.bytesIn * 8 / d.duration / 1e9 - total) / total < 0.01);
+
+    const h = await runCli(['bench', 'throughput', '-d', '1', '--warmup', '0', '-c', '2', '--no-plot']);
+    assert.equal(h.code, 0, dump(h));
+    assert.match(h.out, /│ Per connection\s+│ min [\d.]+ [GM]bit\/s, median [\d.]+ [GM]bit\/s, max [\d.]+ [GM]bit\/s/);
+    assert.match(h.out, /[\d.]+ [GM]bit\/s/);
+  });
+});
