@@ -203,7 +203,9 @@ export class Loop {
     c.connectInFlight = false;
     if (c.state >= ConnState.TearingDown) return this.#maybeFinish(c);
     if (res < 0) {
-      const reason = res === E.ECONNREFUSED ? 'refused' : res === E.ETIMEDOUT ? 'timeout' : errorName(res).toLowerCase();
+      // A reset can already be the connect's own result (epoll reads SO_ERROR after the peer's RST): same reason as on recv/send.
+      const reason =
+        res === E.ECONNREFUSED ? 'refused' : res === E.ETIMEDOUT ? 'timeout' : res === E.ECONNRESET ? 'reset' : errorName(res).toLowerCase();
       return this.#close(c, 'rst', new NetError(`connect: ${errorMessage(res)}`, errorName(res), reason));
     }
     c.tConnected = c.lastActivity = performance.now();
