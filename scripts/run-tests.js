@@ -10,7 +10,8 @@ const root = path.join(__dirname, '..');
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
 
 const tsc = spawnSync(bin('tsc'), ['-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
-if (tsc.status !== 0) {
+const manifest = tsc.status === 0 ? spawnSync(process.execPath, [path.join(__dirname, 'manifest.js')], { cwd: root, stdio: 'inherit' }) : tsc;
+if (tsc.status !== 0 || manifest.status !== 0) {
   console.log('0 passed, 1 failed');
   process.exit(1);
 }

@@ -60,7 +60,7 @@ export abstract class BenchCommand extends IocptlsCommand {
       backend,
       openssl: flags.openssl ?? process.env.IOCPTLS_OPENSSL,
       connections: flags.connections ?? 1,
-      durationSec: flags.duration ?? 9,
+      durationSec: flags.duration ?? 8,
       count: flags.count ?? 0,
       warmupSec: flags.warmup ?? (flags.count ? 0 : 1),
       rate: 0,
