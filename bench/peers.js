@@ -340,8 +340,13 @@ async function main() {
     const ioCpu = {};
     for (const k of Object.keys(rs).filter((k) => k.startsWith('iocptls'))) ioCpu[k] = C.median((rs[k] || []).map((x) => x.cpuUs));
     if (s.id === 'hs' || s.id === 'res12') {
+      // The absolute targets come from a quieter machine; scaled: the same fraction of what the C tool
+      // (h2load here; BENCHMARKS.md: 414 µs full, 64 µs TLS 1.2 resumption) costs in this run.
       const t = TARGETS[s.id];
-      for (const [k, v] of Object.entries(ioCpu)) verdict.push([`${s.id === 'hs' ? 'full TLS 1.3 ECDSA handshake' : 'TLS 1.2 resumption'}, ${k}`, `≤ ${t} µs client CPU`, `${C.fmt(v)} µs`, Number.isFinite(v) ? (v <= t ? 'MET' : 'NOT MET') : 'not measured']);
+      const h2 = C.median((rs.h2load || []).map((x) => x.cpuUs));
+      const scaled = (h2 * t) / (s.id === 'hs' ? 414 : 64);
+      for (const [k, v] of Object.entries(ioCpu))
+        verdict.push([`${s.id === 'hs' ? 'full TLS 1.3 ECDSA handshake' : 'TLS 1.2 resumption'}, ${k}`, `≤ ${t} µs client CPU`, `${C.fmt(v)} µs`, Number.isFinite(v) ? (v <= t ? 'MET' : 'NOT MET') : 'not measured', Number.isFinite(scaled) ? `≤ ${C.fmt(scaled)} µs (h2load ${C.fmt(h2)} × ${t}/${s.id === 'hs' ? 414 : 64})` : '-', Number.isFinite(v) && Number.isFinite(scaled) ? (v <= scaled ? 'MET' : 'NOT MET') : '-']);
     }
     if (s.id.startsWith('res')) out += 'Baseline for ratios: iocptls (io_uring, --close fin). With the default --close rst iocptls frees the SSL without SSL_shutdown, OpenSSL marks the kept session not resumable, and the next connection does a full handshake (see the resumed columns).\n';
     if (s.id === 'res13') out += 'Note: `s_time -reuse` in TLS 1.3 takes the session before the ticket arrives and never resumes (see the nginx column); iocptls and the Node loop wait for the ticket.\n';
@@ -359,7 +364,9 @@ async function main() {
     out += C.table(['client ← server', 'Gbit/s', 'client core', 'server core', 'ratio', 'cipher', 'ok runs'], rows);
     for (const k of ['ioc-ioc', 'ioc-node']) {
       const g = C.median((tput[k] || []).map((x) => x.gbps));
-      verdict.push([`one-connection throughput, ${tputClients.find((c) => c.key === k).name}`, `≥ ${TARGETS.gbps} Gbit/s`, `${C.fmt(g, 2)} Gbit/s`, Number.isFinite(g) ? (g >= TARGETS.gbps ? 'MET' : 'NOT MET') : 'not measured']);
+      const wrk = C.median((tput['wrk-nginx'] || []).map((x) => x.gbps));
+      const scaled = (wrk * TARGETS.gbps) / 13.3;
+      verdict.push([`one-connection throughput, ${tputClients.find((c) => c.key === k).name}`, `≥ ${TARGETS.gbps} Gbit/s`, `${C.fmt(g, 2)} Gbit/s`, Number.isFinite(g) ? (g >= TARGETS.gbps ? 'MET' : 'NOT MET') : 'not measured', Number.isFinite(scaled) ? `≥ ${C.fmt(scaled, 2)} (wrk←nginx ${C.fmt(wrk, 2)} × 14/13.3)` : '-', Number.isFinite(g) && Number.isFinite(scaled) ? (g >= scaled ? 'MET' : 'NOT MET') : '-']);
     }
   }
   if (crossChecks.length) {
@@ -368,7 +375,8 @@ async function main() {
   }
   if (verdict.length) {
     out += '\n## Targets (BENCHMARKS.md)\n';
-    out += C.table(['target', 'goal', 'measured (median)', 'verdict'], verdict);
+    out += 'Absolute goals were set on a quiet machine; the scaled goal applies the same ratio to the reference peer measured in this run.\n';
+    out += C.table(['target', 'goal', 'measured (median)', 'verdict', 'scaled goal (this run)', 'verdict (scaled)'], verdict);
   }
   process.stdout.write(out);
   if (opt.json) fs.writeFileSync(opt.json, JSON.stringify({ opt, results, tput, crossChecks, verdict }, null, 2));

@@ -181,16 +181,20 @@ async function main() {
     const ioc = s.id === 'rsa' ? 'iocptls serve -w 1' : 'iocptls serve -w 1';
     if (s.id === 'hs' || s.id === 'rsa') {
       const v = med(ioc, 'cpuUs');
-      verdict.push([`server CPU per TLS 1.3 ${s.id === 'hs' ? 'ECDSA' : 'RSA-2048'} handshake`, `≤ ${TARGETS[s.id]} µs (nginx here: ${C.fmt(ng.cpu, 1)} µs)`, `${C.fmt(v, 1)} µs`, Number.isFinite(v) ? (v <= TARGETS[s.id] ? 'MET' : 'NOT MET') : 'not measured']);
+      // Absolute targets come from a quieter machine (nginx 206 / 485 µs there): scaled to this run's nginx too.
+      const scaled = (ng.cpu * TARGETS[s.id]) / (s.id === 'hs' ? 206 : 485);
+      verdict.push([`server CPU per TLS 1.3 ${s.id === 'hs' ? 'ECDSA' : 'RSA-2048'} handshake`, `≤ ${TARGETS[s.id]} µs`, `${C.fmt(v, 1)} µs`, Number.isFinite(v) ? (v <= TARGETS[s.id] ? 'MET' : 'NOT MET') : 'not measured', `≤ ${C.fmt(scaled, 1)} µs (nginx ${C.fmt(ng.cpu, 1)} × ${TARGETS[s.id]}/${s.id === 'hs' ? 206 : 485})`, Number.isFinite(v) && Number.isFinite(scaled) ? (v <= scaled ? 'MET' : 'NOT MET') : '-']);
     }
     if (s.id === 'req') {
       const v = med(ioc, 'rate');
-      verdict.push(['requests/s, keep-alive, 1 worker', `≥ nginx (${C.fmt(ng.rate)}/s)`, `${C.fmt(v)}/s (${C.ratio(v, ng.rate)})`, Number.isFinite(v) && Number.isFinite(ng.rate) ? (v >= ng.rate ? 'MET' : 'NOT MET') : 'not measured']);
+      const ok = Number.isFinite(v) && Number.isFinite(ng.rate) ? (v >= ng.rate ? 'MET' : 'NOT MET') : 'not measured';
+      verdict.push(['requests/s, keep-alive, 1 worker', `≥ nginx`, `${C.fmt(v)}/s (${C.ratio(v, ng.rate)})`, ok, `≥ ${C.fmt(ng.rate)}/s`, ok]);
     }
   }
   if (verdict.length) {
     out += '\n## Targets (BENCHMARKS.md)\n';
-    out += C.table(['target', 'goal', 'measured (median)', 'verdict'], verdict);
+    out += 'Absolute goals were set on a quiet machine; the scaled goal applies the same ratio to nginx as measured in this run.\n';
+    out += C.table(['target', 'goal', 'measured (median)', 'verdict', 'scaled goal (this run)', 'verdict (scaled)'], verdict);
   }
   process.stdout.write(out);
   if (opt.json) fs.writeFileSync(opt.json, JSON.stringify({ opt, results, verdict }, null, 2));
