@@ -149,7 +149,7 @@ export class HandshakeLoad {
       this.o.resume !== 'none' &&
       !this.#sessions.available &&
       this.#ticketsAfter[a.resumed ? 'resumed' : 'full'] !== false &&
-      c.session.info().protocol === 'TLSv1.3'
+      c.session.isTls13()
     ) {
       a.waitingTicket = true;
       c.setDeadline(performance.now() + this.o.ticketWaitMs, 'ticket wait');

@@ -252,6 +252,11 @@ export class TlsSession {
     return out;
   }
 
+  /** Whether TLS 1.3 was negotiated (one call, cheaper than info()). */
+  isTls13(): boolean {
+    return this.#o.SSL_version(this.ssl) === o.TLS1_3_VERSION;
+  }
+
   /** Whether this handshake resumed a session (one call, cheaper than info()). */
   resumed(): boolean {
     return this.#o.SSL_session_reused(this.ssl) === 1;
