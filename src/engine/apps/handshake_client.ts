@@ -143,11 +143,11 @@ export class HandshakeLoad {
     a.resumed = c.session.resumed();
     if (this.o.rate === 0) a.startedAt = c.tStart;
     recordHandshake(this.o, c, a.startedAt, this.#first);
-    // TLS 1.3 tickets come after the handshake: with none at hand for the next start, wait for one
-    // before closing (unless this server is known to send none now), or we would never resume.
+    // TLS 1.3 tickets come after the handshake and are single-use: wait for this connection's
+    // ticket before closing (unless this server is known to send none now), or the pool runs dry
+    // and handshakes meant to resume silently become full ones. On loopback the wait is ~½ RTT.
     if (
       this.o.resume !== 'none' &&
-      !this.#sessions.available &&
       this.#ticketsAfter[a.resumed ? 'resumed' : 'full'] !== false &&
       c.session.isTls13()
     ) {
