@@ -12,7 +12,9 @@ export const IORING_SETUP_CQSIZE = 1 << 3;
 export const IORING_SETUP_CLAMP = 1 << 4;
 export const IORING_SETUP_SUBMIT_ALL = 1 << 7;
 export const IORING_SETUP_COOP_TASKRUN = 1 << 8;
+export const IORING_SETUP_TASKRUN_FLAG = 1 << 9;
 export const IORING_SETUP_SINGLE_ISSUER = 1 << 12;
+export const IORING_SETUP_DEFER_TASKRUN = 1 << 13;
 
 export const IORING_ENTER_GETEVENTS = 1 << 0;
 export const IORING_ENTER_EXT_ARG = 1 << 3;

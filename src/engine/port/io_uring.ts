@@ -31,6 +31,7 @@ export class IoUringPort implements CompletionPort {
   #cqesIndex: number; // u32 index of cqes[0] inside #cqRing
 
   #tail: number; // our local SQ tail, published on submit
+  #deferTaskrun = false;
   #toSubmit = 0;
   #maps: Array<[bigint, number]> = [];
   #arg: bigint; // io_uring_getevents_arg + timespec, in native memory
@@ -42,13 +43,31 @@ export class IoUringPort implements CompletionPort {
     const entries = opts.entries ?? 4096;
     const params = new Uint8Array(u.PARAMS_SIZE);
     const pv = new DataView(params.buffer);
-    pv.setUint32(u.P_FLAGS, u.IORING_SETUP_CQSIZE | u.IORING_SETUP_CLAMP, true);
-    pv.setUint32(u.P_CQ_ENTRIES, entries * 4, true);
-    const fd = Number(c.libc.syscall_io_uring_setup(c.SYS_io_uring_setup, entries, params));
-    if (fd < 0) {
-      const e = c.lastErrno();
-      throw new PortError(`io_uring_setup: ${c.errnoMessage(e)}`, -e);
+    const base = u.IORING_SETUP_CQSIZE | u.IORING_SETUP_CLAMP;
+    // Completions are normally delivered by interrupting the thread (a reschedule IPI and a trip
+    // through the signal path) even while it is busy in JS: under load that cost a third of the
+    // server's CPU. DEFER_TASKRUN (6.1+) runs that work only inside our io_uring_enter, where we
+    // wait anyway; COOP_TASKRUN (5.19+) at least stops the interrupts. Older kernels get neither.
+    const attempts = [
+      base | u.IORING_SETUP_SUBMIT_ALL | u.IORING_SETUP_COOP_TASKRUN | u.IORING_SETUP_SINGLE_ISSUER | u.IORING_SETUP_DEFER_TASKRUN,
+      base | u.IORING_SETUP_COOP_TASKRUN,
+      base,
+    ];
+    let fd = -1;
+    let errno = 0;
+    for (const flags of attempts) {
+      params.fill(0);
+      pv.setUint32(u.P_FLAGS, flags, true);
+      pv.setUint32(u.P_CQ_ENTRIES, entries * 4, true);
+      fd = Number(c.libc.syscall_io_uring_setup(c.SYS_io_uring_setup, entries, params));
+      if (fd >= 0) {
+        this.#deferTaskrun = (flags & u.IORING_SETUP_DEFER_TASKRUN) !== 0;
+        break;
+      }
+      errno = c.lastErrno();
+      if (errno !== c.errno.EINVAL) break;
     }
+    if (fd < 0) throw new PortError(`io_uring_setup: ${c.errnoMessage(errno)}`, -errno);
     this.ringFd = fd;
     const features = pv.getUint32(u.P_FEATURES, true);
     if (!(features & u.IORING_FEAT_EXT_ARG) || !(features & u.IORING_FEAT_SINGLE_MMAP) || !(features & u.IORING_FEAT_NODROP)) {
@@ -214,7 +233,8 @@ export class IoUringPort implements CompletionPort {
 
   #enter(minComplete: number, timeoutMs: number): void {
     Atomics.store(this.#sqRing, this.#sqTail, this.#tail);
-    let flags = minComplete > 0 ? u.IORING_ENTER_GETEVENTS : 0;
+    // With DEFER_TASKRUN, completions only reach the CQ ring inside an enter with GETEVENTS.
+    let flags = minComplete > 0 || this.#deferTaskrun ? u.IORING_ENTER_GETEVENTS : 0;
     let arg: bigint | null = null;
     let argSize = 0;
     if (minComplete > 0 && timeoutMs >= 0) {
