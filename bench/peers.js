@@ -348,7 +348,7 @@ async function main() {
       for (const [k, v] of Object.entries(ioCpu))
         verdict.push([`${s.id === 'hs' ? 'full TLS 1.3 ECDSA handshake' : 'TLS 1.2 resumption'}, ${k}`, `≤ ${t} µs client CPU`, `${C.fmt(v)} µs`, Number.isFinite(v) ? (v <= t ? 'MET' : 'NOT MET') : 'not measured', Number.isFinite(scaled) ? `≤ ${C.fmt(scaled)} µs (h2load ${C.fmt(h2)} × ${t}/${s.id === 'hs' ? 414 : 64})` : '-', Number.isFinite(v) && Number.isFinite(scaled) ? (v <= scaled ? 'MET' : 'NOT MET') : '-']);
     }
-    if (s.id.startsWith('res')) out += 'Baseline for ratios: iocptls (io_uring, --close fin). With the default --close rst iocptls frees the SSL without SSL_shutdown, OpenSSL marks the kept session not resumable, and the next connection does a full handshake (see the resumed columns).\n';
+    if (s.id.startsWith('res')) out += 'Baseline for ratios: iocptls (io_uring, --close fin). The default --close rst row is kept as a guard: a reset without SSL_shutdown once made OpenSSL mark sessions not resumable (now a quiet shutdown keeps them; see the resumed columns).\n';
     if (s.id === 'res13') out += 'Note: `s_time -reuse` in TLS 1.3 takes the session before the ticket arrives and never resumes (see the nginx column); iocptls and the Node loop wait for the ticket.\n';
   }
   if (tputClients.length) {

@@ -255,8 +255,10 @@ describe('connect: errors', function () {
       assert.equal(d.reconnect.resumed, 1);
       assert.equal(d.reconnect.failed, 2);
       assert.deepEqual(d.reconnect.handshakeMs.slice(1), [null, null]);
-      assert.match(d.reconnect.errors[0], /connection refused/);
-      assert.equal(r.stderr, 'iocptls: 2 of 3 reconnects failed: connect: connection refused (ECONNREFUSED)\n');
+      // s_server exits after its second accept; a connect racing its exit can sit in the backlog
+      // of the closing listener and be reset instead of refused.
+      assert.match(d.reconnect.errors[0], /connection refused|connection reset/);
+      assert.match(r.stderr, /^iocptls: 2 of 3 reconnects failed: \S+: connection (refused \(ECONNREFUSED\)|reset by peer \(ECONNRESET\))\n$/);
     } finally {
       await one.stop();
     }

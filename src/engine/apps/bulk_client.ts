@@ -2,8 +2,7 @@
 // application bytes per connection so unfairness between connections shows.
 import { performance } from 'node:perf_hooks';
 import type { Connection } from '../connection';
-import type { IocptlsError } from '../errors';
-import { ClientLoadOptions, recordHandshake } from './client_load';
+import { ClientLoadOptions, connectCounted } from './client_load';
 import { sourceChunk, SOURCE_CHUNK } from './source';
 
 export type Direction = 'up' | 'down' | 'both';
@@ -47,28 +46,17 @@ export class BulkLoad {
         if (n < size || !c.open) return;
       }
     };
-    o.loop.connect(o.addr, {
-      context: o.context,
-      servername: o.servername,
-      verifyHost: o.verifyHost,
-      timeoutMs: o.timeoutMs,
-      handler: {
-        onOpen: () => {
-          o.counters.connects++;
-        },
-        onHandshake: (c) => {
-          recordHandshake(o, c, c.tStart, this.#first);
-          if (o.direction !== 'down') fill(c);
-        },
-        onDrain: o.direction !== 'down' ? fill : undefined,
-        onData: (_c, _d, _p, len) => {
-          o.counters.bytesIn += len;
-          flow.bytes += len;
-        },
-        onClose: (_c, err: IocptlsError | undefined) => {
-          this.open--;
-          if (err) o.counters.error(err.reason);
-        },
+    connectCounted(o, this.#first, {
+      onHandshake: (c) => {
+        if (o.direction !== 'down') fill(c);
+      },
+      onDrain: o.direction !== 'down' ? fill : undefined,
+      onData: (_c, _d, _p, len) => {
+        o.counters.bytesIn += len;
+        flow.bytes += len;
+      },
+      onClose: () => {
+        this.open--;
       },
     });
   }

@@ -1,5 +1,5 @@
 // What the bench client apps share: where to connect, how, and where to count.
-import type { Connection } from '../connection';
+import type { ConnHandler, Connection } from '../connection';
 import type { Loop } from '../loop';
 import type { SockAddr } from '../port/types';
 import type { Counters } from '../stats/counters';
@@ -38,4 +38,36 @@ export function recordHandshake(o: ClientLoadOptions, c: Connection, startedAt: 
     first.done = true;
     o.onNegotiated?.(c.session.info());
   }
+}
+
+/**
+ * Opens one long-lived bench connection (bulk, ping-pong): counts its connect, records its
+ * handshake, counts its failure by reason, and hands the rest to `h`.
+ */
+export function connectCounted(
+  o: ClientLoadOptions,
+  first: { done: boolean },
+  h: Pick<ConnHandler, 'onDrain' | 'onData'> & { onHandshake(c: Connection): void; onClose(): void }
+): Connection {
+  return o.loop.connect(o.addr, {
+    context: o.context,
+    servername: o.servername,
+    verifyHost: o.verifyHost,
+    timeoutMs: o.timeoutMs,
+    handler: {
+      onOpen: () => {
+        o.counters.connects++;
+      },
+      onHandshake: (c) => {
+        recordHandshake(o, c, c.tStart, first);
+        h.onHandshake(c);
+      },
+      onDrain: h.onDrain,
+      onData: h.onData,
+      onClose: (_c, err) => {
+        h.onClose();
+        if (err) o.counters.error(err.reason);
+      },
+    },
+  });
 }

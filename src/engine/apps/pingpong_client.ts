@@ -2,9 +2,8 @@
 // come back from an echo server, records the round trip, and goes again.
 import { performance } from 'node:perf_hooks';
 import { Connection, ConnState } from '../connection';
-import type { IocptlsError } from '../errors';
 import type { Histogram } from '../stats/histograms';
-import { ClientLoadOptions, micros, recordHandshake } from './client_load';
+import { ClientLoadOptions, connectCounted, micros } from './client_load';
 import { sourceChunk } from './source';
 import { WriteQueue } from './write_queue';
 
@@ -42,35 +41,22 @@ export class PingPongLoad {
       o.counters.bytesOut += q.write(c, this.#message);
     };
     this.open++;
-    o.loop.connect(o.addr, {
-      context: o.context,
-      servername: o.servername,
-      verifyHost: o.verifyHost,
-      timeoutMs: o.timeoutMs,
-      handler: {
-        onOpen: () => {
-          o.counters.connects++;
-        },
-        onHandshake: (c) => {
-          recordHandshake(o, c, c.tStart, this.#first);
+    connectCounted(o, this.#first, {
+      onHandshake: ping,
+      onDrain: (c) => {
+        o.counters.bytesOut += q.drain(c);
+      },
+      onData: (c, _d, _p, len) => {
+        o.counters.bytesIn += len;
+        received += len;
+        if (received >= o.size) {
+          o.rttHist.recordValue(micros(sentAt, performance.now()));
+          o.counters.roundTrips++;
           ping(c);
-        },
-        onDrain: (c) => {
-          o.counters.bytesOut += q.drain(c);
-        },
-        onData: (c, _d, _p, len) => {
-          o.counters.bytesIn += len;
-          received += len;
-          if (received >= o.size) {
-            o.rttHist.recordValue(micros(sentAt, performance.now()));
-            o.counters.roundTrips++;
-            ping(c);
-          }
-        },
-        onClose: (_c, err: IocptlsError | undefined) => {
-          this.open--;
-          if (err) o.counters.error(err.reason);
-        },
+        }
+      },
+      onClose: () => {
+        this.open--;
       },
     });
   }

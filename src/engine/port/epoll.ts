@@ -43,7 +43,7 @@ export interface EpollOptions {
   slots?: number;
 }
 
-export class EpollPort implements CompletionPort {
+export class EpollPort extends sock.PosixSocketSetup implements CompletionPort {
   readonly backend = 'epoll' as const;
   readonly epollFd: number;
 
@@ -91,6 +91,7 @@ export class EpollPort implements CompletionPort {
   #peerAddr: bigint;
 
   constructor(opts: EpollOptions = {}) {
+    super();
     const fd = ep.epoll.create1(ep.EPOLL_CLOEXEC) as number;
     if (fd < 0) {
       const e = c.lastErrno();
@@ -121,31 +122,10 @@ export class EpollPort implements CompletionPort {
     this.#peerAddr = this.#scratch + 32n;
   }
 
-  // --- socket setup (shared with io_uring)
-  openListener(ip: string, port: number, backlog: number, reusePort = false) {
-    return sock.openListener(ip, port, backlog, reusePort);
-  }
-  openSocket(family: 4 | 6): number {
-    return sock.openSocket(family);
-  }
-  sockaddr(ip: string, port: number): SockAddr {
-    return sock.makeSockaddr(ip, port);
-  }
-  localAddress(fd: number) {
-    return sock.localAddress(fd);
-  }
-  setNoDelay(fd: number): void {
-    sock.setNoDelay(fd);
-  }
-  setLingerZero(fd: number): void {
-    sock.setLingerZero(fd);
-  }
-  closeNow(fd: number): void {
+  // --- socket setup: PosixSocketSetup's, except that epoll must forget an fd it closes
+  override closeNow(fd: number): void {
     this.#forget(fd);
-    sock.closeNow(fd);
-  }
-  shutdownWrite(fd: number): void {
-    sock.shutdownWrite(fd);
+    super.closeNow(fd);
   }
 
   // --- operations

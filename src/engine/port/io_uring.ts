@@ -12,7 +12,7 @@ export interface IoUringOptions {
   entries?: number;
 }
 
-export class IoUringPort implements CompletionPort {
+export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort {
   readonly backend = 'io_uring' as const;
   readonly ringFd: number;
 
@@ -40,6 +40,7 @@ export class IoUringPort implements CompletionPort {
   #timespecView: BigInt64Array;
 
   constructor(opts: IoUringOptions = {}) {
+    super();
     const entries = opts.entries ?? 4096;
     const params = new Uint8Array(u.PARAMS_SIZE);
     const pv = new DataView(params.buffer);
@@ -143,32 +144,6 @@ export class IoUringPort implements CompletionPort {
       if (op > lastOp || !(flags & u.IO_URING_OP_SUPPORTED)) missing.push(name);
     }
     return missing;
-  }
-
-  // --- socket setup (shared with epoll)
-  openListener(ip: string, port: number, backlog: number, reusePort = false) {
-    return sock.openListener(ip, port, backlog, reusePort);
-  }
-  openSocket(family: 4 | 6): number {
-    return sock.openSocket(family);
-  }
-  sockaddr(ip: string, port: number): SockAddr {
-    return sock.makeSockaddr(ip, port);
-  }
-  localAddress(fd: number) {
-    return sock.localAddress(fd);
-  }
-  setNoDelay(fd: number): void {
-    sock.setNoDelay(fd);
-  }
-  setLingerZero(fd: number): void {
-    sock.setLingerZero(fd);
-  }
-  closeNow(fd: number): void {
-    sock.closeNow(fd);
-  }
-  shutdownWrite(fd: number): void {
-    sock.shutdownWrite(fd);
   }
 
   // --- submission

@@ -71,3 +71,31 @@ export function closeNow(fd: number): void {
 export function shutdownWrite(fd: number): void {
   c.libc.shutdown(fd, c.SHUT_WR);
 }
+
+/** The socket-setup half of CompletionPort, for the Linux backends. */
+export abstract class PosixSocketSetup {
+  openListener(ip: string, port: number, backlog: number, reusePort = false): { fd: number; port: number } {
+    return openListener(ip, port, backlog, reusePort);
+  }
+  openSocket(family: 4 | 6): number {
+    return openSocket(family);
+  }
+  sockaddr(ip: string, port: number): SockAddr {
+    return makeSockaddr(ip, port);
+  }
+  localAddress(fd: number): { ip: string; port: number } {
+    return localAddress(fd);
+  }
+  setNoDelay(fd: number): void {
+    setNoDelay(fd);
+  }
+  setLingerZero(fd: number): void {
+    setLingerZero(fd);
+  }
+  closeNow(fd: number): void {
+    closeNow(fd);
+  }
+  shutdownWrite(fd: number): void {
+    shutdownWrite(fd);
+  }
+}
