@@ -30,6 +30,8 @@ export const SSL_FILETYPE_PEM = 1;
 // SSL_CTX_ctrl / SSL_ctrl commands behind the manual's macros.
 export const SSL_CTRL_SET_SESS_CACHE_MODE = 44; // SSL_CTX_set_session_cache_mode
 export const SSL_CTRL_SET_TLSEXT_HOSTNAME = 55; // SSL_set_tlsext_host_name
+export const SSL_CTRL_SET_TLSEXT_TICKET_KEYS = 59; // SSL_CTX_set_tlsext_ticket_keys
+export const TLSEXT_TICKET_KEYS_SIZE = 80; // key name 16 + HMAC secret 32 + AES key 32
 export const SSL_CTRL_SET_GROUPS_LIST = 92; // SSL_CTX_set1_groups_list
 export const SSL_CTRL_GET_PEER_SIGNATURE_NID = 108; // SSL_get_peer_signature_nid
 export const SSL_CTRL_GET_PEER_TMP_KEY = 109; // SSL_get_peer_tmp_key

@@ -1,6 +1,7 @@
 // The server, from the main thread: starts serve workers (the completion-port thread pool),
 // merges their per-second samples, stops them gracefully and adds up their totals. Used by
 // `iocptls serve` and by `iocptls bench` with no target (the embedded server).
+import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import type { ServerMode } from './apps/server_app';
@@ -96,7 +97,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     acceptDepth: 64,
     mode: o.mode,
     bodySize: o.bodySize,
-    tls: { ...o.tls, certs },
+    // Workers have a context each: without shared keys a ticket from one would not resume on another.
+    tls: { ...o.tls, certs, ticketKeys: crypto.randomBytes(80) },
     keylogPath: o.keylogPath,
     maxConnections: o.maxConnections,
     handshakeTimeoutMs: o.handshakeTimeoutMs,

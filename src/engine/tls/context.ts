@@ -33,6 +33,8 @@ export interface TlsContextOptions {
   clientCa?: string;
   /** Server: issue session tickets (default on). */
   tickets?: boolean;
+  /** Server: ticket keys (80 bytes) shared by every worker's context, so a ticket one worker issued resumes on any. */
+  ticketKeys?: Uint8Array;
   /** Server: stateful session cache (default on). Client: keep sessions via onNewSession. */
   sessionCache?: boolean;
   /** Called with each NSS key log line; the line holds secrets and is only ever written where the user asked. */
@@ -205,6 +207,11 @@ export class TlsContext {
     const { tickets, sessionCache, clientAuth, clientCa } = this.options;
     const sid = Buffer.from('iocptls');
     s.SSL_CTX_set_session_id_context(this.ctx, sid, sid.length);
+    if (this.options.ticketKeys) {
+      const k = this.options.ticketKeys;
+      if (k.length !== o.TLSEXT_TICKET_KEYS_SIZE) throw new ConfigError(`ticket keys must be ${o.TLSEXT_TICKET_KEYS_SIZE} bytes`);
+      s.SSL_CTX_ctrl(this.ctx, o.SSL_CTRL_SET_TLSEXT_TICKET_KEYS, k.length, k);
+    }
     if (tickets === false) {
       s.SSL_CTX_set_options(this.ctx, o.SSL_OP_NO_TICKET);
       s.SSL_CTX_set_num_tickets(this.ctx, 0);
