@@ -44,17 +44,26 @@ function renderFacts(r: ResultDocument, p: Paint): string {
   const openssl = `${version} (${r.openssl.source === 'path' ? (r.openssl.path ?? 'path') : 'node'})`;
   const run = [
     `backend ${r.backend}`,
-    param(r, 'workers') && `${param(r, 'workers')} workers`,
+    param(r, 'workers') && `${param(r, 'workers')} worker${param(r, 'workers') === '1' ? '' : 's'}`,
     param(r, 'connections') && `${param(r, 'connections')} connections`,
     `${r.duration.toFixed(1)} s`,
   ].filter(Boolean);
   const n = r.negotiated;
   const tls = [n.protocol, n.cipher, n.group, n.alpn && `ALPN ${n.alpn}`].filter(Boolean);
   const m = r.machine;
+  // How the load was shaped: what makes two runs comparable beyond the TLS parameters.
+  const load = [
+    r.kind === 'handshake' ? (param(r, 'rate') ? `open loop at ${param(r, 'rate')}/s` : 'closed loop') : undefined,
+    param(r, 'resume') && param(r, 'resume') !== 'none' ? `resume ${param(r, 'resume')} (ratio ${param(r, 'resumeRatio')})` : undefined,
+    param(r, 'close') && `close ${param(r, 'close')}`,
+    param(r, 'direction') && `direction ${param(r, 'direction')}`,
+    `verify ${r.params.verify ? 'on' : 'off'}`,
+  ].filter(Boolean);
   const lines = [
     `${p.bold(`${r.tool.name} ${r.tool.version}`)} · ${KIND_TITLES[r.kind]} · ${target}`,
     `${p.dim('OpenSSL')} ${openssl}${r.openssl.builtOn ? `, ${r.openssl.builtOn}` : ''}`,
     `${p.dim('Run    ')} ${run.join(' · ')}`,
+    `${p.dim('Load   ')} ${load.join(' · ')}`,
     `${p.dim('TLS    ')} ${tls.length ? tls.join(' · ') : 'not negotiated'}`,
     `${p.dim('CPU    ')} ${m.cpuModel} × ${m.cores} (${m.platform} ${m.arch}, node ${m.node})`,
   ];
