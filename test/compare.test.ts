@@ -66,6 +66,13 @@ describe('compareResults', () => {
     assert.equal(status('totals.handshakes'), 'info');
   });
 
+  it('names the settings that differ between the runs (not like for like), and only those', () => {
+    assert.deepEqual(compareResults(base, same, { thresholdPct: 5 }).differences, []);
+    const other: ResultDocument = { ...same, params: { ...same.params, connections: 4 }, backend: base.backend === 'epoll' ? 'io_uring' : 'epoll' };
+    const d = compareResults(base, other, { thresholdPct: 5 }).differences;
+    assert.deepEqual(d, [`connections: ${base.params.connections ?? '-'} -> 4`, `backend: ${base.backend} -> ${other.backend}`]);
+  });
+
   it('refuses to compare different kinds', () => {
     assert.throws(() => compareResults(base, throughput, { thresholdPct: 5 }), CompareError);
   });

@@ -69,6 +69,8 @@ export default class Compare extends Command {
       }
     }
 
+    // Said, not fatal: comparing different settings can be the point (an A/B of a flag).
+    if (cmp.differences.length) this.logToStderr(`iocptls: the runs differ in ${cmp.differences.join(', ')}`);
     if (!this.jsonEnabled()) {
       const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
       this.log(flags.markdown ? markdown : renderComparisonTable(cmp, { color }));

@@ -31,6 +31,8 @@ export interface Comparison {
   thresholdPct: number;
   rows: MetricRow[];
   regressions: MetricRow[];
+  /** What differs between the two runs besides their results ('connections: 32 -> 4'): a comparison that is not like for like. */
+  differences: string[];
 }
 
 export class CompareError extends Error {
@@ -132,5 +134,26 @@ export function compareResults(base: ResultDocument, next: ResultDocument, opts:
   const reasons = [...new Set([...Object.keys(base.errors), ...Object.keys(next.errors)])].sort();
   for (const r of reasons) add(`errors.${r}`, `Error: ${r}`, 'count', base.errors[r] ?? 0, next.errors[r] ?? 0, null);
 
-  return { kind: base.kind, thresholdPct, rows, regressions: rows.filter((r) => r.status === 'regressed') };
+  return { kind: base.kind, thresholdPct, rows, regressions: rows.filter((r) => r.status === 'regressed'), differences: runDifferences(base, next) };
+}
+
+/** The settings and facts of two runs that differ: flags, backend, OpenSSL, machine, target. */
+export function runDifferences(base: ResultDocument, next: ResultDocument): string[] {
+  const facts = (d: ResultDocument): Record<string, unknown> => ({
+    ...Object.fromEntries(Object.entries(d.params ?? {}).filter(([k]) => k !== 'duration')),
+    backend: d.backend,
+    openssl: d.openssl?.version,
+    cpu: d.machine ? `${d.machine.cpuModel} x ${d.machine.cores}` : undefined,
+    node: d.machine?.node,
+    target: d.target?.embedded ? 'embedded server' : `${d.target?.host}:${d.target?.port}`,
+  });
+  const b = facts(base);
+  const n = facts(next);
+  const out: string[] = [];
+  for (const k of [...new Set([...Object.keys(b), ...Object.keys(n)])]) {
+    const bv = b[k] ?? '-';
+    const nv = n[k] ?? '-';
+    if (String(bv) !== String(nv)) out.push(`${k}: ${bv} -> ${nv}`);
+  }
+  return out;
 }
