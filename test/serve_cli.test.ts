@@ -53,6 +53,16 @@ describe('serve: with cert and connect', function () {
     assert.equal(r.doc.verification.ok, false, 'self-signed: not trusted, only reported');
   });
 
+  it('one Ctrl-C delivered twice at once (as Wine does) is one graceful stop: totals, exit 0', async () => {
+    const s = await startServe(['--workers', '1']);
+    servers.push(s);
+    const exited = new Promise<number | null>((r) => s.proc.once('exit', (code) => r(code)));
+    s.proc.kill('SIGINT');
+    s.proc.kill('SIGINT');
+    assert.equal(await exited, 0, s.stderr());
+    assert.doesNotMatch(s.stderr(), /again/);
+  });
+
   it('a second serve on a port already served fails (SO_REUSEPORT would otherwise share it silently)', async () => {
     const port = await getFreePort();
     const s = await startServe(['--port', String(port), '--workers', '1'], { port0: false });
