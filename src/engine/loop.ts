@@ -15,7 +15,6 @@ const enum Op {
   Send = 3,
   /** Completions we post and then ignore (close, cancel). */
   Ignore = 4,
-  Timer = 5,
 }
 const OP_BITS = 3;
 const OP_MASK = 7;
@@ -438,7 +437,6 @@ export class Loop {
     if (op === Op.Ignore) return;
     const idx = token >>> OP_BITS;
     if (op === Op.Accept) return this.#onAccept(idx, res);
-    if (op === Op.Timer) return;
     const c = this.conns[idx];
     if (!c) return;
     if (op === Op.Recv) this.#onRecv(c, res);
