@@ -41,6 +41,8 @@ export const SSL_CTRL_GET_NEGOTIATED_GROUP = 134; // SSL_get_negotiated_group
 export const SSL_CTRL_EXTRA_CHAIN_CERT = 14;
 export const SSL_CTRL_MODE = 33; // SSL_CTX_set_mode
 export const TLSEXT_NAMETYPE_host_name = 0;
+/** Set in SSL_get_negotiated_group's result for a group without a NID; the low 16 bits are its IANA id. */
+export const TLSEXT_nid_unknown = 0x1000000;
 
 export const SSL_SESS_CACHE_OFF = 0x0000;
 export const SSL_SESS_CACHE_CLIENT = 0x0001;
@@ -73,6 +75,10 @@ export const X509_V_OK = 0;
 // OpenSSL holds it).
 export const KeylogCallback = koffi.proto('void iocptls_keylog_cb(void *ssl, const char *line)');
 export const NewSessionCallback = koffi.proto('int iocptls_new_session_cb(void *ssl, void *sess)');
+// out/outlen are raw pointers: the callback stores into them itself (a pointer into `in`, a length).
+export const AlpnSelectCallback = koffi.proto(
+  'int iocptls_alpn_select_cb(void *ssl, void *out, void *outlen, void *in, unsigned int inlen, void *arg)'
+);
 export const InfoCallback = koffi.proto('void iocptls_info_cb(void *ssl, int where, int ret)');
 
 const SIGNATURES = {

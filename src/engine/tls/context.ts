@@ -250,7 +250,7 @@ export class TlsContext {
         }
       }
       return o.SSL_TLSEXT_ERR_NOACK;
-    }, koffi.pointer(koffi.proto('int iocptls_alpn_raw_cb(void *ssl, void *out, void *outlen, void *in, unsigned int inlen, void *arg)')));
+    }, koffi.pointer(o.AlpnSelectCallback));
     this.#callbacks.push(cb);
     s.SSL_CTX_set_alpn_select_cb(this.ctx, cb, null);
     return wire;

@@ -286,9 +286,9 @@ export interface NegotiatedInfo {
 }
 
 // SSL_get_negotiated_group returns a NID, or for groups without one (TLS 1.3 only), the group
-// id with TLSEXT_nid_unknown (0x1000000) set.
+// id with TLSEXT_nid_unknown set.
 function groupName(s: o.OpenSSL, nid: number): string {
-  if (nid & 0x1000000) return `0x${(nid & 0xffff).toString(16)}`;
+  if (nid & o.TLSEXT_nid_unknown) return `0x${(nid & 0xffff).toString(16)}`;
   const sn = s.OBJ_nid2sn(nid) as string;
   return sn === 'prime256v1' ? 'P-256' : sn === 'secp384r1' ? 'P-384' : sn === 'secp521r1' ? 'P-521' : sn;
 }
