@@ -52,6 +52,10 @@ export interface LoopStats {
   accepted: number;
   connected: number;
   closed: number;
+  /** Milliseconds spent outside the port's wait (dispatching, crypto, timers): the loop's own cost. */
+  busyMs: number;
+  /** Milliseconds spent blocked in the port's wait. */
+  waitMs: number;
 }
 
 type Timer = { at: number; fn: () => void; seq: number };
@@ -68,7 +72,14 @@ export class Loop {
   #timerSeq = 0;
   #nextSweep = 0;
   #stopped = false;
-  readonly stats: LoopStats = { open: 0, accepted: 0, connected: 0, closed: 0 };
+  readonly stats: LoopStats = { open: 0, accepted: 0, connected: 0, closed: 0, busyMs: 0, waitMs: 0 };
+  /**
+   * The time (performance.now() ms) at which the current batch of completions was known: stamped
+   * once, right after the wait returned. Everything in the batch happened by then; stamping each
+   * completion as it is dispatched would charge it for the crypto of those dispatched before it.
+   */
+  now = performance.now();
+  #waitEnd = performance.now();
   readonly ops = {
     write: (c: Connection, src: bigint | Uint8Array, len: number) => this.#write(c, src, len),
     close: (c: Connection, how: CloseHow, err?: IocptlsError) => this.#close(c, how, err),
@@ -412,13 +423,23 @@ export class Loop {
   }
 
   // --- the loop
-  /** One turn: submit, wait up to maxWaitMs for completions, dispatch them, run due timers. */
+  /**
+   * One turn: run due timers, submit and wait (to the microsecond where the port can) for
+   * completions or the next timer, stamp the batch, dispatch it, run timers due by then.
+   */
   turn(maxWaitMs: number): number {
-    const now = performance.now();
+    // Timers first: one due now must not wait behind a whole batch of completions.
+    let now = (this.now = performance.now());
+    this.#runTimers(now);
     let wait = maxWaitMs;
-    if (this.#timers.length) wait = Math.max(0, Math.min(wait, this.#timers[0].at - now));
-    if (this.stats.open > 0) wait = Math.min(wait, SWEEP_MS);
-    this.port.submitAndWait(1, Math.ceil(wait));
+    const first = this.#timers[0];
+    if (first) wait = Math.max(0, Math.min(wait, first.at - now));
+    if (this.stats.open > 0) wait = Math.min(wait, Math.max(0, this.#nextSweep - now));
+    const waitStart = performance.now();
+    this.stats.busyMs += waitStart - this.#waitEnd;
+    this.port.submitAndWait(1, wait);
+    now = this.now = this.#waitEnd = performance.now();
+    this.stats.waitMs += now - waitStart;
     const tokens = this.tokens;
     const results = this.results;
     let total = 0;
@@ -428,7 +449,7 @@ export class Loop {
       total += n;
       if (n < BATCH) break;
     }
-    this.#runTimers();
+    this.#runTimers(performance.now());
     return total;
   }
 
@@ -444,8 +465,7 @@ export class Loop {
     else if (op === Op.Connect) this.#onConnect(c, res);
   }
 
-  #runTimers(): void {
-    const now = performance.now();
+  #runTimers(now: number): void {
     while (this.#timers.length && this.#timers[0].at <= now) this.#timers.shift()!.fn();
     if (now >= this.#nextSweep) {
       this.#nextSweep = now + SWEEP_MS;

@@ -191,8 +191,9 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
   prepTimeout(ms: number, token: number): void {
     // The kernel copies the timespec when it consumes the SQE; the slot is reused only after that.
     const idx = this.#tail & this.#sqMask;
-    this.#timespecView[idx * 2] = BigInt(Math.floor(ms / 1000));
-    this.#timespecView[idx * 2 + 1] = BigInt(Math.round((ms % 1000) * 1e6));
+    const ns = Math.round(ms * 1e6);
+    this.#timespecView[idx * 2] = BigInt(Math.floor(ns / 1e9));
+    this.#timespecView[idx * 2 + 1] = BigInt(ns % 1e9);
     this.#sqe(u.IORING_OP_TIMEOUT, -1, this.#timespecs + BigInt(idx * u.TIMESPEC_SIZE), 1, 0n, 0, token);
   }
   prepCancel(target: number, token: number): void {
@@ -214,8 +215,10 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
     let argSize = 0;
     if (minComplete > 0 && timeoutMs >= 0) {
       flags |= u.IORING_ENTER_EXT_ARG;
-      this.#argView[3] = BigInt(Math.floor(timeoutMs / 1000));
-      this.#argView[4] = BigInt(Math.round((timeoutMs % 1000) * 1e6));
+      // Nanoseconds, not whole milliseconds: an open-loop start due in 0.3 ms must not wait 1 ms.
+      const ns = Math.round(timeoutMs * 1e6);
+      this.#argView[3] = BigInt(Math.floor(ns / 1e9));
+      this.#argView[4] = BigInt(ns % 1e9);
       arg = this.#arg;
       argSize = u.GETEVENTS_ARG_SIZE;
     }
