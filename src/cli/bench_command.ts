@@ -10,6 +10,7 @@ import { ConfigError } from '../engine/errors';
 import { opensslInfo } from '../engine/openssl_info';
 import type { BenchKind } from '../engine/workers/bench_worker';
 import { toHgrm } from '../report/hgrm';
+import { checkHtmlOutput, writeRunHtml } from '../report/html';
 import { plotLatency } from '../report/plot';
 import { buildResult, ResultDocument } from '../report/result';
 import { renderResult } from '../report/table';
@@ -34,6 +35,7 @@ export const commonBenchFlags = {
   'server-workers': Flags.integer({ description: 'worker threads of the embedded server [default: half the cores]', min: 1, max: 256 }),
   hgrm: Flags.string({ description: 'write the latency histogram as HdrHistogram percentile text to this file' }),
   plot: Flags.boolean({ description: 'draw the latency distribution', default: true, allowNo: true }),
+  html: Flags.string({ description: 'write a self-contained HTML report (charts, no scripts, nothing fetched) to this file', helpValue: 'FILE' }),
 };
 
 export type BenchFlags = Record<string, any>;
@@ -43,6 +45,7 @@ export abstract class BenchCommand extends IocptlsCommand {
 
   protected async runBenchFrom(kind: BenchKind, targetArg: string | undefined, flags: BenchFlags, extra: Partial<BenchOptions>): Promise<ResultDocument> {
     const { backend } = this.setupEngine(flags);
+    if (flags.html) checkHtmlOutput(flags.html);
     let target: BenchOptions['target'];
     if (targetArg) {
       const t = parseTarget(targetArg, 443);
@@ -95,6 +98,7 @@ export abstract class BenchCommand extends IocptlsCommand {
       // HdrHistogram's text format is conventionally in milliseconds: our values are µs.
       fs.writeFileSync(flags.hgrm, toHgrm(h, 1000));
     }
+    if (flags.html) writeRunHtml(flags.html, doc);
     if (!this.jsonEnabled()) {
       const color = process.stdout.isTTY === true;
       this.log(renderResult(doc, { color }));

@@ -2,6 +2,8 @@ import * as fs from 'node:fs';
 import { Args, Command, Flags } from '@oclif/core';
 import { CompareError, Comparison, compareResults } from '../report/compare';
 import { regressionLines, renderComparisonMarkdown, renderComparisonTable } from '../report/compareRender';
+import { ConfigError } from '../engine/errors';
+import { checkHtmlOutput, writeCompareHtml } from '../report/html';
 import { ResultFileError, readResult } from '../report/result';
 
 export default class Compare extends Command {
@@ -35,6 +37,7 @@ export default class Compare extends Command {
       },
     })(),
     markdown: Flags.boolean({ description: 'print a GitHub markdown table instead of the terminal table' }),
+    html: Flags.string({ description: 'also write a self-contained HTML page (both spectra, rates over time, the changes) to this file', helpValue: 'FILE' }),
   };
 
   public async run(): Promise<Comparison> {
@@ -46,9 +49,12 @@ export default class Compare extends Command {
     });
     let cmp: Comparison;
     try {
-      cmp = compareResults(readResult(args.base), readResult(args.new), { thresholdPct: flags.threshold });
+      if (flags.html) checkHtmlOutput(flags.html);
+      const docs = [readResult(args.base), readResult(args.new)];
+      cmp = compareResults(docs[0], docs[1], { thresholdPct: flags.threshold });
+      if (flags.html) writeCompareHtml(flags.html, docs[0], docs[1], cmp, { base: args.base, next: args.new });
     } catch (err) {
-      if (err instanceof ResultFileError || err instanceof CompareError) {
+      if (err instanceof ResultFileError || err instanceof CompareError || err instanceof ConfigError) {
         // oclif's JSON-mode catch keeps an exit code already set, and otherwise uses 1.
         process.exitCode = 2;
         if (this.jsonEnabled()) this.error(err.message, { code: err.code, exit: 2 });
