@@ -37,7 +37,7 @@ svg text{fill:var(--fg);font-size:11px;font-family:inherit}svg text.tick{fill:va
 .line{fill:none;stroke-width:2;stroke-linejoin:round}.dashed{stroke-dasharray:6 4}.dotted{stroke-dasharray:2 3}
 .line.c1{stroke:var(--c1)}.line.c2{stroke:var(--c2)}.line.c3{stroke:var(--c3)}.line.ref{stroke:var(--ref);stroke-width:1.2}.line.target{stroke:var(--target);stroke-width:2.5}
 .line.range{stroke:var(--axis);stroke-width:3}
-.bar{fill-opacity:.85}.bar.c1{fill:var(--c1)}.bar.c2{fill:var(--c2)}.bar.c3{fill:var(--c3)}
+.bar,.area{fill-opacity:.85}.area.c1{fill:var(--c1)}.area.c2{fill:var(--c2)}.err-mark{fill:var(--bad)}.bar.c1{fill:var(--c1)}.bar.c2{fill:var(--c2)}.bar.c3{fill:var(--c3)}
 .mark.c1{fill:var(--c1)}.mark.c2{fill:var(--c2)}.mark.c3{fill:var(--c3)}
 .err-shade{fill:var(--err-shade)}svg text.err-label{fill:var(--bad);font-weight:700}
 ul.legend{list-style:none;margin:0 0 4px;padding:0;display:flex;flex-wrap:wrap;gap:4px 16px;color:var(--muted);font-size:12.5px}

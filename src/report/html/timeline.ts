@@ -50,9 +50,12 @@ export function timelineChart(t: Timeline, opts: TimelineOptions = {}): Html {
   const y = linearAxis(peak / scale.div, `${t.unit === 'bitsPerSec' ? 'throughput' : 'rate'} (${scale.unit})`, shortNumber, 4);
   const f = new Frame(x, y, opts.width, opts.height, opts.width && opts.width < 500 ? { left: 52 } : {});
   const cls = opts.cls ?? 'c1';
-  const fmt = (v: number) => `${shortNumber(v / scale.div)}${scale.unit.startsWith("/") ? "" : " "}${scale.unit}`;
+  const fmt = (v: number) => `${shortNumber(v / scale.div)}${scale.unit.startsWith('/') ? '' : ' '}${scale.unit}`;
   let errorCount = 0;
   const shades: Html[] = [];
+  // Bars while each gets a few pixels; past that (long runs) one filled step area, without gaps.
+  const asArea = (f.right - f.left) / Math.max(1, t.points.length) < 4;
+  const steps: Array<[number, number]> = [];
   const bars = t.points.map((p) => {
     const x0 = f.px(p.t);
     const x1 = f.px(p.t + p.dt);
@@ -61,14 +64,28 @@ export function timelineChart(t: Timeline, opts: TimelineOptions = {}): Html {
     errorCount += nErr;
     const when = `${shortNumber(p.t)}–${shortNumber(p.t + p.dt)} s`;
     if (nErr > 0) {
+      const mid = (x0 + x1) / 2;
+      // A count where there is room for it, a marker where there is not.
+      const mark =
+        x1 - x0 >= 26
+          ? h`<text class="err-label" x="${c(mid)}" y="${c(f.top + 11)}" text-anchor="middle">✕ ${formatCount(nErr)}</text>`
+          : h`<path class="err-mark" d="M${c(mid - 4)} ${c(f.top)}h8l-4 7z"/>`;
       shades.push(
-        h`<g class="errors" data-errors="${nErr}"><rect class="err-shade" x="${c(x0)}" y="${c(f.top)}" width="${c(Math.max(1, x1 - x0))}" height="${c(f.bottom - f.top)}"/><text class="err-label" x="${c((x0 + x1) / 2)}" y="${c(f.top + 11)}" text-anchor="middle">✕ ${formatCount(nErr)}</text><title>${when}: ${formatCount(nErr)} errors (${errorSummary(p.errors!)})</title></g>`
+        h`<g class="errors" data-errors="${nErr}"><rect class="err-shade" x="${c(x0)}" y="${c(f.top)}" width="${c(Math.max(1.5, x1 - x0))}" height="${c(f.bottom - f.top)}"/>${mark}<title>${when}: ${formatCount(nErr)} errors (${errorSummary(p.errors!)})</title></g>`
       );
+    }
+    if (asArea) {
+      steps.push([x0, y0], [x1, y0]);
+      return '';
     }
     return h`<rect class="bar ${cls}" x="${c(x0 + 1)}" y="${c(y0)}" width="${c(Math.max(0.5, x1 - x0 - 2))}" height="${c(f.bottom - y0)}"><title>${when}: ${fmt(p.rate)}</title></rect>`;
   });
+  if (asArea && steps.length > 0) {
+    const d = `${polyline([[steps[0][0], f.bottom], ...steps, [steps[steps.length - 1][0], f.bottom]])}Z`;
+    bars.push(h`<path class="area ${cls}" d="${d}"><title>${t.points.length} intervals</title></path>`);
+  }
   const lines: Html[] = [];
-  const items: LegendItem[] = [{ cls, label: 'each interval', shape: 'bar' }];
+  const items: LegendItem[] = [{ cls, label: asArea ? 'each interval (area)' : 'each interval', shape: 'bar' }];
   if (opts.mean !== undefined && opts.mean !== null) {
     lines.push(h`<path class="line ref dashed" d="M${c(f.left)} ${c(f.py(opts.mean / scale.div))}H${c(f.right)}"><title>mean ${fmt(opts.mean)}</title></path>`);
     items.push({ cls: 'ref', label: `mean ${fmt(opts.mean)}`, shape: 'dash' });
@@ -81,7 +98,7 @@ export function timelineChart(t: Timeline, opts: TimelineOptions = {}): Html {
   const caption =
     opts.caption ??
     (t.source === 'intervals'
-      ? 'One bar per measured interval; intervals with errors are shaded and labelled with their count.'
+      ? 'One bar per measured interval; intervals with errors are shaded and marked with their count (hover for the reasons).'
       : 'One bar per measured interval (this document has per-second rates only, not per-second error counts).');
   return figure(opts.title ?? t.title, svgChart(f, opts.name ?? 'timeline', `${t.title} over time`, h`${shades}${bars}${lines}`), { legend: items, caption });
 }
@@ -106,7 +123,8 @@ export function latencyTimelineChart(doc: ResultDocument, t: Timeline): Html | u
   ];
   const body = series.map(([k, cls]) => {
     const pts = rows.map((r) => [f.px(r.mid), f.py(r[k] / scale.div)] as [number, number]);
-    const dots = rows.map((r, i) => h`<circle class="mark ${cls}" cx="${c(pts[i][0])}" cy="${c(pts[i][1])}" r="2.5"><title>${shortNumber(r.mid)} s ${k}: ${formatMicros(r[k])}</title></circle>`);
+    // Dots while they can be told apart; a long run is a line.
+    const dots = rows.length > 120 ? [] : rows.map((r, i) => h`<circle class="mark ${cls}" cx="${c(pts[i][0])}" cy="${c(pts[i][1])}" r="2.5"><title>${shortNumber(r.mid)} s ${k}: ${formatMicros(r[k])}</title></circle>`);
     return h`<g class="series" data-series="${k}"><path class="line ${cls}" d="${polyline(pts)}"/>${dots}</g>`;
   });
   return figure('Latency over time', svgChart(f, 'latency-timeline', 'latency percentiles per interval', body), {
