@@ -300,10 +300,10 @@ describe('HTML report in headless Chromium', function () {
     evil.errors = { [`refused ${XSS}`]: 3, [`alert: ${IMG}`]: 1 };
     evil.totals.errors = 4;
     evil.interrupted = { signal: `SIGINT${XSS}` };
-    evil.exit = { code: 130, reason: `interrupted ${IMG}` };
-    evil.client = { busyPct: 97.5, cpuUs: { user: 1_900_000, system: 210_000 }, cpuUsPerOp: 450, lagP99Us: 12_000, saturated: true, warning: `client saturated ${XSS}` };
-    evil.accounting = { started: 100, succeeded: 90, failed: 4, cutOff: 6, inFlightAtEnd: 6, backlogAtEnd: 0 };
-    evil.warmup = { durationS: 1, totals: { handshakes: 50, errors: { [XSS]: 1 } } };
+    evil.errorRate = { ratio: 0.05, max: 0.01 };
+    evil.client = { workers: 1, busyPct: 97.5, cpuUs: { user: 1_900_000, system: 210_000 }, cpuUsPerOp: 450, opUnit: 'handshake', queueDelayMeanUs: 80, lagP99Us: 12_000, saturated: true, lateStarts: true, warning: `client saturated ${IMG}` };
+    evil.accounting = { unit: 'handshake', started: 100, succeeded: 90, failed: 4, cutOff: 6, inFlightAtEnd: 6, backlogAtEnd: 0 };
+    evil.warmup = { duration: 1, totals: { ...real.totals, handshakes: 50, errors: 1 } };
     evil.latency.handshakeUncorrected = { ...real.latency.handshake };
     evil.latency.connect.encoded = 'HISTFgarbage<script>';
     // Ten minutes of intervals (a long run's page must stay small), each carrying the run's histogram; two with errors.
@@ -312,7 +312,7 @@ describe('HTML report in headless Chromium', function () {
       index: i,
       startMs: t0 + i * 1000,
       durationMs: 1000,
-      counters: { handshakes: 1000 + (i % 7) * 50, resumed: 0, full: 1000, connects: 1000, bytesIn: 0, bytesOut: 0, roundTrips: 0, errors: i === 3 ? { [`timeout ${XSS}`]: 2 } : i === 9 ? { refused: 5 } : {} },
+      counters: { handshakes: 1000 + (i % 7) * 50, resumed: 0, full: 1000, connects: 1000, bytesIn: 0, bytesOut: 0, roundTrips: 0, started: 1000, errors: i === 3 ? { [`timeout ${XSS}`]: 2 } : i === 9 ? { refused: 5 } : {} },
       histograms: { handshake: real.latency.handshake!.encoded },
     }));
     evil.shards = [
@@ -340,7 +340,7 @@ describe('HTML report in headless Chromium', function () {
         assert.ok(text.includes(s), `shown as text: ${s}`);
       }
       assert.ok((await o.page.title()).includes(`evil${XSS}.example`));
-      for (const banner of ['interrupted', 'exit', 'client']) {
+      for (const banner of ['interrupted', 'error-rate', 'client']) {
         assert.equal(await o.page.evaluate(`document.querySelectorAll('[data-banner="${banner}"]').length`), 1, `${banner} banner`);
       }
       assert.match(text, /✓ started = succeeded \+ failed \+ cut off/);

@@ -1,50 +1,20 @@
 // Reading a result document for display, defensively. The page is built from a file that may
 // be old, come from a newer iocptls, be merged from shards, or be hostile: every number is
-// checked before it reaches a chart's geometry, and the optional sections that other work is
-// adding (per-second intervals, the uncorrected histogram, client cost, accounting, shards)
-// are read by name when present and simply skipped when not.
+// checked before it reaches a chart's geometry, and the optional sections (per-second
+// intervals, uncorrected histograms, client cost, accounting, warmup, shards) are read when
+// present and simply skipped when not. Shard rows are not typed anywhere yet (merge is future
+// work), so they are read as plain objects.
 
 import { CounterSnapshot } from '../../engine/stats/counters';
 import { Histogram, decodeHistogram } from '../../engine/stats/histograms';
-import { LatencyStats, PRIMARY_RATE, Rates, ResultDocument } from '../result';
+import { IntervalRecord, LatencyStats, PRIMARY_RATE, Rates, ResultDocument } from '../result';
 
-/** One measured second, as `intervals[]` carries it (counters, and its own encoded histograms when recorded). */
-export interface IntervalRecord {
-  index: number;
-  /** Epoch ms. */
-  startMs: number;
-  durationMs: number;
-  counters: CounterSnapshot;
-  histograms?: { handshake?: string; connect?: string; rtt?: string };
-}
-
-export interface ClientCost {
-  busyPct: number;
-  cpuUs: { user: number; system: number };
-  cpuUsPerOp: number;
-  lagP99Us?: number;
-  saturated: boolean;
-  warning?: string;
-}
-
-export interface Accounting {
-  started: number;
-  succeeded: number;
-  failed: number;
-  cutOff: number;
-  inFlightAtEnd: number;
-  backlogAtEnd: number;
-}
-
-/** The document with the optional sections the report knows how to draw. All of them may be absent. */
+/**
+ * The document as the report reads it: every section of ResultDocument (the optional ones —
+ * intervals, uncorrected histograms, client cost, accounting, warmup, interrupted — may be
+ * absent), plus the per-shard rows a merged document keeps.
+ */
 export type ReportDocument = ResultDocument & {
-  latency: ResultDocument['latency'] & { handshakeUncorrected?: LatencyStats; scheduleLag?: LatencyStats };
-  intervals?: IntervalRecord[];
-  client?: ClientCost;
-  accounting?: Accounting;
-  warmup?: { durationS: number; totals: Partial<CounterSnapshot> };
-  interrupted?: { signal: string };
-  exit?: { code: number; reason: string };
   /** Documents merged from several shards keep one row per shard. */
   shards?: Array<Record<string, unknown>>;
 };
@@ -126,6 +96,7 @@ function safeCounters(raw: unknown): CounterSnapshot {
     bytesIn: n('bytesIn'),
     bytesOut: n('bytesOut'),
     roundTrips: n('roundTrips'),
+    started: n('started'),
     errors: isRecord(c.errors) ? (c.errors as Record<string, number>) : {},
   };
 }

@@ -87,7 +87,7 @@ export interface NamedHistogram {
   h: Histogram;
 }
 
-export const LATENCY_NAMES: Record<string, string> = {
+export const LATENCY_TITLES: Record<string, string> = {
   handshake: 'Handshake',
   handshakeUncorrected: 'Handshake, uncorrected',
   connect: 'TCP connect',
@@ -104,18 +104,18 @@ export function primaryHistograms(doc: ReportDocument): { main?: NamedHistogram;
   const un = decodeSafely(latencyEntry(doc, unKey));
   const corrected = un !== null;
   return {
-    main: main ? { key, label: `${LATENCY_NAMES[key]}${corrected ? ', corrected' : ''}`, h: main } : undefined,
-    uncorrected: un ? { key: unKey, label: LATENCY_NAMES[unKey], h: un } : undefined,
+    main: main ? { key, label: `${LATENCY_TITLES[key]}${corrected ? ', corrected' : ''}`, h: main } : undefined,
+    uncorrected: un ? { key: unKey, label: LATENCY_TITLES[unKey], h: un } : undefined,
   };
 }
 
 /** Every entry of `latency` that looks like a latency summary, known names first. */
 export function latencyRows(doc: ResultDocument): Array<{ key: string; label: string; s: Record<string, unknown> }> {
   const lat = isRecord(doc.latency) ? (doc.latency as Record<string, unknown>) : {};
-  const keys = [...Object.keys(LATENCY_NAMES).filter((k) => k in lat), ...Object.keys(lat).filter((k) => !(k in LATENCY_NAMES))];
+  const keys = [...Object.keys(LATENCY_TITLES).filter((k) => k in lat), ...Object.keys(lat).filter((k) => !(k in LATENCY_TITLES))];
   return keys.flatMap((key) => {
     const s = lat[key];
-    return isRecord(s) && (num(s.count) ?? 0) > 0 ? [{ key, label: LATENCY_NAMES[key] ?? key, s }] : [];
+    return isRecord(s) && (num(s.count) ?? 0) > 0 ? [{ key, label: LATENCY_TITLES[key] ?? key, s }] : [];
   });
 }
 

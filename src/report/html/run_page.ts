@@ -32,13 +32,18 @@ function banners(doc: ReportDocument): Html[] {
   if (isRecord(doc.interrupted)) {
     out.push(h`<div class="banner bad" data-banner="interrupted"><strong>Interrupted</strong> by ${display(intr.signal ?? 'a signal')}: this report covers the ${num(doc.duration)?.toFixed(1) ?? '?'} s measured before it.</div>`);
   }
-  const exit = fields(doc.exit);
-  if (num(exit.code) !== null && exit.code !== 0) {
-    out.push(h`<div class="banner bad" data-banner="exit"><strong>Exit ${display(exit.code)}</strong>${str(exit.reason) ? h`: ${str(exit.reason)}` : ''}</div>`);
+  if (doc.endedEarly === true) {
+    out.push(h`<div class="banner" data-banner="ended">Ended early: every connection had closed after ${num(doc.duration)?.toFixed(1) ?? '?'} s.</div>`);
+  }
+  const er = fields(doc.errorRate);
+  if (num(er.ratio) !== null && num(er.max) !== null && (er.ratio as number) > (er.max as number)) {
+    out.push(h`<div class="banner bad" data-banner="error-rate"><strong>Failed:</strong> ${((er.ratio as number) * 100).toFixed(2)}% of attempts failed, more than --max-error-rate ${((er.max as number) * 100).toFixed(2)}% (exit 1).</div>`);
   }
   const client = fields(doc.client);
-  if (client.saturated === true) {
-    out.push(h`<div class="banner" data-banner="client"><strong>The client was the bottleneck:</strong> ${str(client.warning) ?? `its loop was ${display(client.busyPct)}% busy`}. The server may be faster than these numbers say.</div>`);
+  if (str(client.warning)) {
+    out.push(h`<div class="banner" data-banner="client"><strong>${client.saturated === true ? 'The client was the bottleneck' : 'Client warning'}:</strong> ${str(client.warning)}.</div>`);
+  } else if (client.saturated === true) {
+    out.push(h`<div class="banner" data-banner="client"><strong>The client was the bottleneck:</strong> its loop was busy ${display(client.busyPct)}% of the time; the server may be faster than these numbers say.</div>`);
   }
   const rt = fields(doc.rateTarget);
   if ((num(rt.shortfallPct) ?? 0) > 0) {
@@ -158,44 +163,70 @@ function kvTable(name: string, rows: ReadonlyArray<[string, HtmlValue]>): Html {
   return h`<table data-table="${name}"><tbody>${rows.map(([k, v]) => h`<tr><td>${k}</td><td>${v}</td></tr>`)}</tbody></table>`;
 }
 
+/** A Totals-like object in a few words: '1,234 handshakes, 3 errors'. */
+function brief(t: Record<string, unknown>, kind: ResultDocument['kind']): string {
+  const main =
+    kind === 'handshake'
+      ? `${fmtCount(t.handshakes)} handshakes`
+      : kind === 'pingpong'
+        ? `${fmtCount(t.roundTrips)} round trips`
+        : formatBytes((num(t.bytesIn) ?? 0) + (num(t.bytesOut) ?? 0));
+  return (num(t.errors) ?? 0) > 0 ? `${main}, ${fmtCount(t.errors)} errors` : main;
+}
+
 function accountingSection(doc: ReportDocument): Html | undefined {
   const parts: HtmlValue[] = [];
   if (isRecord(doc.accounting)) {
-    const a = doc.accounting as unknown as Record<string, unknown>;
+    const a = fields(doc.accounting);
     const started = num(a.started);
     const sum = (num(a.succeeded) ?? 0) + (num(a.failed) ?? 0) + (num(a.cutOff) ?? 0);
     const check =
-      started === null ? '' : started === sum ? h`<span class="good">✓ started = succeeded + failed + cut off</span>` : h`<span class="bad">✗ started ≠ succeeded + failed + cut off (${formatCount(sum)})</span>`;
-    parts.push(h`<h3>Accounting</h3>`, kvTable('accounting', [
-      ['Started', fmtCount(a.started)],
-      ['Succeeded', fmtCount(a.succeeded)],
-      ['Failed', fmtCount(a.failed)],
-      ['Cut off at the end', fmtCount(a.cutOff)],
-      ['In flight at the end', fmtCount(a.inFlightAtEnd)],
-      ['Backlog at the end (open loop)', fmtCount(a.backlogAtEnd)],
-    ]), h`<p>${check}</p>`);
+      started === null
+        ? ''
+        : started === sum
+          ? h`<span class="good">✓ started = succeeded + failed + cut off</span>`
+          : h`<span class="bad">✗ started ≠ succeeded + failed + cut off (${formatCount(sum)})</span>`;
+    parts.push(
+      h`<h3>${a.unit === 'connection' ? 'Connections' : 'Attempts'} over the whole run (warmup and drain included)</h3>`,
+      kvTable('accounting', [
+        ['Started', fmtCount(a.started)],
+        ['Succeeded', fmtCount(a.succeeded)],
+        ['Failed', fmtCount(a.failed)],
+        ['Cut off at the end', fmtCount(a.cutOff)],
+        ['In flight when the window closed', fmtCount(a.inFlightAtEnd)],
+        ['Due but never started (open loop)', fmtCount(a.backlogAtEnd)],
+      ]),
+      h`<p>${check}</p>`
+    );
   }
-  if (isRecord(doc.warmup)) {
-    const w = doc.warmup as unknown as Record<string, unknown>;
-    const wt = fields(w.totals);
-    parts.push(h`<h3>Warmup (not in the numbers above)</h3>`, kvTable('warmup', [
-      ['Duration', num(w.durationS) === null ? '–' : `${(w.durationS as number).toFixed(1)} s`],
-      ...Object.entries(wt)
-        .filter(([, v]) => num(v) !== null)
-        .map(([k, v]) => [k, fmtCount(v)] as [string, string]),
-      ...(isRecord(wt.errors) && Object.keys(wt.errors).length ? [['errors', display(wt.errors)] as [string, string]] : []),
-    ]));
+  const rows: Array<[string, HtmlValue]> = [];
+  const w = fields(doc.warmup);
+  if (isRecord(doc.warmup)) rows.push(['Warmup', `${num(w.duration)?.toFixed(1) ?? '?'} s: ${brief(fields(w.totals), doc.kind)} (not in the figures above)`]);
+  rows.push(['Measured window', `${num(doc.duration)?.toFixed(1) ?? '?'} s: ${brief(fields(doc.totals), doc.kind)}`]);
+  if (isRecord(doc.afterWindow)) rows.push(['After the window', `${brief(doc.afterWindow as unknown as Record<string, unknown>, doc.kind)} finished in the drain (not in the figures above)`]);
+  if (isRecord(doc.server)) {
+    const sv = fields(doc.server);
+    const ours = (num(fields(doc.totals).handshakes) ?? 0) + (num(fields(w.totals).handshakes) ?? 0) + (num(fields(doc.afterWindow).handshakes) ?? 0);
+    const agree = ours === num(sv.handshakes) ? h`<span class="good">agrees with ours</span>` : h`<span class="bad">ours: ${formatCount(ours)}</span>`;
+    rows.push(['The embedded server saw', h`${fmtCount(sv.handshakes)} handshakes (${fmtCount(sv.resumed)} resumed), warmup and drain included: ${agree}`]);
   }
+  if (rows.length > 1) parts.push(h`<h3>Phases</h3>`, kvTable('phases', rows));
   if (isRecord(doc.client)) {
-    const cl = doc.client as unknown as Record<string, unknown>;
+    const cl = fields(doc.client);
     const cpu = fields(cl.cpuUs);
-    parts.push(h`<h3>What the client cost</h3>`, kvTable('client', [
-      ['Loop busy', num(cl.busyPct) === null ? '–' : `${(cl.busyPct as number).toFixed(1)}%`],
-      ['CPU', `user ${fmtUs(cpu.user)}, system ${fmtUs(cpu.system)}`],
-      ['CPU per operation', fmtUs(cl.cpuUsPerOp)],
-      ['Schedule lag p99', fmtUs(cl.lagP99Us)],
-      ['Saturated', cl.saturated === true ? h`<span class="bad">yes${str(cl.warning) ? h` — ${str(cl.warning)}` : ''}</span>` : 'no'],
-    ]));
+    const per = str(cl.opUnit) ?? 'operation';
+    parts.push(
+      h`<h3>What the client cost</h3>`,
+      kvTable('client', [
+        ['Client workers', fmtCount(cl.workers)],
+        ['Loop busy', num(cl.busyPct) === null ? '–' : `${(cl.busyPct as number).toFixed(1)}% of the window`],
+        ['CPU', isRecord(cl.cpuUs) ? `user ${fmtUs(cpu.user)}, system ${fmtUs(cpu.system)}` : '–'],
+        [`CPU per ${per}`, fmtUs(cl.cpuUsPerOp)],
+        ['Queued per completion (mean)', fmtUs(cl.queueDelayMeanUs)],
+        ['Start lag p99 (open loop)', fmtUs(cl.lagP99Us)],
+        ['Bottleneck', cl.saturated === true ? h`<span class="bad">the client</span>` : 'not the client'],
+      ])
+    );
   }
   if (parts.length === 0) return undefined;
   return h`<section id="accounting"><h2>Accounting</h2>${parts}</section>`;
