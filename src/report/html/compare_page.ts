@@ -12,7 +12,7 @@ import { ReportDocument, fields, isRecord, num, primaryTimeline } from './docume
 import { KIND_TITLES, pageShell, primaryHistograms, runFacts } from './parts';
 import { errorsTable } from './run_page';
 import { spectrumChart } from './spectrum';
-import { timelineChart, timelinePeak } from './timeline';
+import { timelineChart, timelineEnd, timelinePeak } from './timeline';
 
 export interface CompareNames {
   base: string;
@@ -69,7 +69,8 @@ function timelines(base: ReportDocument, next: ReportDocument): Html {
   const tb = primaryTimeline(base);
   const tn = primaryTimeline(next);
   const yMax = Math.max(timelinePeak(tb, { mean: mean(base) }), timelinePeak(tn, { mean: mean(next) }));
-  return h`<div class="cols">${timelineChart(tb, { title: `Base: ${tb.title}`, mean: mean(base), yMax, cls: 'c2', name: 'timeline-base', width: 400, height: 250 })}${timelineChart(tn, { title: `New: ${tn.title}`, mean: mean(next), yMax, cls: 'c1', name: 'timeline-new', width: 400, height: 250 })}</div>`;
+  const xMax = Math.max(timelineEnd(tb), timelineEnd(tn));
+  return h`<div class="cols">${timelineChart(tb, { title: `Base: ${tb.title}`, mean: mean(base), yMax, xMax, cls: 'c2', name: 'timeline-base', width: 400, height: 250 })}${timelineChart(tn, { title: `New: ${tn.title}`, mean: mean(next), yMax, xMax, cls: 'c1', name: 'timeline-new', width: 400, height: 250 })}</div>`;
 }
 
 export function renderCompareHtml(baseDoc: ResultDocument, nextDoc: ResultDocument, cmp: Comparison, names: CompareNames): string {

@@ -160,7 +160,7 @@ function errorsSection(doc: ReportDocument): Html {
 }
 
 function kvTable(name: string, rows: ReadonlyArray<[string, HtmlValue]>): Html {
-  return h`<table data-table="${name}"><tbody>${rows.map(([k, v]) => h`<tr><td>${k}</td><td>${v}</td></tr>`)}</tbody></table>`;
+  return h`<table data-table="${name}"><tbody>${rows.map(([k, v]) => h`<tr><td>${k}</td><td class="l">${v}</td></tr>`)}</tbody></table>`;
 }
 
 /** A Totals-like object in a few words: '1,234 handshakes, 3 errors'. */

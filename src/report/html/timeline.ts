@@ -16,8 +16,9 @@ export interface TimelineOptions {
   mean?: number | null;
   /** --rate, drawn as a dotted line. */
   requested?: number | null;
-  /** Shared upper bound (side-by-side charts use one scale). */
+  /** Shared upper bounds (side-by-side charts use one scale). */
   yMax?: number;
+  xMax?: number;
   /** Colour class of the bars. */
   cls?: string;
   caption?: string;
@@ -29,6 +30,11 @@ export interface TimelineOptions {
 
 export function timelineEnd(t: Timeline): number {
   return Math.max(1, ...t.points.map((p) => p.t + p.dt));
+}
+
+/** Workers cut intervals a few ms apart: a 5.003 s run gets a 0–5 s axis (the last ms are clipped), not 0–6 s. */
+function timeAxisEnd(end: number): number {
+  return Math.max(1, end - Math.min(0.05, end * 0.01));
 }
 
 export function timelinePeak(t: Timeline, opts: Pick<TimelineOptions, 'mean' | 'requested'> = {}): number {
@@ -45,7 +51,7 @@ function errorSummary(errors: Record<string, number>): string {
 export function timelineChart(t: Timeline, opts: TimelineOptions = {}): Html {
   const peak = opts.yMax ?? timelinePeak(t, opts);
   const scale = rateScale(peak, t.unit);
-  const end = timelineEnd(t);
+  const end = timeAxisEnd(opts.xMax ?? timelineEnd(t));
   const x = linearAxis(end, 'seconds since measurement started', shortNumber, Math.min((opts.width ?? 720) / 72, Math.ceil(end)));
   const y = linearAxis(peak / scale.div, `${t.unit === 'bitsPerSec' ? 'throughput' : 'rate'} (${scale.unit})`, shortNumber, 4);
   const f = new Frame(x, y, opts.width, opts.height, opts.width && opts.width < 500 ? { left: 52 } : {});
@@ -112,7 +118,7 @@ export function latencyTimelineChart(doc: ResultDocument, t: Timeline): Html | u
     .map(({ p, hist }) => ({ mid: p.t + p.dt / 2, p50: hist!.getValueAtPercentile(50), p99: hist!.getValueAtPercentile(99), max: hist!.maxValue }));
   if (rows.length === 0) return undefined;
   const scale = latencyScale(Math.max(...rows.map((r) => r.max)));
-  const end = timelineEnd(t);
+  const end = timeAxisEnd(timelineEnd(t));
   const x = linearAxis(end, 'seconds since measurement started', shortNumber, Math.min(10, Math.ceil(end)));
   const y = linearAxis(Math.max(...rows.map((r) => r.max)) / scale.div, `latency (${scale.unit})`, shortNumber, 4);
   const f = new Frame(x, y);
