@@ -217,6 +217,9 @@ describe('HTML report in headless Chromium', function () {
     assert.match(text.out, /Round trip/);
     assert.ok(text.out.includes(`Round-trip latency (${doc.latency.rtt!.count.toLocaleString('en-US')} samples)`), text.out);
 
+    const back = await runCliJson(['report', json]);
+    assert.deepEqual(back.doc, doc, 'report --json prints the document as read');
+
     const r = await runCli(['report', json, '--html', page('pp')]);
     assert.equal(r.code, 0, dump(r));
     assert.equal(r.out, '', 'report --html writes the file and prints nothing');

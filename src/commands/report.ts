@@ -3,7 +3,7 @@ import { IocptlsCommand } from '../cli/base';
 import { ConfigError } from '../engine/errors';
 import { checkHtmlOutput, writeRunHtml } from '../report/html';
 import { renderReportText } from '../report/reportText';
-import { ResultFileError, readResult } from '../report/result';
+import { ResultDocument, ResultFileError, readResult } from '../report/result';
 
 export default class Report extends IocptlsCommand {
   static summary = 'Show a saved result document: the text report bench printed, or a self-contained HTML page with --html.';
@@ -16,6 +16,9 @@ export default class Report extends IocptlsCommand {
 
   static examples = ['<%= config.bin %> report run.json', '<%= config.bin %> report run.json --html run.html'];
 
+  // --json prints the document back as read (validated): handy to check a file.
+  static enableJsonFlag = true;
+
   static args = {
     result: Args.string({ description: 'result document (JSON)', required: true }),
   };
@@ -25,10 +28,10 @@ export default class Report extends IocptlsCommand {
     plot: Flags.boolean({ description: 'draw the latency distribution (text report)', default: true, allowNo: true }),
   };
 
-  async run(): Promise<void> {
+  async run(): Promise<ResultDocument> {
     const { args, flags } = await this.parse(Report);
     if (flags.html) checkHtmlOutput(flags.html);
-    let doc;
+    let doc: ResultDocument;
     try {
       doc = readResult(args.result);
     } catch (err) {
@@ -37,9 +40,10 @@ export default class Report extends IocptlsCommand {
     }
     if (flags.html) {
       writeRunHtml(flags.html, doc, { source: args.result });
-      return;
+    } else if (!this.jsonEnabled()) {
+      const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
+      for (const part of renderReportText(doc, { color, plot: flags.plot })) this.log(part);
     }
-    const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
-    for (const part of renderReportText(doc, { color, plot: flags.plot })) this.log(part);
+    return doc;
   }
 }

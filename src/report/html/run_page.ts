@@ -7,12 +7,11 @@ import { RATE_LABELS } from '../table';
 import { formatBitRate, formatBytes, formatCount, formatMicros, formatRate } from '../units';
 import { distributionChart } from './distribution';
 import { Html, HtmlValue, h } from './escape';
-import { ReportDocument, display, fields, isRecord, num, primaryTimeline, str } from './document';
+import { ReportDocument, decodeSafely, display, fields, isRecord, latencyEntry, num, primaryTimeline, str } from './document';
 import { KIND_TITLES, card, factsList, latencyRows, pageShell, primaryHistograms, runFacts, targetText } from './parts';
 import { spectrumChart } from './spectrum';
 import { spreadChart } from './spread';
 import { latencyTimelineChart, timelineChart } from './timeline';
-import { decodeSafely, latencyEntry } from './document';
 
 export interface RunPageOptions {
   /** Where the document came from (a file name), shown in the footer. */
