@@ -4,7 +4,7 @@
 
 import { PRIMARY_RATE, Rates, ResultDocument } from '../result';
 import { RATE_LABELS } from '../table';
-import { formatBitRate, formatBytes, formatCount, formatMicros, formatRate } from '../units';
+import { formatBytes, formatCount, formatMicros, formatRate } from '../units';
 import { distributionChart } from './distribution';
 import { Html, HtmlValue, h } from './escape';
 import { ReportDocument, decodeSafely, display, fields, isRecord, latencyEntry, num, primaryTimeline, str } from './document';
@@ -72,8 +72,9 @@ function headline(doc: ReportDocument): Html {
   else if (doc.kind === 'pingpong') cards.push(card('Round trips', fmtCount(t.roundTrips)));
   else cards.push(card('Data moved', formatBytes((num(t.bytesIn) ?? 0) + (num(t.bytesOut) ?? 0)), `in ${formatBytes(num(t.bytesIn) ?? 0)}, out ${formatBytes(num(t.bytesOut) ?? 0)}`));
   const errors = num(t.errors) ?? 0;
-  const attempts = (doc.kind === 'handshake' ? num(t.handshakes) ?? 0 : num(t.connects) ?? 0) + errors;
-  cards.push(card('Errors', fmtCount(errors), attempts > 0 && errors > 0 ? `${((errors / attempts) * 100).toFixed(2)}% of attempts` : undefined, errors > 0 ? 'bad' : undefined));
+  // The document's own error ratio when it has one (long-lived runs count failed connections); else handshakes.
+  const ratio = num(fields(doc.errorRate).ratio) ?? (doc.kind === 'handshake' && errors > 0 ? errors / ((num(t.handshakes) ?? 0) + errors) : null);
+  cards.push(card('Errors', fmtCount(errors), errors > 0 && ratio !== null ? `${(ratio * 100).toFixed(2)}% of attempts` : undefined, errors > 0 ? 'bad' : undefined));
   return h`<div class="cards">${cards}</div>`;
 }
 
