@@ -52,7 +52,7 @@ ul.legend{list-style:none;margin:0 0 4px;padding:0;display:flex;flex-wrap:wrap;g
 .muted{color:var(--muted)}.bad{color:var(--bad)}.good{color:var(--good)}
 footer{margin-top:30px;color:var(--muted);font-size:12px}
 @media print{:root{--bg:#fff;--fg:#000;--muted:#444;--panel:#fff;--border:#bbb;--grid:#ddd;--axis:#666;--c1:#0550ae;--c2:#bc4c00;--c3:#6639ba;--ref:#000;
---bad-bg:#fff;--good-bg:#fff;--warn-bg:#fff;--err-shade:rgba(207,34,46,.15)}
+--target:#1a7f37;--bad:#cf222e;--good:#1a7f37;--warn-border:#9a6700;--bad-bg:#fff;--good-bg:#fff;--warn-bg:#fff;--err-shade:rgba(207,34,46,.15)}
 body{max-width:none;padding:0;font-size:11pt}h2{break-after:avoid}.card,.banner{break-inside:avoid}
 tr.regressed td{font-weight:700}a{color:inherit;text-decoration:none}}
 `;
