@@ -4,6 +4,8 @@ import { ConfigError } from '../engine/errors';
 
 export interface KeylogSink {
   path: string;
+  /** The open descriptor (O_APPEND): serve's workers write to it from their threads. */
+  fd: number;
   write: (line: string) => void;
   close: () => void;
 }
@@ -19,6 +21,7 @@ export function openKeylog(flag?: string): KeylogSink | undefined {
   }
   return {
     path,
+    fd,
     write: (line: string) => fs.writeSync(fd, line + '\n'),
     close: () => fs.closeSync(fd),
   };
