@@ -1,6 +1,7 @@
 // Key log files (NSS format, for Wireshark): only when asked, by flag or SSLKEYLOGFILE.
 import fs from 'node:fs';
 import { ConfigError } from '../engine/errors';
+import { fsReason } from './files';
 
 export interface KeylogSink {
   path: string;
@@ -17,7 +18,7 @@ export function openKeylog(flag?: string): KeylogSink | undefined {
   try {
     fd = fs.openSync(path, 'a', 0o600);
   } catch (e) {
-    throw new ConfigError(`cannot open key log file ${path}: ${(e as NodeJS.ErrnoException).code}`);
+    throw new ConfigError(`cannot open key log file ${path}: ${fsReason(e)}`);
   }
   return {
     path,
