@@ -247,5 +247,11 @@ function hashId(id: Uint8Array): number {
     h ^= id[i];
     h = Math.imul(h, 0x01000193);
   }
+  // FNV's low bits (which pick the set) mix poorly: finish with murmur3's fmix32.
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
   return h | 0;
 }
