@@ -182,7 +182,7 @@ describe('serve report', () => {
     );
     assert.match(line, /^open 2 {2}handshakes 3\/s .* {2}errors 0 {2}rejected 2 {2}accept errors 4 \(EMFILE: 3, ENFILE: 1\)$/);
     const doc: ServeDocument = {
-      schema: 'iocptls.serve/1',
+      schema: 'iocptls.serve/2',
       listen: { host: '127.0.0.1', port: 1 },
       mode: 'echo',
       workers: 2,

@@ -133,7 +133,7 @@ workers. --mode http offers ALPN http/1.1 by default and refuses --alpn h2 (it s
     const stoppedBy = await stop.requested;
     const t = await server.stop();
     const doc: ServeDocument = {
-      schema: 'iocptls.serve/1',
+      schema: 'iocptls.serve/2',
       listen: { host: server.host, port: server.port },
       mode: flags.mode,
       workers: server.workers,

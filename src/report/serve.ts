@@ -7,7 +7,7 @@ import { totalErrors } from '../engine/stats/counters';
 import { formatBytes } from './units';
 
 export interface ServeDocument {
-  schema: 'iocptls.serve/1';
+  schema: 'iocptls.serve/2';
   listen: { host: string; port: number };
   mode: string;
   workers: number;
@@ -60,7 +60,7 @@ export function renderServeTotals(d: ServeDocument): string {
   if (d.sessionCache) {
     const s = d.sessionCache;
     lines.push(
-      `  session IDs  ${s.stored} stored, ${s.hits} resumed from the cache, ${s.misses} not found` +
+      `  session cache ${s.stored} stored, ${s.hits} hits, ${s.misses} misses` +
         `${s.evicted ? `, ${s.evicted} evicted` : ''}${s.tooLarge ? `, ${s.tooLarge} too large` : ''} (one cache for ${d.workers} worker${d.workers > 1 ? 's' : ''})`
     );
   }
