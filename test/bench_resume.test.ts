@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { dump, runCliJson } from './helpers/cli';
 import { CountingServer, startCountingServer } from './helpers/bench_peers';
-import { findNginx, Nginx, startNginx } from './helpers/nginx';
+import { findStreamNginx, startStreamNginx, StreamNginx } from './helpers/nginx_stream';
 import { dumpServe, ServeProcess, sleep, startServe } from './helpers/serve';
 
 const N = 200;
@@ -120,13 +120,16 @@ describe('bench handshake --resume agrees with the server', function () {
 // only session IDs work. nginx counts from its own side ($ssl_session_reused).
 describe('bench handshake --resume against nginx configured for one mechanism', function () {
   this.timeout(120_000);
-  const nginx = findNginx();
-  let server: Nginx | undefined;
+  let bin = '';
+  let server: StreamNginx | undefined;
   before(function () {
+    this.timeout(600_000); // may install nginx and its stream module
+    const nginx = findStreamNginx();
     if (!nginx.bin) {
       console.log(`      skipped: ${nginx.why}`);
       this.skip();
     }
+    bin = nginx.bin!;
   });
   afterEach(async () => {
     await server?.stop();
@@ -140,7 +143,7 @@ describe('bench handshake --resume against nginx configured for one mechanism', 
   ];
   for (const [resumeBy, flag, resumes] of cases) {
     it(`nginx resuming by ${resumeBy} only: --resume ${flag} ${resumes ? 'resumes' : 'never resumes'}, as nginx counts`, async () => {
-      server = await startNginx(resumeBy, nginx.bin!);
+      server = await startStreamNginx(resumeBy, bin);
       const r = await runCliJson(['bench', 'handshake', `127.0.0.1:${server.port}`, '-n', String(M), '-c', '2', '--resume', flag]);
       assert.equal(r.code, 0, dump(r));
       const t = r.doc.totals;

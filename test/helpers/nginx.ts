@@ -1,111 +1,110 @@
-// nginx as an independent TLS peer: a `stream` server (no HTTP request needed, so it counts every
-// handshake) configured for one resumption mechanism, logging $ssl_session_reused per connection.
-// nginx is installed with apt-get when it is missing and we are root (CI's .ci/run installs it
-// first); otherwise the tests that need it are skipped, saying why.
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+// nginx as an independent server for bench tests: one worker, a TLS server block that answers
+// every request (and handshake-only clients) and a plain stub_status port, whose `accepts` counts
+// the TCP connections nginx took — what our connect counts must add up to.
+// Installed with apt-get when missing (root on Debian, as on CI); otherwise tests skip, saying why.
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fixture } from './cli';
 import { getFreePort } from './free_port';
 
-const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
-const SEARCH = ['/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin', '/usr/local/nginx/sbin'];
+const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'];
 
-function which(cmd: string): string | undefined {
-  for (const d of [...(process.env.PATH ?? '').split(':'), ...SEARCH]) {
-    const f = path.join(d, cmd);
-    if (fs.existsSync(f)) return f;
+/** The nginx binary, installing it if we can; undefined (with the reason) when not. */
+export function ensureNginx(): { bin?: string; why?: string } {
+  let bin = NGINX.find((p) => fs.existsSync(p));
+  if (bin) return { bin };
+  if (process.getuid?.() !== 0 || !fs.existsSync('/usr/bin/apt-get')) return { why: 'nginx is not installed (apt-get install nginx)' };
+  try {
+    execFileSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx'], { stdio: 'ignore', timeout: 300_000 });
+  } catch {
+    return { why: 'apt-get install nginx failed' };
   }
-  return undefined;
-}
-
-let tried = false;
-
-/** The nginx binary (with its stream module), installing both if we can; undefined with a reason otherwise. */
-export function findNginx(): { bin?: string; why?: string } {
-  let bin = which('nginx');
-  const ready = () => bin && fs.existsSync(STREAM_MODULE);
-  if (!ready() && !tried && process.getuid?.() === 0 && which('apt-get')) {
-    tried = true;
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env, timeout: 180_000 });
-    spawnSync('apt-get', ['install', '-y', '-qq', 'nginx', 'libnginx-mod-stream'], { stdio: 'ignore', env, timeout: 300_000 });
-    bin = which('nginx');
-  }
-  if (!bin) return { why: 'nginx is not installed (apt-get install nginx libnginx-mod-stream)' };
-  if (!fs.existsSync(STREAM_MODULE)) return { why: `nginx's stream module is missing (${STREAM_MODULE}: apt-get install libnginx-mod-stream)` };
-  return { bin };
+  bin = NGINX.find((p) => fs.existsSync(p));
+  return bin ? { bin } : { why: 'nginx still missing after apt-get' };
 }
 
 export interface Nginx {
   port: number;
-  /** $ssl_session_reused of each connection logged so far ('r' or '.'). */
-  reuse(): { total: number; reused: number };
+  /** stub_status as nginx reports it: every call is itself one more accepted connection and request. */
+  status(): Promise<{ active: number; accepts: number; handled: number; requests: number }>;
   stop(): Promise<void>;
 }
 
-/**
- * One TLS stream server on 127.0.0.1 (TLS 1.2 only, so session IDs exist) that resumes by
- * `tickets` only (session cache off) or by session `ids` only (tickets off, shared cache on).
- */
-export async function startNginx(resumeBy: 'tickets' | 'ids', bin: string): Promise<Nginx> {
+export async function startNginx(bin: string, extra = ''): Promise<Nginx> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iocptls-nginx-'));
   const port = await getFreePort();
-  const log = path.join(dir, 'reuse.log');
-  const conf = `load_module ${STREAM_MODULE};
-daemon off;
-master_process off;
+  const statusPort = await getFreePort();
+  const t = path.join(dir, 'tmp');
+  fs.mkdirSync(t);
+  fs.writeFileSync(
+    path.join(dir, 'nginx.conf'),
+    `daemon off;
 worker_processes 1;
 pid ${dir}/nginx.pid;
-error_log ${dir}/error.log error;
-events { worker_connections 1024; }
-stream {
-  log_format reuse '$ssl_session_reused';
+error_log ${dir}/error.log crit;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${t}; proxy_temp_path ${t}; fastcgi_temp_path ${t}; uwsgi_temp_path ${t}; scgi_temp_path ${t};
+  server { listen 127.0.0.1:${statusPort}; location = /status { stub_status; } }
   server {
     listen 127.0.0.1:${port} ssl;
     ssl_certificate ${fixture('localhost.pem')};
     ssl_certificate_key ${fixture('localhost.key')};
-    ssl_protocols TLSv1.2;
-    ${resumeBy === 'tickets' ? 'ssl_session_tickets on; ssl_session_cache off;' : 'ssl_session_tickets off; ssl_session_cache shared:iocptls:1m;'}
-    access_log ${log} reuse;
-    return "";
+    ssl_session_tickets off; ssl_session_cache off;
+    ${extra}
+    location / { return 200 "ok"; }
   }
 }
-`;
-  fs.writeFileSync(path.join(dir, 'nginx.conf'), conf);
-  // master_process off: one process that logs each connection as it closes, and stops on SIGQUIT.
-  const p: ChildProcess = spawn(bin, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], { stdio: 'ignore' });
-  const exited = new Promise<void>((r) => p.once('exit', () => r()));
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const up = await new Promise<boolean>((r) => {
-      const s = net.connect(port, '127.0.0.1', () => (s.destroy(), r(true)));
-      s.once('error', () => r(false));
+`
+  );
+  const child: ChildProcess = spawn(bin, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], { stdio: 'ignore' });
+  for (const p of [port, statusPort]) await waitForPort(p, 10_000);
+  const status = () =>
+    new Promise<{ active: number; accepts: number; handled: number; requests: number }>((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port: statusPort, path: '/status' }, (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => {
+            const m = /Active connections:\s*(\d+)\s+server accepts handled requests\s+(\d+)\s+(\d+)\s+(\d+)/.exec(body);
+            if (!m) return reject(new Error(`unexpected stub_status: ${body}`));
+            resolve({ active: Number(m[1]), accepts: Number(m[2]), handled: Number(m[3]), requests: Number(m[4]) });
+          });
+        })
+        .on('error', reject);
     });
-    if (up) break;
-    if (Date.now() > deadline || p.exitCode !== null) {
-      p.kill('SIGKILL');
-      throw new Error(`nginx did not start: ${fs.existsSync(path.join(dir, 'error.log')) ? fs.readFileSync(path.join(dir, 'error.log'), 'utf8') : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  // The probe above is a connection too: count from here.
-  await new Promise((r) => setTimeout(r, 100));
-  const skip = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).length : 0;
   return {
     port,
-    reuse: () => {
-      const lines = (fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '').split('\n').filter(Boolean).slice(skip);
-      return { total: lines.length, reused: lines.filter((l) => l === 'r').length };
-    },
-    stop: async () => {
-      p.kill('SIGQUIT');
-      const t = setTimeout(() => p.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(t);
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
+    status,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => {
+          fs.rmSync(dir, { recursive: true, force: true });
+          resolve();
+        });
+        child.kill('SIGQUIT');
+      }),
   };
+}
+
+async function waitForPort(port: number, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > until) throw new Error(`nginx did not listen on ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

@@ -135,7 +135,7 @@ export function runServeWorker(init: WorkerInit<ServeJob>, post: Post): void {
     });
   schedule();
 
-  loop.run(() => Atomics.load(stop, CONTROL_STOP) === 1);
+  loop.run(() => Atomics.load(stop, CONTROL_STOP) !== 0);
 
   // Graceful stop: no new connections; close_notify to everyone; reset whoever lingers.
   loop.closeListeners();
