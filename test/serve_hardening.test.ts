@@ -124,7 +124,7 @@ describe('serve: one server over its workers', function () {
     await new Promise<void>((resolve, reject) => {
       c.on('data', (d: Buffer) => {
         plain += d.length;
-        if (plain >= 8 * 1024 * 1024) {
+        if (plain >= 32 * 1024 * 1024) {
           c.removeAllListeners('data');
           resolve();
         }
@@ -135,7 +135,8 @@ describe('serve: one server over its workers', function () {
     c.destroy();
     const overhead = wire / plain - 1;
     console.log(`      ${plain} plaintext bytes in ${wire} wire bytes (+${(overhead * 100).toFixed(2)}%)`);
-    // 16 KiB records cost 22 bytes each (+0.13%); 2-byte records would cost 1100%.
+    // 16 KiB records cost 22 bytes each (+0.13%; Node reads some ciphertext ahead of what it has
+    // decrypted, hence the margin); 2-byte records cost 1100%.
     assert.ok(overhead < 0.01, `overhead ${(overhead * 100).toFixed(2)}%`);
   });
 
