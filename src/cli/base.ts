@@ -94,8 +94,8 @@ function isParseError(err: Error): boolean {
 export function errorLine(err: Error & { args?: { name?: string; description?: string }[] }): string {
   const plain = err.message.replace(/\x1b\[[0-9;]*m/g, '');
   if (err.constructor?.name === 'RequiredArgsError' && err.args?.length) {
-    const names = err.args.map((a) => (a.name ? a.name.toUpperCase() : 'an argument'));
-    return `missing ${names.join(' and ')} (${err.args.map((a) => a.description).filter(Boolean).join('; ')}); see --help`;
+    const names = err.args.map((a) => a.name ?? '?');
+    return `missing argument${names.length > 1 ? 's' : ''} ${names.join(' and ')} (${err.args.map((a) => a.description).filter(Boolean).join('; ')}); see --help`;
   }
   // "Parsing --threshold \n\t<reason>\nSee more help": the reason says it all.
   const parsing = /^Parsing (--\S+)\s*\n\s*([^\n]+)/.exec(plain);
