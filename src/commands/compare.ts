@@ -1,12 +1,13 @@
 import * as fs from 'node:fs';
-import { Args, Command, Flags } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
+import { PlainCommand } from '../cli/base';
+import { ConfigError } from '../engine/errors';
 import { CompareError, Comparison, compareResults } from '../report/compare';
 import { regressionLines, renderComparisonMarkdown, renderComparisonTable } from '../report/compareRender';
-import { ConfigError } from '../engine/errors';
 import { checkHtmlOutput, writeCompareHtml } from '../report/html';
 import { ResultFileError, readResult } from '../report/result';
 
-export default class Compare extends Command {
+export default class Compare extends PlainCommand {
   static summary = 'Compare two benchmark results and fail on a regression.';
 
   static description =
@@ -41,12 +42,8 @@ export default class Compare extends Command {
   };
 
   public async run(): Promise<Comparison> {
-    const { args, flags } = await this.parse(Compare).catch((err: Error & { oclif?: { exit?: number } }) => {
-      // A usage error is not a regression: keep exit code 1 for "regressed" only.
-      err.oclif = { ...err.oclif, exit: 2 };
-      process.exitCode = 2;
-      throw err;
-    });
+    // Usage errors (oclif's parse errors included) exit 2 in PlainCommand's catch: exit 1 means "regressed" only.
+    const { args, flags } = await this.parse(Compare);
     let cmp: Comparison;
     try {
       if (flags.html) checkHtmlOutput(flags.html);
@@ -54,13 +51,11 @@ export default class Compare extends Command {
       cmp = compareResults(docs[0], docs[1], { thresholdPct: flags.threshold });
       if (flags.html) writeCompareHtml(flags.html, docs[0], docs[1], cmp, { base: args.base, next: args.new });
     } catch (err) {
-      if (err instanceof ResultFileError || err instanceof CompareError || err instanceof ConfigError) {
-        // oclif's JSON-mode catch keeps an exit code already set, and otherwise uses 1.
-        process.exitCode = 2;
-        if (this.jsonEnabled()) this.error(err.message, { code: err.code, exit: 2 });
-        // Printed here because oclif's pretty error wraps long messages (paths) over lines.
-        this.logToStderr(`Error: ${err.message}`);
-        this.exit(2);
+      if (err instanceof ResultFileError || err instanceof CompareError) {
+        // Files that cannot be compared are the command line's problem (exit 2), with their own code under --json.
+        const e = new ConfigError(err.message);
+        e.code = err.code;
+        throw e;
       }
       throw err;
     }

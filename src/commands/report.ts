@@ -1,11 +1,11 @@
 import { Args, Flags } from '@oclif/core';
-import { IocptlsCommand } from '../cli/base';
+import { PlainCommand } from '../cli/base';
 import { ConfigError } from '../engine/errors';
 import { checkHtmlOutput, writeRunHtml } from '../report/html';
 import { renderReportText } from '../report/reportText';
 import { ResultDocument, ResultFileError, readResult } from '../report/result';
 
-export default class Report extends IocptlsCommand {
+export default class Report extends PlainCommand {
   static summary = 'Show a saved result document: the text report bench printed, or a self-contained HTML page with --html.';
 
   static description =
