@@ -207,7 +207,8 @@ function accountingSection(doc: ReportDocument): Html | undefined {
   if (isRecord(doc.server)) {
     const sv = fields(doc.server);
     const ours = (num(fields(doc.totals).handshakes) ?? 0) + (num(fields(w.totals).handshakes) ?? 0) + (num(fields(doc.afterWindow).handshakes) ?? 0);
-    const agree = ours === num(sv.handshakes) ? h`<span class="good">agrees with ours</span>` : h`<span class="bad">ours: ${formatCount(ours)}</span>`;
+    const resetCut = ours > (num(sv.handshakes) ?? 0) && fields(doc.params).close === 'rst' ? ' (a reset can arrive before the server read our Finished)' : '';
+    const agree = ours === num(sv.handshakes) ? h`<span class="good">agrees with ours</span>` : h`<span class="bad">ours: ${formatCount(ours)}${resetCut}</span>`;
     rows.push(['The embedded server saw', h`${fmtCount(sv.handshakes)} handshakes (${fmtCount(sv.resumed)} resumed), warmup and drain included: ${agree}`]);
   }
   if (rows.length > 1) parts.push(h`<h3>Phases</h3>`, kvTable('phases', rows));
