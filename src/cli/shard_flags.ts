@@ -58,9 +58,9 @@ export interface Load {
  */
 export function shardLoad(whole: Load, s: Shard): Load {
   const part = (n: number, what: string): number => {
-    const p = share(n, s.count, s.index);
-    if (n > 0 && p === 0) throw new ConfigError(`--shard ${s.index}/${s.count}: ${what} ${n} cannot be split ${s.count} ways (each shard needs at least 1)`);
-    return p;
+    // Checked for all shards, not only this one: every shard of a run must refuse it alike.
+    if (n > 0 && n < s.count) throw new ConfigError(`--shard ${s.index}/${s.count}: ${what} ${n} cannot be split ${s.count} ways (each shard needs at least 1)`);
+    return share(n, s.count, s.index);
   };
   return { connections: part(whole.connections, '-c'), rate: part(whole.rate, '--rate'), count: part(whole.count, '-n') };
 }
