@@ -94,8 +94,8 @@ export function manifestHeader(spec: JobSpec, startInSec: number): string {
   const ns = spec.namespace ? ` -n ${spec.namespace}` : '';
   return [
     `# iocptls k8s-job: ${spec.parallelism} shards of \`iocptls ${shellLine(spec.benchArgs)}\``,
-    `# All shards begin at ${start} (${startInSec} s after this was written): apply it before then;`,
-    `# a pod that starts later than that fails, saying so. The nodes' clocks must agree (NTP/chrony).`,
+    `# All shards begin at ${start} (${startInSec} s after this was written); a pod that starts later`,
+    `# fails, saying so. The nodes' clocks must agree to a few ms (NTP/chrony). Saved as ${spec.name}.yaml:`,
     `#   kubectl apply${ns} -f ${spec.name}.yaml`,
     `#   kubectl wait${ns} --for=condition=complete job/${spec.name} --timeout=30m`,
     `# Collect and merge the shards' documents:`,

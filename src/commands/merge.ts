@@ -1,7 +1,9 @@
 import { Args, Flags } from '@oclif/core';
 import { IocptlsCommand } from '../cli/base';
 import { ConfigError } from '../engine/errors';
+import { decodeHistogram } from '../engine/stats/histograms';
 import { MergeError, mergeResults } from '../report/merge';
+import { plotLatency } from '../report/plot';
 import { ResultDocument, ResultFileError, writeResult } from '../report/result';
 import { readResults } from '../report/result_stream';
 import { renderShards } from '../report/shards_table';
@@ -25,6 +27,7 @@ The merged document is a result document like bench's: \`iocptls compare\` reads
   };
   static flags = {
     out: Flags.string({ char: 'o', description: 'also write the merged document to this file' }),
+    plot: Flags.boolean({ description: 'draw the merged latency distribution', default: true, allowNo: true }),
   };
 
   async run(): Promise<ResultDocument> {
@@ -43,8 +46,13 @@ The merged document is a result document like bench's: \`iocptls compare\` reads
     if (flags.out) writeResult(flags.out, merged.doc);
     if (!this.jsonEnabled()) {
       const color = process.stdout.isTTY === true;
-      this.log(renderResult(merged.doc, { color }));
-      this.log(renderShards(merged.doc, { color }) ?? '');
+      const d = merged.doc;
+      this.log(renderResult(d, { color }));
+      this.log(renderShards(d, { color }) ?? '');
+      const primary = d.kind === 'pingpong' ? d.latency.rtt : d.latency.handshake;
+      if (flags.plot && primary && primary.count > 0) {
+        this.log('\n' + plotLatency(decodeHistogram(primary.encoded), { title: d.kind === 'pingpong' ? 'Round-trip latency' : 'Handshake latency' }));
+      }
     }
     return merged.doc;
   }
