@@ -117,6 +117,35 @@ describe('shards: --shard, --start-at, merge', function () {
     });
   });
 
+  it('throughput shards merge too: bytes summed, seconds aligned, per-connection spread across both', async () => {
+    const at = new Date(Date.now() + 8000).toISOString();
+    const runs = await Promise.all([0, 1].map((i) => runCliJson(['bench', 'throughput', '-c', '2', '-d', '2', '--shard', `${i}/2`, '--start-at', at], { killAfterMs: 60_000 })));
+    for (const r of runs) assert.equal(r.code, 0, dump(r));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iocptls-tp-'));
+    try {
+      const files = runs.map((r, i) => {
+        const f = path.join(dir, `tp${i}.json`);
+        fs.writeFileSync(f, r.out);
+        return f;
+      });
+      const m = await runCliJson(['merge', ...files]);
+      assert.equal(m.code, 0, dump(m));
+      const [a, b] = runs.map((r) => r.doc);
+      const d = m.doc;
+      assert.equal(d.kind, 'throughput');
+      assert.equal(d.totals.bytesIn, a.totals.bytesIn + b.totals.bytesIn);
+      assert.equal(d.intervals.reduce((t: number, i: any) => t + i.counters.bytesIn, 0), d.totals.bytesIn);
+      assert.equal(d.intervals.length, Math.max(a.intervals.length, b.intervals.length));
+      const sum = a.rates.bitsPerSec.mean + b.rates.bitsPerSec.mean;
+      assert.ok(Math.abs(d.rates.bitsPerSec.mean - sum) <= 0.03 * sum, `${d.rates.bitsPerSec.mean} vs ${sum}`);
+      assert.equal(d.perConnection.gbps.min, Math.min(a.perConnection.gbps.min, b.perConnection.gbps.min));
+      assert.equal(d.perConnection.gbps.max, Math.max(a.perConnection.gbps.max, b.perConnection.gbps.max));
+      assert.equal(d.accounting.started, 2);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   describe('two shards against nginx, started together, merged', () => {
     let nginx: Nginx | undefined;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iocptls-shards-'));

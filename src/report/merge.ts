@@ -298,10 +298,11 @@ function mergedPerConnection(docs: readonly ResultDocument[]): ResultDocument['p
   const half = weighted.reduce((t, w) => t + w.weight, 0) / 2;
   let acc = 0;
   let median = weighted[weighted.length - 1].median;
-  for (const w of weighted) {
-    acc += w.weight;
+  for (let k = 0; k < weighted.length; k++) {
+    acc += weighted[k].weight;
     if (acc >= half) {
-      median = w.median;
+      // Exactly half below: the middle falls between two inputs (an even count), as a median takes the mean of the two middle values.
+      median = acc === half && k + 1 < weighted.length ? (weighted[k].median + weighted[k + 1].median) / 2 : weighted[k].median;
       break;
     }
   }

@@ -307,7 +307,8 @@ export function buildResult(input: ResultInput): ResultDocument {
     },
   };
 
-  if (intervals.length > 0 && intervals.some((i) => i.histograms)) {
+  // Every run's seconds, also without latencies (throughput): `iocptls merge` aligns shards by them.
+  if (intervals.length > 0) {
     doc.intervals = intervals.map((i) => ({ index: i.index, startMs: i.startMs, durationMs: i.durationMs, counters: i.counters, histograms: i.histograms }));
   }
   if (input.accounting) doc.accounting = { ...input.accounting };

@@ -19,7 +19,7 @@ export function renderShards(doc: ResultDocument, opts: { color: boolean }): str
   const latencyName = kind === 'pingpong' ? 'rtt' : 'handshake';
   const countHead = kind === 'handshake' ? 'Handshakes' : kind === 'pingpong' ? 'Round trips' : 'Bytes';
   const late = rows.some((r) => r.startAt?.lateMs !== undefined);
-  const head = ['Shard', 'Host', 'Conns', countHead, `${RATE_LABELS[rateKey].label}/s`, 'p50', 'p99', 'Errors', 'Start skew', ...(late ? ['Late'] : [])];
+  const head = ['Shard', 'Host', 'Conns', countHead, rateKey.startsWith('bits') ? RATE_LABELS[rateKey].label : `${RATE_LABELS[rateKey].label}/s`, 'p50', 'p99', 'Errors', 'Start skew', ...(late ? ['Late'] : [])];
   const t = makeTable(head, p, head.map((_, i) => (i < 2 ? 'left' : 'right')));
   const count = (r: ShardRow) => (kind === 'handshake' ? formatCount(r.totals.handshakes) : kind === 'pingpong' ? formatCount(r.totals.roundTrips) : formatBytes(r.totals.bytesIn + r.totals.bytesOut));
   for (const r of rows) {
