@@ -309,7 +309,7 @@ export function buildResult(input: ResultInput): ResultDocument {
 
   // Every run's seconds, also without latencies (throughput): `iocptls merge` aligns shards by them.
   if (intervals.length > 0) {
-    doc.intervals = intervals.map((i) => ({ index: i.index, startMs: i.startMs, durationMs: i.durationMs, counters: i.counters, histograms: i.histograms }));
+    doc.intervals = intervals.map((i) => ({ index: i.index, startMs: i.startMs, durationMs: i.durationMs, counters: i.counters, ...(i.histograms ? { histograms: i.histograms } : {}) }));
   }
   if (input.accounting) doc.accounting = { ...input.accounting };
   if (input.warmup) doc.warmup = { duration: input.warmup.durationS, totals: totalsOf(input.warmup.totals) };
