@@ -91,7 +91,7 @@ async function oneShard(target, load, pki) {
 
 async function twoShards(target, load, pki, dir, tag) {
   // Far enough ahead for both processes to load and start their workers on a busy machine.
-  const startAt = new Date(Date.now() + 5000).toISOString();
+  const startAt = new Date(Date.now() + 8000).toISOString();
   const docs = await Promise.all(
     [0, 1].map((i) =>
       benchOn(i, [target, ...load.args(pki), '-c', String(opt.connections), '-w', '1', '-d', String(opt.seconds), '--warmup', '1', '--shard', `${i}/2`, '--start-at', startAt])
