@@ -4,6 +4,7 @@ import { Args, Flags } from '@oclif/core';
 import fs from 'node:fs';
 import os from 'node:os';
 import { EXIT_FAILURE, IocptlsCommand } from './base';
+import { assertReadable } from './files';
 import { bindFlag, parseBind } from './bind_flag';
 import { parseShard, parseStartAt, Shard, shardFlags, shardLoad } from './shard_flags';
 import { parseTarget, resolveHost } from './target';
@@ -57,6 +58,8 @@ export abstract class BenchCommand extends IocptlsCommand {
 
   protected async runBenchFrom(kind: BenchKind, targetArg: string | undefined, flags: BenchFlags, extra: Partial<BenchOptions>): Promise<ResultDocument> {
     const { backend } = this.setupEngine(flags);
+    // Files are checked whether or not they will be used (--ca without --verify is still a typo to report).
+    for (const f of ['ca', 'cert', 'key'] as const) if (flags[f]) assertReadable(`--${f}`, flags[f]);
     const shard = flags.shard !== undefined ? parseShard(flags.shard) : undefined;
     const startAtMs = flags['start-at'] !== undefined ? parseStartAt(flags['start-at']) : undefined;
     let target: BenchOptions['target'];
