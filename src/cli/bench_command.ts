@@ -5,9 +5,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { EXIT_FAILURE, IocptlsCommand } from './base';
 import { assertReadable } from './files';
+import { bindFlag, parseBind } from './bind_flag';
+import { parseShard, parseStartAt, Shard, shardFlags, shardLoad } from './shard_flags';
 import { parseTarget, resolveHost } from './target';
 import { tlsFlags, tlsOptionsFromFlags } from './tls_flags';
-import { BenchControl, BenchRun, defaultWorkers, runBench, BenchOptions } from '../engine/bench';
+import { BenchControl, BenchRun, defaultWorkers, runBench, BenchOptions, StartRecord } from '../engine/bench';
 import { ConfigError } from '../engine/errors';
 import { totalErrors } from '../engine/stats/counters';
 import { createHistogram } from '../engine/stats/histograms';
@@ -16,7 +18,7 @@ import type { BenchKind } from '../engine/workers/bench_worker';
 import { toHgrm } from '../report/hgrm';
 import { checkHtmlOutput, writeRunHtml } from '../report/html';
 import { plotLatency } from '../report/plot';
-import { buildResult, ResultDocument } from '../report/result';
+import { buildResult, ResultDocument, StartAt } from '../report/result';
 import { renderResult } from '../report/table';
 import { renderProgress } from '../report/progress';
 
@@ -44,7 +46,12 @@ export const commonBenchFlags = {
   }),
   plot: Flags.boolean({ description: 'draw the latency distribution', default: true, allowNo: true }),
   html: Flags.string({ description: 'write a self-contained HTML report (charts, no scripts, nothing fetched) to this file', helpValue: 'FILE' }),
+  ...shardFlags,
+  ...bindFlag,
 };
+
+/** A late start beyond this is worth a warning: merged per-second rates would mix different seconds. */
+const LATE_START_WARN_MS = 50;
 
 export type BenchFlags = Record<string, any>;
 
@@ -56,6 +63,8 @@ export abstract class BenchCommand extends IocptlsCommand {
     // Files are checked whether or not they will be used (--ca without --verify is still a typo to report).
     for (const f of ['ca', 'cert', 'key'] as const) if (flags[f]) assertReadable(`--${f}`, flags[f]);
     if (flags.html) checkHtmlOutput(flags.html);
+    const shard = flags.shard !== undefined ? parseShard(flags.shard) : undefined;
+    const startAtMs = flags['start-at'] !== undefined ? parseStartAt(flags['start-at']) : undefined;
     let target: BenchOptions['target'];
     if (targetArg) {
       const t = parseTarget(targetArg, 443);
@@ -94,10 +103,17 @@ export abstract class BenchCommand extends IocptlsCommand {
       ...extra,
     };
     if (options.tls.verify && !target) throw new ConfigError('--verify needs a target: the embedded server has a self-signed certificate');
+    const whole = { connections: options.connections, rate: options.rate, count: options.count };
+    if (shard) Object.assign(options, shardLoad(whole, shard));
+    options.sources = await parseBind(flags.bind, target?.ip ?? '127.0.0.1');
+    options.startAtMs = startAtMs;
     const maxErrorRate = parsePercent(flags['max-error-rate'], '--max-error-rate');
     const progress = process.stderr.isTTY && !this.jsonEnabled();
     if (progress) {
-      process.stderr.write(`iocptls bench ${kind}: ${target ? `${target.host}:${target.port}` : 'embedded server'}, ${options.connections} connections, ${options.count ? `${options.count} handshakes` : `${options.warmupSec}+${options.durationSec} s`}\n`);
+      process.stderr.write(`iocptls bench ${kind}: ${target ? `${target.host}:${target.port}` : 'embedded server'}, ${options.connections} connections, ${options.count ? `${options.count} handshakes` : `${options.warmupSec}+${options.durationSec} s`}${shard ? `, shard ${shard.index}/${shard.count}` : ''}\n`);
+      if (startAtMs !== undefined && startAtMs > Date.now()) {
+        process.stderr.write(`iocptls: starting at ${new Date(startAtMs).toISOString()} (in ${((startAtMs - Date.now()) / 1000).toFixed(1)} s)\n`);
+      }
       options.onProgress = (s, elapsed) => process.stderr.write('\r' + renderProgress(kind, s, elapsed, options.count ? 0 : options.durationSec) + '\x1b[K');
     }
     // First Ctrl-C (or SIGTERM) ends the measured window and still reports; a second one exits at once.
@@ -118,7 +134,10 @@ export abstract class BenchCommand extends IocptlsCommand {
       process.off('SIGTERM', onSignal);
     }
     if (progress) process.stderr.write('\r\x1b[K');
-    const doc = this.#document(kind, run, options, backend, maxErrorRate);
+    const doc = this.#document(kind, run, options, backend, maxErrorRate, shard && { ...shard, whole });
+    if (doc.startAt?.lateMs !== undefined && doc.startAt.lateMs > LATE_START_WARN_MS) {
+      process.stderr.write(`iocptls: warning: started ${doc.startAt.lateMs.toFixed(0)} ms after --start-at ${doc.startAt.intended}: give the shards more time to get ready\n`);
+    }
     const primary = kind === 'pingpong' ? run.histograms.rtt : run.histograms.handshake;
     if (flags.hgrm) {
       // HdrHistogram's text format is conventionally in milliseconds: our values are µs.
@@ -141,7 +160,7 @@ export abstract class BenchCommand extends IocptlsCommand {
     return doc;
   }
 
-  #document(kind: BenchKind, run: BenchRun, o: BenchOptions, backend: string, maxErrorRate: number): ResultDocument {
+  #document(kind: BenchKind, run: BenchRun, o: BenchOptions, backend: string, maxErrorRate: number, shard?: Shard & { whole: { connections: number; rate: number; count: number } }): ResultDocument {
     return buildResult({
       kind,
       target: run.target,
@@ -168,6 +187,7 @@ export abstract class BenchCommand extends IocptlsCommand {
         direction: kind === 'throughput' ? o.direction : undefined,
         size: kind === 'throughput' ? o.size : kind === 'pingpong' ? o.pingpongSize : undefined,
         maxErrorRate: maxErrorRate * 100,
+        bind: o.sources?.join(','),
       },
       start: run.start,
       finish: run.finish,
@@ -197,8 +217,26 @@ export abstract class BenchCommand extends IocptlsCommand {
       interrupted: run.interrupted,
       endedEarly: run.endedEarly,
       maxErrorRate,
+      shard: shard && {
+        index: shard.index,
+        count: shard.count,
+        host: os.hostname(),
+        whole: { connections: shard.whole.connections, rate: shard.whole.rate || undefined, count: shard.whole.count || undefined },
+      },
+      startAt: run.startAt && startAtRecord(run.startAt),
     });
   }
+}
+
+function startAtRecord(s: StartRecord): StartAt {
+  const ms = (x: number) => Math.round(x * 1000) / 1000;
+  return {
+    intended: new Date(s.intendedMs).toISOString(),
+    intendedMs: s.intendedMs,
+    actualMs: s.actualMs !== undefined ? ms(s.actualMs) : undefined,
+    lateMs: s.actualMs !== undefined ? ms(s.actualMs - s.intendedMs) : undefined,
+    workerSpreadMs: s.workerSpreadMs !== undefined ? ms(s.workerSpreadMs) : undefined,
+  };
 }
 
 /** 130 for SIGINT, 143 for SIGTERM: what a shell reports for a process those signals ended. */

@@ -40,6 +40,10 @@ export interface BenchOptions {
   direction: Direction;
   size: number;
   pingpongSize: number;
+  /** Local addresses to connect from, in turn (--bind). */
+  sources?: string[];
+  /** Wall-clock instant (epoch ms) at which every worker begins, warmup included (--start-at). */
+  startAtMs?: number;
   onProgress?: (sample: IntervalSample, elapsedSec: number) => void;
   /** Lets the caller end the run early (a signal): the run still reports what it measured. */
   control?: BenchControl;
@@ -92,6 +96,15 @@ export interface BenchRun {
   interrupted?: string;
   /** Every long-lived connection closed before the run's time was up. */
   endedEarly: boolean;
+  /** With --start-at: the instant asked for, when the first worker began, and how far apart the workers began (ms). */
+  startAt?: StartRecord;
+}
+
+export interface StartRecord {
+  intendedMs: number;
+  /** undefined when the run was stopped before the instant came. */
+  actualMs?: number;
+  workerSpreadMs?: number;
 }
 
 /** Splits n into `parts` shares that differ by at most one (the first ones get the remainder). */
@@ -168,6 +181,8 @@ export async function runBench(o: BenchOptions): Promise<BenchRun> {
       direction: o.direction,
       size: o.size,
       pingpongSize: o.pingpongSize,
+      sources: o.sources,
+      startAtMs: o.startAtMs,
     }));
     await Promise.all(jobs.map((j) => pool.start(j)));
     await pool.whenAllExited();
@@ -208,7 +223,15 @@ export async function runBench(o: BenchOptions): Promise<BenchRun> {
     client: summarizeClient(results.map((r) => r.client)),
     interrupted: o.control?.interruptedBy,
     endedEarly: results.some((r) => r.endedEarly),
+    startAt: o.startAtMs !== undefined ? startRecord(o.startAtMs, results) : undefined,
   };
+}
+
+function startRecord(intendedMs: number, results: BenchWorkerResult[]): StartRecord {
+  const began = results.flatMap((r) => (r.startedAtMs !== undefined ? [r.startedAtMs] : []));
+  if (began.length === 0) return { intendedMs };
+  const first = Math.min(...began);
+  return { intendedMs, actualMs: first, workerSpreadMs: Math.max(...began) - first };
 }
 
 function sumAccounting(list: Accounting[]): Accounting {

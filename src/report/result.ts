@@ -96,6 +96,58 @@ export interface Negotiated {
   alpn: string | null;
 }
 
+/** This run was one share of a larger one (--shard I/N); `params` holds this share's load. */
+export interface ShardInfo {
+  /** 0..count-1. */
+  index: number;
+  count: number;
+  /** The machine's host name (a pod's name under Kubernetes). */
+  host: string;
+  /** The whole run's load, which the shares add up to. */
+  whole: { connections: number; rate?: number; count?: number };
+}
+
+/** --start-at: the instant asked for and when the run actually began (epoch ms, wall clock). */
+export interface StartAt {
+  /** ISO 8601 of intendedMs. */
+  intended: string;
+  intendedMs: number;
+  /** When the first client worker began; absent when the run was stopped before the instant. */
+  actualMs?: number;
+  /** actualMs - intendedMs. */
+  lateMs?: number;
+  /** Between the first and the last client worker's start. */
+  workerSpreadMs?: number;
+}
+
+/** One input of a merged document (`iocptls merge`): what that shard ran and measured. */
+export interface ShardRow {
+  /** The --shard index; for unsharded inputs, the input's position. */
+  shard: number;
+  /** N of --shard; absent for unsharded inputs. */
+  of?: number;
+  host?: string;
+  /** The file the document was read from. */
+  file: string;
+  backend: ResultBackend;
+  opensslVersion: string;
+  params: Record<string, unknown>;
+  start: string;
+  finish: string;
+  duration: number;
+  startAt?: StartAt;
+  /** How much later this shard's measured window opened than the earliest one's, ms. */
+  startSkewMs: number;
+  totals: Totals;
+  errors: Record<string, number>;
+  rates: Rates;
+  /** Latency summaries without their histograms (the merged document carries the sum). */
+  latency: Partial<Record<(typeof LATENCY_NAMES)[number], LatencySummary>>;
+  accounting?: Accounting;
+  client?: ClientReport;
+  interrupted?: { signal: string };
+}
+
 export interface ResultDocument {
   schema: typeof SCHEMA;
   tool: ToolInfo;
@@ -136,6 +188,14 @@ export interface ResultDocument {
   endedEarly?: boolean;
   /** Failed attempts / attempts in the window, and the limit (--max-error-rate) beyond which the run fails. */
   errorRate?: { ratio: number; max: number };
+  /** --shard: this run was one share of a larger one. */
+  shard?: ShardInfo;
+  /** --start-at: when the run was meant to begin and when it did (merged: the earliest shard's start, the latest lateness). */
+  startAt?: StartAt;
+  /** A merged document (`iocptls merge`): how many inputs, of how many shards, how far apart they started. */
+  merged?: { inputs: number; of?: number; missing?: number[]; startSkewMs: number };
+  /** A merged document: one row per input, in shard order. */
+  shards?: ShardRow[];
 }
 
 export interface ResultInput {
@@ -168,6 +228,8 @@ export interface ResultInput {
   interrupted?: string;
   endedEarly?: boolean;
   maxErrorRate?: number;
+  shard?: ShardInfo;
+  startAt?: StartAt;
 }
 
 /** The headline rate of each kind: what --rate asks for and what a reader looks at first. */
@@ -245,8 +307,9 @@ export function buildResult(input: ResultInput): ResultDocument {
     },
   };
 
-  if (intervals.length > 0 && intervals.some((i) => i.histograms)) {
-    doc.intervals = intervals.map((i) => ({ index: i.index, startMs: i.startMs, durationMs: i.durationMs, counters: i.counters, histograms: i.histograms }));
+  // Every run's seconds, also without latencies (throughput): `iocptls merge` aligns shards by them.
+  if (intervals.length > 0) {
+    doc.intervals = intervals.map((i) => ({ index: i.index, startMs: i.startMs, durationMs: i.durationMs, counters: i.counters, ...(i.histograms ? { histograms: i.histograms } : {}) }));
   }
   if (input.accounting) doc.accounting = { ...input.accounting };
   if (input.warmup) doc.warmup = { duration: input.warmup.durationS, totals: totalsOf(input.warmup.totals) };
@@ -255,6 +318,8 @@ export function buildResult(input: ResultInput): ResultDocument {
   if (input.server) doc.server = { ...input.server };
   if (input.interrupted) doc.interrupted = { signal: input.interrupted };
   if (input.endedEarly) doc.endedEarly = true;
+  if (input.shard) doc.shard = { ...input.shard, whole: { ...input.shard.whole } };
+  if (input.startAt) doc.startAt = { ...input.startAt };
   if (input.maxErrorRate !== undefined) doc.errorRate = { ratio: errorRatio(doc), max: input.maxErrorRate };
   if (input.perConnectionGbps && input.perConnectionGbps.length > 0) {
     const sorted = [...input.perConnectionGbps].sort((a, b) => a - b);

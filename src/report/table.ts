@@ -78,10 +78,33 @@ function renderFacts(r: ResultDocument, p: Paint): string {
     `${p.dim('CPU    ')} ${m.cpuModel} × ${m.cores} (${m.platform} ${m.arch}, node ${m.node})`,
   ];
   if (client) lines.push(`${p.dim('Client ')} ${client.join(' · ')}`);
+  lines.push(...distributedLines(r, p));
   if (r.interrupted) lines.push(p.yellow(`Interrupted by ${r.interrupted.signal} after ${r.duration.toFixed(1)} s of measurement: the figures cover that much`));
   if (r.endedEarly) lines.push(p.yellow(`Ended early: every connection had closed after ${r.duration.toFixed(1)} s`));
   if (c?.warning) lines.push(p.yellow(`Warning: ${c.warning}`));
   return lines.join('\n');
+}
+
+/** --shard, --start-at and merged documents: which part of a run this is, and when it began. */
+function distributedLines(r: ResultDocument, p: Paint): string[] {
+  const lines: string[] = [];
+  if (r.shard) {
+    const w = r.shard.whole;
+    const whole = [`${formatCount(w.connections)} connections`, w.rate && `${formatCount(w.rate)}/s`, w.count && `${formatCount(w.count)} handshakes`].filter(Boolean);
+    lines.push(`${p.dim('Shard  ')} ${r.shard.index}/${r.shard.count} on ${r.shard.host} · the whole run: ${whole.join(', ')}`);
+  }
+  if (r.merged) {
+    const m = r.merged;
+    const of = m.of !== undefined ? `${m.inputs} of ${m.of} shards` : `${m.inputs} runs`;
+    const missing = m.missing?.length ? p.yellow(` · missing ${m.missing.join(', ')}`) : '';
+    lines.push(`${p.dim('Merged ')} ${of}${missing} · windows opened up to ${m.startSkewMs.toFixed(1)} ms apart`);
+  }
+  if (r.startAt) {
+    const s = r.startAt;
+    const late = s.lateMs !== undefined ? `${s.lateMs.toFixed(1)} ms late${r.merged ? ' at worst' : ''}` : 'stopped before it came';
+    lines.push(`${p.dim('Start  ')} at ${s.intended} (--start-at), ${late}`);
+  }
+  return lines;
 }
 
 function renderLatency(r: ResultDocument, p: Paint): string | undefined {
