@@ -245,7 +245,7 @@ function leaves(row: Record<string, unknown>, prefix = '', depth = 0): Array<[st
 
 function shardsSection(doc: ReportDocument): Html | undefined {
   if (!Array.isArray(doc.shards) || doc.shards.length === 0) return undefined;
-  const rows = doc.shards.filter(isRecord).map((r) => new Map(leaves(r)));
+  const rows = (doc.shards as unknown[]).filter(isRecord).map((r) => new Map(leaves(r)));
   const columns: string[] = [];
   for (const r of rows) for (const k of r.keys()) if (!columns.includes(k) && columns.length < 14) columns.push(k);
   return h`<section id="shards"><h2>Shards (${rows.length})</h2><p class="muted">This document was merged from several shards; one row per shard as recorded.</p><div style="overflow-x:auto"><table data-table="shards"><thead><tr>${columns.map((c) => h`<th class="l">${c}</th>`)}</tr></thead><tbody>${rows.map(
