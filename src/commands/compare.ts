@@ -1,19 +1,23 @@
 import * as fs from 'node:fs';
 import { Args, Command, Flags } from '@oclif/core';
 import { CompareError, Comparison, compareResults } from '../report/compare';
-import { regressionLines, renderComparisonMarkdown, renderComparisonTable } from '../report/compareRender';
+import { methodLine, regressionLines, renderComparisonMarkdown, renderComparisonTable, summaryLine } from '../report/compareRender';
 import { ResultFileError, readResult } from '../report/result';
 
 export default class Compare extends Command {
   static summary = 'Compare two benchmark results and fail on a regression.';
 
   static description =
-    'Compare two result documents (from `iocptls bench ... --json`). Exits 1 when a rate drops, or a latency ' +
-    'percentile rises, by more than the threshold; 2 when the files cannot be compared.';
+    'Compare two result documents (from `iocptls bench ... --json`, best with --rounds). For each metric: the change, ' +
+    'its bootstrap confidence interval and a Mann-Whitney U p-value over the samples (rounds, else per-second ' +
+    'intervals). Exits 1 only when a gated metric (the headline rate, the headline latency percentiles) changes for ' +
+    'the worse significantly (Holm-adjusted p < --alpha) and by more than --threshold; 2 when the files cannot be ' +
+    'compared. See docs/compare.md.';
 
   static examples = [
     '<%= config.bin %> compare base.json new.json',
     '<%= config.bin %> compare base.json new.json --threshold 10 --markdown',
+    '<%= config.bin %> compare base.json new.json --alpha 0.01 --json',
   ];
 
   static enableJsonFlag = true;
@@ -34,6 +38,16 @@ export default class Compare extends Command {
         return n;
       },
     })(),
+    alpha: Flags.custom<number>({
+      description: 'significance level: the chance that two runs of the same build fail the comparison (family-wise, Holm); confidence intervals are at 1 - alpha',
+      default: 0.05,
+      helpValue: 'P',
+      parse: async (input) => {
+        const n = Number(input);
+        if (input.trim() === '' || !Number.isFinite(n) || n <= 0 || n >= 0.5) throw new Error(`--alpha must be a probability between 0 and 0.5, got "${input}"`);
+        return n;
+      },
+    })(),
     markdown: Flags.boolean({ description: 'print a GitHub markdown table instead of the terminal table' }),
   };
 
@@ -46,7 +60,7 @@ export default class Compare extends Command {
     });
     let cmp: Comparison;
     try {
-      cmp = compareResults(readResult(args.base), readResult(args.new), { thresholdPct: flags.threshold });
+      cmp = compareResults(readResult(args.base), readResult(args.new), { thresholdPct: flags.threshold, alpha: flags.alpha });
     } catch (err) {
       if (err instanceof ResultFileError || err instanceof CompareError) {
         // oclif's JSON-mode catch keeps an exit code already set, and otherwise uses 1.
@@ -75,8 +89,9 @@ export default class Compare extends Command {
       const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
       this.log(flags.markdown ? markdown : renderComparisonTable(cmp, { color }));
       if (!flags.markdown) {
-        if (cmp.regressions.length === 0) this.log(`No regressions beyond ${cmp.thresholdPct}%.`);
-        else this.log([`${cmp.regressions.length} regression(s) beyond ${cmp.thresholdPct}%:`, ...regressionLines(cmp).map((l) => `  ${l}`)].join('\n'));
+        this.log(methodLine(cmp));
+        for (const n of cmp.notes) this.log(`Note: ${n}`);
+        this.log([summaryLine(cmp), ...regressionLines(cmp).map((l) => `  ${l}`)].join('\n'));
       }
     }
     if (cmp.regressions.length > 0) process.exitCode = 1;
