@@ -69,8 +69,9 @@ export function samplesOf(base: ResultDocument, next: ResultDocument): SamplePai
   };
   const pair = { base: make(base), next: make(next), notes };
   if (!pair.base.histograms || !pair.next.histograms) {
-    const which = [!pair.base.histograms && 'BASE', !pair.next.histograms && 'NEW'].filter(Boolean).join(' and ');
-    notes.push(`latency significance unavailable: ${which} has no per-interval histograms (an older iocptls wrote it); latency rows are shown, rates alone are tested`);
+    const which = [!pair.base.histograms && 'BASE', !pair.next.histograms && 'NEW'].filter(Boolean);
+    const verb = which.length > 1 ? 'have' : 'has';
+    notes.push(`latency significance unavailable: ${which.join(' and ')} ${verb} no per-interval histograms (written by an older iocptls); latency rows are shown, rates alone are tested`);
   }
   return pair;
 }

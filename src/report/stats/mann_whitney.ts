@@ -25,7 +25,8 @@ export interface MannWhitneyResult {
 /** Samples smaller than this (both) with no ties get the exact distribution. */
 export const EXACT_BELOW = 50;
 
-export function mannWhitneyU(x: readonly number[], y: readonly number[]): MannWhitneyResult {
+/** 'auto' picks as R and scipy do (exact without ties below EXACT_BELOW, else normal); the others force it. */
+export function mannWhitneyU(x: readonly number[], y: readonly number[], method: 'auto' | 'exact' | 'normal' = 'auto'): MannWhitneyResult {
   const n1 = x.length;
   const n2 = y.length;
   if (n1 === 0 || n2 === 0) throw new RangeError('mannWhitneyU: both samples need at least one value');
@@ -47,7 +48,8 @@ export function mannWhitneyU(x: readonly number[], y: readonly number[]): MannWh
   const ties = tieTerm > 0;
   const uMax = Math.max(u, n1 * n2 - u);
 
-  if (!ties && n1 < EXACT_BELOW && n2 < EXACT_BELOW) {
+  if (method === 'exact' && ties) throw new RangeError('mannWhitneyU: no exact distribution with ties');
+  if (method === 'exact' || (method === 'auto' && !ties && n1 < EXACT_BELOW && n2 < EXACT_BELOW)) {
     // The distribution is symmetric about n1·n2/2: P(|U - mean| >= |u - mean|) = 2·P(U >= uMax).
     const p = Math.min(1, 2 * exactUpperTail(n1, n2, uMax));
     return { u, p, method: 'exact', ties, n1, n2 };
