@@ -12,7 +12,7 @@ import { LatencySummary, PERCENTILES } from '../engine/stats/histograms';
 import { changePct, MetricRow, MetricUnit } from './metric_row';
 import { Rates, ResultDocument } from './result';
 import { samplesOf } from './samples';
-import { compareSamples, DEFAULT_ALPHA, DEFAULT_RESAMPLES, DEFAULT_SEED, SampleSource } from './significance';
+import { compareSamples, DEFAULT_ALPHA, DEFAULT_RESAMPLES, DEFAULT_SEED, GATED_LATENCY, MIN_TAIL_EVENTS, SampleSource } from './significance';
 import { LATENCY_LABELS, RATE_LABELS } from './table';
 
 export { changePct } from './metric_row';
@@ -67,6 +67,8 @@ export class CompareError extends Error {
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 const RATE_INFO = ['stdev', 'min', 'max'] as const;
+
+const PERCENTILE_KEYS = PERCENTILES.map(([k, p]) => [k, p] as const);
 
 const LATENCY_INFO: ReadonlyArray<readonly [keyof LatencySummary, string]> = [
   ['max', 'max'],
@@ -154,6 +156,12 @@ export function compareResults(base: ResultDocument, next: ResultDocument, opts:
   const reasons = [...new Set([...Object.keys(base.errors), ...Object.keys(next.errors)])].sort();
   for (const r of reasons) info(`errors.${r}`, `Error: ${r}`, 'count', base.errors[r] ?? 0, next.errors[r] ?? 0);
 
+  // The headline latency's percentiles that had too few events to be tested: said once, not per row.
+  const gatedLatency = GATED_LATENCY[base.kind];
+  const untested = rows.filter((r) => gatedLatency && r.id.startsWith(`latency.${gatedLatency}.`) && r.significance?.note?.startsWith('too few events'));
+  if (untested.length > 0) {
+    notes.push(`not tested, too few events per sample (a percentile needs ${MIN_TAIL_EVENTS} above it in each): ${untested.map((r) => r.label).join(', ')}`);
+  }
   const gatedRows = rows.filter((r) => r.gated && r.significance?.p !== null && r.significance?.p !== undefined);
   const tooFew = gatedRows.find((r) => r.significance?.note?.includes('cannot reach'))?.significance?.note;
   if (tooFew) notes.push(`${tooFew}: use more rounds (docs/compare.md)`);
@@ -178,8 +186,6 @@ export function compareResults(base: ResultDocument, next: ResultDocument, opts:
     notes,
   };
 }
-
-const PERCENTILE_KEYS = PERCENTILES.map(([k, p]) => [k, p] as const);
 
 /** The settings and facts of two runs that differ: flags, backend, OpenSSL, machine, target. */
 export function runDifferences(base: ResultDocument, next: ResultDocument): string[] {

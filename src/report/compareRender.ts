@@ -46,6 +46,12 @@ export function formatP(p: number | null): string {
   return p < 0.001 ? '<0.001' : p.toFixed(3);
 }
 
+/** 'p=0.012' or 'p<0.001', as benchstat writes it. */
+function pEquals(p: number | null): string {
+  const f = formatP(p);
+  return f.startsWith('<') ? f : `=${f}`;
+}
+
 function formatN(row: MetricRow): string {
   const s = row.significance;
   return s && s.p !== null ? `${s.n.base}+${s.n.next}` : '';
@@ -98,7 +104,7 @@ export function regressionLines(cmp: Comparison): string[] {
     const ci = formatInterval(r);
     return (
       `${r.label}: ${formatMetric(r.base, r.unit)} -> ${formatMetric(r.next, r.unit)} ` +
-      `(${formatChange(r.changePct)}${ci ? `, ${level} ${ci}` : ''}, p=${formatP(decidingP(r))}, threshold ${cmp.thresholdPct}%)`
+      `(${formatChange(r.changePct)}${ci ? `, ${level} ${ci}` : ''}, p${pEquals(decidingP(r))}, threshold ${cmp.thresholdPct}%)`
     );
   });
 }

@@ -90,7 +90,7 @@ const RATE_METRICS: Record<ResultKind, RateMetric[]> = {
  * ones; start lag measures the client. Those are tested and shown, but do not gate: every extra
  * gated metric costs the test power under the family-wise correction.
  */
-const GATED_LATENCY: Record<ResultKind, LatencyName | undefined> = { handshake: 'handshake', pingpong: 'rtt', throughput: undefined };
+export const GATED_LATENCY: Record<ResultKind, LatencyName | undefined> = { handshake: 'handshake', pingpong: 'rtt', throughput: undefined };
 
 function median(values: readonly number[]): number {
   if (values.length === 0) return 0;
