@@ -13,7 +13,6 @@ import { RunSpec, exactPercentile, latencies, simulateRounds, simulateRun } from
 
 const BIN = path.resolve(__dirname, '../../bin/run.js');
 
-const close = (actual: number, expected: number, tol: number) => assert.ok(Math.abs(actual - expected) <= tol, `${actual} is not within ${tol} of ${expected}`);
 
 const baseLatency = latencies(51, 20_000, 2_000, 0.5);
 const connectLatency = latencies(52, 20_000, 100, 0.3);

@@ -1,6 +1,7 @@
 // A benchmark run, from the main thread: starts the embedded server when there is no target,
 // starts the bench workers with their share of the load, merges their 1 s intervals (for
-// progress and rates) and, at the end, their histograms (added, never averaged).
+// progress and rates) and, at the end, their histograms (added, never averaged). With --rounds,
+// does that once per round and adds the rounds up the same way.
 import os from 'node:os';
 import type { Direction } from './apps/bulk_client';
 import type { ServerMode } from './apps/server_app';
