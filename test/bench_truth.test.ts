@@ -180,15 +180,16 @@ describe('bench: interrupted runs, dying servers, exact accounting', function ()
     });
 
     it('ping-pong --rate: open loop with corrected and uncorrected round trips', async () => {
-      const r = await runCliJson(['bench', 'throughput', '--pingpong', '64', '--rate', '200', '-c', '4', '-d', '2', '--warmup', '0']);
+      // A warmup, so the connections are up when the window opens (the pings are scheduled from the handshake on).
+      const r = await runCliJson(['bench', 'throughput', '--pingpong', '64', '--rate', '200', '-c', '4', '-d', '2', '--warmup', '1']);
       assert.equal(r.code, 0, dump(r));
       const d = r.doc;
       console.log(`      ping-pong --rate 200: ${d.totals.roundTrips} round trips, rtt p50 ${d.latency.rtt.p50} µs (uncorrected ${d.latency.rttUncorrected.p50} µs)`);
-      assert.ok(Math.abs(d.totals.started - 400) <= 10, `started ${d.totals.started}`);
+      assert.ok(Math.abs(d.totals.started - 400) <= 20, `started ${d.totals.started}`);
       assert.ok(d.totals.roundTrips >= d.totals.started - 4 && d.totals.roundTrips <= d.totals.started);
       assert.equal(d.latency.rtt.count, d.totals.roundTrips);
       assert.ok(d.latency.rtt.p50 >= d.latency.rttUncorrected.p50);
-      assert.ok(d.rateTarget && Math.abs(d.rateTarget.achieved - 200) < 10, JSON.stringify(d.rateTarget));
+      assert.ok(d.rateTarget && Math.abs(d.rateTarget.achieved - 200) <= 10, JSON.stringify(d.rateTarget));
     });
 
     it('bad --rate use: --rate on bench throughput needs --pingpong', async () => {

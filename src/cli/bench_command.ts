@@ -4,6 +4,7 @@ import { Args, Flags } from '@oclif/core';
 import fs from 'node:fs';
 import os from 'node:os';
 import { EXIT_FAILURE, IocptlsCommand } from './base';
+import { assertReadable } from './files';
 import { parseTarget, resolveHost } from './target';
 import { tlsFlags, tlsOptionsFromFlags } from './tls_flags';
 import { BenchControl, BenchRun, defaultWorkers, runBench, BenchOptions } from '../engine/bench';
@@ -66,6 +67,8 @@ export abstract class BenchCommand extends IocptlsCommand {
 
   protected async runBenchFrom(kind: BenchKind, targetArg: string | undefined, flags: BenchFlags, extra: Partial<BenchOptions>): Promise<ResultDocument> {
     const { backend } = this.setupEngine(flags);
+    // Files are checked whether or not they will be used (--ca without --verify is still a typo to report).
+    for (const f of ['ca', 'cert', 'key'] as const) if (flags[f]) assertReadable(`--${f}`, flags[f]);
     let target: BenchOptions['target'];
     if (targetArg) {
       const t = parseTarget(targetArg, 443);

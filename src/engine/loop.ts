@@ -33,10 +33,19 @@ interface Listener {
   maxConnections: number;
   handshakeTimeoutMs: number;
   idleTimeoutMs: number;
-  /** Accepted sockets turned away because of maxConnections. */
+  /** Shared admission (e.g. one limit over every worker); maxConnections applies when absent. */
+  limiter?: ConnectionLimiter;
+  /** Accepted sockets turned away because of maxConnections or the limiter. */
   rejected: number;
-  acceptErrors: number;
+  /** Failed accepts by errno name (EMFILE, ENFILE, ...). */
+  acceptErrors: Record<string, number>;
   count: number;
+}
+
+/** Admission of accepted connections, possibly shared with other loops (threads): acquire on accept, release on close. */
+export interface ConnectionLimiter {
+  tryAcquire(): boolean;
+  release(): void;
 }
 
 export interface ConnectOptions extends SessionOptions {
@@ -120,7 +129,7 @@ export class Loop {
     fd: number,
     context: TlsContext,
     handler: (conn: Connection) => ConnHandler,
-    opts: { depth?: number; maxConnections?: number; handshakeTimeoutMs?: number; idleTimeoutMs?: number } = {}
+    opts: { depth?: number; maxConnections?: number; limiter?: ConnectionLimiter; handshakeTimeoutMs?: number; idleTimeoutMs?: number } = {}
   ): number {
     const l: Listener = {
       fd,
@@ -131,8 +140,9 @@ export class Loop {
       maxConnections: opts.maxConnections ?? 0,
       handshakeTimeoutMs: opts.handshakeTimeoutMs ?? 0,
       idleTimeoutMs: opts.idleTimeoutMs ?? 0,
+      limiter: opts.limiter,
       rejected: 0,
-      acceptErrors: 0,
+      acceptErrors: {},
       count: 0,
     };
     const index = this.#listeners.push(l) - 1;
@@ -154,7 +164,7 @@ export class Loop {
 
   listenerStats(i: number) {
     const l = this.#listeners[i];
-    return { rejected: l.rejected, acceptErrors: l.acceptErrors, accepted: l.count };
+    return { rejected: l.rejected, acceptErrors: { ...l.acceptErrors }, accepted: l.count };
   }
 
   #postAccept(index: number): void {
@@ -173,10 +183,11 @@ export class Loop {
     }
     this.#postAccept(index);
     if (res < 0) {
-      l.acceptErrors++;
+      const why = errorName(res);
+      l.acceptErrors[why] = (l.acceptErrors[why] ?? 0) + 1;
       return;
     }
-    if (l.maxConnections > 0 && this.stats.open >= l.maxConnections) {
+    if (l.limiter ? !l.limiter.tryAcquire() : l.maxConnections > 0 && this.stats.open >= l.maxConnections) {
       l.rejected++;
       this.port.setLingerZero(res);
       this.port.closeNow(res);
@@ -244,6 +255,7 @@ export class Loop {
   }
 
   #freeConn(c: Connection): void {
+    if (c.role === 'server' && c.fd >= 0) this.#listeners[c.origin]?.limiter?.release();
     this.conns[c.slot] = undefined;
     this.#freeSlots.push(c.slot);
     this.stats.open--;

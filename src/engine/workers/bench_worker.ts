@@ -80,7 +80,10 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
   const job = init.job;
   const stop = new Int32Array(init.control);
   const loop = new Loop(createPort(init.backend));
-  const context = new TlsContext({ ...job.tls, role: 'client' });
+  // --resume ids: refuse tickets (SSL_OP_NO_TICKET), so a server can only resume by session ID,
+  // which exists up to TLS 1.2 (TLS 1.3 resumes with tickets only). --resume tickets: OpenSSL's
+  // client default, tickets on.
+  const context = new TlsContext({ ...job.tls, role: 'client', ...(job.resume === 'ids' ? { tickets: false, maxVersion: '1.2' as const } : {}) });
   const rec = new Recorder(job.kind === 'handshake' ? 'handshake' : 'connection');
   let negotiated: NegotiatedInfo | undefined;
   const base: ClientLoadOptions = {
