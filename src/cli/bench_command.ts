@@ -30,7 +30,23 @@ export const commonBenchFlags = {
   connections: Flags.integer({ char: 'c', description: 'concurrent connections', min: 1, max: 100000 }),
   workers: Flags.integer({ char: 'w', description: 'client worker threads [default: cores, or half of them with the embedded server]', min: 1, max: 256 }),
   duration: Flags.integer({ char: 'd', description: 'measured seconds (after the warmup)', min: 1 }),
-  warmup: Flags.integer({ description: 'seconds of load before measuring starts', min: 0 }),
+  warmup: Flags.integer({ description: 'seconds of load before measuring starts (each round has its own)', min: 0 }),
+  rounds: Flags.integer({
+    description: 'measure N rounds, each a complete run (warmup, -d seconds, drain) separated by --round-pause: one sample each for `compare`',
+    default: 1,
+    min: 1,
+    max: 1000,
+  }),
+  'round-pause': Flags.custom<number>({
+    description: 'seconds between rounds',
+    default: 1,
+    helpValue: 'SECONDS',
+    parse: async (input) => {
+      const n = Number(input);
+      if (input.trim() === '' || !Number.isFinite(n) || n < 0 || n > 3600) throw new ConfigError(`--round-pause must be seconds from 0 to 3600, not '${input}'`);
+      return n;
+    },
+  })(),
   ...tlsFlags,
   servername: Flags.string({ description: 'SNI to send (and name to verify with --verify)' }),
   cert: Flags.string({ description: 'client certificate (PEM)', dependsOn: ['key'] }),
@@ -100,6 +116,8 @@ export abstract class BenchCommand extends IocptlsCommand {
       direction: 'down',
       size: 16 * 1024,
       pingpongSize: 0,
+      rounds: flags.rounds ?? 1,
+      roundPauseSec: flags['round-pause'] ?? 1,
       ...extra,
     };
     if (options.tls.verify && !target) throw new ConfigError('--verify needs a target: the embedded server has a self-signed certificate');
@@ -109,12 +127,17 @@ export abstract class BenchCommand extends IocptlsCommand {
     options.startAtMs = startAtMs;
     const maxErrorRate = parsePercent(flags['max-error-rate'], '--max-error-rate');
     const progress = process.stderr.isTTY && !this.jsonEnabled();
+    const rounds = options.rounds ?? 1;
     if (progress) {
-      process.stderr.write(`iocptls bench ${kind}: ${target ? `${target.host}:${target.port}` : 'embedded server'}, ${options.connections} connections, ${options.count ? `${options.count} handshakes` : `${options.warmupSec}+${options.durationSec} s`}${shard ? `, shard ${shard.index}/${shard.count}` : ''}\n`);
+      const each = options.count ? `${options.count} handshakes` : `${options.warmupSec}+${options.durationSec} s`;
+      const shape = rounds > 1 ? `${rounds} rounds of ${each}, ${options.roundPauseSec} s apart` : each;
+      process.stderr.write(`iocptls bench ${kind}: ${target ? `${target.host}:${target.port}` : 'embedded server'}, ${options.connections} connections, ${shape}${shard ? `, shard ${shard.index}/${shard.count}` : ''}\n`);
       if (startAtMs !== undefined && startAtMs > Date.now()) {
         process.stderr.write(`iocptls: starting at ${new Date(startAtMs).toISOString()} (in ${((startAtMs - Date.now()) / 1000).toFixed(1)} s)\n`);
       }
-      options.onProgress = (s, elapsed) => process.stderr.write('\r' + renderProgress(kind, s, elapsed, options.count ? 0 : options.durationSec) + '\x1b[K');
+      let round = '';
+      options.onRound = (r) => (round = `round ${r + 1}/${rounds}`);
+      options.onProgress = (s, elapsed) => process.stderr.write('\r' + (round ? `  ${round}` : '') + renderProgress(kind, s, elapsed, options.count ? 0 : options.durationSec) + '\x1b[K');
     }
     // First Ctrl-C (or SIGTERM) ends the measured window and still reports; a second one exits at once.
     const control = (options.control = new BenchControl());
@@ -188,6 +211,8 @@ export abstract class BenchCommand extends IocptlsCommand {
         size: kind === 'throughput' ? o.size : kind === 'pingpong' ? o.pingpongSize : undefined,
         maxErrorRate: maxErrorRate * 100,
         bind: o.sources?.join(','),
+        rounds: run.rounds ? o.rounds : undefined,
+        roundPause: run.rounds ? o.roundPauseSec : undefined,
       },
       start: run.start,
       finish: run.finish,
@@ -224,6 +249,15 @@ export abstract class BenchCommand extends IocptlsCommand {
         whole: { connections: shard.whole.connections, rate: shard.whole.rate || undefined, count: shard.whole.count || undefined },
       },
       startAt: run.startAt && startAtRecord(run.startAt),
+      rounds: run.rounds?.map((r) => ({
+        index: r.index,
+        start: r.start,
+        durationS: r.durationSec,
+        totals: r.totals,
+        intervals: r.intervals,
+        histograms: r.histograms,
+        interrupted: r.interrupted,
+      })),
     });
   }
 }

@@ -59,6 +59,37 @@ export interface IntervalRecord {
   counters: CounterSnapshot;
   /** Encoded histograms (µs) of this interval only; names as in `latency`. */
   histograms?: Partial<Record<(typeof LATENCY_NAMES)[number], string>>;
+  /** With --rounds: the round (index into `rounds`) this interval belongs to. */
+  round?: number;
+}
+
+/**
+ * One measured round of a --rounds run: a complete run of its own (warmup, window, drain),
+ * separated from the next by a pause. Each is one sample for `compare`'s statistics.
+ */
+export interface RoundRecord {
+  index: number;
+  /** ISO time the round's window opened. */
+  start: string;
+  /** Measured seconds (its intervals' total length). */
+  duration: number;
+  totals: Totals;
+  errors: Record<string, number>;
+  rates: Rates;
+  /** The round's own latency summaries and encoded histograms. */
+  latency: Latency;
+  /** The round was ended early by a signal: its figures cover what it measured. */
+  interrupted?: boolean;
+}
+
+export interface RoundInput {
+  index: number;
+  start: Date | string;
+  durationS: number;
+  totals: CounterSnapshot;
+  intervals: readonly IntervalSample[];
+  histograms: Partial<Record<(typeof LATENCY_NAMES)[number], Histogram>>;
+  interrupted?: boolean;
 }
 
 /** Per-second rates over the run's 1 s intervals. Every rate is better when higher. */
@@ -170,8 +201,10 @@ export interface ResultDocument {
   negotiated: Negotiated;
   perConnection?: { gbps: { min: number; median: number; max: number } };
   rateTarget?: { requested: number; achieved: number; shortfallPct: number };
-  /** The measured intervals, each with its counts and histograms. */
+  /** The measured intervals, each with its counts and histograms (with --rounds: every round's, in order). */
   intervals?: IntervalRecord[];
+  /** --rounds N: each round's own figures; the top-level figures are the rounds added up (histograms added, rates over the summed time). */
+  rounds?: RoundRecord[];
   /** started = succeeded + failed + cutOff, over the whole run (warmup and drain included). */
   accounting?: Accounting;
   /** What the warmup did before the window opened (not in totals). */
@@ -230,6 +263,8 @@ export interface ResultInput {
   maxErrorRate?: number;
   shard?: ShardInfo;
   startAt?: StartAt;
+  /** --rounds: each round (the top-level totals, intervals and histograms must be their sum). */
+  rounds?: readonly RoundInput[];
 }
 
 /** The headline rate of each kind: what --rate asks for and what a reader looks at first. */
@@ -241,6 +276,29 @@ export const PRIMARY_RATE: Record<ResultKind, keyof Rates> = {
 
 export function latencyStats(h: Histogram): LatencyStats {
   return { ...summarizeHistogram(h), encoded: encodeHistogram(h) };
+}
+
+function latencyOf(histograms: ResultInput['histograms']): Latency {
+  const latency: Latency = {};
+  for (const name of LATENCY_NAMES) {
+    const h = histograms?.[name];
+    if (h) latency[name] = latencyStats(h);
+  }
+  return latency;
+}
+
+export function roundRecord(kind: ResultKind, r: RoundInput): RoundRecord {
+  const rec: RoundRecord = {
+    index: r.index,
+    start: iso(r.start),
+    duration: r.durationS,
+    totals: totalsOf(r.totals),
+    errors: { ...r.totals.errors },
+    rates: buildRates(kind, r.intervals, r.totals),
+    latency: latencyOf(r.histograms),
+  };
+  if (r.interrupted) rec.interrupted = true;
+  return rec;
 }
 
 function buildRates(kind: ResultKind, intervals: readonly IntervalSample[], totals: CounterSnapshot): Rates {
@@ -277,11 +335,7 @@ export function buildResult(input: ResultInput): ResultDocument {
     input.durationS ??
     (intervalsMs > 0 ? intervalsMs / 1000 : (new Date(input.finish).getTime() - new Date(input.start).getTime()) / 1000);
 
-  const latency: Latency = {};
-  for (const name of LATENCY_NAMES) {
-    const h = input.histograms?.[name];
-    if (h) latency[name] = latencyStats(h);
-  }
+  const latency = latencyOf(input.histograms);
 
   const doc: ResultDocument = {
     schema: SCHEMA,
@@ -309,8 +363,16 @@ export function buildResult(input: ResultInput): ResultDocument {
 
   // Every run's seconds, also without latencies (throughput): `iocptls merge` aligns shards by them.
   if (intervals.length > 0) {
-    doc.intervals = intervals.map((i) => ({ index: i.index, startMs: i.startMs, durationMs: i.durationMs, counters: i.counters, ...(i.histograms ? { histograms: i.histograms } : {}) }));
+    doc.intervals = intervals.map((i) => ({
+      index: i.index,
+      startMs: i.startMs,
+      durationMs: i.durationMs,
+      counters: i.counters,
+      ...(i.histograms ? { histograms: i.histograms } : {}),
+      ...(i.round !== undefined ? { round: i.round } : {}),
+    }));
   }
+  if (input.rounds) doc.rounds = input.rounds.map((r) => roundRecord(kind, r));
   if (input.accounting) doc.accounting = { ...input.accounting };
   if (input.warmup) doc.warmup = { duration: input.warmup.durationS, totals: totalsOf(input.warmup.totals) };
   if (input.afterWindow) doc.afterWindow = totalsOf(input.afterWindow);

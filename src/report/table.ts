@@ -131,6 +131,47 @@ function renderRates(r: ResultDocument, p: Paint): string | undefined {
   return t.toString();
 }
 
+/** The kind's headline latency: what a reader of a round looks at. */
+const PRIMARY_LATENCY: Record<ResultDocument['kind'], (typeof LATENCY_NAMES)[number]> = { handshake: 'handshake', pingpong: 'rtt', throughput: 'handshake' };
+
+/**
+ * --rounds: one line per round (its headline rate and latency), then how far the rounds spread:
+ * the coefficient of variation of the headline rate is the noise `compare` has to see through
+ * (docs/compare.md turns it into a number of rounds).
+ */
+function renderRounds(r: ResultDocument, p: Paint): string | undefined {
+  if (!r.rounds || r.rounds.length === 0) return undefined;
+  const key = PRIMARY_RATE[r.kind];
+  const { label, format } = RATE_LABELS[key];
+  const lat = r.kind === 'throughput' ? undefined : PRIMARY_LATENCY[r.kind];
+  const head = ['Round', 'Start', 'Seconds', `${label}${key.startsWith('bits') ? '' : '/s'}`];
+  if (lat) head.push(`${LATENCY_LABELS[lat]} p50`, 'p99');
+  head.push('Errors');
+  const t = makeTable(head, p);
+  const t0 = new Date(r.rounds[0].start).getTime();
+  for (const round of r.rounds) {
+    const l = lat ? round.latency[lat] : undefined;
+    const row = [
+      p.bold(`${round.index + 1}${round.interrupted ? ' (interrupted)' : ''}`),
+      `+${((new Date(round.start).getTime() - t0) / 1000).toFixed(1)} s`,
+      round.duration.toFixed(2),
+      format(round.rates[key]?.mean ?? 0),
+    ];
+    if (lat) row.push(l ? formatMicros(l.p50) : '–', l ? formatMicros(l.p99) : '–');
+    row.push(round.totals.errors > 0 ? p.red(formatCount(round.totals.errors)) : '0');
+    t.push(row);
+  }
+  const rates = r.rounds.filter((x) => !x.interrupted).map((x) => x.rates[key]?.mean ?? 0);
+  let spread = '';
+  if (rates.length >= 2) {
+    const mean = rates.reduce((a, b) => a + b, 0) / rates.length;
+    const sd = Math.sqrt(rates.reduce((a, b) => a + (b - mean) ** 2, 0) / (rates.length - 1));
+    const cv = mean > 0 ? (sd / mean) * 100 : 0;
+    spread = `\nRound to round: ${label.toLowerCase()} ${format(Math.min(...rates))} .. ${format(Math.max(...rates))}, coefficient of variation ${cv.toFixed(1)}% over ${rates.length} rounds`;
+  }
+  return t.toString() + spread;
+}
+
 function renderTotals(r: ResultDocument, p: Paint): string {
   const tot = r.totals;
   const t = makeTable(['Totals', ''], p, ['left', 'left']);
@@ -208,6 +249,7 @@ export function renderResult(result: ResultDocument, opts: RenderOptions): strin
     renderFacts(result, p),
     renderLatency(result, p),
     renderRates(result, p),
+    renderRounds(result, p),
     renderTotals(result, p),
     renderErrors(result, p),
   ].filter((s): s is string => s !== undefined);
