@@ -116,7 +116,7 @@ accepting, closes connections with close_notify, prints totals and exits 0.`;
       openssl: { version: ssl.version, source: ssl.path ?? 'node' },
       durationSec: (performance.now() - started) / 1000,
       totals: t.totals,
-      connections: { accepted: t.accepted, rejected: t.rejected, acceptErrors: t.acceptErrors },
+      connections: { accepted: t.accepted, rejected: t.rejected, acceptErrors: t.acceptErrorsTotal },
       perWorker: t.perWorker,
       leftover: t.leftover,
     };

@@ -38,9 +38,26 @@ export interface ServerTotals {
   totals: CounterSnapshot;
   accepted: number;
   rejected: number;
-  acceptErrors: number;
+  /** Failed accepts by reason, all workers: { emfile: 12 }. */
+  acceptErrors: Record<string, number>;
+  acceptErrorsTotal: number;
+  /** Times a worker paused accepting because the process ran out of descriptors or memory. */
+  acceptPauses: number;
   perWorker: { worker: number; accepted: number; handshakes: number }[];
-  leftover: { connections: number; recvBuffers: number };
+  leftover: { connections: number; recvBuffers: number; pendingOps: number; listeners: number };
+}
+
+/** What the server's 'tick' event carries besides the sample: state across all workers. */
+export interface ServerTickState {
+  open: number;
+  /** Failed accepts so far (cumulative), by reason. */
+  acceptErrors: Record<string, number>;
+  acceptPauses: number;
+}
+
+function addReasons(into: Record<string, number>, from: Record<string, number>): Record<string, number> {
+  for (const [k, n] of Object.entries(from)) into[k] = (into[k] ?? 0) + n;
+  return into;
 }
 
 export interface EphemeralCertificate {
@@ -67,11 +84,15 @@ export class RunningServer extends EventEmitter {
       totals: mergeCounters(results.map((r) => r.totals)),
       accepted: results.reduce((a, r) => a + r.accepted, 0),
       rejected: results.reduce((a, r) => a + r.rejected, 0),
-      acceptErrors: results.reduce((a, r) => a + r.acceptErrors, 0),
+      acceptErrors: results.reduce((a, r) => addReasons(a, r.acceptErrors), {} as Record<string, number>),
+      acceptErrorsTotal: results.reduce((a, r) => a + r.acceptErrorsTotal, 0),
+      acceptPauses: results.reduce((a, r) => a + r.acceptPauses, 0),
       perWorker: results.map((r) => ({ worker: r.worker, accepted: r.accepted, handshakes: r.totals.handshakes })),
       leftover: {
         connections: results.reduce((a, r) => a + r.leftover.connections, 0),
         recvBuffers: results.reduce((a, r) => a + r.leftover.recvBuffers, 0),
+        pendingOps: results.reduce((a, r) => a + r.leftover.pendingOps, 0),
+        listeners: results.filter((r) => r.leftover.listening).length,
       },
     };
   }
@@ -123,10 +144,16 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     if (failed) throw (ready[0].status === 'rejected' ? ready[0] : failed).reason;
     const port = (ready[0] as PromiseFulfilledResult<{ port: number }>).value.port;
     const server = new RunningServer(o.host, port, workers, ephemeral, pool);
-    const merger = new IntervalMerger<number>(workers, (sample: IntervalSample, open: number[]) =>
-      server.emit('tick', sample, open.reduce((a, b) => a + b, 0))
-    );
-    pool.on('tick', (_w: number, t: ServeTick) => merger.add(t.sample, t.open));
+    // 'tick' (sample, open, state): the merged second, connections open, and cumulative accept trouble.
+    const merger = new IntervalMerger<ServeTick>(workers, (sample: IntervalSample, ticks: ServeTick[]) => {
+      const state: ServerTickState = {
+        open: ticks.reduce((a, t) => a + t.open, 0),
+        acceptErrors: ticks.reduce((a, t) => addReasons(a, t.acceptErrors), {} as Record<string, number>),
+        acceptPauses: ticks.reduce((a, t) => a + t.acceptPauses, 0),
+      };
+      server.emit('tick', sample, state.open, state);
+    });
+    pool.on('tick', (_w: number, t: ServeTick) => merger.add(t.sample, t));
     return server;
   } catch (e) {
     await pool.terminate();

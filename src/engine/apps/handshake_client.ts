@@ -3,11 +3,11 @@
 // runs from each handshake's *intended* start, so a stalled server shows in the percentiles
 // instead of silently slowing the clients down (coordinated omission, as wrk2 corrects it).
 import { performance } from 'node:perf_hooks';
-import { openssl } from '../../../native/openssl';
 import type { Connection } from '../connection';
 import type { IocptlsError } from '../errors';
+import type { SavedSession } from '../tls/saved_session';
+import { SessionStore } from '../tls/session_store';
 import { ClientLoadOptions, recordHandshake } from './client_load';
-import { SessionPool } from './session_pool';
 
 export interface HandshakeLoadOptions extends ClientLoadOptions {
   /** Handshakes per second for this worker; 0 = closed loop. */
@@ -34,7 +34,7 @@ interface Attempt {
 
 export class HandshakeLoad {
   #inFlight = 0;
-  #sessions = new SessionPool();
+  #sessions = new SessionStore(64);
   /**
    * Whether the server sends a TLS 1.3 ticket after a full / a resumed handshake: unknown until a
    * ticket arrives (true) or a ticket wait runs out (false). Many servers (Node's among them) send
@@ -111,15 +111,15 @@ export class HandshakeLoad {
       try {
         this.#connect(a, resume);
       } finally {
-        // SSL_set_session took its own reference.
-        if (resume) openssl().SSL_SESSION_free(resume);
+        // The SSL took its own reference.
+        resume?.release();
       }
     } finally {
       this.#starting = false;
     }
   }
 
-  #connect(a: Attempt, resume: bigint | undefined): void {
+  #connect(a: Attempt, resume: SavedSession | undefined): void {
     const o = this.o;
     const conn: Connection = o.loop.connect(o.addr, {
       context: o.context,
@@ -158,7 +158,7 @@ export class HandshakeLoad {
     c.close(this.o.close);
   }
 
-  #keep(sess: bigint, c: Connection, a: Attempt): boolean {
+  #keep(sess: SavedSession, c: Connection, a: Attempt): boolean {
     this.#sessions.add(sess);
     if (a.handshaken) this.#ticketsAfter[a.resumed ? 'resumed' : 'full'] = true;
     if (a.waitingTicket) {

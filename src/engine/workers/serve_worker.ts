@@ -63,6 +63,10 @@ function bindListener(job: ServeJob, port: CompletionPort): { fd: number; port: 
 export interface ServeTick {
   sample: IntervalSample;
   open: number;
+  /** Failed accepts so far (cumulative), by reason: { emfile: 12 }. */
+  acceptErrors: Record<string, number>;
+  /** Accepts paused so far for lack of descriptors or memory (cumulative). */
+  acceptPauses: number;
 }
 
 export interface ServeWorkerResult {
@@ -70,9 +74,13 @@ export interface ServeWorkerResult {
   totals: CounterSnapshot;
   accepted: number;
   rejected: number;
-  acceptErrors: number;
+  /** Failed accepts by reason ('emfile', 'enfile', 'enobufs', 'econnaborted', ...). */
+  acceptErrors: Record<string, number>;
+  acceptErrorsTotal: number;
+  /** Times accepting paused (backed off) because the process ran out of descriptors or memory. */
+  acceptPauses: number;
   /** What is still allocated after the stop: all must be zero. */
-  leftover: { connections: number; recvBuffers: number };
+  leftover: { connections: number; recvBuffers: number; pendingOps: number; listening: boolean };
 }
 
 export function runServeWorker(init: WorkerInit<ServeJob>, post: Post): void {
@@ -100,7 +108,12 @@ export function runServeWorker(init: WorkerInit<ServeJob>, post: Post): void {
   const tick = () => {
     const sample = ticker.tick(Date.now());
     addCounters(totals, sample.counters);
-    post({ cmd: 'TICK', worker: init.worker, data: { sample, open: loop.stats.open } satisfies ServeTick });
+    const ls = loop.listenerStats(index);
+    post({
+      cmd: 'TICK',
+      worker: init.worker,
+      data: { sample, open: loop.stats.open, acceptErrors: ls.acceptErrors, acceptPauses: ls.acceptPauses } satisfies ServeTick,
+    });
   };
   const schedule = () =>
     loop.setTimer(performance.now() + INTERVAL_MS, () => {
@@ -118,8 +131,8 @@ export function runServeWorker(init: WorkerInit<ServeJob>, post: Post): void {
   while (loop.stats.open > 0 && performance.now() < until) loop.turn(20);
   for (const c of loop.conns) c?.close('rst');
   for (let i = 0; i < 50 && loop.stats.open > 0; i++) loop.turn(10);
-  // Let the listener's cancelled accepts complete so its socket is closed.
-  for (let i = 0; i < 5; i++) loop.turn(1);
+  // Let the listener's cancelled accepts (and the last closes) complete: no fd, nothing pending.
+  for (let i = 0; i < 100 && loop.pendingOps > 0; i++) loop.turn(10);
   tick();
   const ls = loop.listenerStats(index);
   const result: ServeWorkerResult = {
@@ -128,7 +141,9 @@ export function runServeWorker(init: WorkerInit<ServeJob>, post: Post): void {
     accepted: ls.accepted,
     rejected: ls.rejected,
     acceptErrors: ls.acceptErrors,
-    leftover: { connections: loop.stats.open, recvBuffers: loop.recvBuffersInUse },
+    acceptErrorsTotal: ls.acceptErrorsTotal,
+    acceptPauses: ls.acceptPauses,
+    leftover: { connections: loop.stats.open, recvBuffers: loop.recvBuffersInUse, pendingOps: loop.pendingOps, listening: ls.listening },
   };
   context.free();
   if (keylogFd !== undefined) fs.closeSync(keylogFd);
