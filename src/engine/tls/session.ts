@@ -17,6 +17,13 @@ import { SavedSession } from './saved_session';
 
 /** Size of each direction's BIO pair buffer: room for several full 16 KiB records. */
 export const BIO_PAIR_SIZE = 64 * 1024;
+/** Largest TLS plaintext record. */
+const MAX_RECORD = 16 * 1024;
+/**
+ * Ciphertext a record adds to its plaintext, at most, for every suite we allow: header 5, then
+ * TLS 1.3 AEAD 1 + 16, TLS 1.2 GCM 8 + 16, or TLS 1.2 CBC IV 16 + HMAC-SHA384 48 + padding 16.
+ */
+export const RECORD_OVERHEAD = 128;
 
 export const enum ReadResult {
   /** Nothing more until more ciphertext arrives. */
@@ -50,6 +57,8 @@ export class TlsSession {
   readonly ssl: bigint;
   /** The network side of the BIO pair: ciphertext in and out. */
   readonly net: bigint;
+  /** The SSL's side of the BIO pair. */
+  #internal: bigint;
   #o: o.OpenSSL;
   #handshakeDone = false;
   #error: TlsError | undefined;
@@ -69,7 +78,7 @@ export class TlsSession {
       s.SSL_free(this.ssl);
       throw tlsErrorFromQueue(s, 'BIO_new_bio_pair', 'out of memory');
     }
-    const internal = pair[0];
+    const internal = (this.#internal = pair[0]);
     this.net = pair[1];
     s.SSL_set_bio(this.ssl, internal, internal);
     if (context.role === 'client') {
@@ -178,15 +187,39 @@ export class TlsSession {
     throw this.#fail(err, 'read');
   }
 
-  /** Encrypts up to len bytes; returns how many were taken (0 when the outgoing pair buffer is full). */
+  /**
+   * Encrypts up to len bytes; returns how many were taken (less, or 0, when the outgoing pair is
+   * full: send, then write the rest). What is not taken was not encrypted: the rest may be
+   * written later from anywhere, and nothing else is held back by it.
+   */
   write(src: bigint | Uint8Array, len: number): number {
     if (this.#error) throw this.#error;
     const s = this.#o;
-    const r = s.SSL_write(this.ssl, src, len);
-    if (r > 0) return r;
-    const err = s.SSL_get_error(this.ssl, r);
-    if (err === o.SSL_ERROR_WANT_WRITE || err === o.SSL_ERROR_WANT_READ) return 0;
-    throw this.#fail(err, 'write');
+    // A KeyUpdate of ours still waiting for room goes first.
+    if (this.#blocked & Blocked.KeyUpdate) {
+      this.#pushKeyUpdate();
+      if (this.#blocked & Blocked.KeyUpdate) return 0;
+    }
+    // OpenSSL encrypts a record before it knows whether the pair takes it; one that does not fit
+    // stays half-written inside OpenSSL, and then nothing but the very same SSL_write may follow:
+    // a close_notify or a KeyUpdate fails with "bad write retry", and the caller could not give
+    // up on that data. So only what surely fits is handed over.
+    let total = 0;
+    while (total < len) {
+      const n = fits(Number(s.BIO_ctrl_get_write_guarantee(this.#internal)), len - total);
+      if (n === 0) break;
+      const from = total === 0 ? src : typeof src === 'bigint' ? src + BigInt(total) : src.subarray(total);
+      // PARTIAL_WRITE mode: SSL_write returns after each record, so loop for the rest that fits.
+      const r = s.SSL_write(this.ssl, from, n);
+      if (r > 0) {
+        total += r;
+        continue;
+      }
+      const err = s.SSL_get_error(this.ssl, r);
+      if (err === o.SSL_ERROR_WANT_WRITE || err === o.SSL_ERROR_WANT_READ) break;
+      throw this.#fail(err, 'write');
+    }
+    return total;
   }
 
   /** Queues close_notify (once there is room for it: see wantsWrite). */
@@ -198,6 +231,12 @@ export class TlsSession {
   #shutdown(): void {
     const s = this.#o;
     this.#blocked &= ~Blocked.Shutdown;
+    // OpenSSL refuses to shut down while a KeyUpdate of ours is still being written (it is "in
+    // init" until then): that one goes out first, the close_notify after it.
+    if (this.#blocked & Blocked.KeyUpdate) {
+      this.#blocked |= Blocked.Shutdown;
+      return;
+    }
     const r = s.SSL_shutdown(this.ssl);
     if (r < 0 && s.SSL_get_error(this.ssl, r) === o.SSL_ERROR_WANT_WRITE) this.#blocked |= Blocked.Shutdown;
     drainErrorQueue(s);
@@ -235,8 +274,8 @@ export class TlsSession {
    */
   retryWrites(): void {
     if (this.#error) return;
-    if (this.#blocked & Blocked.Shutdown) this.#shutdown();
     if (this.#blocked & Blocked.KeyUpdate) this.#pushKeyUpdate();
+    if (this.#blocked & Blocked.Shutdown) this.#shutdown();
   }
 
   /**
@@ -354,6 +393,17 @@ export class TlsSession {
     this.#o.SSL_free(this.ssl); // frees the internal BIO too
     this.#o.BIO_free(this.net);
   }
+}
+
+/** How much of `len` plaintext bytes surely fits, as records, in `space` bytes of the outgoing pair. */
+function fits(space: number, len: number): number {
+  let n = 0;
+  while (n < len && space > RECORD_OVERHEAD) {
+    const r = Math.min(MAX_RECORD, space - RECORD_OVERHEAD, len - n);
+    n += r;
+    space -= r + RECORD_OVERHEAD;
+  }
+  return n;
 }
 
 export interface NegotiatedInfo {
