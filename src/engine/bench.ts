@@ -3,6 +3,7 @@
 // progress and rates) and, at the end, their histograms (added, never averaged).
 import os from 'node:os';
 import type { Direction } from './apps/bulk_client';
+import type { ConnectionLimit } from './apps/client_load';
 import type { ServerMode } from './apps/server_app';
 import { IocptlsError } from './errors';
 import { IntervalMerger } from './interval_merger';
@@ -54,6 +55,21 @@ export interface BenchRun {
   negotiated?: NegotiatedInfo;
   /** The embedded server's own count, when there was one: an independent observer of ours. */
   server?: ServerTotals;
+  /**
+   * Set when the clients could not open every connection asked for (socket() failed: EMFILE,
+   * ENFILE...): the run went on with `held` of `wanted`, and each failure is in totals.errors.
+   * Worth a notice: the load was smaller than asked.
+   */
+  connectionLimit?: ConnectionLimit;
+}
+
+/** The workers' connection limits as one: what the run asked for, what it held (a worker that met no limit held all of its share). */
+function mergeLimits(results: BenchWorkerResult[], connections: number): ConnectionLimit | undefined {
+  const limited = results.filter((r) => r.connectionLimit);
+  if (limited.length === 0) return undefined;
+  const reasons = [...new Set(limited.map((r) => r.connectionLimit!.reason))];
+  const short = limited.reduce((a, r) => a + r.connectionLimit!.wanted - r.connectionLimit!.held, 0);
+  return { reason: reasons.join(','), wanted: connections, held: connections - short };
 }
 
 /** Splits n into `parts` shares that differ by at most one (the first ones get the remainder). */
@@ -156,5 +172,6 @@ export async function runBench(o: BenchOptions): Promise<BenchRun> {
     perConnectionGbps: o.kind === 'throughput' ? results.flatMap((r) => r.perConnectionGbps ?? []) : undefined,
     negotiated: results.find((r) => r.negotiated)?.negotiated,
     server: serverTotals,
+    connectionLimit: mergeLimits(results, o.connections),
   };
 }

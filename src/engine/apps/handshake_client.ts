@@ -7,7 +7,7 @@ import type { Connection } from '../connection';
 import type { IocptlsError } from '../errors';
 import type { SavedSession } from '../tls/saved_session';
 import { SessionStore } from '../tls/session_store';
-import { ClientLoadOptions, recordHandshake } from './client_load';
+import { ClientLoadOptions, ConnectionBudget, recordHandshake } from './client_load';
 
 export interface HandshakeLoadOptions extends ClientLoadOptions {
   /** Handshakes per second for this worker; 0 = closed loop. */
@@ -48,8 +48,12 @@ export class HandshakeLoad {
   #ticking = false;
   #starting = false;
   started = 0;
+  /** Connections it may hold: all asked for, unless the process runs out of descriptors. */
+  readonly budget: ConnectionBudget;
 
-  constructor(readonly o: HandshakeLoadOptions) {}
+  constructor(readonly o: HandshakeLoadOptions) {
+    this.budget = new ConnectionBudget(o.connections);
+  }
 
   get inFlight(): number {
     return this.#inFlight;
@@ -64,13 +68,14 @@ export class HandshakeLoad {
       this.#nextStart = performance.now();
       this.#schedule();
     } else {
-      for (let i = 0; i < this.o.connections && this.o.mayStart(); i++) this.#launch(performance.now());
+      for (let i = 0; i < this.o.connections && this.o.mayStart(); i++) if (!this.#launch(performance.now())) break;
     }
   }
 
   #schedule(): void {
     if (this.#ticking) return;
     this.#ticking = true;
+    // Starts are due at exact times: precise, the loop wakes up a little early and polls until then.
     this.o.loop.setTimer(this.#nextStart, () => {
       this.#ticking = false;
       const now = performance.now();
@@ -81,7 +86,7 @@ export class HandshakeLoad {
       }
       this.#drainBacklog();
       if (this.o.mayStart()) this.#schedule();
-    });
+    }, { precise: true });
   }
 
   #drainBacklog(): void {
@@ -91,25 +96,31 @@ export class HandshakeLoad {
       this.#backlog.length = 0;
       return;
     }
-    while (this.#backlog.length && this.#inFlight < this.o.connections) this.#launch(this.#backlog.shift()!);
+    while (this.#backlog.length && this.budget.mayOpen(this.#inFlight)) {
+      if (!this.#launch(this.#backlog[0])) return;
+      this.#backlog.shift();
+    }
   }
 
   #next(): void {
     if (this.o.rate > 0) this.#drainBacklog();
-    else if (this.o.mayStart() && this.#inFlight < this.o.connections) this.#launch(performance.now());
+    // Usually one start per close; two when a load short of descriptors tries one more.
+    else while (this.o.mayStart() && this.budget.mayOpen(this.#inFlight) && this.#launch(performance.now()));
   }
 
-  #launch(intendedAt: number): void {
-    if (this.#starting) return; // a connect that fails synchronously must not recurse
+  /** Starts one handshake; false if it could not (out of descriptors: counted as an error). */
+  #launch(intendedAt: number): boolean {
+    if (this.#starting) return false; // a connect that fails synchronously must not recurse
     this.#starting = true;
     try {
       const o = this.o;
       const resume = o.resume !== 'none' && this.#sessions.available && Math.random() < o.resumeRatio ? this.#sessions.take() : undefined;
       const a: Attempt = { startedAt: intendedAt, resumed: false, waitingTicket: false, handshaken: false };
-      this.#inFlight++;
       this.started++;
       try {
-        this.#connect(a, resume);
+        if (!this.budget.open(o, this.#inFlight, () => this.#connect(a, resume))) return false;
+        this.#inFlight++;
+        return true;
       } finally {
         // The SSL took its own reference.
         resume?.release();
@@ -119,7 +130,7 @@ export class HandshakeLoad {
     }
   }
 
-  #connect(a: Attempt, resume: SavedSession | undefined): void {
+  #connect(a: Attempt, resume: SavedSession | undefined): Connection {
     const o = this.o;
     const conn: Connection = o.loop.connect(o.addr, {
       context: o.context,
@@ -136,6 +147,7 @@ export class HandshakeLoad {
         onClose: (c, err) => this.#onClose(c, a, err),
       },
     });
+    return conn;
   }
 
   #onHandshake(c: Connection, a: Attempt): void {

@@ -3,7 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import { Connection, ConnState } from '../connection';
 import type { Histogram } from '../stats/histograms';
-import { ClientLoadOptions, connectCounted, micros } from './client_load';
+import { ClientLoadOptions, ConnectionBudget, connectCounted, micros } from './client_load';
 import { sourceChunk } from './source';
 import { WriteQueue } from './write_queue';
 
@@ -16,8 +16,10 @@ export class PingPongLoad {
   #first = { done: false };
   #message: Buffer;
   open = 0;
+  readonly budget: ConnectionBudget;
 
   constructor(readonly o: PingPongOptions) {
+    this.budget = new ConnectionBudget(o.connections);
     const chunk = sourceChunk().view;
     this.#message = Buffer.alloc(o.size);
     for (let i = 0; i < o.size; i += chunk.length) this.#message.set(chunk.subarray(0, Math.min(chunk.length, o.size - i)), i);
@@ -40,8 +42,7 @@ export class PingPongLoad {
       // Count what the session took (now, or later from the queue on drain): what can reach the server.
       o.counters.bytesOut += q.write(c, this.#message);
     };
-    this.open++;
-    connectCounted(o, this.#first, {
+    const opened = this.budget.open(o, this.open, () => connectCounted(o, this.#first, {
       onHandshake: ping,
       onDrain: (c) => {
         o.counters.bytesOut += q.drain(c);
@@ -58,6 +59,7 @@ export class PingPongLoad {
       onClose: () => {
         this.open--;
       },
-    });
+    }));
+    if (opened) this.open++; // else out of descriptors: counted, and the run goes on with what it holds
   }
 }

@@ -9,7 +9,7 @@
 // finishing 400 ms late would otherwise stretch the window and understate the rate.
 import { performance } from 'node:perf_hooks';
 import { BulkLoad, Direction } from '../apps/bulk_client';
-import type { ClientLoadOptions } from '../apps/client_load';
+import type { ClientLoadOptions, ConnectionLimit } from '../apps/client_load';
 import { HandshakeLoad } from '../apps/handshake_client';
 import { PingPongLoad } from '../apps/pingpong_client';
 import { Loop } from '../loop';
@@ -54,6 +54,8 @@ export interface BenchWorkerResult {
   negotiated?: NegotiatedInfo;
   /** Counts of the measured window (warmup excluded), also sent as ticks. */
   totals: CounterSnapshot;
+  /** Set when this worker could not open all its connections (out of descriptors). */
+  connectionLimit?: ConnectionLimit;
 }
 
 /** How long in-flight handshakes get to finish once the run is over. */
@@ -180,6 +182,7 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
     perConnectionGbps,
     negotiated,
     totals: totals.snapshot(),
+    connectionLimit: (hs ?? bulk ?? pingpong)?.budget.report(),
   };
   hs?.free();
   context.free();
