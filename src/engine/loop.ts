@@ -566,8 +566,13 @@ export class Loop {
     // flight, a KeyUpdate answer, close_notify) and nothing but this send's completion will ever
     // wake it up again: drive it now that there is room.
     if (s.wantsWrite) {
-      if (c.state === ConnState.Closing) s.retryWrites();
-      else {
+      if (c.state === ConnState.Closing) {
+        try {
+          s.retryWrites();
+        } catch {
+          return this.#teardown(c, 'fin'); // closing anyway: the close_notify is lost with the session
+        }
+      } else {
         this.#drive(c);
         if (!c.open) return;
         this.#postRecv(c); // the incoming pair may have been full too
