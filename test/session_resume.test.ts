@@ -1,9 +1,9 @@
 // Resumption through tls/: SavedSession handles (one reference each, released once) and the
-// SessionStore that bench and connect resume from, in memory with two sessions back to back.
+// ClientSessionStore that bench and connect resume from, in memory with two sessions back to back.
 import * as assert from 'node:assert/strict';
 import { SavedSession } from '../src/engine/tls/saved_session';
 import { TlsSession } from '../src/engine/tls/session';
-import { SessionStore } from '../src/engine/tls/session_store';
+import { ClientSessionStore } from '../src/engine/tls/client_sessions';
 import { handshake, move, pair, Pair, readAll } from './helpers/session_pair';
 
 describe('TlsSession resumption (sans-I/O)', () => {
@@ -16,7 +16,7 @@ describe('TlsSession resumption (sans-I/O)', () => {
     for (const version of ['1.3', '1.2'] as const) {
       it(`TLS ${version}: a saved session resumes; the store hands tickets out once`, () => {
         const v = { minVersion: version, maxVersion: version } as const;
-        const store = new SessionStore();
+        const store = new ClientSessionStore();
         const first = track(pair(v, v, { onSession: (sess) => store.add(sess) }));
         handshake(first);
         // TLS 1.3 tickets come after the handshake.

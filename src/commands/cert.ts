@@ -1,11 +1,14 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
 import fs from 'node:fs';
 import { loadOpenSSL, requestedLibssl } from '../../native/openssl';
+import { PlainCommand } from '../cli/base';
+import { fsReason, prepareOutputDir } from '../cli/files';
+import { ConfigError } from '../engine/errors';
 import { KEY_TYPES, issueDirectory, plannedPaths, refuseOverwrite, writePkiFiles, type DirectoryDocument } from '../engine/pki';
 
 export type CertResult = DirectoryDocument & { openssl: { version: string; source: string } };
 
-export default class Cert extends Command {
+export default class Cert extends PlainCommand {
   static summary = 'Create a test CA and a certificate signed by it.';
 
   static description = [
@@ -40,16 +43,12 @@ export default class Cert extends Command {
     openssl: Flags.string({ description: 'libssl to use instead of the OpenSSL inside Node.js (or IOCPTLS_OPENSSL)' }),
   };
 
-  // oclif's catch() takes the exit code from err.exitCode, which this.error() does not set,
-  // so under --json every error would exit 1; keep the code the error asked for.
-  protected async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
-    process.exitCode ??= err.oclif?.exit;
-    return super.catch(err);
-  }
-
   async run(): Promise<CertResult> {
     const { flags } = await this.parse(Cert);
-    const fail = (msg: string): never => this.error(msg, { exit: 2 });
+    // Everything that can go wrong here is the command line's or a file's: exit 2, one line.
+    const fail = (msg: string): never => {
+      throw new ConfigError(msg);
+    };
 
     // Digits only: parseInt would take "30x" or "1e3" and mean something unasked for.
     if (!/^[1-9][0-9]{0,5}$/.test(flags.days.trim())) fail(`--days must be a whole number of days from 1 to 999999, not "${flags.days}"`);
@@ -77,12 +76,19 @@ export default class Cert extends Command {
         name,
       };
       if (!flags.force) refuseOverwrite(plannedPaths(request)); // before spending time on keys
+      prepareOutputDir('--out', flags.out);
       const { document, files } = issueDirectory(request);
-      writePkiFiles(files, { force: flags.force });
+      try {
+        writePkiFiles(files, { force: flags.force });
+      } catch (e) {
+        const f = (e as NodeJS.ErrnoException).path;
+        throw new ConfigError(`cannot write ${f ?? flags.out}: ${fsReason(e)}`);
+      }
       const result: CertResult = { ...document, openssl: { version: ssl.version, source: ssl.source } };
       if (!this.jsonEnabled()) this.log(render(result));
       return result;
     } catch (e) {
+      if (e instanceof ConfigError) throw e;
       return fail((e as Error).message);
     }
   }
@@ -92,7 +98,7 @@ function readText(file: string, flag: string): string {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new Error(`${flag}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new Error(`${flag}: cannot read ${file}: ${fsReason(e)}`);
   }
 }
 

@@ -74,9 +74,11 @@ interface Listener {
   maxConnections: number;
   handshakeTimeoutMs: number;
   idleTimeoutMs: number;
-  /** Accepted sockets turned away because of maxConnections. */
+  /** Shared admission (e.g. one limit over every worker); maxConnections applies when absent. */
+  limiter?: ConnectionLimiter;
+  /** Accepted sockets turned away because of maxConnections or the limiter. */
   rejected: number;
-  /** Failed accepts by reason ('emfile', 'econnaborted', ...). */
+  /** Failed accepts by errno name ('EMFILE', 'ECONNABORTED', ...). */
   acceptErrors: Record<string, number>;
   acceptErrorsTotal: number;
   /** Times accepting paused for lack of descriptors or memory. */
@@ -87,7 +89,7 @@ interface Listener {
 export interface ListenerStats {
   accepted: number;
   rejected: number;
-  /** Failed accepts by reason, e.g. { emfile: 12 }. */
+  /** Failed accepts by errno name, e.g. { EMFILE: 12 }. */
   acceptErrors: Record<string, number>;
   acceptErrorsTotal: number;
   /** Times accepting paused (backed off) because the process was out of descriptors or memory. */
@@ -101,8 +103,16 @@ export interface ListenOptions {
   /** Accepts kept in flight (the AcceptEx pattern). */
   depth?: number;
   maxConnections?: number;
+  /** Shared admission (e.g. one limit over every worker); maxConnections applies when absent. */
+  limiter?: ConnectionLimiter;
   handshakeTimeoutMs?: number;
   idleTimeoutMs?: number;
+}
+
+/** Admission of accepted connections, possibly shared with other loops (threads): acquire on accept, release on close. */
+export interface ConnectionLimiter {
+  tryAcquire(): boolean;
+  release(): void;
 }
 
 export interface ConnectOptions extends SessionOptions {
@@ -131,6 +141,9 @@ export interface LoopStats {
   busyMs: number;
   /** Milliseconds spent blocked in the port's wait. */
   waitMs: number;
+  /** Completions dispatched, and how long in all (ms) they waited behind earlier ones of their batch. */
+  dispatched: number;
+  queuedMs: number;
 }
 
 export interface DestroyReport {
@@ -161,7 +174,7 @@ export class Loop {
   // Precise timers: how late blocking waits end, smoothed (mean and mean deviation, as TCP's RTO).
   #lateMean = 0.05;
   #lateDev = 0.025;
-  readonly stats: LoopStats = { open: 0, accepted: 0, connected: 0, closed: 0, busyMs: 0, waitMs: 0 };
+  readonly stats: LoopStats = { open: 0, accepted: 0, connected: 0, closed: 0, busyMs: 0, waitMs: 0, dispatched: 0, queuedMs: 0 };
   /**
    * The time (performance.now() ms) at which the current batch of completions was known: stamped
    * once, right after the wait returned. Everything in the batch happened by then; stamping each
@@ -169,6 +182,8 @@ export class Loop {
    */
   now = performance.now();
   #waitEnd = performance.now();
+  /** How long the completion being dispatched waited behind earlier ones of its batch (ms). */
+  #queued = 0;
   readonly ops = {
     write: (c: Connection, src: bigint | Uint8Array, len: number) => this.#write(c, src, len),
     close: (c: Connection, how: CloseHow, err?: IocptlsError) => this.#close(c, how, err),
@@ -238,6 +253,7 @@ export class Loop {
       maxConnections: opts.maxConnections ?? 0,
       handshakeTimeoutMs: opts.handshakeTimeoutMs ?? 0,
       idleTimeoutMs: opts.idleTimeoutMs ?? 0,
+      limiter: opts.limiter,
       rejected: 0,
       acceptErrors: {},
       acceptErrorsTotal: 0,
@@ -301,7 +317,7 @@ export class Loop {
     }
     if (res < 0) return this.#acceptFailed(l, index, res);
     this.#fillAccepts(l, index);
-    if (l.maxConnections > 0 && this.stats.open >= l.maxConnections) {
+    if (l.limiter ? !l.limiter.tryAcquire() : l.maxConnections > 0 && this.stats.open >= l.maxConnections) {
       l.rejected++;
       this.port.setLingerZero(res);
       this.port.closeNow(res);
@@ -323,8 +339,8 @@ export class Loop {
   }
 
   #acceptFailed(l: Listener, index: number, res: number): void {
-    const reason = errorName(res).toLowerCase();
-    l.acceptErrors[reason] = (l.acceptErrors[reason] ?? 0) + 1;
+    const why = errorName(res);
+    l.acceptErrors[why] = (l.acceptErrors[why] ?? 0) + 1;
     l.acceptErrorsTotal++;
     if (PER_CONNECTION_ACCEPT_ERRORS.has(res)) return this.#fillAccepts(l, index);
     // Out of descriptors or memory (or a listener gone bad): an accept posted now fails again at
@@ -404,6 +420,7 @@ export class Loop {
         res === E.ECONNREFUSED ? 'refused' : res === E.ETIMEDOUT ? 'timeout' : res === E.ECONNRESET ? 'reset' : errorName(res).toLowerCase();
       return this.#close(c, 'rst', new NetError(`connect: ${errorMessage(res)}`, errorName(res), reason));
     }
+    // The connect completed by the time the wait returned; dispatching earlier completions is ours.
     c.tConnected = c.lastActivity = this.now;
     if (c.deadline) c.deadlineReason = 'handshake timeout';
     this.stats.connected++;
@@ -424,6 +441,7 @@ export class Loop {
   }
 
   #freeConn(c: Connection): void {
+    if (c.role === 'server' && c.fd >= 0) this.#listeners[c.origin]?.limiter?.release();
     this.conns[c.slot] = undefined;
     this.#freeSlots.push(c.slot);
     this.stats.open--;
@@ -495,6 +513,12 @@ export class Loop {
       return this.#close(c, 'fin', new NetError('connection closed by peer during handshake', 'EOF', 'eof in handshake'));
     }
     if (c.state === ConnState.Closing) return this.#teardown(c);
+    // A server that stops without close_notify may have cut the data short (RFC 8446 §6.1): for a
+    // client measuring it, that is a failure, not a normal end. Servers keep the lenient view:
+    // many clients just close.
+    if (c.role === 'client' && !c.session.peerClosed) {
+      return this.#close(c, 'fin', new NetError('connection closed by the peer without close_notify', 'EOF', 'truncated'));
+    }
     if (c.handler.onPeerClose) c.handler.onPeerClose(c);
     else this.#close(c, 'notify');
   }
@@ -505,7 +529,8 @@ export class Loop {
     try {
       if (c.state === ConnState.Handshaking) {
         if (!s.handshake()) return this.#flush(c);
-        c.tHandshake = this.now;
+        // Its own processing counts, the wait behind other completions of the batch does not.
+        c.tHandshake = performance.now() - this.#queued;
         c.state = ConnState.Open;
         this.#setDeadline(c, 0, '');
         this.#armIdle(c);
@@ -729,6 +754,7 @@ export class Loop {
         this.#lateDev += (Math.abs(err) - this.#lateDev) / 4;
       }
     }
+    this.#queued = 0;
     this.#runTimers(performance.now());
     return total;
   }
@@ -736,16 +762,16 @@ export class Loop {
   #dispatch(token: number, res: number): void {
     this.#pending--;
     const op = token & OP_MASK;
-    const idx = token >>> OP_BITS;
-    switch (op) {
-      case Op.Accept:
-        return this.#onAccept(idx, res);
-      case Op.Close:
-        this.#closesInFlight--;
-        return;
-      case Op.Cancel:
-        return;
+    if (op === Op.Close) {
+      this.#closesInFlight--;
+      return;
     }
+    if (op === Op.Cancel) return;
+    const queued = (this.#queued = performance.now() - this.now);
+    this.stats.dispatched++;
+    this.stats.queuedMs += queued;
+    const idx = token >>> OP_BITS;
+    if (op === Op.Accept) return this.#onAccept(idx, res);
     const c = this.conns[idx];
     if (!c) return;
     if (op === Op.Recv) this.#onRecv(c, res);

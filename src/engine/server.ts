@@ -6,6 +6,8 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import type { ServerMode } from './apps/server_app';
 import { IocptlsError } from './errors';
+import { DEFAULT_HEADER_TIMEOUT_MS } from './apps/http';
+import { SharedConnectionLimit } from './connection_limit';
 import { IntervalMerger } from './interval_merger';
 import { selfSigned, type KeyType } from './pki';
 import type { Backend } from './port/types';
@@ -13,8 +15,9 @@ import { CounterSnapshot, mergeCounters } from './stats/counters';
 import type { IntervalSample } from './stats/intervals';
 import type { KeyPair, TlsContextOptions } from './tls/context';
 import { TlsContext } from './tls/context';
+import { SessionStoreStats, SharedSessionStore } from './tls/session_store';
 import { WorkerPool } from './workers/pool';
-import type { ServeJob, ServeTick, ServeWorkerResult } from './workers/serve_worker';
+import type { AcceptCounts, ServeJob, ServeTick, ServeWorkerResult } from './workers/serve_worker';
 
 export interface ServerOptions {
   host: string;
@@ -28,35 +31,35 @@ export interface ServerOptions {
   /** Certificate/key files; none: an ephemeral self-signed certificate of ephemeralKeyType. */
   certs: KeyPair[];
   ephemeralKeyType: KeyType;
-  keylogPath?: string;
+  /** An open key log file (the caller opens and closes it; every worker appends to it). */
+  keylogFd?: number;
+  /** For the whole server, over all workers (0: no limit). */
   maxConnections: number;
   handshakeTimeoutMs: number;
   idleTimeoutMs: number;
+  /** http: ms a client gets to send a complete request head (0: no limit; default 60 s). */
+  headerTimeoutMs?: number;
 }
 
-export interface ServerTotals {
+export interface ServerTotals extends AcceptCounts {
   totals: CounterSnapshot;
-  accepted: number;
-  rejected: number;
-  /** Failed accepts by reason, all workers: { emfile: 12 }. */
-  acceptErrors: Record<string, number>;
-  acceptErrorsTotal: number;
   /** Times a worker paused accepting because the process ran out of descriptors or memory. */
   acceptPauses: number;
   perWorker: { worker: number; accepted: number; handshakes: number }[];
+  /** Left after the stop, all workers: all 0 (listeners: listening sockets still open). */
   leftover: { connections: number; recvBuffers: number; pendingOps: number; listeners: number };
+  /** The session cache all workers share (absent with --no-session-cache). */
+  sessionCache?: SessionStoreStats;
 }
 
-/** What the server's 'tick' event carries besides the sample: state across all workers. */
-export interface ServerTickState {
+/** What a merged tick adds to the interval sample: open connections and the accept side, over all workers. */
+export interface ServerTickInfo extends AcceptCounts {
   open: number;
-  /** Failed accepts so far (cumulative), by reason. */
-  acceptErrors: Record<string, number>;
-  acceptPauses: number;
 }
 
-function addReasons(into: Record<string, number>, from: Record<string, number>): Record<string, number> {
-  for (const [k, n] of Object.entries(from)) into[k] = (into[k] ?? 0) + n;
+/** Adds accept-error counts by reason into `into`. */
+export function addReasons(into: Record<string, number>, more: Record<string, number>): Record<string, number> {
+  for (const [k, n] of Object.entries(more)) into[k] = (into[k] ?? 0) + n;
   return into;
 }
 
@@ -73,7 +76,8 @@ export class RunningServer extends EventEmitter {
     readonly port: number,
     readonly workers: number,
     readonly ephemeral: EphemeralCertificate | undefined,
-    private readonly pool: WorkerPool<ServeJob, { port: number }, ServeTick, ServeWorkerResult>
+    private readonly pool: WorkerPool<ServeJob, { port: number }, ServeTick, ServeWorkerResult>,
+    private readonly sessionStore: SharedSessionStore | undefined
   ) {
     super();
   }
@@ -85,7 +89,6 @@ export class RunningServer extends EventEmitter {
       accepted: results.reduce((a, r) => a + r.accepted, 0),
       rejected: results.reduce((a, r) => a + r.rejected, 0),
       acceptErrors: results.reduce((a, r) => addReasons(a, r.acceptErrors), {} as Record<string, number>),
-      acceptErrorsTotal: results.reduce((a, r) => a + r.acceptErrorsTotal, 0),
       acceptPauses: results.reduce((a, r) => a + r.acceptPauses, 0),
       perWorker: results.map((r) => ({ worker: r.worker, accepted: r.accepted, handshakes: r.totals.handshakes })),
       leftover: {
@@ -94,6 +97,7 @@ export class RunningServer extends EventEmitter {
         pendingOps: results.reduce((a, r) => a + r.leftover.pendingOps, 0),
         listeners: results.filter((r) => r.leftover.listening).length,
       },
+      sessionCache: this.sessionStore?.stats(),
     };
   }
 }
@@ -108,6 +112,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   }
   // Validate the configuration here, once, so a bad flag is one error and not one per worker.
   new TlsContext({ ...o.tls, role: 'server', certs }).free();
+  // One session cache for all workers (the ticket keys below are shared for the same reason):
+  // a session ID issued by one worker resumes on whichever worker the next connection lands on.
+  const sessionStore = o.tls.sessionCache !== false ? new SharedSessionStore(SharedSessionStore.buffer()) : undefined;
 
   const job: ServeJob = {
     host: o.host,
@@ -119,11 +126,14 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     mode: o.mode,
     bodySize: o.bodySize,
     // Workers have a context each: without shared keys a ticket from one would not resume on another.
-    tls: { ...o.tls, certs, ticketKeys: crypto.randomBytes(80) },
-    keylogPath: o.keylogPath,
+    tls: { ...o.tls, certs, ticketKeys: crypto.randomBytes(80), sharedSessionCache: sessionStore?.buffer },
+    keylogFd: o.keylogFd,
     maxConnections: o.maxConnections,
+    // One count for the whole server: -w 2 --max-connections 100 admits 100, not 2 × 100.
+    connectionCount: o.maxConnections > 0 ? SharedConnectionLimit.buffer() : undefined,
     handshakeTimeoutMs: o.handshakeTimeoutMs,
     idleTimeoutMs: o.idleTimeoutMs,
+    headerTimeoutMs: o.headerTimeoutMs ?? DEFAULT_HEADER_TIMEOUT_MS,
     drainMs: 2000,
   };
   const workers = process.platform === 'linux' ? o.workers : 1;
@@ -143,15 +153,16 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     const failed = ready.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
     if (failed) throw (ready[0].status === 'rejected' ? ready[0] : failed).reason;
     const port = (ready[0] as PromiseFulfilledResult<{ port: number }>).value.port;
-    const server = new RunningServer(o.host, port, workers, ephemeral, pool);
-    // 'tick' (sample, open, state): the merged second, connections open, and cumulative accept trouble.
+    const server = new RunningServer(o.host, port, workers, ephemeral, pool, sessionStore);
     const merger = new IntervalMerger<ServeTick>(workers, (sample: IntervalSample, ticks: ServeTick[]) => {
-      const state: ServerTickState = {
-        open: ticks.reduce((a, t) => a + t.open, 0),
-        acceptErrors: ticks.reduce((a, t) => addReasons(a, t.acceptErrors), {} as Record<string, number>),
-        acceptPauses: ticks.reduce((a, t) => a + t.acceptPauses, 0),
-      };
-      server.emit('tick', sample, state.open, state);
+      const info: ServerTickInfo = { open: 0, accepted: 0, rejected: 0, acceptErrors: {} };
+      for (const t of ticks) {
+        info.open += t.open;
+        info.accepted += t.accepted;
+        info.rejected += t.rejected;
+        addReasons(info.acceptErrors, t.acceptErrors);
+      }
+      server.emit('tick', sample, info);
     });
     pool.on('tick', (_w: number, t: ServeTick) => merger.add(t.sample, t));
     return server;

@@ -1,11 +1,10 @@
-// What the bench client apps share: where to connect, how, and where to count.
+// What the bench client apps share: where to connect, how, and where to record.
 import { performance } from 'node:perf_hooks';
 import type { ConnHandler, Connection } from '../connection';
 import { NetError } from '../errors';
 import type { Loop } from '../loop';
 import type { SockAddr } from '../port/types';
-import type { Counters } from '../stats/counters';
-import type { Histogram } from '../stats/histograms';
+import type { Recorder } from '../stats/recorder';
 import type { TlsContext } from '../tls/context';
 import type { NegotiatedInfo } from '../tls/session';
 
@@ -18,10 +17,8 @@ export interface ClientLoadOptions {
   /** Concurrent connections (closed loop), or the cap on them (open loop). */
   connections: number;
   timeoutMs: number;
-  counters: Counters;
-  /** Latency histograms, µs. */
-  handshakeHist: Histogram;
-  connectHist: Histogram;
+  /** Counts, latencies (µs) and accounting, routed by the run's phase. */
+  rec: Recorder;
   /** Called once with the first successful handshake's parameters. */
   onNegotiated?: (info: NegotiatedInfo) => void;
 }
@@ -71,7 +68,9 @@ export class ConnectionBudget {
       return connect();
     } catch (e) {
       if (!(e instanceof NetError) || !OUT_OF_DESCRIPTORS.has(e.reason)) throw e;
-      o.counters.error(e.reason);
+      // The attempt was counted as started: it failed.
+      o.rec.live.error(e.reason);
+      o.rec.accounting.failed++;
       this.cap = Math.max(1, Math.min(this.cap, held));
       this.#probeAt = performance.now() + PROBE_MS;
       this.limited = { reason: e.reason, wanted: this.wanted, held: this.cap };
@@ -90,11 +89,17 @@ export function micros(fromMs: number, toMs: number): number {
   return Math.max(1, Math.round((toMs - fromMs) * 1000));
 }
 
-/** Counts a handshake and records its latencies; first one reports what was negotiated. */
+/**
+ * Counts a handshake and records its latencies: from `startedAt` (the connect being posted, or
+ * an open loop's intended start) and, when that differs, from the connect being posted
+ * (the uncorrected figure). The first one reports what was negotiated.
+ */
 export function recordHandshake(o: ClientLoadOptions, c: Connection, startedAt: number, first: { done: boolean }): void {
-  o.counters.handshake(c.session.resumed());
-  o.connectHist.recordValue(micros(c.tStart, c.tConnected));
-  o.handshakeHist.recordValue(micros(startedAt, c.tHandshake));
+  const rec = o.rec;
+  rec.live.handshake(c.session.resumed());
+  rec.record('connect', micros(c.tStart, c.tConnected));
+  rec.record('handshake', micros(startedAt, c.tHandshake));
+  if (startedAt !== c.tStart) rec.record('handshakeUncorrected', micros(c.tStart, c.tHandshake));
   if (!first.done) {
     first.done = true;
     o.onNegotiated?.(c.session.info());
@@ -103,13 +108,17 @@ export function recordHandshake(o: ClientLoadOptions, c: Connection, startedAt: 
 
 /**
  * Opens one long-lived bench connection (bulk, ping-pong): counts its connect, records its
- * handshake, counts its failure by reason, and hands the rest to `h`.
+ * handshake, accounts for it (a connection is an attempt: it fails if it ends in an error), and
+ * hands the rest to `h`.
  */
 export function connectCounted(
   o: ClientLoadOptions,
   first: { done: boolean },
   h: Pick<ConnHandler, 'onDrain' | 'onData'> & { onHandshake(c: Connection): void; onClose(): void }
 ): Connection {
+  const acc = o.rec.accounting;
+  let handshaken = false;
+  acc.started++;
   return o.loop.connect(o.addr, {
     context: o.context,
     servername: o.servername,
@@ -117,9 +126,10 @@ export function connectCounted(
     timeoutMs: o.timeoutMs,
     handler: {
       onOpen: () => {
-        o.counters.connects++;
+        o.rec.live.connects++;
       },
       onHandshake: (c) => {
+        handshaken = true;
         recordHandshake(o, c, c.tStart, first);
         h.onHandshake(c);
       },
@@ -127,7 +137,11 @@ export function connectCounted(
       onData: h.onData,
       onClose: (_c, err) => {
         h.onClose();
-        if (err) o.counters.error(err.reason);
+        if (err) {
+          o.rec.live.error(err.reason);
+          acc.failed++;
+        } else if (handshaken) acc.succeeded++;
+        else acc.cutOff++;
       },
     },
   });

@@ -6,8 +6,8 @@ import { performance } from 'node:perf_hooks';
 import type { Connection } from '../connection';
 import type { IocptlsError } from '../errors';
 import type { SavedSession } from '../tls/saved_session';
-import { SessionStore } from '../tls/session_store';
-import { ClientLoadOptions, ConnectionBudget, recordHandshake } from './client_load';
+import { ClientSessionStore } from '../tls/client_sessions';
+import { ClientLoadOptions, ConnectionBudget, micros, recordHandshake } from './client_load';
 
 export interface HandshakeLoadOptions extends ClientLoadOptions {
   /** Handshakes per second for this worker; 0 = closed loop. */
@@ -34,7 +34,7 @@ interface Attempt {
 
 export class HandshakeLoad {
   #inFlight = 0;
-  #sessions = new SessionStore(64);
+  #sessions = new ClientSessionStore(64);
   /**
    * Whether the server sends a TLS 1.3 ticket after a full / a resumed handshake: unknown until a
    * ticket arrives (true) or a ticket wait runs out (false). Many servers (Node's among them) send
@@ -89,6 +89,21 @@ export class HandshakeLoad {
     }, { precise: true });
   }
 
+  /**
+   * The measured window closes: open-loop starts still waiting for a connection are never begun,
+   * but how late they already are belongs to the window's schedule lag (a lower bound: they would
+   * only have been later), and they are counted, so the rate's shortfall is explained.
+   */
+  closeWindow(now: number): void {
+    const rec = this.o.rec;
+    const acc = rec.accounting;
+    // Undecided attempts only: a connection that has handshaken and is closing is already a success.
+    acc.inFlightAtEnd = acc.started - acc.succeeded - acc.failed - acc.cutOff;
+    acc.backlogAtEnd = this.#backlog.length;
+    for (const intendedAt of this.#backlog) rec.record('scheduleLag', micros(intendedAt, now));
+    this.#backlog.length = 0;
+  }
+
   #drainBacklog(): void {
     // Once the run is over, starts still waiting are not begun: they are the rate's shortfall, and
     // beginning them would stretch the drain (and the measured window) until the backlog is gone.
@@ -117,9 +132,14 @@ export class HandshakeLoad {
       const resume = o.resume !== 'none' && this.#sessions.available && Math.random() < o.resumeRatio ? this.#sessions.take() : undefined;
       const a: Attempt = { startedAt: intendedAt, resumed: false, waitingTicket: false, handshaken: false };
       this.started++;
+      o.rec.accounting.started++;
+      o.rec.live.started++;
       try {
-        if (!this.budget.open(o, this.#inFlight, () => this.#connect(a, resume))) return false;
+        const conn = this.budget.open(o, this.#inFlight, () => this.#connect(a, resume));
+        if (!conn) return false;
         this.#inFlight++;
+        // The lag ends where the uncorrected latency begins, so corrected = lag + uncorrected exactly.
+        if (o.rate > 0) o.rec.record('scheduleLag', micros(intendedAt, conn.tStart));
         return true;
       } finally {
         // The SSL took its own reference.
@@ -141,7 +161,7 @@ export class HandshakeLoad {
       onSession: o.resume !== 'none' ? (sess) => this.#keep(sess, conn, a) : undefined,
       handler: {
         onOpen: () => {
-          o.counters.connects++;
+          o.rec.live.connects++;
         },
         onHandshake: (c) => this.#onHandshake(c, a),
         onClose: (c, err) => this.#onClose(c, a, err),
@@ -152,6 +172,7 @@ export class HandshakeLoad {
 
   #onHandshake(c: Connection, a: Attempt): void {
     a.handshaken = true;
+    this.o.rec.accounting.succeeded++;
     a.resumed = c.session.resumed();
     if (this.o.rate === 0) a.startedAt = c.tStart;
     recordHandshake(this.o, c, a.startedAt, this.#first);
@@ -184,8 +205,14 @@ export class HandshakeLoad {
   #onClose(_c: Connection, a: Attempt, err: IocptlsError | undefined): void {
     this.#inFlight--;
     // A deadline used to wait for a ticket is not an error: it tells that the server sent none.
+    const rec = this.o.rec;
     if (err && a.waitingTicket && err.reason === 'timeout') this.#ticketsAfter[a.resumed ? 'resumed' : 'full'] = false;
-    else if (err) this.o.counters.error(err.reason);
+    else if (err) rec.live.error(err.reason);
+    // Accounting is per attempt: an error after the handshake is in the error table, not a second outcome.
+    if (!a.handshaken) {
+      if (err) rec.accounting.failed++;
+      else rec.accounting.cutOff++;
+    }
     this.#next();
   }
 

@@ -8,7 +8,7 @@ import type { SockAddr } from '../port/types';
 import type { TlsContext } from '../tls/context';
 import type { SavedSession } from '../tls/saved_session';
 import type { NegotiatedInfo } from '../tls/session';
-import { SessionStore } from '../tls/session_store';
+import { ClientSessionStore } from '../tls/client_sessions';
 
 export interface ProbeOptions {
   loop: Loop;
@@ -53,7 +53,7 @@ export interface ProbeResult extends AttemptResult {
 }
 
 export async function runProbe(o: ProbeOptions): Promise<ProbeResult> {
-  const sessions = new SessionStore();
+  const sessions = new ClientSessionStore();
   try {
     const first = await attempt(o, undefined, sessions, true);
     const reconnects: AttemptResult[] = [];
@@ -79,7 +79,7 @@ export async function runProbe(o: ProbeOptions): Promise<ProbeResult> {
 async function attempt(
   o: ProbeOptions,
   resume: SavedSession | undefined,
-  sessions: SessionStore,
+  sessions: ClientSessionStore,
   full: boolean
 ): Promise<ProbeResult | AttemptResult> {
   const { loop } = o;

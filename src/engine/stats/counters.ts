@@ -18,14 +18,16 @@ export interface CounterSnapshot {
   bytesOut: number;
   /** Completed request/response exchanges (ping-pong). */
   roundTrips: number;
+  /** Attempts begun: handshakes started (connects posted), or pings sent. What an open loop offers. */
+  started: number;
   /** Failures by short reason ('refused', 'alert: handshake failure', 'timeout', ...). */
   errors: Record<string, number>;
 }
 
-const NUMERIC_FIELDS = ['handshakes', 'resumed', 'full', 'connects', 'bytesIn', 'bytesOut', 'roundTrips'] as const;
+const NUMERIC_FIELDS = ['handshakes', 'resumed', 'full', 'connects', 'bytesIn', 'bytesOut', 'roundTrips', 'started'] as const;
 
 export function emptyCounters(): CounterSnapshot {
-  return { handshakes: 0, resumed: 0, full: 0, connects: 0, bytesIn: 0, bytesOut: 0, roundTrips: 0, errors: {} };
+  return { handshakes: 0, resumed: 0, full: 0, connects: 0, bytesIn: 0, bytesOut: 0, roundTrips: 0, started: 0, errors: {} };
 }
 
 /** A worker's live counters. Fields are public so the hot path is a plain `c.handshakes++`. */
@@ -37,6 +39,7 @@ export class Counters implements CounterSnapshot {
   bytesIn = 0;
   bytesOut = 0;
   roundTrips = 0;
+  started = 0;
   errors: Record<string, number> = {};
 
   /** Counts a handshake and whether it resumed, keeping handshakes = full + resumed. */
@@ -60,6 +63,7 @@ export class Counters implements CounterSnapshot {
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
       roundTrips: this.roundTrips,
+      started: this.started,
       errors: { ...this.errors },
     };
   }
@@ -80,7 +84,8 @@ export class Counters implements CounterSnapshot {
 
 /** Adds `from` into `into` (mutating `into`) and returns it. */
 export function addCounters(into: CounterSnapshot, from: CounterSnapshot): CounterSnapshot {
-  for (const f of NUMERIC_FIELDS) into[f] += from[f];
+  // `?? 0`: documents written before a field existed lack it.
+  for (const f of NUMERIC_FIELDS) into[f] += from[f] ?? 0;
   for (const [reason, n] of Object.entries(from.errors)) into.errors[reason] = (into.errors[reason] ?? 0) + n;
   return into;
 }
