@@ -68,8 +68,10 @@ describe('epoll: waits finer than a millisecond', function () {
         waits.push(performance.now() - t0);
         port.reap(new Uint32Array(4), new Int32Array(4));
       }
-      waits.sort((a, b) => a - b);
-      assert.ok(waits[10] < 0.9, `median wait of 0.3 ms took ${waits[10].toFixed(3)} ms`);
+      // Whole milliseconds would make every one of them last 1 ms at least; a busy machine can make
+      // some late, but not the quickest of 21.
+      const quickest = Math.min(...waits);
+      assert.ok(quickest < 0.95, `the quickest of 21 waits of 0.3 ms took ${quickest.toFixed(3)} ms`);
     } finally {
       port.close();
     }
