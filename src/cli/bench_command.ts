@@ -14,6 +14,7 @@ import { createHistogram } from '../engine/stats/histograms';
 import { opensslInfo } from '../engine/openssl_info';
 import type { BenchKind } from '../engine/workers/bench_worker';
 import { toHgrm } from '../report/hgrm';
+import { checkHtmlOutput, writeRunHtml } from '../report/html';
 import { plotLatency } from '../report/plot';
 import { buildResult, ResultDocument } from '../report/result';
 import { renderResult } from '../report/table';
@@ -42,6 +43,7 @@ export const commonBenchFlags = {
     default: '1',
   }),
   plot: Flags.boolean({ description: 'draw the latency distribution', default: true, allowNo: true }),
+  html: Flags.string({ description: 'write a self-contained HTML report (charts, no scripts, nothing fetched) to this file', helpValue: 'FILE' }),
 };
 
 export type BenchFlags = Record<string, any>;
@@ -53,6 +55,7 @@ export abstract class BenchCommand extends IocptlsCommand {
     const { backend } = this.setupEngine(flags);
     // Files are checked whether or not they will be used (--ca without --verify is still a typo to report).
     for (const f of ['ca', 'cert', 'key'] as const) if (flags[f]) assertReadable(`--${f}`, flags[f]);
+    if (flags.html) checkHtmlOutput(flags.html);
     let target: BenchOptions['target'];
     if (targetArg) {
       const t = parseTarget(targetArg, 443);
@@ -121,6 +124,7 @@ export abstract class BenchCommand extends IocptlsCommand {
       // HdrHistogram's text format is conventionally in milliseconds: our values are µs.
       fs.writeFileSync(flags.hgrm, toHgrm(primary ?? createHistogram(), 1000));
     }
+    if (flags.html) writeRunHtml(flags.html, doc);
     if (!this.jsonEnabled()) {
       const color = process.stdout.isTTY === true;
       this.log(renderResult(doc, { color }));

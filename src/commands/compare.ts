@@ -4,6 +4,7 @@ import { PlainCommand } from '../cli/base';
 import { ConfigError } from '../engine/errors';
 import { CompareError, Comparison, compareResults } from '../report/compare';
 import { regressionLines, renderComparisonMarkdown, renderComparisonTable } from '../report/compareRender';
+import { checkHtmlOutput, writeCompareHtml } from '../report/html';
 import { ResultFileError, readResult } from '../report/result';
 
 export default class Compare extends PlainCommand {
@@ -37,6 +38,7 @@ export default class Compare extends PlainCommand {
       },
     })(),
     markdown: Flags.boolean({ description: 'print a GitHub markdown table instead of the terminal table' }),
+    html: Flags.string({ description: 'also write a self-contained HTML page (both spectra, rates over time, the changes) to this file', helpValue: 'FILE' }),
   };
 
   public async run(): Promise<Comparison> {
@@ -44,7 +46,10 @@ export default class Compare extends PlainCommand {
     const { args, flags } = await this.parse(Compare);
     let cmp: Comparison;
     try {
-      cmp = compareResults(readResult(args.base), readResult(args.new), { thresholdPct: flags.threshold });
+      if (flags.html) checkHtmlOutput(flags.html);
+      const docs = [readResult(args.base), readResult(args.new)];
+      cmp = compareResults(docs[0], docs[1], { thresholdPct: flags.threshold });
+      if (flags.html) writeCompareHtml(flags.html, docs[0], docs[1], cmp, { base: args.base, next: args.new });
     } catch (err) {
       if (err instanceof ResultFileError || err instanceof CompareError) {
         // Files that cannot be compared are the command line's problem (exit 2), with their own code under --json.

@@ -143,7 +143,10 @@ function renderTotals(r: ResultDocument, p: Paint): string {
   if (r.server) {
     // The embedded server saw the warmup and the drain too: our three parts must add up to its count.
     const ours = r.totals.handshakes + (r.warmup?.totals.handshakes ?? 0) + (r.afterWindow?.handshakes ?? 0);
-    const agree = ours === r.server.handshakes ? 'agrees with ours' : p.yellow(`ours: ${formatCount(ours)}`);
+    // With --close rst the client's Finished and its RST can arrive together, and a reset discards
+    // what the server had not read yet: a handshake complete for us, never for it.
+    const why = ours > r.server.handshakes && r.params.close === 'rst' ? ' (a reset can arrive before the server read our Finished)' : '';
+    const agree = ours === r.server.handshakes ? 'agrees with ours' : p.yellow(`ours: ${formatCount(ours)}${why}`);
     t.push([p.bold('Server saw'), `${formatCount(r.server.handshakes)} handshakes (${formatCount(r.server.resumed)} resumed), warmup and drain included: ${agree}`]);
   }
   if (r.rateTarget) {
