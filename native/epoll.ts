@@ -45,6 +45,7 @@ const SIGNATURES = {
   connect: 'int connect(int fd, void *addr, uint32_t len)',
   recv: 'int recv(int fd, void *buf, size_t len, int flags)',
   send: 'int send(int fd, void *buf, size_t len, int flags)',
+  sendmsg: 'int sendmsg(int fd, void *msg, int flags)',
   getsockopt: 'int getsockopt(int fd, int level, int name, void *val, void *len)',
   getpeername: 'int getpeername(int fd, void *addr, void *len)',
   close: 'int close(int fd)',

@@ -20,6 +20,7 @@ export const IORING_ENTER_GETEVENTS = 1 << 0;
 export const IORING_ENTER_EXT_ARG = 1 << 3;
 
 export const IORING_OP_NOP = 0;
+export const IORING_OP_SENDMSG = 9;
 export const IORING_OP_TIMEOUT = 11;
 export const IORING_OP_ACCEPT = 13;
 export const IORING_OP_ASYNC_CANCEL = 14;
@@ -31,6 +32,26 @@ export const IORING_OP_RECV = 27;
 export const IORING_OP_SHUTDOWN = 34;
 
 export const IORING_REGISTER_PROBE = 8;
+/** Linux 5.19+: a ring of buffers the kernel picks from when a receive has data (IOSQE_BUFFER_SELECT). */
+export const IORING_REGISTER_PBUF_RING = 22;
+export const IORING_UNREGISTER_PBUF_RING = 23;
+/** SQE flag: take the buffer from the group in sqe->buf_group when the data is there. */
+export const IOSQE_BUFFER_SELECT = 1 << 5;
+/** CQE flag: a provided buffer was used; its id is flags >> IORING_CQE_BUFFER_SHIFT. */
+export const IORING_CQE_F_BUFFER = 1 << 0;
+export const IORING_CQE_BUFFER_SHIFT = 16;
+/** struct io_uring_buf (16 bytes): addr u64 @0, len u32 @8, bid u16 @12, resv u16 @14. */
+export const BUF_SIZE = 16;
+export const BUF_ADDR = 0;
+export const BUF_LEN = 8;
+export const BUF_BID = 12;
+/** struct io_uring_buf_ring: the tail (u16) overlays bufs[0].resv, at byte 14. */
+export const BUF_RING_TAIL = 14;
+/** struct io_uring_buf_reg (40 bytes): ring_addr u64 @0, ring_entries u32 @8, bgid u16 @12, flags u16 @14, then reserved. */
+export const BUF_REG_SIZE = 40;
+export const BUF_REG_ADDR = 0;
+export const BUF_REG_ENTRIES = 8;
+export const BUF_REG_BGID = 12;
 export const IO_URING_OP_SUPPORTED = 1 << 0;
 /** struct io_uring_probe: 16-byte header (last_op u8 @0, ops_len u8 @1), then 8-byte io_uring_probe_op entries (op u8, resv u8, flags u16). */
 export const PROBE_HEADER_SIZE = 16;
@@ -68,6 +89,7 @@ export const SQE_ADDR = 16; // u64
 export const SQE_LEN = 24; // u32
 export const SQE_OP_FLAGS = 28; // u32: msg_flags / timeout_flags / accept_flags / cancel_flags
 export const SQE_USER_DATA = 32; // u64
+export const SQE_BUF_GROUP = 40; // u16 (union with buf_index)
 
 /** struct io_uring_cqe (16 bytes). */
 export const CQE_SIZE = 16;

@@ -30,8 +30,23 @@ export const MSG_DONTWAIT = 0x40;
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
 export const MAP_SHARED = 0x01;
+export const MAP_PRIVATE = 0x02;
+export const MAP_ANONYMOUS = 0x20;
+export const MAP_NORESERVE = 0x4000;
 export const MAP_POPULATE = 0x8000;
 export const MAP_FAILED = 0xffffffffffffffffn;
+/** madvise: drop the pages; the next touch maps fresh zeroed ones (private anonymous memory). */
+export const MADV_DONTNEED = 4;
+
+/** struct iovec { void *iov_base; size_t iov_len; } (64-bit). */
+export const IOVEC_SIZE = 16;
+/**
+ * struct msghdr (64-bit Linux): msg_name @0, msg_namelen @8, msg_iov @16, msg_iovlen @24,
+ * msg_control @32, msg_controllen @40, msg_flags @48; 56 bytes.
+ */
+export const MSGHDR_SIZE = 56;
+export const MSGHDR_IOV = 16;
+export const MSGHDR_IOVLEN = 24;
 
 /** getrlimit/setrlimit resource: the highest descriptor number + 1 a process may open. */
 export const RLIMIT_NOFILE = 7;
@@ -68,6 +83,7 @@ const SIGNATURES = {
   memcpy: 'void *memcpy(void *dst, const void *src, size_t n)',
   mmap: 'void *mmap(void *addr, size_t len, int prot, int flags, int fd, int64_t off)',
   munmap: 'int munmap(void *addr, size_t len)',
+  madvise: 'int madvise(void *addr, size_t len, int advice)',
   strerror: 'const char *strerror(int errnum)',
   // struct rlimit { rlim_t cur, max; } as two u64 (a BigUint64Array(2)).
   getrlimit: 'int getrlimit(int resource, _Out_ uint64_t *rlim)',

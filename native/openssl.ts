@@ -66,6 +66,14 @@ export const SSL_KEY_UPDATE_REQUESTED = 1;
 
 export const SSL_MODE_ENABLE_PARTIAL_WRITE = 0x1;
 export const SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER = 0x2;
+/** Free the record layer's read/write buffers whenever they are empty (an idle SSL holds none). */
+export const SSL_MODE_RELEASE_BUFFERS = 0x10;
+
+// BIO_ctrl commands of BIO_s_bio (bio.h) behind the BIO pair macros.
+export const BIO_CTRL_WPENDING = 13; // BIO_wpending: bytes in this BIO's own write buffer
+export const BIO_C_SET_WRITE_BUF_SIZE = 136; // BIO_set_write_buf_size: frees the buffer when the size changes
+export const BIO_C_MAKE_BIO_PAIR = 138; // BIO_make_bio_pair: allocates both buffers
+export const BIO_C_DESTROY_BIO_PAIR = 139; // BIO_destroy_bio_pair: unpairs, keeps the buffers
 
 export const SSL_CB_ALERT = 0x4000;
 export const SSL_CB_READ = 0x04;
@@ -215,6 +223,10 @@ const SIGNATURES = {
   BIO_nread0: 'int BIO_nread0(void *b, void *buf)',
   BIO_nread: 'int BIO_nread(void *b, void *buf, int num)',
   BIO_free: 'int BIO_free(void *b)',
+  BIO_new: 'void *BIO_new(const void *type)',
+  BIO_s_bio: 'const void *BIO_s_bio(void)',
+  BIO_ctrl: 'long BIO_ctrl(void *b, int cmd, long larg, void *parg)',
+  SSL_has_pending: 'int SSL_has_pending(const void *ssl)',
   PEM_read_bio_X509: 'void *PEM_read_bio_X509(void *bp, void *x, void *cb, void *u)',
   PEM_read_bio_PrivateKey: 'void *PEM_read_bio_PrivateKey(void *bp, void *x, void *cb, void *u)',
   SSL_CTX_add0_chain_cert: 'long SSL_CTX_ctrl(void *ctx, int cmd, long larg, void *parg)',

@@ -26,6 +26,8 @@ export const SD_SEND = 1;
 export const WSA_FLAG_OVERLAPPED = 0x01;
 export const WSA_FLAG_NO_HANDLE_INHERIT = 0x80;
 export const SIO_GET_EXTENSION_FUNCTION_POINTER = 0xc8000006;
+/** ioctlsocket: _IOW('f', 126, u_long), non-blocking mode on/off. */
+export const FIONBIO = 0x8004667e;
 export const INVALID_SOCKET = -1; // SOCKET is bound as intptr_t, so ~0 reads back as -1
 export const SOCKET_ERROR = -1;
 
@@ -210,6 +212,7 @@ function bind() {
       'int __stdcall WSASend(intptr_t s, void *lpBuffers, uint32_t dwBufferCount, void *lpNumberOfBytesSent, uint32_t dwFlags, void *lpOverlapped, void *lpCompletionRoutine)'
     ),
     WSAGetLastError: ws.func('int __stdcall WSAGetLastError(void)'),
+    ioctlsocket: ws.func('int __stdcall ioctlsocket(intptr_t s, uint32_t cmd, _Inout_ uint32_t *argp)'),
 
     /** OVERLAPPED.Internal holds an NTSTATUS; this gives the Win32 error GetQueuedCompletionStatus would have. */
     RtlNtStatusToDosError: nt.func('uint32_t __stdcall RtlNtStatusToDosError(uint32_t Status)'),

@@ -17,6 +17,7 @@ class Loop {
   #next = 1;
   #tok = new Uint32Array(64);
   #res = new Int32Array(64);
+  #bufIds = new Uint32Array(64);
   #fds = new Set<number>();
   #bufs: Array<[bigint, number]> = [];
 
@@ -53,7 +54,7 @@ class Loop {
     this.port.submitAndWait(1, waitMs);
     let total = 0;
     for (;;) {
-      const n = this.port.reap(this.#tok, this.#res);
+      const n = this.port.reap(this.#tok, this.#res, this.#bufIds);
       for (let i = 0; i < n; i++) {
         const t = this.#tok[i];
         assert.ok(this.inflight.has(t), `token ${t} completed (${this.#res[i]}) but was not in flight`);
@@ -184,7 +185,7 @@ function res(r: number): string {
         loop.port.submitAndWait(1, 60);
         const dt = performance.now() - t0;
         assert.ok(dt >= 55 && dt < 1000, `waited ${dt} ms`);
-        assert.equal(loop.port.reap(new Uint32Array(4), new Int32Array(4)), 0);
+        assert.equal(loop.port.reap(new Uint32Array(4), new Int32Array(4), new Uint32Array(4)), 0);
       });
 
       it('cancels a receive (-ECANCELED, cancel 0), a timer, an accept, and reports unknown targets as -ENOENT', () => {
@@ -305,7 +306,7 @@ function res(r: number): string {
       const end = Date.now() + 5000;
       while (Object.keys(got).length < 3 && Date.now() < end) {
         p.submitAndWait(1, 100);
-        const n = p.reap(tok, res);
+        const n = p.reap(tok, res, new Uint32Array(8));
         for (let i = 0; i < n; i++) got[tok[i]] = res[i];
       }
       p.closeNow(got[1]); p.closeNow(c); p.closeNow(l.fd); p.close();

@@ -66,7 +66,7 @@ describe('epoll: waits finer than a millisecond', function () {
         port.prepTimeout(0.3, i + 1);
         port.submitAndWait(1, 0.3);
         waits.push(performance.now() - t0);
-        port.reap(new Uint32Array(4), new Int32Array(4));
+        port.reap(new Uint32Array(4), new Int32Array(4), new Uint32Array(4));
       }
       // Whole milliseconds would make every one of them last 1 ms at least; a busy machine can make
       // some late, but not the quickest of 21.

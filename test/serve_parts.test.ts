@@ -178,9 +178,18 @@ describe('serve report', () => {
     const counters = { ...emptyCounters(), handshakes: 3 };
     const line = renderStatsLine(
       { index: 0, startMs: 0, durationMs: 1000, counters } as never,
-      { open: 2, accepted: 5, rejected: 2, acceptErrors: { EMFILE: 3, ENFILE: 1 } }
+      {
+        open: 2,
+        accepted: 5,
+        rejected: 2,
+        acceptErrors: { EMFILE: 3, ENFILE: 1 },
+        memory: { inUseBytes: 2_500_000, pairBytes: 34816, sessions: 2, paired: 1, recvBytes: 1_048_576, recvSlabBytes: 2_097_152, rssBytes: 80_000_000, heapInUseBytes: 9_000_000 },
+      }
     );
-    assert.match(line, /^open 2 {2}handshakes 3\/s .* {2}errors 0 {2}rejected 2 {2}accept errors 4 \(EMFILE: 3, ENFILE: 1\)$/);
+    assert.match(
+      line,
+      /^open 2 {2}handshakes 3\/s .* {2}errors 0 {2}rejected 2 {2}accept errors 4 \(EMFILE: 3, ENFILE: 1\) {2}native 2\.50 MB \(pairs 1\/2 34\.8 kB, recv 1\.05 MB\) {2}rss 80\.0 MB {2}heap 9\.00 MB$/
+    );
     const doc: ServeDocument = {
       schema: 'iocptls.serve/2',
       listen: { host: '127.0.0.1', port: 1 },
@@ -194,10 +203,12 @@ describe('serve report', () => {
       connections: { accepted: 5, rejected: 2, acceptErrors: { EMFILE: 3 } },
       perWorker: [],
       leftover: { connections: 1, recvBuffers: 0, pendingOps: 0, listeners: 0 },
+      memory: { peakInUseBytes: 5_000_000, leakedBuffers: 2, leakedBytes: 131072, peakRssBytes: 90_000_000, endRssBytes: 60_000_000, endHeapInUseBytes: 8_000_000 },
     };
     const text = renderServeTotals(doc);
     assert.match(text, /stopped after 1\.0 s \(SIGHUP\)/);
     assert.match(text, /connections {2}5 accepted, 2 rejected \(max connections\), 3 accept errors \(EMFILE: 3\)/);
     assert.match(text, /leftover {5}1 connections, 0 receive buffers \(should be 0\)/);
+    assert.match(text, /memory {7}native peak 5\.00 MB, leaked 2 buffers, 131 kB \(should be 0\); rss peak 90\.0 MB, at the end 60\.0 MB, C heap in use 8\.00 MB/);
   });
 });

@@ -122,7 +122,11 @@ export abstract class BenchCommand extends IocptlsCommand {
     };
     if (options.tls.verify && !target) throw new ConfigError('--verify needs a target: the embedded server has a self-signed certificate');
     const whole = { connections: options.connections, rate: options.rate, count: options.count };
-    if (shard) Object.assign(options, shardLoad(whole, shard));
+    if (shard) {
+      Object.assign(options, shardLoad(whole, shard));
+      // A shard ramps its share of the connections over the same time.
+      if (options.rampPerSec) options.rampPerSec = (options.rampPerSec * options.connections) / whole.connections;
+    }
     options.sources = await parseBind(flags.bind, target?.ip ?? '127.0.0.1');
     options.startAtMs = startAtMs;
     const maxErrorRate = parsePercent(flags['max-error-rate'], '--max-error-rate');
@@ -161,7 +165,7 @@ export abstract class BenchCommand extends IocptlsCommand {
     if (doc.startAt?.lateMs !== undefined && doc.startAt.lateMs > LATE_START_WARN_MS) {
       process.stderr.write(`iocptls: warning: started ${doc.startAt.lateMs.toFixed(0)} ms after --start-at ${doc.startAt.intended}: give the shards more time to get ready\n`);
     }
-    const primary = kind === 'pingpong' ? run.histograms.rtt : run.histograms.handshake;
+    const primary = kind === 'pingpong' || (kind === 'connections' && run.histograms.rtt) ? run.histograms.rtt : run.histograms.handshake;
     if (flags.hgrm) {
       // HdrHistogram's text format is conventionally in milliseconds: our values are µs.
       fs.writeFileSync(flags.hgrm, toHgrm(primary ?? createHistogram(), 1000));
@@ -171,7 +175,7 @@ export abstract class BenchCommand extends IocptlsCommand {
       const color = process.stdout.isTTY === true;
       this.log(renderResult(doc, { color }));
       if (flags.plot && primary && primary.totalCount > 0) {
-        this.log(plotLatency(primary, { title: kind === 'pingpong' ? 'Round-trip latency' : 'Handshake latency' }));
+        this.log(plotLatency(primary, { title: primary === run.histograms.rtt ? 'Round-trip latency' : 'Handshake latency' }));
       }
     } else if (doc.client?.warning) {
       process.stderr.write(`iocptls: warning: ${doc.client.warning}\n`);
@@ -209,6 +213,9 @@ export abstract class BenchCommand extends IocptlsCommand {
         servername: o.servername,
         direction: kind === 'throughput' ? o.direction : undefined,
         size: kind === 'throughput' ? o.size : kind === 'pingpong' ? o.pingpongSize : undefined,
+        ramp: kind === 'connections' ? o.rampPerSec : undefined,
+        messageSize: kind === 'connections' ? o.messageSize : undefined,
+        interval: kind === 'connections' && o.messageSize ? o.intervalMs : undefined,
         maxErrorRate: maxErrorRate * 100,
         bind: o.sources?.join(','),
         rounds: run.rounds ? o.rounds : undefined,
@@ -242,6 +249,8 @@ export abstract class BenchCommand extends IocptlsCommand {
       interrupted: run.interrupted,
       endedEarly: run.endedEarly,
       connectionLimit: run.connectionLimit,
+      connections: run.connections,
+      sends: run.sends,
       maxErrorRate,
       shard: shard && {
         index: shard.index,
@@ -295,8 +304,9 @@ export function verdict(kind: BenchKind, doc: ResultDocument): { message: string
   const out: { message: string }[] = [];
   const top = Object.entries(doc.errors).sort((x, y) => y[1] - x[1])[0];
   const mostly = top ? ` (${doc.totals.errors} errors, mostly '${top[0]}')` : '';
-  const measured = kind === 'handshake' ? doc.totals.handshakes : doc.totals.bytesIn + doc.totals.bytesOut;
-  if (measured === 0) out.push({ message: `${kind === 'handshake' ? 'no handshake succeeded' : 'no data moved'}${mostly}` });
+  const byHandshakes = kind === 'handshake' || kind === 'connections';
+  const measured = byHandshakes ? doc.totals.handshakes : doc.totals.bytesIn + doc.totals.bytesOut;
+  if (measured === 0) out.push({ message: `${kind === 'handshake' ? 'no handshake succeeded' : kind === 'connections' ? 'no connection was established' : 'no data moved'}${mostly}` });
   else if (doc.errorRate && doc.errorRate.ratio > doc.errorRate.max) {
     const what = kind === 'handshake' ? 'attempts' : 'connections';
     out.push({ message: `${(doc.errorRate.ratio * 100).toFixed(1)}% of ${what} failed (more than --max-error-rate ${+(doc.errorRate.max * 100).toFixed(3)}%)${mostly}` });

@@ -146,6 +146,7 @@ workers. --mode http offers ALPN http/1.1 by default and refuses --alpn h2 (it s
       perWorker: t.perWorker,
       leftover: t.leftover,
       sessionCache: t.sessionCache,
+      memory: t.memory,
     };
     if (!this.jsonEnabled()) this.log(renderServeTotals(doc));
     return doc;

@@ -16,6 +16,7 @@ import { IntervalSample, IntervalSeries } from './stats/intervals';
 import { Accounting, HISTOGRAM_NAMES, HistogramName } from './stats/recorder';
 import type { TlsContextOptions } from './tls/context';
 import type { NegotiatedInfo } from './tls/session';
+import { residentBytes } from '../../native/memory';
 import { WorkerPool } from './workers/pool';
 import type { BenchJob, BenchKind, BenchWorkerResult, ClientCost } from './workers/bench_worker';
 
@@ -50,6 +51,11 @@ export interface BenchOptions {
   rounds?: number;
   /** Pause between rounds, seconds. */
   roundPauseSec?: number;
+  /** connections: connections opened per second over all workers (0: all at once). */
+  rampPerSec?: number;
+  /** connections: bytes per message per connection (0: none), and every how many ms. */
+  messageSize?: number;
+  intervalMs?: number;
   onProgress?: (sample: IntervalSample, elapsedSec: number) => void;
   /** A round (0-based) is about to start; only called with rounds > 1. */
   onRound?: (round: number) => void;
@@ -137,6 +143,22 @@ export interface BenchRun {
   rounds?: BenchRound[];
   /** With --start-at: the instant asked for, when the first worker began, and how far apart the workers began (ms). */
   startAt?: StartRecord;
+  /** bench connections: how many were reached, how long the ramp took, what the process held per connection. */
+  connections?: ConnectionsSummary;
+  /** The client loops' sends over the run: how many, their bytes, how many were vectored. */
+  sends: { count: number; bytes: number; vectored: number };
+}
+
+export interface ConnectionsSummary {
+  wanted: number;
+  /** Most connections established and open at once (all workers: the largest count at a 1 s tick, or the workers' peaks added if higher). */
+  reached: number;
+  /** Open when the window closed. */
+  heldAtEnd: number;
+  /** From the first connect to the last connection established or failed, ms; absent if the ramp did not end (interrupted). */
+  rampMs?: number;
+  /** The process's resident memory before any connection, and at its most while they were held; the difference per connection reached. */
+  memory: { baselineRssBytes: number; peakRssBytes: number; perConnectionBytes: number; scope: 'client' | 'client and embedded server' };
 }
 
 export interface StartRecord {
@@ -256,6 +278,8 @@ interface RoundRun {
   endedEarly: boolean;
   startAt?: StartRecord;
   connectionLimit?: ConnectionLimit;
+  connections?: ConnectionsSummary;
+  sends: { count: number; bytes: number; vectored: number };
 }
 
 /** One round: starts the bench workers with their share of the load, and merges what they report. */
@@ -265,14 +289,22 @@ async function runRound(o: BenchOptions, target: { host: string; ip: string; por
   o.control?.attach(pool);
   const series = new IntervalSeries();
   let elapsed = 0;
+  // bench connections: the process's memory, sampled at each merged second, against its level before any connection.
+  let peakRss = 0;
+  let peakOpen = 0;
   const merger = new IntervalMerger<null>(workers, (s) => {
     elapsed += s.durationMs / 1000;
+    if (o.kind === 'connections') {
+      peakRss = Math.max(peakRss, residentBytes());
+      peakOpen = Math.max(peakOpen, s.open ?? 0);
+    }
     o.onProgress?.(s, elapsed);
   });
   pool.on('tick', (_w: number, s: IntervalSample) => {
     series.add(s);
     merger.add(s, null);
   });
+  const goCell = o.kind === 'connections' ? new SharedArrayBuffer(4) : undefined;
   const jobs: BenchJob[] = Array.from({ length: workers }, (_, i) => ({
     kind: o.kind,
     ip: target.ip,
@@ -294,8 +326,18 @@ async function runRound(o: BenchOptions, target: { host: string; ip: string; por
     pingpongSize: o.pingpongSize,
     sources: o.sources,
     startAtMs: o.startAtMs,
+    rampPerSec: o.rampPerSec ? o.rampPerSec / workers : 0,
+    messageSize: o.messageSize,
+    intervalMs: o.intervalMs,
+    goCell,
   }));
   await Promise.all(jobs.map((j) => pool.start(j)));
+  // Every worker is up and nothing is connected yet: the baseline, then go.
+  const baselineRss = residentBytes();
+  if (goCell) {
+    Atomics.store(new Int32Array(goCell), 0, 1);
+    Atomics.notify(new Int32Array(goCell), 0);
+  }
   await pool.whenAllExited();
   const results = await pool.stop();
   if (results.length < workers) throw pool.errors[0] ?? new IocptlsError('a bench worker stopped without a result');
@@ -328,6 +370,33 @@ async function runRound(o: BenchOptions, target: { host: string; ip: string; por
     endedEarly: results.some((r) => r.endedEarly),
     startAt: o.startAtMs !== undefined ? startRecord(o.startAtMs, results) : undefined,
     connectionLimit: mergeLimits(results, o.connections),
+    connections: o.kind === 'connections' ? connectionsSummary(o, results, peakOpen, baselineRss, peakRss) : undefined,
+    sends: {
+      count: results.reduce((a, r) => a + r.sends.count, 0),
+      bytes: results.reduce((a, r) => a + r.sends.bytes, 0),
+      vectored: results.reduce((a, r) => a + r.sends.vectored, 0),
+    },
+  };
+}
+
+function connectionsSummary(o: BenchOptions, results: BenchWorkerResult[], peakOpen: number, baselineRss: number, peakRss: number): ConnectionsSummary {
+  const c = results.flatMap((r) => (r.connections ? [r.connections] : []));
+  // Held at once, as the 1 s ticks saw it (every worker holds during -d); without a tick, the workers' own peaks.
+  const reached = peakOpen > 0 ? peakOpen : c.reduce((a, x) => a + x.reached, 0);
+  const first = Math.min(...c.map((x) => x.firstMs));
+  const done = c.every((x) => x.rampDoneMs !== undefined) ? Math.max(...c.map((x) => x.rampDoneMs!)) : undefined;
+  const peak = Math.max(peakRss, baselineRss);
+  return {
+    wanted: o.connections,
+    reached,
+    heldAtEnd: c.reduce((a, x) => a + x.heldAtEnd, 0),
+    rampMs: done !== undefined ? Math.round((done - first) * 1000) / 1000 : undefined,
+    memory: {
+      baselineRssBytes: baselineRss,
+      peakRssBytes: peak,
+      perConnectionBytes: reached > 0 ? Math.round((peak - baselineRss) / reached) : 0,
+      scope: o.target ? 'client' : 'client and embedded server',
+    },
   };
 }
 
@@ -383,6 +452,13 @@ function combineRounds(
     startAt: runs[0].startAt,
     // The tightest round: the load was at most that much.
     connectionLimit: runs.map((r) => r.connectionLimit).filter((l) => l !== undefined).sort((x, y) => x!.held - y!.held)[0],
+    // Capacity is the least any round reached; sends add up.
+    connections: runs.map((r) => r.connections).filter((x) => x !== undefined).sort((x, y) => x!.reached - y!.reached)[0],
+    sends: {
+      count: runs.reduce((a, r) => a + r.sends.count, 0),
+      bytes: runs.reduce((a, r) => a + r.sends.bytes, 0),
+      vectored: runs.reduce((a, r) => a + r.sends.vectored, 0),
+    },
     rounds: keepRounds
       ? runs.map((r, index) => ({
           index,

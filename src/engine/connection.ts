@@ -50,8 +50,13 @@ export class Connection {
   /** Free for the app's own per-connection state. */
   data: any = undefined;
 
-  recvBuf = 0n;
   recvInFlight = false;
+  /** Bytes the receive in flight asked for (the room its session's pair had). */
+  recvAsked = 0;
+  /** In the loop's list of connections to flush at the end of this turn. */
+  touched = false;
+  /** In the loop's list of connections that may give back their pair's buffers once quiet. */
+  quietListed = false;
   sendInFlight = 0;
   connectInFlight = false;
   /** A write took less than asked: onDrain is owed once there is room. */

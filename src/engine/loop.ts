@@ -1,14 +1,25 @@
 // The completion loop: wait for a batch of completions, hand each to its connection's session,
 // post what follows (sends, the next receive, accepts). Policy lives in the apps (handlers).
+//
+// Memory goes only where bytes are: a receive in flight holds no buffer (the port picks one when
+// data arrives, and it goes back as soon as its bytes are in the session's BIO pair); a
+// connection quiet for a second gives its pair's buffers back; once a second the loop hands back
+// receive buffers and (with trimHeap) the C heap's free pages when load has dropped.
+//
+// Writes made while a batch of completions is dispatched are sent once the batch is done (one
+// send per connection per turn, as large as what is pending); a completed send refills a blocked
+// writer first and then posts everything pending at once, in two runs (one vectored send) when
+// the pair's ring buffer wraps.
 import { performance } from 'node:perf_hooks';
 import koffi from 'koffi';
-import { BufferPool, nativeScratch } from './buffer_pool';
+import { heapStats, HeapStats, heapTrim } from '../../native/memory';
+import { nativeScratch } from './buffer_pool';
 import { CloseHow, ConnHandler, Connection, ConnState } from './connection';
 import { IocptlsError, NetError, TlsError } from './errors';
-import { CompletionPort, E, PortError, SockAddr, errorMessage, errorName } from './port/types';
+import { CompletionPort, E, NO_BUFFER, PortError, PortMemory, SockAddr, errorMessage, errorName } from './port/types';
 import { newTimer, Timer, TimerHeap } from './timers';
 import { TlsContext } from './tls/context';
-import { BIO_PAIR_SIZE, ReadResult, SessionOptions, TlsSession } from './tls/session';
+import { BIO_PAIR_SIZE, pairMemory, ReadResult, SessionOptions, TlsSession } from './tls/session';
 
 // A token is (index << OP_BITS) | op: the index is a connection slot, or an accept's own id, so
 // every operation that may need cancelling has a token no other operation in flight shares.
@@ -24,11 +35,18 @@ const enum Op {
 const OP_BITS = 3;
 const OP_MASK = 7;
 
-export const RECV_SIZE = 64 * 1024;
 const PLAINTEXT_SIZE = 64 * 1024;
 const BATCH = 1024;
-/** Below this much pending ciphertext a blocked writer is told to write more (onDrain), while the last send may still be in flight. */
-export const LOW_WATER = BIO_PAIR_SIZE / 2;
+/** Below this share of its pair's size in pending ciphertext, a blocked writer is told to write more (onDrain). */
+export const LOW_WATER_SHARE = 0.5;
+/** A send carries at most this share of a bulk-sized pair, so the writer can refill the rest meanwhile. */
+const SEND_SHARE = 0.5;
+/** How often the loop looks after its memory (idle pairs, receive buffers, the heap). */
+const MAINTENANCE_MS = 1000;
+/** A connection this long without traffic gives back its BIO pair's buffers. */
+export const RELEASE_IDLE_MS = 1000;
+/** Pair buffers released since the last heap trim beyond which the loop trims the heap (with trimHeap). */
+const TRIM_AFTER_RELEASED_BYTES = 4 * 1024 * 1024;
 /** How long accepts pause after the process ran out of descriptors or memory (unless a connection closes first). */
 export const ACCEPT_BACKOFF_MS = 100;
 /** How long a closing connection waits for its close_notify to go out / the peer's to come back. */
@@ -139,6 +157,16 @@ export interface LoopStats {
   accepted: number;
   connected: number;
   closed: number;
+  /** Sends completed, the bytes they moved, and how many of them were vectored (two runs of a wrapped pair). */
+  sends: number;
+  sentBytes: number;
+  vectoredSends: number;
+  /** Receives completed with data, and their bytes. */
+  recvs: number;
+  recvBytes: number;
+  /** Times a quiet connection gave back its pair's buffers; times the loop trimmed its memory because load dropped. */
+  pairsReleased: number;
+  trims: number;
   /** Milliseconds spent outside the port's wait (dispatching, crypto, timers): the loop's own cost. */
   busyMs: number;
   /** Milliseconds spent blocked in the port's wait. */
@@ -153,6 +181,27 @@ export interface DestroyReport {
   pendingOps: number;
   /** Receive buffers not freed because an operation still held them (leaked rather than corrupted). */
   leakedBuffers: number;
+  /** Their bytes. */
+  leakedBytes: number;
+}
+
+export interface LoopOptions {
+  /** Call the C heap's trim (glibc malloc_trim) when load dropped, so freed OpenSSL memory goes back to the system. */
+  trimHeap?: boolean;
+  /** ms without traffic after which a connection's pair buffers are given back (default RELEASE_IDLE_MS). */
+  releaseIdleMs?: number;
+}
+
+/** Native memory of one loop, by what holds it. */
+export interface LoopMemory {
+  /** What the loop's books hold now: receive buffers out of the port's arena (in operations, or io_uring's ring), BIO pair buffers, the plaintext scratch. */
+  inUseBytes: number;
+  recv: PortMemory;
+  /** This thread's sessions and their pair buffers (one loop per thread in workers). */
+  pairs: { sessions: number; paired: number; bytes: number };
+  scratchBytes: number;
+  /** The process's C heap (all threads), where the platform tells. */
+  heap?: HeapStats;
 }
 
 export class Loop {
@@ -165,8 +214,17 @@ export class Loop {
   #acceptOwner: number[] = [];
   #freeAcceptIds: number[] = [];
   #pausedListeners = 0;
-  #recvPool = new BufferPool(RECV_SIZE);
   #plain = nativeScratch(PLAINTEXT_SIZE);
+  readonly buffers = new Uint32Array(BATCH);
+  /** Connections written to (or driven) during this turn: flushed once the batch is dispatched. */
+  #touched: Connection[] = [];
+  /** Open connections holding pair buffers: candidates for release once quiet. */
+  #quiet: Connection[] = [];
+  #nextMaintenance = performance.now() + MAINTENANCE_MS;
+  /** Most connections open since the last trim, and pair bytes released by then. */
+  #peakOpen = 0;
+  #releasedAtTrim = 0;
+  #releasedBytes = 0;
   #timers = new TimerHeap();
   #stopped = false;
   #destroyed = false;
@@ -176,7 +234,23 @@ export class Loop {
   // Precise timers: how late blocking waits end, smoothed (mean and mean deviation, as TCP's RTO).
   #lateMean = 0.05;
   #lateDev = 0.025;
-  readonly stats: LoopStats = { open: 0, accepted: 0, connected: 0, closed: 0, busyMs: 0, waitMs: 0, dispatched: 0, queuedMs: 0 };
+  readonly stats: LoopStats = {
+    open: 0,
+    accepted: 0,
+    connected: 0,
+    closed: 0,
+    sends: 0,
+    sentBytes: 0,
+    vectoredSends: 0,
+    recvs: 0,
+    recvBytes: 0,
+    pairsReleased: 0,
+    trims: 0,
+    busyMs: 0,
+    waitMs: 0,
+    dispatched: 0,
+    queuedMs: 0,
+  };
   /**
    * The time (performance.now() ms) at which the current batch of completions was known: stamped
    * once, right after the wait returned. Everything in the batch happened by then; stamping each
@@ -193,15 +267,35 @@ export class Loop {
     setDeadline: (c: Connection, at: number, reason: string) => this.#setDeadline(c, at, reason),
   };
 
-  constructor(readonly port: CompletionPort) {}
+  constructor(
+    readonly port: CompletionPort,
+    readonly options: LoopOptions = {}
+  ) {}
 
   get backend() {
     return this.port.backend;
   }
 
-  /** Receive buffers currently handed out (all must be back once every connection closed). */
+  /**
+   * Receive buffers out of the port's arena beyond what its provided ring holds: held by an
+   * operation or by us (all must be back once every connection closed).
+   */
   get recvBuffersInUse(): number {
-    return this.#recvPool.inUse;
+    const m = this.port.memory();
+    return m.recvBuffers.inUse - (m.ring?.buffers ?? 0);
+  }
+
+  memory(): LoopMemory {
+    const recv = this.port.memory();
+    const pairs = { sessions: pairMemory.sessions, paired: pairMemory.paired, bytes: pairMemory.bytes };
+    const scratchBytes = PLAINTEXT_SIZE;
+    return {
+      inUseBytes: recv.recvBuffers.inUse * recv.recvBuffers.bufferSize + pairs.bytes + scratchBytes,
+      recv,
+      pairs,
+      scratchBytes,
+      heap: heapStats(),
+    };
   }
 
   /** Operations posted whose completion has not been reaped yet (0 once everything closed). */
@@ -485,18 +579,28 @@ export class Loop {
     else this.#armIdle(c);
   }
 
+  /** Posts a receive that holds no buffer while it waits; at most what the session's pair can take. */
   #postRecv(c: Connection): void {
     if (c.recvInFlight || c.paused || c.state >= ConnState.TearingDown) return;
     const space = c.session.tlsSpace();
     if (space === 0) return; // the session must drain first; #drive reposts
-    if (c.recvBuf === 0n) c.recvBuf = this.#recvPool.take();
     c.recvInFlight = true;
+    c.recvAsked = Math.min(space, this.port.recvBufferSize);
     this.#pending++;
-    this.port.prepRecv(c.fd, c.recvBuf, Math.min(RECV_SIZE, space), (c.slot << OP_BITS) | Op.Recv);
+    this.port.prepRecvSelect(c.fd, c.recvAsked, (c.slot << OP_BITS) | Op.Recv);
   }
 
-  #onRecv(c: Connection, res: number): void {
+  #onRecv(c: Connection, res: number, buf: number): void {
     c.recvInFlight = false;
+    if (buf !== NO_BUFFER) {
+      // The bytes go into the session's pair at once, and the buffer straight back to the port.
+      let taken = res;
+      if (c.state < ConnState.TearingDown) taken = c.session.readTls(this.port.recvBuffer(buf), res);
+      this.port.releaseRecvBuffer(buf);
+      if (taken < res) {
+        return this.#close(c, 'rst', new TlsError(`receive: the session took ${taken} of ${res} bytes`, 'internal error'));
+      }
+    }
     if (c.state >= ConnState.TearingDown) return this.#maybeFinish(c);
     if (res <= 0) {
       if (res === 0) return this.#onEof(c);
@@ -504,10 +608,14 @@ export class Loop {
       return this.#close(c, 'rst', new NetError(`receive: ${errorMessage(res)}`, errorName(res), reason));
     }
     c.wireIn += res;
+    this.stats.recvs++;
+    this.stats.recvBytes += res;
     c.lastActivity = this.now;
-    c.session.readTls(c.recvBuf, res);
     this.#drive(c);
-    if (c.open) this.#postRecv(c);
+    if (!c.open) return;
+    // A receive that filled all the room there was: a bulk sender. Bigger buffers, once they are empty.
+    if (res === c.recvAsked && c.session.pairSize < BIO_PAIR_SIZE) c.session.growBuffers(BIO_PAIR_SIZE);
+    this.#postRecv(c);
   }
 
   #onEof(c: Connection): void {
@@ -530,7 +638,7 @@ export class Loop {
     const s = c.session;
     try {
       if (c.state === ConnState.Handshaking) {
-        if (!s.handshake()) return this.#flush(c);
+        if (!s.handshake()) return this.#touch(c);
         // Its own processing counts, the wait behind other completions of the batch does not.
         c.tHandshake = performance.now() - this.#queued;
         c.state = ConnState.Open;
@@ -563,17 +671,56 @@ export class Loop {
       this.#flush(c);
       return this.#close(c, c.sendInFlight ? 'notify' : 'fin', e as TlsError);
     }
-    this.#flush(c);
+    this.#touch(c);
   }
 
-  /** Posts a send of the pending ciphertext unless one is in flight (its completion posts the next). */
+  /** Marks a connection to be flushed once this turn's completions are dispatched. */
+  #touch(c: Connection): void {
+    if (c.touched) return;
+    c.touched = true;
+    this.#touched.push(c);
+  }
+
+  /** Sends what the turn left pending, one send per connection; notes the quiet ones as candidates for giving back their pair. */
+  #flushTouched(): void {
+    const list = this.#touched;
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i];
+      c.touched = false;
+      if (c.state >= ConnState.TearingDown) continue;
+      this.#flush(c);
+      if (!c.quietListed && c.state === ConnState.Open && c.session.paired) {
+        c.quietListed = true;
+        this.#quiet.push(c);
+      }
+    }
+    list.length = 0;
+  }
+
+  /**
+   * Posts a send of the pending ciphertext unless one is in flight (its completion posts the
+   * next): all of it, or half of a bulk-sized pair, so that the writer can refill the other half
+   * while this send is out. When the pending bytes wrap around the pair's ring, one vectored send
+   * carries both runs.
+   */
   #flush(c: Connection): void {
     if (c.sendInFlight || c.state >= ConnState.TearingDown) return;
-    const [ptr, len] = c.session.peekTls();
-    if (len === 0) return;
-    c.sendInFlight = len;
+    const s = c.session;
+    const total = s.peekTlsRuns();
+    if (total === 0) return;
+    const r = s.runs;
+    const cap = s.pairSize >= BIO_PAIR_SIZE ? s.pairSize * SEND_SHARE : total;
+    const len1 = Math.min(r.len1, cap);
+    const len2 = Math.min(r.len2, cap - len1);
+    c.sendInFlight = len1 + len2;
     this.#pending++;
-    this.port.prepSend(c.fd, ptr, len, (c.slot << OP_BITS) | Op.Send);
+    const token = (c.slot << OP_BITS) | Op.Send;
+    if (len2 > 0) {
+      this.stats.vectoredSends++;
+      this.port.prepSendv(c.fd, r.ptr1, len1, r.ptr2, len2, token);
+    } else {
+      this.port.prepSend(c.fd, r.ptr1, len1, token);
+    }
   }
 
   #onSend(c: Connection, res: number): void {
@@ -581,6 +728,8 @@ export class Loop {
     if (res > 0) {
       c.session.consumeTls(res);
       c.wireOut += res;
+      this.stats.sends++;
+      this.stats.sentBytes += res;
     }
     if (c.state >= ConnState.TearingDown) return this.#maybeFinish(c);
     if (res < 0) {
@@ -605,7 +754,10 @@ export class Loop {
         this.#postRecv(c); // the incoming pair may have been full too
       }
     }
-    // One send stays in flight while there is anything to send.
+    // A writer that filled its pair gets a bigger one once it has been emptied (bulk).
+    if (c.writeBlocked && s.pairSize < BIO_PAIR_SIZE && s.tlsPending() === 0) s.growBuffers(BIO_PAIR_SIZE);
+    // One send stays in flight while there is anything to send: the next goes out now, and a
+    // blocked writer refills below the low-water mark while it is out (sent by its completion).
     this.#flush(c);
     if (c.state === ConnState.Closing) {
       if (c.sendInFlight) return;
@@ -613,8 +765,7 @@ export class Loop {
       if (c.error || c.closeHow !== 'notify') return this.#teardown(c);
       return; // wait for the peer's close_notify or EOF (bounded by the deadline)
     }
-    // A blocked writer refills below the low-water mark, while the send just posted is in flight.
-    if (c.writeBlocked && c.state === ConnState.Open && s.tlsPending() < LOW_WATER) {
+    if (c.writeBlocked && c.state === ConnState.Open && s.tlsPending() < s.pairSize * LOW_WATER_SHARE) {
       c.writeBlocked = false;
       c.handler.onDrain?.(c);
     }
@@ -630,7 +781,8 @@ export class Loop {
       return 0;
     }
     if (n < len) c.writeBlocked = true;
-    this.#flush(c);
+    // Sent once the turn's completions are dispatched: every write of this turn in one send.
+    this.#touch(c);
     return n;
   }
 
@@ -701,8 +853,6 @@ export class Loop {
       this.#closesInFlight++;
       this.port.prepClose(c.fd, Op.Close);
     }
-    if (c.recvBuf) this.#recvPool.give(c.recvBuf);
-    c.recvBuf = 0n;
     c.session?.free();
     this.#freeConn(c);
     c.handler.onClose?.(c, c.error);
@@ -718,6 +868,9 @@ export class Loop {
     // Timers first: one due now must not wait behind a whole batch of completions.
     let now = (this.now = performance.now());
     this.#runTimers(now);
+    if (now >= this.#nextMaintenance) this.#maintain(now);
+    // Writes made outside a turn (or by the timers) go out with this submit.
+    if (this.#touched.length) this.#flushTouched();
     let wait = maxWaitMs;
     let timed = false;
     const first = this.#timers.peek();
@@ -739,10 +892,11 @@ export class Loop {
     this.stats.waitMs += now - waitStart;
     const tokens = this.tokens;
     const results = this.results;
+    const buffers = this.buffers;
     let total = 0;
     for (;;) {
-      const n = this.port.reap(tokens, results);
-      for (let i = 0; i < n; i++) this.#dispatch(tokens[i], results[i]);
+      const n = this.port.reap(tokens, results, buffers);
+      for (let i = 0; i < n; i++) this.#dispatch(tokens[i], results[i], buffers[i]);
       total += n;
       if (n < BATCH) break;
     }
@@ -758,10 +912,53 @@ export class Loop {
     }
     this.#queued = 0;
     this.#runTimers(performance.now());
+    if (this.#touched.length) this.#flushTouched();
     return total;
   }
 
-  #dispatch(token: number, res: number): void {
+  /**
+   * Once a second: connections quiet for releaseIdleMs give back their pair's buffers; when load
+   * dropped (half the connections of the period's peak gone, or megabytes of pairs released),
+   * the port trims its receive buffers to what is needed and drops the pages of free ones, and
+   * the C heap is trimmed (trimHeap); otherwise only wholly free slabs go back.
+   */
+  #maintain(now: number): void {
+    this.#nextMaintenance = now + MAINTENANCE_MS;
+    const idleMs = this.options.releaseIdleMs ?? RELEASE_IDLE_MS;
+    const q = this.#quiet;
+    let kept = 0;
+    for (let i = 0; i < q.length; i++) {
+      const c = q[i];
+      if (c.state === ConnState.Open && c.session.paired) {
+        if (c.sendInFlight || now - c.lastActivity < idleMs || !c.session.releaseBuffers()) {
+          q[kept++] = c;
+          continue;
+        }
+        this.stats.pairsReleased++;
+        this.#releasedBytes += 2 * c.session.pairSize;
+      }
+      c.quietListed = false;
+    }
+    q.length = kept;
+    const open = this.stats.open;
+    const dropped = this.#peakOpen > 0 && open <= this.#peakOpen / 2;
+    if (dropped || this.#releasedBytes - this.#releasedAtTrim >= TRIM_AFTER_RELEASED_BYTES) {
+      this.port.trim(true);
+      if (this.options.trimHeap) heapTrim();
+      this.stats.trims++;
+      this.#peakOpen = open;
+      this.#releasedAtTrim = this.#releasedBytes;
+    } else {
+      this.port.trim(false);
+    }
+  }
+
+  /** Runs the memory upkeep now instead of at its next second (tests, and a caller that knows load just dropped). */
+  maintain(): void {
+    this.#maintain(performance.now());
+  }
+
+  #dispatch(token: number, res: number, buf: number): void {
     this.#pending--;
     const op = token & OP_MASK;
     if (op === Op.Close) {
@@ -775,8 +972,11 @@ export class Loop {
     const idx = token >>> OP_BITS;
     if (op === Op.Accept) return this.#onAccept(idx, res);
     const c = this.conns[idx];
-    if (!c) return;
-    if (op === Op.Recv) this.#onRecv(c, res);
+    if (!c) {
+      if (buf !== NO_BUFFER) this.port.releaseRecvBuffer(buf);
+      return;
+    }
+    if (op === Op.Recv) this.#onRecv(c, res, buf);
     else if (op === Op.Send) this.#onSend(c, res);
     else if (op === Op.Connect) this.#onConnect(c, res);
   }
@@ -807,7 +1007,7 @@ export class Loop {
    * time, its buffers are leaked (and counted in the report) rather than risk corruption.
    */
   destroy(waitMs = 2000): DestroyReport {
-    if (this.#destroyed) return { pendingOps: this.#pending, leakedBuffers: 0 };
+    if (this.#destroyed) return { pendingOps: this.#pending, leakedBuffers: 0, leakedBytes: 0 };
     this.#destroyed = true;
     this.#stopped = true;
     this.closeListeners();
@@ -815,9 +1015,9 @@ export class Loop {
     const until = performance.now() + waitMs;
     while (this.#pending > 0 && performance.now() < until) this.turn(5);
     this.port.submitAndWait(0, 0);
-    const leakedBuffers = this.#recvPool.destroy();
     koffi.free(this.#plain.ptr); // only OpenSSL writes the plaintext scratch, and only inside our calls
-    this.port.close();
-    return { pendingOps: this.#pending, leakedBuffers };
+    const bufferSize = this.port.recvBufferSize;
+    const leakedBuffers = this.port.close();
+    return { pendingOps: this.#pending, leakedBuffers, leakedBytes: leakedBuffers * bufferSize };
   }
 }

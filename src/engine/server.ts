@@ -17,7 +17,8 @@ import type { KeyPair, TlsContextOptions } from './tls/context';
 import { TlsContext } from './tls/context';
 import { SessionStoreStats, SharedSessionStore } from './tls/session_store';
 import { WorkerPool } from './workers/pool';
-import type { AcceptCounts, ServeJob, ServeTick, ServeWorkerResult } from './workers/serve_worker';
+import { heapStats, residentBytes } from '../../native/memory';
+import type { AcceptCounts, ServeJob, ServeTick, ServeWorkerResult, WorkerMemory } from './workers/serve_worker';
 
 export interface ServerOptions {
   host: string;
@@ -50,11 +51,33 @@ export interface ServerTotals extends AcceptCounts {
   leftover: { connections: number; recvBuffers: number; pendingOps: number; listeners: number };
   /** The session cache all workers share (absent with --no-session-cache). */
   sessionCache?: SessionStoreStats;
+  memory: ServerMemoryTotals;
+}
+
+/** Native memory over the server's life: ours (all workers' books), and the process's as the system sees it. */
+export interface ServerMemoryTotals {
+  /** Most native memory of ours in use at one tick (all workers), and at the end (before the workers freed it). */
+  peakInUseBytes: number;
+  /** Receive buffers (and their bytes) the workers could not free when they stopped: an operation still held them. 0 normally. */
+  leakedBuffers: number;
+  leakedBytes: number;
+  /** Resident set size of the process: its most at a tick, and after the workers stopped. */
+  peakRssBytes: number;
+  endRssBytes: number;
+  /** The C heap's bytes in use after the stop (glibc), where known. */
+  endHeapInUseBytes?: number;
+}
+
+/** Memory as a merged tick sees it: every worker's books added, and the process's RSS and C heap at that moment. */
+export interface ServerTickMemory extends WorkerMemory {
+  rssBytes: number;
+  heapInUseBytes?: number;
 }
 
 /** What a merged tick adds to the interval sample: open connections and the accept side, over all workers. */
 export interface ServerTickInfo extends AcceptCounts {
   open: number;
+  memory: ServerTickMemory;
 }
 
 /** Adds accept-error counts by reason into `into`. */
@@ -82,8 +105,13 @@ export class RunningServer extends EventEmitter {
     super();
   }
 
+  /** Most native memory in use at a tick, and the process's most RSS at one (updated by the tick merger). */
+  peakInUseBytes = 0;
+  peakRssBytes = 0;
+
   async stop(): Promise<ServerTotals> {
     const results = await this.pool.stop();
+    const rss = residentBytes();
     return {
       totals: mergeCounters(results.map((r) => r.totals)),
       accepted: results.reduce((a, r) => a + r.accepted, 0),
@@ -98,6 +126,15 @@ export class RunningServer extends EventEmitter {
         listeners: results.filter((r) => r.leftover.listening).length,
       },
       sessionCache: this.sessionStore?.stats(),
+      memory: {
+        // The merged ticks' peak is at one moment; a worker's own peak bounds it from below when no tick was merged.
+        peakInUseBytes: Math.max(this.peakInUseBytes, ...results.map((r) => r.memory.peakInUseBytes)),
+        leakedBuffers: results.reduce((a, r) => a + r.memory.leakedBuffers, 0),
+        leakedBytes: results.reduce((a, r) => a + r.memory.leakedBytes, 0),
+        peakRssBytes: Math.max(this.peakRssBytes, rss),
+        endRssBytes: rss,
+        endHeapInUseBytes: heapStats()?.inUse,
+      },
     };
   }
 }
@@ -155,13 +192,17 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     const port = (ready[0] as PromiseFulfilledResult<{ port: number }>).value.port;
     const server = new RunningServer(o.host, port, workers, ephemeral, pool, sessionStore);
     const merger = new IntervalMerger<ServeTick>(workers, (sample: IntervalSample, ticks: ServeTick[]) => {
-      const info: ServerTickInfo = { open: 0, accepted: 0, rejected: 0, acceptErrors: {} };
+      const memory: ServerTickMemory = { inUseBytes: 0, pairBytes: 0, sessions: 0, paired: 0, recvBytes: 0, recvSlabBytes: 0, rssBytes: residentBytes(), heapInUseBytes: heapStats()?.inUse };
+      const info: ServerTickInfo = { open: 0, accepted: 0, rejected: 0, acceptErrors: {}, memory };
       for (const t of ticks) {
         info.open += t.open;
         info.accepted += t.accepted;
         info.rejected += t.rejected;
         addReasons(info.acceptErrors, t.acceptErrors);
+        for (const k of ['inUseBytes', 'pairBytes', 'sessions', 'paired', 'recvBytes', 'recvSlabBytes'] as const) memory[k] += t.memory[k];
       }
+      server.peakInUseBytes = Math.max(server.peakInUseBytes, memory.inUseBytes);
+      server.peakRssBytes = Math.max(server.peakRssBytes, memory.rssBytes);
       server.emit('tick', sample, info);
     });
     pool.on('tick', (_w: number, t: ServeTick) => merger.add(t.sample, t));

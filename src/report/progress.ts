@@ -7,7 +7,9 @@ export function renderProgress(kind: string, s: IntervalSample, elapsedSec: numb
   const sec = s.durationMs / 1000 || 1;
   const c = s.counters;
   const rate =
-    kind === 'handshake'
+    kind === 'connections'
+      ? `${(s.open ?? 0).toLocaleString('en-US')} open, ${Math.round(c.handshakes / sec).toLocaleString('en-US')} new/s${c.roundTrips ? `, ${Math.round(c.roundTrips / sec).toLocaleString('en-US')} round trips/s` : ''}`
+      : kind === 'handshake'
       ? `${Math.round(c.handshakes / sec).toLocaleString('en-US')} handshakes/s`
       : kind === 'pingpong'
         ? `${Math.round(c.roundTrips / sec).toLocaleString('en-US')} round trips/s`

@@ -15,8 +15,8 @@ import { MachineInfo, OpensslInfo, ToolInfo, machineInfo, nodeOpensslInfo, toolI
 
 export const SCHEMA = 'iocptls.result/1';
 
-export type ResultKind = 'handshake' | 'throughput' | 'pingpong';
-export const RESULT_KINDS: readonly ResultKind[] = ['handshake', 'throughput', 'pingpong'];
+export type ResultKind = 'handshake' | 'throughput' | 'pingpong' | 'connections';
+export const RESULT_KINDS: readonly ResultKind[] = ['handshake', 'throughput', 'pingpong', 'connections'];
 // Spelled out here rather than imported from the engine: a persisted format must not change
 // because the engine grew a backend.
 export type ResultBackend = 'io_uring' | 'epoll' | 'iocp';
@@ -61,6 +61,8 @@ export interface IntervalRecord {
   histograms?: Partial<Record<(typeof LATENCY_NAMES)[number], string>>;
   /** With --rounds: the round (index into `rounds`) this interval belongs to. */
   round?: number;
+  /** bench connections: connections established and open when the interval was cut. */
+  open?: number;
 }
 
 /**
@@ -231,6 +233,23 @@ export interface ResultDocument {
   merged?: { inputs: number; of?: number; missing?: number[]; startSkewMs: number };
   /** A merged document: one row per input, in shard order. */
   shards?: ShardRow[];
+  /** bench connections: what capacity was reached and what it cost the client. */
+  connections?: ConnectionsRecord;
+  /** The client loops' sends (ciphertext), over the whole run: how many, their bytes, the mean size, how many were vectored. */
+  sends?: { count: number; bytes: number; meanBytes: number; vectored: number };
+}
+
+export interface ConnectionsRecord {
+  /** -c. */
+  wanted: number;
+  /** Most connections established and open at once. */
+  reached: number;
+  /** Open when the measured window closed. */
+  heldAtEnd: number;
+  /** First connect to the last connection established or failed, ms (absent when the run was interrupted during the ramp). */
+  rampMs?: number;
+  /** Resident memory of the client process before any connection and at its most while they were held, and the difference per connection reached. With no target it includes the embedded server (same process). */
+  memory: { baselineRssBytes: number; peakRssBytes: number; perConnectionBytes: number; scope: 'client' | 'client and embedded server' };
 }
 
 export interface ResultInput {
@@ -268,6 +287,8 @@ export interface ResultInput {
   startAt?: StartAt;
   /** --rounds: each round (the top-level totals, intervals and histograms must be their sum). */
   rounds?: readonly RoundInput[];
+  connections?: ConnectionsRecord;
+  sends?: { count: number; bytes: number; vectored: number };
 }
 
 /** The headline rate of each kind: what --rate asks for and what a reader looks at first. */
@@ -275,6 +296,7 @@ export const PRIMARY_RATE: Record<ResultKind, keyof Rates> = {
   handshake: 'handshakesPerSec',
   throughput: 'bitsPerSec',
   pingpong: 'roundTripsPerSec',
+  connections: 'handshakesPerSec',
 };
 
 export function latencyStats(h: Histogram): LatencyStats {
@@ -314,6 +336,9 @@ function buildRates(kind: ResultKind, intervals: readonly IntervalSample[], tota
     rates.connectsPerSec = rate((c) => c.connects);
   } else if (kind === 'pingpong') {
     rates.roundTripsPerSec = rate((c) => c.roundTrips);
+  } else if (kind === 'connections') {
+    rates.handshakesPerSec = rate((c) => c.handshakes);
+    if (totals.roundTrips > 0) rates.roundTripsPerSec = rate((c) => c.roundTrips);
   } else {
     rates.bitsPerSec = rate((c) => (c.bytesIn + c.bytesOut) * 8);
     if (totals.bytesIn > 0) rates.bitsInPerSec = rate((c) => c.bytesIn * 8);
@@ -373,6 +398,7 @@ export function buildResult(input: ResultInput): ResultDocument {
       counters: i.counters,
       ...(i.histograms ? { histograms: i.histograms } : {}),
       ...(i.round !== undefined ? { round: i.round } : {}),
+      ...(i.open !== undefined ? { open: i.open } : {}),
     }));
   }
   if (input.rounds) doc.rounds = input.rounds.map((r) => roundRecord(kind, r));
@@ -386,6 +412,8 @@ export function buildResult(input: ResultInput): ResultDocument {
   if (input.connectionLimit) doc.connectionLimit = { ...input.connectionLimit };
   if (input.shard) doc.shard = { ...input.shard, whole: { ...input.shard.whole } };
   if (input.startAt) doc.startAt = { ...input.startAt };
+  if (input.connections) doc.connections = { ...input.connections, memory: { ...input.connections.memory } };
+  if (input.sends) doc.sends = { ...input.sends, meanBytes: input.sends.count > 0 ? Math.round(input.sends.bytes / input.sends.count) : 0 };
   if (input.maxErrorRate !== undefined) doc.errorRate = { ratio: errorRatio(doc), max: input.maxErrorRate };
   if (input.perConnectionGbps && input.perConnectionGbps.length > 0) {
     const sorted = [...input.perConnectionGbps].sort((a, b) => a - b);

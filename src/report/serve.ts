@@ -23,6 +23,8 @@ export interface ServeDocument {
   /** Allocated after the stop (all must be 0). */
   leftover: ServerTotals['leftover'];
   sessionCache?: ServerTotals['sessionCache'];
+  /** Native memory: ours at its peak, what could not be freed, and the process's RSS and C heap. */
+  memory: ServerTotals['memory'];
 }
 
 const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
@@ -38,10 +40,13 @@ export function renderStatsLine(s: IntervalSample, t: ServerTickInfo): string {
   const errs = totalErrors(c);
   const reasons = errs ? ` (${byReason(c.errors)})` : '';
   const acceptErrs = sum(t.acceptErrors);
+  const m = t.memory;
   return (
     `open ${t.open}  handshakes ${Math.round(c.handshakes / sec)}/s` +
     `  in ${formatBytes(c.bytesIn / sec)}/s  out ${formatBytes(c.bytesOut / sec)}/s  errors ${errs}${reasons}` +
-    `  rejected ${t.rejected}  accept errors ${acceptErrs}${acceptErrs ? ` (${byReason(t.acceptErrors)})` : ''}`
+    `  rejected ${t.rejected}  accept errors ${acceptErrs}${acceptErrs ? ` (${byReason(t.acceptErrors)})` : ''}` +
+    `  native ${formatBytes(m.inUseBytes)} (pairs ${m.paired}/${m.sessions} ${formatBytes(m.pairBytes)}, recv ${formatBytes(m.recvBytes)})` +
+    `  rss ${formatBytes(m.rssBytes)}${m.heapInUseBytes !== undefined ? `  heap ${formatBytes(m.heapInUseBytes)}` : ''}`
   );
 }
 
@@ -64,6 +69,11 @@ export function renderServeTotals(d: ServeDocument): string {
         `${s.evicted ? `, ${s.evicted} evicted` : ''}${s.tooLarge ? `, ${s.tooLarge} too large` : ''} (one cache for ${d.workers} worker${d.workers > 1 ? 's' : ''})`
     );
   }
+  const m = d.memory;
+  lines.push(
+    `  memory       native peak ${formatBytes(m.peakInUseBytes)}, leaked ${m.leakedBuffers ? `${m.leakedBuffers} buffers, ${formatBytes(m.leakedBytes)} (should be 0)` : '0'}; ` +
+      `rss peak ${formatBytes(m.peakRssBytes)}, at the end ${formatBytes(m.endRssBytes)}${m.endHeapInUseBytes !== undefined ? `, C heap in use ${formatBytes(m.endHeapInUseBytes)}` : ''}`
+  );
   const l = d.leftover;
   const left = l.connections || l.recvBuffers || l.pendingOps || l.listeners;
   lines.push(

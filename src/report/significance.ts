@@ -77,6 +77,8 @@ const RATE_METRICS: Record<ResultKind, RateMetric[]> = {
     { key: 'connectsPerSec', count: (c) => c.connects, gate: false },
   ],
   pingpong: [{ key: 'roundTripsPerSec', count: (c) => c.roundTrips, gate: true }],
+  // Capacity is the count reached, not a rate: the ramp's rate is what the flag asked for. Round trips, when sent, gate.
+  connections: [{ key: 'roundTripsPerSec', count: (c) => c.roundTrips, gate: true }],
   throughput: [
     { key: 'bitsPerSec', count: (c) => (c.bytesIn + c.bytesOut) * 8, gate: true },
     { key: 'bitsInPerSec', count: (c) => c.bytesIn * 8, gate: false },
@@ -90,7 +92,7 @@ const RATE_METRICS: Record<ResultKind, RateMetric[]> = {
  * ones; start lag measures the client. Those are tested and shown, but do not gate: every extra
  * gated metric costs the test power under the family-wise correction.
  */
-export const GATED_LATENCY: Record<ResultKind, LatencyName | undefined> = { handshake: 'handshake', pingpong: 'rtt', throughput: undefined };
+export const GATED_LATENCY: Record<ResultKind, LatencyName | undefined> = { handshake: 'handshake', pingpong: 'rtt', throughput: undefined, connections: 'rtt' };
 
 function median(values: readonly number[]): number {
   if (values.length === 0) return 0;

@@ -33,6 +33,7 @@ const KIND_TITLES: Record<ResultDocument['kind'], string> = {
   handshake: 'handshake benchmark',
   throughput: 'throughput benchmark',
   pingpong: 'ping-pong benchmark',
+  connections: 'connection-capacity benchmark',
 };
 
 function param(r: ResultDocument, name: string): string | undefined {
@@ -57,6 +58,8 @@ function renderFacts(r: ResultDocument, p: Paint): string {
   // How the load was shaped: what makes two runs comparable beyond the TLS parameters.
   const load = [
     r.kind === 'handshake' ? (param(r, 'rate') ? `open loop at ${param(r, 'rate')}/s` : 'closed loop') : undefined,
+    r.kind === 'connections' ? (param(r, 'ramp') && param(r, 'ramp') !== '0' ? `ramp ${param(r, 'ramp')}/s` : 'all at once') : undefined,
+    r.kind === 'connections' ? (param(r, 'messageSize') && param(r, 'messageSize') !== '0' ? `${param(r, 'messageSize')} bytes every ${param(r, 'interval')} ms` : 'silent') : undefined,
     param(r, 'resume') && param(r, 'resume') !== 'none' ? `resume ${param(r, 'resume')} (ratio ${param(r, 'resumeRatio')})` : undefined,
     param(r, 'close') && `close ${param(r, 'close')}`,
     param(r, 'direction') && `direction ${param(r, 'direction')}`,
@@ -136,7 +139,7 @@ function renderRates(r: ResultDocument, p: Paint): string | undefined {
 }
 
 /** The kind's headline latency: what a reader of a round looks at. */
-const PRIMARY_LATENCY: Record<ResultDocument['kind'], (typeof LATENCY_NAMES)[number]> = { handshake: 'handshake', pingpong: 'rtt', throughput: 'handshake' };
+const PRIMARY_LATENCY: Record<ResultDocument['kind'], (typeof LATENCY_NAMES)[number]> = { handshake: 'handshake', pingpong: 'rtt', throughput: 'handshake', connections: 'handshake' };
 
 /**
  * --rounds: one line per round (its headline rate and latency), then how far the rounds spread:
@@ -187,6 +190,19 @@ function renderTotals(r: ResultDocument, p: Paint): string {
     t.push([p.bold('Bytes out'), formatBytes(tot.bytesOut)]);
   }
   t.push([p.bold('Errors'), tot.errors > 0 ? p.red(formatCount(tot.errors)) : '0']);
+  if (r.connections) {
+    const k = r.connections;
+    const ramp = k.rampMs !== undefined ? `, ramp ${(k.rampMs / 1000).toFixed(2)} s` : ', ramp unfinished';
+    t.push([p.bold('Reached'), `${formatCount(k.reached)} of ${formatCount(k.wanted)} connections held at once${ramp}, ${formatCount(k.heldAtEnd)} open at the end`]);
+    const m = k.memory;
+    t.push([
+      p.bold('Memory'),
+      `${formatBytes(m.perConnectionBytes)} per connection (RSS ${formatBytes(m.baselineRssBytes)} -> ${formatBytes(m.peakRssBytes)}, ${m.scope})`,
+    ]);
+  }
+  if (r.sends && r.kind === 'throughput') {
+    t.push([p.bold('Sends'), `${formatCount(r.sends.count)} of ${formatBytes(r.sends.meanBytes)} on average${r.sends.vectored ? `, ${formatCount(r.sends.vectored)} vectored` : ''}`]);
+  }
   if (r.perConnection) {
     const g = r.perConnection.gbps;
     const f = (x: number) => formatBitRate(x * 1e9);
@@ -228,7 +244,7 @@ function renderTotals(r: ResultDocument, p: Paint): string {
 
 function brief(t: Totals, kind: ResultDocument['kind']): string {
   const main =
-    kind === 'handshake'
+    kind === 'handshake' || kind === 'connections'
       ? `${formatCount(t.handshakes)} handshakes`
       : kind === 'pingpong'
         ? `${formatCount(t.roundTrips)} round trips`

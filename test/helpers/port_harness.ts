@@ -3,7 +3,7 @@
 // follows the port contract (cancel, wait for the completions, then free buffers and close).
 import koffi from 'koffi';
 import * as c from '../../native/libc';
-import { CompletionPort, SockAddr, errorName } from '../../src/engine/port/types';
+import { CompletionPort, NO_BUFFER, SockAddr, errorName } from '../../src/engine/port/types';
 
 export interface NativeBuffer {
   ptr: bigint;
@@ -23,6 +23,11 @@ export class PortHarness {
   #next = 1;
   #tokens = new Uint32Array(256);
   #res = new Int32Array(256);
+  #bufIds = new Uint32Array(256);
+  /** Buffers prepRecvSelect completions named, not yet taken (token -> buffer id). */
+  readonly selected = new Map<number, number>();
+  /** What port.close() reported as leaked, once disposed. */
+  leaked = -1;
 
   constructor(readonly port: CompletionPort) {}
 
@@ -68,6 +73,27 @@ export class PortHarness {
   send(fd: number, buf: bigint, len: number): number {
     return this.#post((t) => this.port.prepSend(fd, buf, len, t));
   }
+  /** A receive whose buffer the port picks; take its bytes with takeData. */
+  recvSelect(fd: number, maxLen: number): number {
+    return this.#post((t) => this.port.prepRecvSelect(fd, maxLen, t));
+  }
+  sendv(fd: number, a: bigint, alen: number, b: bigint, blen: number): number {
+    return this.#post((t) => this.port.prepSendv(fd, a, alen, b, blen, t));
+  }
+  /** Copies out the bytes a completed prepRecvSelect received and gives its buffer back (empty at EOF or error). */
+  takeData(token: number): Buffer {
+    const res = this.results.get(token);
+    if (res === undefined) throw new Error(`token ${token} has not completed`);
+    const id = this.selected.get(token);
+    if (id === undefined) {
+      if (res > 0) throw new Error(`receive ${token} got ${res} bytes but named no buffer`);
+      return Buffer.alloc(0);
+    }
+    this.selected.delete(token);
+    const out = Buffer.from(c.nativeView(this.port.recvBuffer(id), res));
+    this.port.releaseRecvBuffer(id);
+    return out;
+  }
   close(fd: number): number {
     this.#fds.delete(fd);
     return this.#post((t) => this.port.prepClose(fd, t));
@@ -84,9 +110,13 @@ export class PortHarness {
     this.port.submitAndWait(1, waitMs);
     let total = 0;
     for (;;) {
-      const n = this.port.reap(this.#tokens, this.#res);
+      const n = this.port.reap(this.#tokens, this.#res, this.#bufIds);
       for (let i = 0; i < n; i++) {
         const t = this.#tokens[i];
+        if (this.#bufIds[i] !== NO_BUFFER) {
+          if (this.#res[i] <= 0) throw new Error(`token ${t} named buffer ${this.#bufIds[i]} with result ${this.#res[i]}`);
+          this.selected.set(t, this.#bufIds[i]);
+        }
         if (!this.inflight.has(t)) {
           throw new Error(`token ${t} completed (${this.#res[i]}) but was not in flight${this.results.has(t) ? ': completed twice' : ''}`);
         }
@@ -127,7 +157,9 @@ export class PortHarness {
     } finally {
       for (const fd of this.#fds) this.port.closeNow(fd);
       this.#fds.clear();
-      this.port.close();
+      for (const id of this.selected.values()) this.port.releaseRecvBuffer(id);
+      this.selected.clear();
+      this.leaked = this.port.close();
       for (const p of this.#bufs) koffi.free(p);
       this.#bufs = [];
     }

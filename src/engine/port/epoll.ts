@@ -10,20 +10,32 @@
 // Per-operation state lives in preallocated typed arrays indexed by slot; nothing is allocated
 // per completion except the Map entry of an operation that has to wait (needed for cancel).
 //
+// A receive that lets the port choose its buffer (prepRecvSelect) holds none while it waits: the
+// read happens once the socket is readable, into a buffer taken from the port's arena then and
+// released by the caller as soon as it copied the bytes out. The arena hands out the most
+// recently released buffer first, so a loop whose completions are dispatched as they come reads
+// into one buffer over and over; a burst of ready sockets takes a few more, given back by trim().
+//
 // Waits use epoll_pwait2 (a timespec: an open-loop start due in 0.3 ms is not rounded to 1 ms)
 // where the kernel has it (5.11+) and the seccomp profile allows it; else epoll_wait, whose
 // timeout counts whole milliseconds (rounded up rather than spinning). A signal ends the
 // kernel's wait with EINTR; submitAndWait then waits again for what is left of its timeout.
 import * as c from '../../../native/libc';
 import * as ep from '../../../native/epoll';
+import { BufferArena } from '../buffer_pool';
 import * as sock from './posix_sockets';
-import { CompletionPort, E, PortError, SockAddr } from './types';
+import { CompletionPort, E, NO_BUFFER, PortError, PortMemory, SockAddr } from './types';
 
 const OP_ACCEPT = 1;
 const OP_CONNECT = 2;
 const OP_RECV = 3;
 const OP_SEND = 4;
 const OP_TIMEOUT = 5;
+const OP_RECV_SELECT = 6;
+const OP_SENDV = 7;
+
+/** Bytes per receive buffer (as on io_uring): several TLS records per read when there are. */
+export const RECV_BUFFER_SIZE = 64 * 1024;
 
 const NONE = -1;
 /** What #attempt returns when the operation has to wait for readiness. */
@@ -63,7 +75,16 @@ export class EpollPort extends sock.PosixSocketSetup implements CompletionPort {
   #opToken: Uint32Array;
   #opNext: Int32Array;
   #opBuf: bigint[];
+  /** prepSendv: the second region. */
+  #opBuf2: bigint[];
+  #opLen2: Int32Array;
   #freeOp = NONE;
+  /** The buffer the last #attempt of a select receive read into (NO_BUFFER if none). */
+  #attemptBuf = NO_BUFFER;
+
+  readonly recvBufferSize = RECV_BUFFER_SIZE;
+  readonly recvMode = 'readiness' as const;
+  #arena = new BufferArena(RECV_BUFFER_SIZE);
 
   // Per fd: FIFO queues of operations waiting to read (recv, accept) and to write (send, connect).
   #rHead = new Int32Array(0);
@@ -85,6 +106,7 @@ export class EpollPort extends sock.PosixSocketSetup implements CompletionPort {
   // Completions ready to reap: a ring with a power-of-two capacity.
   #cqTokens = new Uint32Array(1024);
   #cqResults = new Int32Array(1024);
+  #cqBufs = new Uint32Array(1024);
   #cqHead = 0;
   #cqLen = 0;
 
@@ -100,6 +122,9 @@ export class EpollPort extends sock.PosixSocketSetup implements CompletionPort {
   #peerAddr: bigint;
   #timespec: bigint;
   #timespecView: BigInt64Array;
+  /** A msghdr and its two iovecs for prepSendv's sendmsg (filled and used within one call). */
+  #msg: bigint;
+  #msgView: BigUint64Array;
 
   constructor(opts: EpollOptions = {}) {
     super();
@@ -116,6 +141,8 @@ export class EpollPort extends sock.PosixSocketSetup implements CompletionPort {
     this.#opToken = new Uint32Array(slots);
     this.#opNext = new Int32Array(slots);
     this.#opBuf = new Array<bigint>(slots).fill(0n);
+    this.#opBuf2 = new Array<bigint>(slots).fill(0n);
+    this.#opLen2 = new Int32Array(slots);
     this.#deadline = new Float64Array(slots);
     this.#heap = new Int32Array(slots);
     this.#heapPos = new Int32Array(slots);
@@ -133,6 +160,10 @@ export class EpollPort extends sock.PosixSocketSetup implements CompletionPort {
     this.#peerAddr = this.#scratch + 32n;
     this.#timespec = c.libc.calloc(1, ep.TIMESPEC_SIZE) as bigint;
     this.#timespecView = new BigInt64Array(c.nativeView(this.#timespec, ep.TIMESPEC_SIZE).buffer);
+    this.#msg = c.libc.calloc(1, c.MSGHDR_SIZE + 2 * c.IOVEC_SIZE + 8) as bigint;
+    this.#msgView = new BigUint64Array(c.nativeView(this.#msg, c.MSGHDR_SIZE + 2 * c.IOVEC_SIZE + 8).buffer);
+    this.#msgView[c.MSGHDR_IOV >> 3] = this.#msg + 64n;
+    this.#msgView[c.MSGHDR_IOVLEN >> 3] = 2n;
     // Probe once with a zero timeout: ENOSYS (before 5.11) or EPERM (a seccomp profile that
     // predates it) means epoll_wait for the life of the port.
     const r = Number(ep.epoll.pwait2(ep.SYS_epoll_pwait2, this.epollFd, this.#events, 1, this.#timespec, null, 0));
@@ -152,7 +183,7 @@ export class EpollPort extends sock.PosixSocketSetup implements CompletionPort {
 
   // --- operations
   prepAccept(listenFd: number, token: number): void {
-    if (this.#readQueued(listenFd)) return this.#wait(OP_ACCEPT, listenFd, 0n, 0, token, true);
+    if (this.#readQueued(listenFd)) return void this.#wait(OP_ACCEPT, listenFd, 0n, 0, token, true);
     const r = ep.epoll.accept4(listenFd, null, null, ACCEPT_FLAGS) as number;
     this.#settle(r, OP_ACCEPT, listenFd, 0n, 0, token, true);
   }
@@ -161,20 +192,92 @@ export class EpollPort extends sock.PosixSocketSetup implements CompletionPort {
     const r = ep.epoll.connect(fd, addr.ptr, addr.len) as number;
     if (r >= 0) return this.#complete(token, 0);
     const e = c.lastErrno();
-    if (e === EINPROGRESS) return this.#wait(OP_CONNECT, fd, 0n, 0, token, false);
+    if (e === EINPROGRESS) return void this.#wait(OP_CONNECT, fd, 0n, 0, token, false);
     this.#complete(token, -e);
   }
 
   prepRecv(fd: number, buf: bigint, len: number, token: number): void {
-    if (this.#readQueued(fd)) return this.#wait(OP_RECV, fd, buf, len, token, true);
+    if (this.#readQueued(fd)) return void this.#wait(OP_RECV, fd, buf, len, token, true);
     const r = ep.epoll.recv(fd, buf, len, RECV_FLAGS) as number;
     this.#settle(r, OP_RECV, fd, buf, len, token, true);
   }
 
+  prepRecvSelect(fd: number, maxLen: number, token: number): void {
+    const len = Math.min(maxLen, RECV_BUFFER_SIZE);
+    if (this.#readQueued(fd)) return void this.#wait(OP_RECV_SELECT, fd, 0n, len, token, true);
+    const r = this.#recvSelect(fd, len);
+    if (r > 0) return this.#complete(token, r, this.#attemptBuf);
+    if (r === WOULD_BLOCK) return void this.#wait(OP_RECV_SELECT, fd, 0n, len, token, true);
+    this.#complete(token, r);
+  }
+
+  /** Reads into a buffer taken now; keeps it (in #attemptBuf) only when bytes came. */
+  #recvSelect(fd: number, len: number): number {
+    const id = this.#arena.take();
+    const r = ep.epoll.recv(fd, this.#arena.address(id), len, RECV_FLAGS) as number;
+    if (r > 0) {
+      this.#attemptBuf = id;
+      return r;
+    }
+    const e = r < 0 ? c.lastErrno() : 0;
+    this.#arena.give(id);
+    this.#attemptBuf = NO_BUFFER;
+    return r === 0 ? 0 : e === EAGAIN ? WOULD_BLOCK : -e;
+  }
+
+  recvBuffer(id: number): bigint {
+    return this.#arena.address(id);
+  }
+
+  releaseRecvBuffer(id: number): void {
+    this.#arena.give(id);
+  }
+
+  memory(): PortMemory {
+    return { recvMode: this.recvMode, recvBuffers: this.#arena.stats() };
+  }
+
+  trim(discard: boolean): number {
+    return this.#arena.trim(discard);
+  }
+
   prepSend(fd: number, buf: bigint, len: number, token: number): void {
-    if (this.#writeQueued(fd)) return this.#wait(OP_SEND, fd, buf, len, token, false);
+    if (this.#writeQueued(fd)) return void this.#wait(OP_SEND, fd, buf, len, token, false);
     const r = ep.epoll.send(fd, buf, len, SEND_FLAGS) as number;
     this.#settle(r, OP_SEND, fd, buf, len, token, false);
+  }
+
+  prepSendv(fd: number, buf1: bigint, len1: number, buf2: bigint, len2: number, token: number): void {
+    if (this.#writeQueued(fd)) {
+      const slot = this.#wait(OP_SENDV, fd, buf1, len1, token, false);
+      if (slot !== NONE) {
+        this.#opBuf2[slot] = buf2;
+        this.#opLen2[slot] = len2;
+      }
+      return;
+    }
+    const r = this.#sendmsg(fd, buf1, len1, buf2, len2);
+    if (r === WOULD_BLOCK) {
+      const slot = this.#wait(OP_SENDV, fd, buf1, len1, token, false);
+      if (slot !== NONE) {
+        this.#opBuf2[slot] = buf2;
+        this.#opLen2[slot] = len2;
+      }
+      return;
+    }
+    this.#complete(token, r);
+  }
+
+  #sendmsg(fd: number, buf1: bigint, len1: number, buf2: bigint, len2: number): number {
+    const v = this.#msgView;
+    v[8] = buf1; // iov[0] at byte 64
+    v[9] = BigInt(len1);
+    v[10] = buf2;
+    v[11] = BigInt(len2);
+    const r = ep.epoll.sendmsg(fd, this.#msg, SEND_FLAGS) as number;
+    if (r >= 0) return r;
+    const e = c.lastErrno();
+    return e === EAGAIN ? WOULD_BLOCK : -e;
   }
 
   /**
@@ -204,7 +307,7 @@ export class EpollPort extends sock.PosixSocketSetup implements CompletionPort {
     } else {
       const fd = this.#opFd[slot];
       const kind = this.#opKind[slot];
-      if (kind === OP_RECV || kind === OP_ACCEPT) this.#unlink(this.#rHead, this.#rTail, fd, slot);
+      if (kind === OP_RECV || kind === OP_RECV_SELECT || kind === OP_ACCEPT) this.#unlink(this.#rHead, this.#rTail, fd, slot);
       else this.#unlink(this.#wHead, this.#wTail, fd, slot);
       this.#waiting--;
     }
@@ -236,16 +339,18 @@ export class EpollPort extends sock.PosixSocketSetup implements CompletionPort {
     }
   }
 
-  reap(tokens: Uint32Array, results: Int32Array): number {
+  reap(tokens: Uint32Array, results: Int32Array, buffers: Uint32Array): number {
     const max = tokens.length;
     const mask = this.#cqTokens.length - 1;
     const qt = this.#cqTokens;
     const qr = this.#cqResults;
+    const qb = this.#cqBufs;
     let head = this.#cqHead;
     let n = 0;
     while (n < max && n < this.#cqLen) {
       tokens[n] = qt[head];
       results[n] = qr[head];
+      buffers[n] = qb[head];
       head = (head + 1) & mask;
       n++;
     }
@@ -254,12 +359,15 @@ export class EpollPort extends sock.PosixSocketSetup implements CompletionPort {
     return n;
   }
 
-  close(): void {
+  close(): number {
     c.libc.close(this.epollFd);
     c.libc.free(this.#events);
     c.libc.free(this.#scratch);
     c.libc.free(this.#timespec);
+    c.libc.free(this.#msg);
     this.#pending.clear();
+    // Reads are synchronous here: a buffer still out is one a completion named and the caller kept.
+    return this.#arena.destroy();
   }
 
   // --- readiness
@@ -307,7 +415,8 @@ export class EpollPort extends sock.PosixSocketSetup implements CompletionPort {
       heads[fd] = next;
       if (next === NONE) tails[fd] = NONE;
       this.#waiting--;
-      this.#finish(slot, r);
+      this.#finish(slot, r, this.#attemptBuf);
+      this.#attemptBuf = NO_BUFFER;
       slot = next;
     }
   }
@@ -322,6 +431,10 @@ export class EpollPort extends sock.PosixSocketSetup implements CompletionPort {
       case OP_SEND:
         r = ep.epoll.send(fd, this.#opBuf[slot], this.#opLen[slot], SEND_FLAGS) as number;
         break;
+      case OP_RECV_SELECT:
+        return this.#recvSelect(fd, this.#opLen[slot]);
+      case OP_SENDV:
+        return this.#sendmsg(fd, this.#opBuf[slot], this.#opLen[slot], this.#opBuf2[slot], this.#opLen2[slot]);
       case OP_ACCEPT:
         r = ep.epoll.accept4(fd, null, null, ACCEPT_FLAGS) as number;
         break;
@@ -349,11 +462,12 @@ export class EpollPort extends sock.PosixSocketSetup implements CompletionPort {
   #settle(r: number, kind: number, fd: number, buf: bigint, len: number, token: number, read: boolean): void {
     if (r >= 0) return this.#complete(token, r);
     const e = c.lastErrno();
-    if (e === EAGAIN) return this.#wait(kind, fd, buf, len, token, read);
+    if (e === EAGAIN) return void this.#wait(kind, fd, buf, len, token, read);
     this.#complete(token, -e);
   }
 
-  #wait(kind: number, fd: number, buf: bigint, len: number, token: number, read: boolean): void {
+  /** Queues an operation on its fd until readiness; returns its slot (NONE if it completed with an error instead). */
+  #wait(kind: number, fd: number, buf: bigint, len: number, token: number, read: boolean): number {
     if (fd >= this.#rHead.length) this.#growFds(fd);
     if (!this.#registered[fd]) {
       const s = this.#scratchU32;
@@ -362,7 +476,8 @@ export class EpollPort extends sock.PosixSocketSetup implements CompletionPort {
       s[ep.EPOLL_EVENT_DATA >> 2] = fd;
       s[(ep.EPOLL_EVENT_DATA >> 2) + 1] = 0;
       if ((ep.epoll.ctl(this.epollFd, ep.EPOLL_CTL_ADD, fd, this.#ctlEvent) as number) < 0) {
-        return this.#complete(token, -c.lastErrno());
+        this.#complete(token, -c.lastErrno());
+        return NONE;
       }
       this.#registered[fd] = 1;
     }
@@ -375,6 +490,7 @@ export class EpollPort extends sock.PosixSocketSetup implements CompletionPort {
     tails[fd] = slot;
     this.#waiting++;
     this.#pending.set(token >>> 0, slot);
+    return slot;
   }
 
   #readQueued(fd: number): boolean {
@@ -423,21 +539,23 @@ export class EpollPort extends sock.PosixSocketSetup implements CompletionPort {
 
   // --- completions and slots
 
-  #complete(token: number, res: number): void {
+  #complete(token: number, res: number, buf = NO_BUFFER): void {
     if (this.#cqLen === this.#cqTokens.length) this.#growCq();
     const i = (this.#cqHead + this.#cqLen) & (this.#cqTokens.length - 1);
     this.#cqTokens[i] = token;
     this.#cqResults[i] = res;
+    this.#cqBufs[i] = buf;
     this.#cqLen++;
   }
 
   /** Completes a slot that was waiting and returns it to the free list. */
-  #finish(slot: number, res: number): void {
+  #finish(slot: number, res: number, buf = NO_BUFFER): void {
     const token = this.#opToken[slot];
     if (this.#pending.get(token) === slot) this.#pending.delete(token);
-    this.#complete(token, res);
+    this.#complete(token, res, buf);
     this.#opKind[slot] = 0;
     this.#opBuf[slot] = 0n;
+    this.#opBuf2[slot] = 0n;
     this.#opNext[slot] = this.#freeOp;
     this.#freeOp = slot;
   }
@@ -477,7 +595,11 @@ export class EpollPort extends sock.PosixSocketSetup implements CompletionPort {
     this.#deadline = grow(this.#deadline, (k) => new Float64Array(k));
     this.#heap = grow(this.#heap, (k) => new Int32Array(k));
     this.#heapPos = grow(this.#heapPos, (k) => new Int32Array(k));
-    for (let i = old; i < n; i++) this.#opBuf.push(0n);
+    this.#opLen2 = grow(this.#opLen2, (k) => new Int32Array(k));
+    for (let i = old; i < n; i++) {
+      this.#opBuf.push(0n);
+      this.#opBuf2.push(0n);
+    }
     this.#chainFree(old, n);
   }
 
@@ -501,13 +623,16 @@ export class EpollPort extends sock.PosixSocketSetup implements CompletionPort {
     const old = this.#cqTokens.length;
     const t = new Uint32Array(old * 2);
     const r = new Int32Array(old * 2);
+    const b = new Uint32Array(old * 2);
     for (let k = 0; k < this.#cqLen; k++) {
       const i = (this.#cqHead + k) & (old - 1);
       t[k] = this.#cqTokens[i];
       r[k] = this.#cqResults[i];
+      b[k] = this.#cqBufs[i];
     }
     this.#cqTokens = t;
     this.#cqResults = r;
+    this.#cqBufs = b;
     this.#cqHead = 0;
   }
 

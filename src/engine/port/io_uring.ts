@@ -8,16 +8,43 @@
 // consumed it. A signal: io_uring_enter returns EINTR, and so does submitAndWait (early, with
 // nothing ready), as liburing does: restarting the whole wait would let signals every few ms
 // (a profiler's SIGPROF) postpone it forever; the loop waits again for the time it has left.
+//
+// Receives that pin nothing while they wait (prepRecvSelect) use a provided buffer ring
+// (IORING_REGISTER_PBUF_RING, Linux 5.19+): the kernel takes a buffer from the ring only when
+// data arrives and names it in the CQE. The ring holds a small population of buffers from the
+// port's arena, grown when a receive found it empty (ENOBUFS: the receive is resubmitted, its
+// data waits in the socket) and shrunk when load drops. A buffer the caller releases goes back
+// into the ring, or to the arena if the ring is above its target. Kernels without buffer rings
+// get the fallback: a buffer from the arena for each receive in flight, named in the upper half
+// of its user_data.
 import koffi from 'koffi';
 import * as c from '../../../native/libc';
 import * as u from '../../../native/io_uring';
+import { PAGE_SIZE, pageAlloc, pageDiscard, pageFree } from '../../../native/memory';
+import { BufferArena } from '../buffer_pool';
 import * as sock from './posix_sockets';
-import { CompletionPort, PortError, SockAddr } from './types';
+import { CompletionPort, E, NO_BUFFER, PortError, PortMemory, RecvMode, SockAddr } from './types';
 
 const ACCEPT_FLAGS = c.SOCK_NONBLOCK | c.SOCK_CLOEXEC;
 
+/** Bytes per receive buffer: several full TLS records per receive for bulk; a quiet receive touches one page of it. */
+export const RECV_BUFFER_SIZE = 64 * 1024;
+/** Provided buffer ring: its entries (the most buffers it can hold), the population it starts with and shrinks back to. */
+const RING_ENTRIES = 1024;
+const RING_MIN = 16;
+const BUFFER_GROUP = 0;
+/** What the upper half of a user_data says about its operation. */
+const HI_SELECT = 0x80000000; // a prepRecvSelect: the low 30 bits are its fd (ring) or its buffer (fallback)
+const HI_SENDMSG = 0x40000000; // a prepSendv: the low 30 bits are its msghdr slot
+const HI_MASK = 0x3fffffff;
+/** msghdr + two iovecs per prepSendv in flight. */
+const MSG_SLOT = 128;
+const MSG_IOV = 64;
+
 export interface IoUringOptions {
   entries?: number;
+  /** Use a provided buffer ring where the kernel has one (default: yes, unless IOCPTLS_PBUF=0); false: the per-receive pool. */
+  providedBuffers?: boolean;
 }
 
 /** A submission that found the queue full, kept until it fits. */
@@ -31,6 +58,8 @@ interface Deferred {
   token: number;
   /** TIMEOUT: its duration, ns (the timespec is written when the entry is placed). */
   timeoutNs: number;
+  hi: number;
+  sqeFlags: number;
 }
 
 const enum Entered {
@@ -73,6 +102,31 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
   #argView: BigInt64Array;
   #timespecs: bigint; // one timespec per SQ slot for TIMEOUT ops (copied by the kernel at submit)
   #timespecView: BigInt64Array;
+
+  // Receive buffers: the arena, and the provided buffer ring when the kernel has one.
+  readonly recvBufferSize = RECV_BUFFER_SIZE;
+  readonly recvMode: RecvMode;
+  #arena = new BufferArena(RECV_BUFFER_SIZE);
+  #ring = 0n; // struct io_uring_buf[RING_ENTRIES], page-aligned
+  #ring64: BigUint64Array | undefined;
+  #ring32: Uint32Array | undefined;
+  #ring16: Uint16Array | undefined;
+  #ringTail = 0; // our tail, published before each enter
+  #ringPublished = 0;
+  /** Buffers in the ring (not yet taken by the kernel), by arena id. */
+  #inRing = new Set<number>();
+  #ringTarget = RING_MIN;
+  #ringRetries = 0;
+  #retriesSinceTrim = 0;
+  #ringShort = false;
+  /** token -> upper half of its user_data, for operations in flight that have one (what a cancel must match). */
+  #hiOf = new Map<number, number>();
+  /** fd -> maxLen of its select receive, for resubmitting one that found the ring empty. */
+  #selectLen = new Int32Array(0);
+  // msghdr slots of prepSendv operations in flight.
+  #msgRegions: bigint[] = [];
+  #msg64: BigUint64Array[] = [];
+  #msgFree: number[] = [];
 
   constructor(opts: IoUringOptions = {}) {
     super();
@@ -144,6 +198,117 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
     this.#argView[2] = this.#arg + BigInt(u.GETEVENTS_ARG_SIZE); // arg.ts -> the timespec after it
     this.#timespecs = c.libc.calloc(sqEntries, u.TIMESPEC_SIZE) as bigint;
     this.#timespecView = new BigInt64Array(koffi.view(this.#timespecs, sqEntries * u.TIMESPEC_SIZE));
+    const wantRing = opts.providedBuffers ?? process.env.IOCPTLS_PBUF !== '0';
+    this.recvMode = wantRing && this.#registerRing() ? 'provided' : 'pool';
+  }
+
+  // --- the provided buffer ring
+
+  /** Registers the (empty) ring and fills it to its target; false where the kernel has no buffer rings. */
+  #registerRing(): boolean {
+    const bytes = RING_ENTRIES * u.BUF_SIZE;
+    if (this.#ring === 0n) {
+      this.#ring = pageAlloc(Math.ceil(bytes / PAGE_SIZE) * PAGE_SIZE);
+      const ab = koffi.view(this.#ring, bytes);
+      this.#ring64 = new BigUint64Array(ab);
+      this.#ring32 = new Uint32Array(ab);
+      this.#ring16 = new Uint16Array(ab);
+    }
+    this.#ring16![u.BUF_RING_TAIL >> 1] = 0;
+    this.#ringTail = this.#ringPublished = 0;
+    const reg = new BigUint64Array(u.BUF_REG_SIZE / 8);
+    reg[0] = this.#ring;
+    const r32 = new Uint32Array(reg.buffer);
+    r32[u.BUF_REG_ENTRIES >> 2] = RING_ENTRIES;
+    r32[u.BUF_REG_BGID >> 2] = BUFFER_GROUP; // bgid u16, flags u16 = 0
+    const r = Number(c.libc.syscall_io_uring_register(c.SYS_io_uring_register, this.ringFd, u.IORING_REGISTER_PBUF_RING, reg, 1));
+    if (r < 0) return false;
+    this.#fillRing();
+    return true;
+  }
+
+  /** Adds arena buffers until the ring holds its target. */
+  #fillRing(): void {
+    while (this.#inRing.size < this.#ringTarget) this.#ringAdd(this.#arena.take());
+  }
+
+  #ringAdd(id: number): void {
+    const i = (this.#ringTail & (RING_ENTRIES - 1)) * (u.BUF_SIZE >> 2); // u32 index of the entry
+    this.#ring64![i >> 1] = this.#arena.address(id);
+    this.#ring32![i + (u.BUF_LEN >> 2)] = RECV_BUFFER_SIZE;
+    this.#ring16![(i << 1) + (u.BUF_BID >> 1)] = id; // bid; resv (or the tail, in entry 0) untouched
+    this.#ringTail = (this.#ringTail + 1) & 0xffff;
+    this.#inRing.add(id);
+  }
+
+  /** Makes buffers added since the last enter visible to the kernel (the tail store orders the entries before it). */
+  #publishRing(): void {
+    if (this.#ringTail === this.#ringPublished) return;
+    Atomics.store(this.#ring16!, u.BUF_RING_TAIL >> 1, this.#ringTail);
+    this.#ringPublished = this.#ringTail;
+  }
+
+  /**
+   * Gives back what the ring holds beyond its target, and the pages of what it keeps:
+   * unregistering takes every buffer out of the kernel's reach at once (selection happens under
+   * the ring's lock), then a fresh ring is registered at the target. Only with DEFER_TASKRUN and
+   * an empty CQ: then no completion can have taken a buffer (and be writing into it) without our
+   * having reaped it, so what our books say is in the ring is, and nothing runs in between.
+   */
+  #shrinkRing(): void {
+    if (!this.#deferTaskrun) return;
+    if (Atomics.load(this.#cqRing, this.#cqTail) !== this.#cqRing[this.#cqHead]) return;
+    const reg = new BigUint64Array(u.BUF_REG_SIZE / 8);
+    new Uint32Array(reg.buffer)[u.BUF_REG_BGID >> 2] = BUFFER_GROUP;
+    if (Number(c.libc.syscall_io_uring_register(c.SYS_io_uring_register, this.ringFd, u.IORING_UNREGISTER_PBUF_RING, reg, 1)) < 0) return;
+    for (const id of this.#inRing) {
+      pageDiscard(this.#arena.address(id), RECV_BUFFER_SIZE);
+      this.#arena.give(id);
+    }
+    this.#inRing.clear();
+    if (!this.#registerRing()) throw new PortError('io_uring: provided buffer ring could not be registered again', E.ENOMEM);
+  }
+
+  recvBuffer(id: number): bigint {
+    return this.#arena.address(id);
+  }
+
+  releaseRecvBuffer(id: number): void {
+    if (this.recvMode === 'provided' && this.#inRing.size < this.#ringTarget) this.#ringAdd(id);
+    else this.#arena.give(id);
+  }
+
+  memory(): PortMemory {
+    const m: PortMemory = { recvMode: this.recvMode, recvBuffers: this.#arena.stats() };
+    if (this.recvMode === 'provided') m.ring = { buffers: this.#inRing.size, target: this.#ringTarget, retries: this.#ringRetries };
+    return m;
+  }
+
+  trim(discard: boolean): number {
+    if (this.recvMode === 'provided') {
+      if (this.#retriesSinceTrim === 0) this.#ringTarget = discard ? RING_MIN : Math.max(RING_MIN, this.#ringTarget >> 1);
+      this.#retriesSinceTrim = 0;
+      if (discard) this.#shrinkRing();
+    }
+    return this.#arena.trim(discard);
+  }
+
+  // --- prepSendv's msghdr slots
+
+  #msgSlot(): number {
+    if (this.#msgFree.length === 0) {
+      const per = 65536 / MSG_SLOT;
+      const base = this.#msgRegions.length * per;
+      const p = pageAlloc(65536);
+      this.#msgRegions.push(p);
+      this.#msg64.push(new BigUint64Array(koffi.view(p, 65536)));
+      for (let i = per - 1; i >= 0; i--) this.#msgFree.push(base + i);
+    }
+    return this.#msgFree.pop()!;
+  }
+
+  #msgAddress(slot: number): bigint {
+    return this.#msgRegions[slot >> 9] + BigInt((slot & 511) * MSG_SLOT);
   }
 
   #map(size: number, off: number): bigint {
@@ -169,6 +334,7 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
       connect: u.IORING_OP_CONNECT,
       recv: u.IORING_OP_RECV,
       send: u.IORING_OP_SEND,
+      sendmsg: u.IORING_OP_SENDMSG,
       close: u.IORING_OP_CLOSE,
       timeout: u.IORING_OP_TIMEOUT,
       cancel: u.IORING_OP_ASYNC_CANCEL,
@@ -187,18 +353,18 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
   }
 
   /** Queues one submission: into the ring if it has room (after submitting what is there), else into the backlog. */
-  #sqe(opcode: number, fd: number, addr: bigint, len: number, off: bigint, opFlags: number, token: number, timeoutNs = -1): void {
+  #sqe(opcode: number, fd: number, addr: bigint, len: number, off: bigint, opFlags: number, token: number, timeoutNs = -1, hi = 0, sqeFlags = 0): void {
     if (this.#backlog.length === 0) {
       if (this.#sqFull()) this.#enter(0, 0);
-      if (!this.#sqFull()) return this.#place(opcode, fd, addr, len, off, opFlags, token, timeoutNs);
+      if (!this.#sqFull()) return this.#place(opcode, fd, addr, len, off, opFlags, token, timeoutNs, hi, sqeFlags);
     }
     // Order is kept: once anything waits in the backlog, later entries queue behind it.
     this.deferred++;
-    this.#backlog.push({ opcode, fd, addr, len, off, opFlags, token, timeoutNs });
+    this.#backlog.push({ opcode, fd, addr, len, off, opFlags, token, timeoutNs, hi, sqeFlags });
   }
 
   /** Fills the SQE at the tail (there is room) and every field of it: SQEs are reused, so nothing may be left over. */
-  #place(opcode: number, fd: number, addr: bigint, len: number, off: bigint, opFlags: number, token: number, timeoutNs: number): void {
+  #place(opcode: number, fd: number, addr: bigint, len: number, off: bigint, opFlags: number, token: number, timeoutNs: number, hi: number, sqeFlags: number): void {
     const idx = this.#tail & this.#sqMask;
     if (timeoutNs >= 0) {
       // One timespec per SQ slot: the kernel copies it when it consumes this SQE, and the slot
@@ -209,7 +375,7 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
     }
     const b = idx << 4; // 64-byte SQE = 16 u32
     const s = this.#sqes32;
-    s[b] = opcode; // flags = 0, ioprio = 0
+    s[b] = opcode | (sqeFlags << 8); // ioprio = 0
     s[b + 1] = fd;
     const b64 = idx << 3;
     this.#sqes64[b64 + 1] = off;
@@ -217,8 +383,8 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
     s[b + 6] = len;
     s[b + 7] = opFlags;
     s[b + 8] = token;
-    s[b + 9] = 0;
-    s[b + 10] = 0;
+    s[b + 9] = hi; // user_data's upper half: what reap needs to know beyond the token
+    s[b + 10] = sqeFlags & u.IOSQE_BUFFER_SELECT ? BUFFER_GROUP : 0; // buf_group; personality 0
     s[b + 11] = 0;
     s[b + 12] = 0;
     s[b + 13] = 0;
@@ -232,7 +398,7 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
     const q = this.#backlog;
     while (this.#backlogHead < q.length && !this.#sqFull()) {
       const d = q[this.#backlogHead++];
-      this.#place(d.opcode, d.fd, d.addr, d.len, d.off, d.opFlags, d.token, d.timeoutNs);
+      this.#place(d.opcode, d.fd, d.addr, d.len, d.off, d.opFlags, d.token, d.timeoutNs, d.hi, d.sqeFlags);
     }
     if (this.#backlogHead < q.length) return false;
     this.#backlog = [];
@@ -254,8 +420,39 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
   prepRecv(fd: number, buf: bigint, len: number, token: number): void {
     this.#sqe(u.IORING_OP_RECV, fd, buf, len, 0n, 0, token);
   }
+  prepRecvSelect(fd: number, maxLen: number, token: number): void {
+    const len = Math.min(maxLen, RECV_BUFFER_SIZE);
+    if (this.recvMode === 'pool') {
+      const id = this.#arena.take();
+      this.#hiOf.set(token >>> 0, (HI_SELECT | id) >>> 0);
+      return this.#sqe(u.IORING_OP_RECV, fd, this.#arena.address(id), len, 0n, 0, token, -1, HI_SELECT | id);
+    }
+    if (fd >= this.#selectLen.length) {
+      const grown = new Int32Array(Math.max(fd + 1, this.#selectLen.length * 2, 1024));
+      grown.set(this.#selectLen);
+      this.#selectLen = grown;
+    }
+    this.#selectLen[fd] = len;
+    this.#hiOf.set(token >>> 0, (HI_SELECT | fd) >>> 0);
+    this.#sqe(u.IORING_OP_RECV, fd, 0n, len, 0n, 0, token, -1, HI_SELECT | fd, u.IOSQE_BUFFER_SELECT);
+  }
   prepSend(fd: number, buf: bigint, len: number, token: number): void {
     this.#sqe(u.IORING_OP_SEND, fd, buf, len, 0n, c.MSG_NOSIGNAL, token);
+  }
+  prepSendv(fd: number, buf1: bigint, len1: number, buf2: bigint, len2: number, token: number): void {
+    const slot = this.#msgSlot();
+    const v = this.#msg64[slot >> 9];
+    const b = (slot & 511) * (MSG_SLOT / 8);
+    const msg = this.#msgAddress(slot);
+    v.fill(0n, b, b + MSG_SLOT / 8);
+    v[b + (c.MSGHDR_IOV >> 3)] = msg + BigInt(MSG_IOV);
+    v[b + (c.MSGHDR_IOVLEN >> 3)] = 2n;
+    v[b + (MSG_IOV >> 3)] = buf1;
+    v[b + (MSG_IOV >> 3) + 1] = BigInt(len1);
+    v[b + (MSG_IOV >> 3) + 2] = buf2;
+    v[b + (MSG_IOV >> 3) + 3] = BigInt(len2);
+    this.#hiOf.set(token >>> 0, (HI_SENDMSG | slot) >>> 0);
+    this.#sqe(u.IORING_OP_SENDMSG, fd, msg, 1, 0n, c.MSG_NOSIGNAL, token, -1, HI_SENDMSG | slot);
   }
   prepClose(fd: number, token: number): void {
     this.#sqe(u.IORING_OP_CLOSE, fd, 0n, 0, 0n, 0, token);
@@ -264,7 +461,9 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
     this.#sqe(u.IORING_OP_TIMEOUT, -1, 0n, 1, 0n, 0, token, Math.max(0, Math.round(ms * 1e6)));
   }
   prepCancel(target: number, token: number): void {
-    this.#sqe(u.IORING_OP_ASYNC_CANCEL, -1, BigInt(target >>> 0), 0, 0n, 0, token);
+    // The kernel matches the whole 64-bit user_data: the target's upper half too.
+    const hi = this.#hiOf.get(target >>> 0) ?? 0;
+    this.#sqe(u.IORING_OP_ASYNC_CANCEL, -1, (BigInt(hi) << 32n) | BigInt(target >>> 0), 0, 0n, 0, token);
   }
 
   submitAndWait(minComplete: number, timeoutMs: number): void {
@@ -282,6 +481,7 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
   }
 
   #enter(minComplete: number, timeoutMs: number): Entered {
+    if (this.#ring16) this.#publishRing();
     Atomics.store(this.#sqRing, this.#sqTail, this.#tail);
     const toSubmit = (this.#tail - Atomics.load(this.#sqRing, this.#sqHead)) >>> 0;
     // With DEFER_TASKRUN, completions only reach the CQ ring inside an enter with GETEVENTS.
@@ -309,7 +509,7 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
     throw new PortError(`io_uring_enter: ${c.errnoMessage(e)}`, -e);
   }
 
-  reap(tokens: Uint32Array, results: Int32Array): number {
+  reap(tokens: Uint32Array, results: Int32Array, buffers: Uint32Array): number {
     const ring = this.#cqRing;
     let head = ring[this.#cqHead];
     const tail = Atomics.load(ring, this.#cqTail);
@@ -320,20 +520,72 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
     let n = 0;
     while (head !== tail && n < max) {
       const i = base + ((head & mask) << 2); // 16-byte CQE = 4 u32
-      tokens[n] = cqes[i] >>> 0;
-      results[n] = cqes[i + 2];
-      n++;
       head = (head + 1) >>> 0;
+      const hi = cqes[i + 1];
+      const res = cqes[i + 2];
+      let buffer = NO_BUFFER;
+      if (hi !== 0) {
+        const retry = hi & HI_SELECT && this.recvMode === 'provided' && res === E.ENOBUFS && !(cqes[i + 3] & u.IORING_CQE_F_BUFFER);
+        if (!retry) this.#hiOf.delete(cqes[i] >>> 0);
+        if (hi & HI_SELECT) {
+          if (this.recvMode === 'pool') {
+            buffer = hi & HI_MASK;
+          } else if (cqes[i + 3] & u.IORING_CQE_F_BUFFER) {
+            buffer = cqes[i + 3] >>> u.IORING_CQE_BUFFER_SHIFT;
+            this.#inRing.delete(buffer);
+          } else if (retry) {
+            // The ring ran dry: the data waits in the socket; ask again (the ring grows after this batch).
+            const fd = hi & HI_MASK;
+            this.#ringRetries++;
+            this.#retriesSinceTrim++;
+            this.#ringShort = true;
+            this.#sqe(u.IORING_OP_RECV, fd, 0n, this.#selectLen[fd], 0n, 0, cqes[i], -1, HI_SELECT | fd, u.IOSQE_BUFFER_SELECT);
+            continue;
+          }
+          // EOF and errors carry no data: their buffer (if one was taken) goes straight back.
+          if (res <= 0 && buffer !== NO_BUFFER) {
+            this.releaseRecvBuffer(buffer);
+            buffer = NO_BUFFER;
+          }
+        } else if (hi & HI_SENDMSG) {
+          this.#msgFree.push(hi & HI_MASK);
+        }
+      }
+      tokens[n] = cqes[i] >>> 0;
+      results[n] = res;
+      buffers[n] = buffer;
+      n++;
     }
     Atomics.store(ring, this.#cqHead, head);
+    if (this.#ringShort) {
+      this.#ringShort = false;
+      this.#ringTarget = Math.min(RING_ENTRIES, this.#ringTarget * 2);
+      this.#fillRing();
+    }
     return n;
   }
 
-  close(): void {
+  close(): number {
+    if (this.recvMode === 'provided') {
+      const reg = new BigUint64Array(u.BUF_REG_SIZE / 8);
+      c.libc.syscall_io_uring_register(c.SYS_io_uring_register, this.ringFd, u.IORING_UNREGISTER_PBUF_RING, reg, 1);
+    }
+    // Closing the ring fd ends every operation: after it the kernel writes nowhere of ours.
+    // (The ring is torn down asynchronously, but buffers of operations still in flight were
+    // counted as leaked by the caller's books, not here: our buffers in the ring are unreachable
+    // once unregistered.)
     for (const [p, size] of this.#maps) c.libc.munmap(p, size);
     this.#maps = [];
     c.libc.free(this.#arg);
     c.libc.free(this.#timespecs);
     c.libc.close(this.ringFd);
+    for (const id of this.#inRing) this.#arena.give(id);
+    this.#inRing.clear();
+    const leaked = this.#arena.destroy();
+    if (this.#ring) pageFree(this.#ring, Math.ceil((RING_ENTRIES * u.BUF_SIZE) / PAGE_SIZE) * PAGE_SIZE);
+    this.#ring = 0n;
+    for (const p of this.#msgRegions) pageFree(p, 65536);
+    this.#msgRegions = [];
+    return leaked;
   }
 }

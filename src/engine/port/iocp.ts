@@ -11,10 +11,17 @@
 // known without the port — calls that fail at once, calls that succeed at once on a socket in
 // FILE_SKIP_COMPLETION_PORT_ON_SUCCESS mode, cancels, closes, timers — go to a local ready
 // queue that reap() drains along with what GetQueuedCompletionStatusEx dequeued.
+//
+// prepRecvSelect is the seed's zero-byte receive: an overlapped WSARecv of zero bytes pins no
+// buffer while the connection is idle; once it completes (data, or EOF, is there), a non-blocking
+// WSARecv reads into a buffer taken from the port's arena then, which the caller releases as soon
+// as it copied the bytes out. Every socket is put in non-blocking mode for that read (as libuv
+// does); overlapped operations are not affected by it.
 import koffi, { type TypeObject } from 'koffi';
 import * as w from '../../../native/win32';
+import { BufferArena } from '../buffer_pool';
 import * as sock from './win_sockets';
-import { CompletionPort, E, PortError, SockAddr } from './types';
+import { CompletionPort, E, NO_BUFFER, PortError, PortMemory, SockAddr } from './types';
 
 const enum Kind {
   Free = 0,
@@ -22,15 +29,23 @@ const enum Kind {
   Connect = 2,
   Recv = 3,
   Send = 4,
+  /** prepRecvSelect: a zero-byte WSARecv waiting for data. */
+  RecvZero = 5,
+  /** prepRecvSelect after a zero-byte receive twice found nothing to read: an overlapped read into an arena buffer (aux holds it). */
+  RecvPooled = 6,
 }
+
+/** Bytes per receive buffer (as on Linux). */
+export const RECV_BUFFER_SIZE = 64 * 1024;
 
 // Slot layout, in bytes.
 const SLOT_SIZE = 160;
 const S_OV = 0; // OVERLAPPED (32)
 const S_WSABUF = 32; // WSABUF (16)
 const S_FLAGS = 48; // WSARecv flags, in/out (4)
-const S_BYTES = 52; // AcceptEx lpdwBytesReceived (4)
+const S_BYTES = 52; // AcceptEx lpdwBytesReceived; a non-blocking WSARecv's byte count (4)
 const S_ADDRS = 56; // AcceptEx local + remote address (2 * 44)
+const S_WSABUF2 = 56; // prepSendv: two WSABUFs (32), where a send has no addresses
 const SLAB_SLOTS = 1024;
 const SLAB_BYTES = SLAB_SLOTS * SLOT_SIZE;
 const SLAB_BYTES_N = BigInt(SLAB_BYTES);
@@ -75,7 +90,11 @@ export class IocpPort implements CompletionPort {
   #kind = new Uint8Array(0);
   #token = new Uint32Array(0);
   #sock = new Float64Array(0); // the socket the op was issued on
-  #aux = new Float64Array(0); // AcceptEx: the pre-created socket
+  #aux = new Float64Array(0); // AcceptEx: the pre-created socket; RecvPooled: its buffer
+  /** prepRecvSelect: the most bytes to read. */
+  #maxLen = new Int32Array(0);
+  /** prepRecvSelect: zero-byte receives that completed at once but found nothing to read. */
+  #empty = new Uint8Array(0);
   #free: number[] = [];
   #inFlight = 0;
   /** token → slot of an in-flight op, for prepCancel. */
@@ -89,6 +108,13 @@ export class IocpPort implements CompletionPort {
   // Ready queue: a power-of-two ring of (token, result).
   #readyTok = new Uint32Array(1024);
   #readyRes = new Int32Array(1024);
+  #readyBuf = new Uint32Array(1024);
+
+  readonly recvBufferSize = RECV_BUFFER_SIZE;
+  readonly recvMode = 'zero-byte' as const;
+  #arena = new BufferArena(RECV_BUFFER_SIZE);
+  /** Zero-byte receives that completed but found nothing (the pooled read took over after the second). */
+  emptyWakeups = 0;
   #readyHead = 0;
   #readyTail = 0;
 
@@ -137,6 +163,8 @@ export class IocpPort implements CompletionPort {
     if (!err && !this.#w.SetFileCompletionNotificationModes(s, modes) && this.skipOnSuccess) {
       err = this.#lastError('SetFileCompletionNotificationModes');
     }
+    // Non-blocking, for the read that follows a zero-byte receive (overlapped calls ignore the mode).
+    if (!err && this.#w.ioctlsocket(s, w.FIONBIO, new Uint32Array([1])) !== 0) err = new PortError(`ioctlsocket(FIONBIO): Winsock error ${this.#w.WSAGetLastError()}`, E.EINVAL);
     if (err) {
       sock.closeSocket(s);
       throw err;
@@ -203,6 +231,12 @@ export class IocpPort implements CompletionPort {
     const aux = new Float64Array(n);
     aux.set(this.#aux);
     this.#aux = aux;
+    const maxLen = new Int32Array(n);
+    maxLen.set(this.#maxLen);
+    this.#maxLen = maxLen;
+    const empty = new Uint8Array(n);
+    empty.set(this.#empty);
+    this.#empty = empty;
     for (let i = n - 1; i >= n - SLAB_SLOTS; i--) this.#free.push(i);
   }
 
@@ -241,7 +275,20 @@ export class IocpPort implements CompletionPort {
   #finish(slot: number, ok: boolean, bytes: number, winError: number): void {
     const token = this.#token[slot];
     let res: number;
+    let buf = NO_BUFFER;
     switch (this.#kind[slot]) {
+      case Kind.RecvZero:
+        if (ok) return this.#readNow(slot);
+        res = w.errnoFromWin32(winError);
+        break;
+      case Kind.RecvPooled:
+        buf = this.#aux[slot];
+        res = ok ? bytes : w.errnoFromWin32(winError);
+        if (res <= 0) {
+          this.#arena.give(buf);
+          buf = NO_BUFFER;
+        }
+        break;
       case Kind.Accept: {
         const accepted = this.#aux[slot];
         if (ok) res = this.#acceptDone(this.#sock[slot], accepted); // closes it on failure
@@ -257,11 +304,72 @@ export class IocpPort implements CompletionPort {
       default:
         res = ok ? bytes : w.errnoFromWin32(winError);
     }
+    this.#release(slot, token, res, buf);
+  }
+
+  #release(slot: number, token: number, res: number, buf = NO_BUFFER): void {
     this.#kind[slot] = Kind.Free;
     this.#free.push(slot);
     this.#inFlight--;
     if (this.#byToken.get(token) === slot) this.#byToken.delete(token);
-    this.#push(token, res);
+    this.#push(token, res, buf);
+  }
+
+  /**
+   * The zero-byte receive completed: data (or EOF) is there. Reads it now, without blocking, into
+   * a buffer taken from the arena. Nothing there after all: wait again with a zero-byte receive;
+   * if that completes at once and again finds nothing, read with an overlapped receive instead
+   * (the socket would otherwise spin us here).
+   */
+  #readNow(slot: number): void {
+    const token = this.#token[slot];
+    const s = this.#sock[slot];
+    const id = this.#arena.take();
+    this.#setWsabuf(slot, this.#arena.address(id), this.#maxLen[slot]);
+    const base = (slot & (SLAB_SLOTS - 1)) * SLOT_SIZE;
+    const v32 = this.#slab32[slot >> 10];
+    v32[(base + S_BYTES) >> 2] = 0;
+    const r = this.#w.WSARecv(s, this.#ptr(slot, S_WSABUF), 1, this.#ptr(slot, S_BYTES), this.#ptr(slot, S_FLAGS), null, null);
+    if (r === 0) {
+      const n = v32[(base + S_BYTES) >> 2];
+      if (n > 0) return this.#release(slot, token, n, id);
+      this.#arena.give(id);
+      return this.#release(slot, token, 0); // EOF
+    }
+    const err = this.#w.WSAGetLastError();
+    this.#arena.give(id);
+    if (err !== w.WSAEWOULDBLOCK) return this.#release(slot, token, w.errnoFromWin32(err));
+    this.emptyWakeups++;
+    if (this.#empty[slot]++ >= 1) return this.#issuePooled(slot);
+    this.#issueZero(slot);
+  }
+
+  #issueZero(slot: number): void {
+    this.#kind[slot] = Kind.RecvZero;
+    this.#zeroOverlapped(slot);
+    // A zero-length WSABUF still wants a valid address: the slot's own.
+    this.#setWsabuf(slot, this.#ptr(slot, S_BYTES), 0);
+    const r = this.#w.WSARecv(this.#sock[slot], this.#ptr(slot, S_WSABUF), 1, null, this.#ptr(slot, S_FLAGS), this.#ptr(slot, S_OV), null);
+    this.#issued(slot, r === 0);
+  }
+
+  #issuePooled(slot: number): void {
+    const id = this.#arena.take();
+    this.#kind[slot] = Kind.RecvPooled;
+    this.#aux[slot] = id;
+    this.#zeroOverlapped(slot);
+    this.#setWsabuf(slot, this.#arena.address(id), this.#maxLen[slot]);
+    const r = this.#w.WSARecv(this.#sock[slot], this.#ptr(slot, S_WSABUF), 1, null, this.#ptr(slot, S_FLAGS), this.#ptr(slot, S_OV), null);
+    this.#issued(slot, r === 0);
+  }
+
+  #zeroOverlapped(slot: number): void {
+    const v = this.#slab64[slot >> 10];
+    const b = (slot & (SLAB_SLOTS - 1)) * (SLOT_SIZE / 8);
+    v[b] = 0n;
+    v[b + 1] = 0n;
+    v[b + 2] = 0n;
+    v[b + 3] = 0n;
   }
 
   #acceptDone(listen: number, accepted: number): number {
@@ -298,23 +406,27 @@ export class IocpPort implements CompletionPort {
     if (err !== w.WSA_IO_PENDING) this.#finish(slot, false, 0, err);
   }
 
-  #push(token: number, res: number): void {
+  #push(token: number, res: number, buf = NO_BUFFER): void {
     if (this.#readyTail - this.#readyHead === this.#readyTok.length) {
       const n = this.#readyTok.length;
       const tok = new Uint32Array(n * 2);
       const r = new Int32Array(n * 2);
+      const b = new Uint32Array(n * 2);
       for (let i = 0; i < n; i++) {
         tok[i] = this.#readyTok[(this.#readyHead + i) & (n - 1)];
         r[i] = this.#readyRes[(this.#readyHead + i) & (n - 1)];
+        b[i] = this.#readyBuf[(this.#readyHead + i) & (n - 1)];
       }
       this.#readyTok = tok;
       this.#readyRes = r;
+      this.#readyBuf = b;
       this.#readyHead = 0;
       this.#readyTail = n;
     }
     const m = this.#readyTok.length - 1;
     this.#readyTok[this.#readyTail & m] = token;
     this.#readyRes[this.#readyTail & m] = res;
+    this.#readyBuf[this.#readyTail & m] = buf;
     this.#readyTail++;
   }
 
@@ -364,10 +476,48 @@ export class IocpPort implements CompletionPort {
     this.#issued(slot, r === 0);
   }
 
+  prepRecvSelect(fd: number, maxLen: number, token: number): void {
+    const slot = this.#claim(Kind.RecvZero, fd, token);
+    this.#maxLen[slot] = Math.min(maxLen, RECV_BUFFER_SIZE);
+    this.#empty[slot] = 0;
+    this.#issueZero(slot);
+  }
+
+  recvBuffer(id: number): bigint {
+    return this.#arena.address(id);
+  }
+
+  releaseRecvBuffer(id: number): void {
+    this.#arena.give(id);
+  }
+
+  memory(): PortMemory {
+    return { recvMode: this.recvMode, recvBuffers: this.#arena.stats() };
+  }
+
+  trim(discard: boolean): number {
+    return this.#arena.trim(discard);
+  }
+
   prepSend(fd: number, buf: bigint, len: number, token: number): void {
     const slot = this.#claim(Kind.Send, fd, token);
     this.#setWsabuf(slot, buf, len);
     const r = this.#w.WSASend(fd, this.#ptr(slot, S_WSABUF), 1, null, 0, this.#ptr(slot, S_OV), null);
+    this.#issued(slot, r === 0);
+  }
+
+  prepSendv(fd: number, buf1: bigint, len1: number, buf2: bigint, len2: number, token: number): void {
+    const slot = this.#claim(Kind.Send, fd, token);
+    const base = (slot & (SLAB_SLOTS - 1)) * SLOT_SIZE + S_WSABUF2;
+    const v32 = this.#slab32[slot >> 10];
+    const v64 = this.#slab64[slot >> 10];
+    v32[(base + w.WSABUF_LEN) >> 2] = len1;
+    v32[(base + 4) >> 2] = 0;
+    v64[(base + w.WSABUF_BUF) >> 3] = buf1;
+    v32[(base + w.WSABUF_SIZE + w.WSABUF_LEN) >> 2] = len2;
+    v32[(base + w.WSABUF_SIZE + 4) >> 2] = 0;
+    v64[(base + w.WSABUF_SIZE + w.WSABUF_BUF) >> 3] = buf2;
+    const r = this.#w.WSASend(fd, this.#ptr(slot, S_WSABUF2), 2, null, 0, this.#ptr(slot, S_OV), null);
     this.#issued(slot, r === 0);
   }
 
@@ -539,13 +689,14 @@ export class IocpPort implements CompletionPort {
     }
   }
 
-  reap(tokens: Uint32Array, results: Int32Array): number {
+  reap(tokens: Uint32Array, results: Int32Array, buffers: Uint32Array): number {
     const max = Math.min(tokens.length, results.length);
     const m = this.#readyTok.length - 1;
     let n = 0;
     while (this.#readyHead !== this.#readyTail && n < max) {
       tokens[n] = this.#readyTok[this.#readyHead & m];
       results[n] = this.#readyRes[this.#readyHead & m];
+      buffers[n] = this.#readyBuf[this.#readyHead & m];
       this.#readyHead++;
       n++;
     }
@@ -557,7 +708,7 @@ export class IocpPort implements CompletionPort {
     this.#w.PostQueuedCompletionStatus(this.handle, 0, 0, null);
   }
 
-  close(): void {
+  close(): number {
     if (this.#timerPeriod) this.#w.timeEndPeriod(1);
     this.#timerPeriod = false;
     this.#w.CloseHandle(this.handle);
@@ -568,5 +719,6 @@ export class IocpPort implements CompletionPort {
     this.#slab64 = [];
     this.#slab32 = [];
     this.#w.VirtualFree(this.#scratch, 0, w.MEM_RELEASE);
+    return this.#arena.destroy();
   }
 }

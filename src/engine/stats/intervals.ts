@@ -22,6 +22,8 @@ export interface IntervalSample {
   histograms?: EncodedHistograms;
   /** bench --rounds: the round it belongs to (its index then counts across rounds). */
   round?: number;
+  /** bench connections: connections established and open when the interval was cut (workers' counts added). */
+  open?: number;
 }
 
 /** Worker side: cuts a Counters into consecutive samples. */
@@ -61,9 +63,11 @@ export function mergeIntervalSamples(samples: readonly IntervalSample[]): Interv
   if (samples.length === 0) throw new Error('mergeIntervalSamples: no samples');
   const counters = emptyCounters();
   let durationSum = 0;
+  let open: number | undefined;
   for (const s of samples) {
     addCounters(counters, s.counters);
     durationSum += s.durationMs;
+    if (s.open !== undefined) open = (open ?? 0) + s.open;
   }
   return {
     index: samples[0].index,
@@ -71,6 +75,7 @@ export function mergeIntervalSamples(samples: readonly IntervalSample[]): Interv
     endMs: Math.max(...samples.map((s) => s.endMs)),
     durationMs: durationSum / samples.length,
     counters,
+    ...(open !== undefined ? { open } : {}),
   };
 }
 

@@ -126,7 +126,14 @@ export class TlsContext {
     // returns only once all are written, so what it took could not be told. With it, SSL_write
     // returns after each record; TlsSession only hands over what fits in the pair, and the rest is
     // written later from wherever the caller keeps it (MOVING_WRITE_BUFFER).
-    s.SSL_CTX_ctrl(this.ctx, o.SSL_CTRL_MODE, o.SSL_MODE_ENABLE_PARTIAL_WRITE | o.SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER, null);
+    // RELEASE_BUFFERS (as nginx sets it): the record layer frees its read and write buffers
+    // whenever they are empty, so an idle connection holds no record buffer (~34 KiB otherwise).
+    s.SSL_CTX_ctrl(
+      this.ctx,
+      o.SSL_CTRL_MODE,
+      o.SSL_MODE_ENABLE_PARTIAL_WRITE | o.SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | o.SSL_MODE_RELEASE_BUFFERS,
+      null
+    );
   }
 
   #configureCertificates(): void {

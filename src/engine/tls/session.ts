@@ -2,6 +2,13 @@
 // readTls and leaves through peekTls/consumeTls (straight from the pair's own buffer, so a send
 // can be posted without a copy); plaintext goes through read/write. No sockets in here.
 //
+// The pair's buffers exist only while bytes may be in them: the two BIOs are made once, but
+// paired (which mallocs both ring buffers) only when ciphertext comes in or OpenSSL has something
+// to write, and unpaired (which frees them) by releaseBuffers() once both are empty. They start at
+// one TLS record (what bss_bio itself defaults to) and grow, once empty, for bulk transfers. With
+// SSL_MODE_RELEASE_BUFFERS (see context.ts) the SSL's own record buffers come and go the same way,
+// so an idle session holds its SSL and little else.
+//
 // The contract with whoever moves the bytes (the loop, or a test wiring two sessions back to
 // back): OpenSSL may want to write more than the outgoing pair holds (a handshake flight with a
 // long certificate chain, an alert, a KeyUpdate answer, close_notify). It then stops with
@@ -15,8 +22,13 @@ import { TlsContext, onNewSession } from './context';
 import { drainErrorQueue, tlsErrorFromQueue, alertFromReason } from './openssl_errors';
 import { SavedSession } from './saved_session';
 
-/** Size of each direction's BIO pair buffer: room for several full 16 KiB records. */
-export const BIO_PAIR_SIZE = 64 * 1024;
+/** Size each direction's pair buffer starts at: one full TLS record and its overhead (bss_bio's own default). */
+export const BIO_PAIR_SMALL = 17 * 1024;
+/** What a pair grows to for bulk transfers: several records per send and per receive. */
+export const BIO_PAIR_SIZE = 256 * 1024;
+
+/** The pair buffers of this thread's sessions (one loop per thread): what they hold in native memory. */
+export const pairMemory = { sessions: 0, paired: 0, bytes: 0, released: 0, freedBytes: 0 };
 /** Largest TLS plaintext record. */
 const MAX_RECORD = 16 * 1024;
 /**
@@ -64,7 +76,12 @@ export class TlsSession {
   #error: TlsError | undefined;
   #peerClosed = false;
   #blocked = 0;
-  #scratch = new BigUint64Array(2);
+  /** Size of each pair buffer: now when paired, next time otherwise. */
+  #size = BIO_PAIR_SMALL;
+  #paired = false;
+  #freed = false;
+  /** The pending ciphertext as (at most) two runs of the pair's ring buffer, filled by peekTlsRuns. */
+  readonly runs = { ptr1: 0n, len1: 0, ptr2: 0n, len2: 0 };
 
   constructor(
     readonly context: TlsContext,
@@ -73,14 +90,18 @@ export class TlsSession {
     const s = (this.#o = o.openssl());
     this.ssl = s.SSL_new(context.ctx);
     if (!this.ssl) throw tlsErrorFromQueue(s, 'SSL_new', 'out of memory');
-    const pair = this.#scratch;
-    if (!s.BIO_new_bio_pair(pair, BIO_PAIR_SIZE, pair.subarray(1), BIO_PAIR_SIZE)) {
+    const method = s.BIO_s_bio();
+    const internal = (this.#internal = s.BIO_new(method));
+    this.net = s.BIO_new(method);
+    if (!internal || !this.net) {
+      if (internal) s.BIO_free(internal);
+      if (this.net) s.BIO_free(this.net);
       s.SSL_free(this.ssl);
-      throw tlsErrorFromQueue(s, 'BIO_new_bio_pair', 'out of memory');
+      throw tlsErrorFromQueue(s, 'BIO_new', 'out of memory');
     }
-    const internal = (this.#internal = pair[0]);
-    this.net = pair[1];
+    // Unpaired: no buffer yet. The SSL keeps this BIO for life; only its buffers come and go.
     s.SSL_set_bio(this.ssl, internal, internal);
+    pairMemory.sessions++;
     if (context.role === 'client') {
       if (opts.servername) s.SSL_ctrl_str(this.ssl, o.SSL_CTRL_SET_TLSEXT_HOSTNAME, o.TLSEXT_NAMETYPE_host_name, opts.servername);
       if (context.trust && opts.verifyHost) {
@@ -116,31 +137,132 @@ export class TlsSession {
     return this.#blocked !== 0;
   }
 
+  // --- the pair's buffers
+  /** Whether the pair's buffers exist now. */
+  get paired(): boolean {
+    return this.#paired;
+  }
+  /** Size of each pair buffer (now, or when next paired). */
+  get pairSize(): number {
+    return this.#size;
+  }
+
+  /** Allocates the pair's buffers if they are not there (BIO_make_bio_pair mallocs both). */
+  #pair(): void {
+    if (this.#paired) return;
+    const s = this.#o;
+    s.BIO_ctrl(this.#internal, o.BIO_C_SET_WRITE_BUF_SIZE, this.#size, null);
+    s.BIO_ctrl(this.net, o.BIO_C_SET_WRITE_BUF_SIZE, this.#size, null);
+    if (!s.BIO_ctrl(this.#internal, o.BIO_C_MAKE_BIO_PAIR, 0, this.net)) throw tlsErrorFromQueue(s, 'BIO_make_bio_pair', 'out of memory');
+    this.#paired = true;
+    pairMemory.paired++;
+    pairMemory.bytes += 2 * this.#size;
+  }
+
+  /** Frees the pair's buffers: unpaired, then a change of size makes bss_bio free each (there is no other way that keeps the BIO). */
+  #unpair(): void {
+    const s = this.#o;
+    s.BIO_ctrl(this.net, o.BIO_C_DESTROY_BIO_PAIR, 0, null);
+    s.BIO_ctrl(this.#internal, o.BIO_C_SET_WRITE_BUF_SIZE, 1, null);
+    s.BIO_ctrl(this.net, o.BIO_C_SET_WRITE_BUF_SIZE, 1, null);
+    this.#paired = false;
+    pairMemory.paired--;
+    pairMemory.bytes -= 2 * this.#size;
+    pairMemory.freedBytes += 2 * this.#size;
+  }
+
+  /** Nothing in the pair either way, nothing unread inside the SSL, nothing it waits to write. */
+  #empty(): boolean {
+    const s = this.#o;
+    return (
+      this.#blocked === 0 &&
+      Number(s.BIO_ctrl_pending(this.net)) === 0 &&
+      Number(s.BIO_ctrl(this.net, o.BIO_CTRL_WPENDING, 0, null)) === 0 &&
+      s.SSL_has_pending(this.ssl) === 0
+    );
+  }
+
+  /**
+   * Frees the pair's buffers if the session is between exchanges (handshake done, both
+   * directions empty, nothing unread inside the SSL). The caller must not have a send in flight
+   * from peekTls's buffer. True if they were freed; the next byte in or out allocates them again.
+   */
+  releaseBuffers(): boolean {
+    if (!this.#paired || !this.#handshakeDone || this.#error || !this.#empty()) return false;
+    this.#unpair();
+    pairMemory.released++;
+    return true;
+  }
+
+  /**
+   * Grows the pair to `size` if it is smaller and empty (the same conditions as releaseBuffers:
+   * no send in flight from it); otherwise nothing changes. True if it grew.
+   */
+  growBuffers(size: number): boolean {
+    if (this.#size >= size) return false;
+    if (this.#paired) {
+      if (!this.#empty()) return false;
+      this.#unpair();
+    }
+    this.#size = size;
+    return true;
+  }
+
   // --- ciphertext
   /** Feeds received ciphertext; returns how many bytes the pair took (all, when len <= tlsSpace()). */
   readTls(src: bigint | Uint8Array, len: number): number {
+    this.#pair();
     const n = this.#o.BIO_write(this.net, src, len);
     return n > 0 ? n : 0;
   }
-  /** How much ciphertext the pair can take now. */
+  /** How much ciphertext the pair can take now (a whole buffer when it has none yet). */
   tlsSpace(): number {
-    return Number(this.#o.BIO_ctrl_get_write_guarantee(this.net));
+    return this.#paired ? Number(this.#o.BIO_ctrl_get_write_guarantee(this.net)) : this.#size;
   }
   /** Ciphertext waiting to be sent. */
   tlsPending(): number {
-    return Number(this.#o.BIO_ctrl_pending(this.net));
+    return this.#paired ? Number(this.#o.BIO_ctrl_pending(this.net)) : 0;
   }
   /** The next contiguous run of pending ciphertext, in the pair's own buffer: [address, length]. Stays valid until consumeTls. */
   peekTls(): [bigint, number] {
-    const n = this.#o.BIO_nread0(this.net, this.#scratch);
-    return n > 0 ? [this.#scratch[0], n] : [0n, 0];
+    if (!this.#paired) return [0n, 0];
+    const n = this.#o.BIO_nread0(this.net, scratch);
+    return n > 0 ? [scratch[0], n] : [0n, 0];
   }
-  /** Marks n bytes of peekTls's run as sent. */
+  /**
+   * All pending ciphertext as at most two runs of the pair's ring buffer, in `runs` (no
+   * allocation): the run up to the buffer's end, then the one that wrapped to its start. The
+   * second starts at the buffer's base, which is where the first run ends minus the buffer's
+   * size (BIO_nread0 only ever stops short of what is pending at the buffer's end). Returns the
+   * total; both runs stay valid until consumeTls.
+   */
+  peekTlsRuns(): number {
+    const r = this.runs;
+    r.len1 = r.len2 = 0;
+    if (!this.#paired) return 0;
+    const s = this.#o;
+    const n = s.BIO_nread0(this.net, scratch);
+    if (n <= 0) return 0;
+    r.ptr1 = scratch[0];
+    r.len1 = n;
+    const total = Number(s.BIO_ctrl_pending(this.net));
+    if (total > n) {
+      r.ptr2 = r.ptr1 + BigInt(n - this.#size);
+      r.len2 = total - n;
+    }
+    return r.len1 + r.len2;
+  }
+  /** Marks n bytes of pending ciphertext as sent (across the ring's wrap if they span it). */
   consumeTls(n: number): void {
-    this.#o.BIO_nread(this.net, this.#scratch, n);
+    while (n > 0) {
+      const k = this.#o.BIO_nread(this.net, scratch, n);
+      if (k <= 0) break;
+      n -= k;
+    }
   }
   /** Copies pending ciphertext out (for in-memory pairs and tests). */
   writeTls(dst: bigint | Uint8Array, max: number): number {
+    if (!this.#paired) return 0;
     const n = this.#o.BIO_read(this.net, dst, max);
     return n > 0 ? n : 0;
   }
@@ -151,6 +273,7 @@ export class TlsSession {
     if (this.#handshakeDone) return true;
     if (this.#error) throw this.#error;
     const s = this.#o;
+    this.#pair();
     this.#blocked &= ~Blocked.Handshake;
     const r = s.SSL_do_handshake(this.ssl);
     if (r === 1) {
@@ -169,6 +292,9 @@ export class TlsSession {
   /** Decrypts into dst: bytes (> 0), ReadResult.WantRead, or ReadResult.Closed. Throws on a fatal error. */
   read(dst: bigint | Uint8Array, max: number): number {
     if (this.#error) throw this.#error;
+    // Without buffers there is nothing to read (they are only freed when all was read), and an
+    // unpaired BIO would read as end of stream.
+    if (!this.#paired) return ReadResult.WantRead;
     const s = this.#o;
     this.#blocked &= ~Blocked.Read;
     const r = s.SSL_read(this.ssl, dst, max);
@@ -195,6 +321,7 @@ export class TlsSession {
   write(src: bigint | Uint8Array, len: number): number {
     if (this.#error) throw this.#error;
     const s = this.#o;
+    this.#pair();
     // A KeyUpdate of ours still waiting for room goes first.
     if (this.#blocked & Blocked.KeyUpdate) {
       this.#pushKeyUpdate();
@@ -230,6 +357,7 @@ export class TlsSession {
 
   #shutdown(): void {
     const s = this.#o;
+    this.#pair();
     this.#blocked &= ~Blocked.Shutdown;
     // OpenSSL refuses to shut down while a KeyUpdate of ours is still being written (it is "in
     // init" until then): that one goes out first, the close_notify after it.
@@ -260,6 +388,7 @@ export class TlsSession {
   // OpenSSL writes a KeyUpdate on the next SSL_write or SSL_do_handshake; do it now.
   #pushKeyUpdate(): void {
     const s = this.#o;
+    this.#pair();
     this.#blocked &= ~Blocked.KeyUpdate;
     const r = s.SSL_do_handshake(this.ssl);
     if (r === 1) return;
@@ -389,6 +518,7 @@ export class TlsSession {
   }
 
   free(): void {
+    if (this.#freed) return;
     if (this.context.role === 'client') onNewSession(this.ssl, undefined);
     // A connection that ends without close_notify after a good handshake (a reset, a timeout):
     // SSL_free would remove its session from the cache as "bad" (ssl_clear_bad_session), so a
@@ -396,10 +526,20 @@ export class TlsSession {
     // asks for that (RFC 5246 §7.2.1) and nginx keeps such sessions (a quiet shutdown); so do we,
     // unless TLS itself failed.
     if (this.#handshakeDone && !this.#error) this.#o.SSL_set_shutdown(this.ssl, o.SSL_SENT_SHUTDOWN | o.SSL_RECEIVED_SHUTDOWN);
+    this.#freed = true;
+    if (this.#paired) {
+      pairMemory.paired--;
+      pairMemory.bytes -= 2 * this.#size;
+      pairMemory.freedBytes += 2 * this.#size;
+    }
+    pairMemory.sessions--;
     this.#o.SSL_free(this.ssl); // frees the internal BIO too
     this.#o.BIO_free(this.net);
   }
 }
+
+/** Out-pointer scratch for BIO_nread0/BIO_nread (filled and read within one call; one per thread). */
+const scratch = new BigUint64Array(1);
 
 /** How much of `len` plaintext bytes surely fits, as records, in `space` bytes of the outgoing pair. */
 function fits(space: number, len: number): number {

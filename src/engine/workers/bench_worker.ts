@@ -22,7 +22,7 @@ import { waitUntilEpoch } from '../start_at';
 import { CONTROL_STOP, STOP_INTERRUPT, WorkerInit } from './protocol';
 import type { Post } from './worker_main';
 
-export type BenchKind = 'handshake' | 'throughput' | 'pingpong';
+export type BenchKind = 'handshake' | 'throughput' | 'pingpong' | 'connections';
 
 export interface BenchJob {
   kind: BenchKind;
@@ -49,6 +49,24 @@ export interface BenchJob {
   sources?: string[];
   /** Wall-clock instant (epoch ms) to begin at, warmup included (--start-at); at once when absent. */
   startAtMs?: number;
+  /** connections: this worker's share of --ramp (connections per second; 0: all at once). */
+  rampPerSec?: number;
+  /** connections: bytes each connection sends per message (0: none) and how often, ms. */
+  messageSize?: number;
+  intervalMs?: number;
+  /** Begin only once the main thread sets this cell (Int32Array[1] to 1): it measures the process before any connection. */
+  goCell?: SharedArrayBuffer;
+}
+
+/** bench connections: what one worker's connections did. */
+export interface ConnectionsResult {
+  wanted: number;
+  /** Most connections established and open at once, and how many were open when the window closed. */
+  reached: number;
+  heldAtEnd: number;
+  /** Epoch ms: the first connect, and when the last connection was established or had failed (absent if the ramp never ended). */
+  firstMs: number;
+  rampDoneMs?: number;
 }
 
 /** What the worker's own thread cost over the measured window: the client's side of the bill. */
@@ -80,6 +98,9 @@ export interface BenchWorkerResult {
   startedAtMs?: number;
   /** Set when this worker could not open all its connections (out of descriptors). */
   connectionLimit?: ConnectionLimit;
+  connections?: ConnectionsResult;
+  /** The loop's sends over the run: how many, and their bytes (bulk loads: bytes per send). */
+  sends: { count: number; bytes: number; vectored: number };
 }
 
 /** How long in-flight work gets to finish once the window closed; shorter when interrupted. */
@@ -89,7 +110,8 @@ const INTERRUPTED_DRAIN_MS = 1000;
 export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
   const job = init.job;
   const stop = new Int32Array(init.control);
-  const loop = new Loop(createPort(init.backend));
+  // bench connections measures the client's memory per connection: what idle connections freed goes back to the system.
+  const loop = new Loop(createPort(init.backend), { trimHeap: job.kind === 'connections' });
   // --resume ids: refuse tickets (SSL_OP_NO_TICKET), so a server can only resume by session ID,
   // which exists up to TLS 1.2 (TLS 1.3 resumes with tickets only). --resume tickets: OpenSSL's
   // client default, tickets on.
@@ -129,7 +151,25 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
       : undefined;
   const bulk = job.kind === 'throughput' ? new BulkLoad({ ...base, direction: job.direction, size: job.size }) : undefined;
   const pingpong = job.kind === 'pingpong' ? new PingPongLoad({ ...base, size: job.pingpongSize, rate: job.rate, mayStart: open }) : undefined;
+  // connections: the window is the ramp plus -d seconds of holding once every connection was tried.
+  const conns =
+    job.kind === 'connections'
+      ? new PingPongLoad({
+          ...base,
+          size: job.messageSize ?? 0,
+          rate: 0,
+          intervalMs: job.intervalMs,
+          ramp: job.rampPerSec,
+          mayStart: open,
+          onRampDone: (at) => (endAt = Math.min(endAt, at + job.durationMs)),
+        })
+      : undefined;
   post({ cmd: 'READY', worker: init.worker, data: {} });
+  // The main thread may measure the process before anything is connected: wait for its go.
+  if (job.goCell) {
+    const go = new Int32Array(job.goCell);
+    while (Atomics.load(go, 0) === 0 && Atomics.load(stop, CONTROL_STOP) === 0) Atomics.wait(go, 0, 0, 50);
+  }
 
   // Everything is set up: wait for the agreed instant, sleeping on the stop flag (a stop ends the wait, and the run).
   let startedAtMs: number | undefined;
@@ -138,7 +178,7 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
     startedAtMs = started?.epochMs;
   }
   t0 = performance.now();
-  if (job.count === 0) endAt = t0 + warmup + job.durationMs;
+  if (job.count === 0 && !conns) endAt = t0 + warmup + job.durationMs;
 
   const epoch = (t: number) => performance.timeOrigin + t;
   let index = 0;
@@ -149,6 +189,7 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
   const tick = (at: number) => {
     const { counters, histograms } = rec.cut();
     const sample: IntervalSample = { index: index++, startMs: epoch(intervalStart), endMs: epoch(at), durationMs: at - intervalStart, counters, histograms };
+    if (conns) sample.open = conns.held;
     intervalStart = at;
     post({ cmd: 'TICK', worker: init.worker, data: sample });
   };
@@ -170,7 +211,7 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
   };
 
   const stopRequested = () => Atomics.load(stop, CONTROL_STOP) !== 0;
-  const longLived = bulk ?? pingpong;
+  const longLived = bulk ?? pingpong ?? conns;
   // Stopped while waiting for --start-at: nothing began, nothing to measure.
   if (job.startAtMs === undefined || startedAtMs !== undefined) {
     if (warmup > 0) loop.setTimer(t0 + warmup, openWindow);
@@ -178,6 +219,7 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
     hs?.start();
     bulk?.start();
     pingpong?.start();
+    conns?.start();
     loop.run(
       () =>
         stopRequested() ||
@@ -190,12 +232,14 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
 
   // The window closes now: what is in flight is noted, the last interval cut, the client's cost read.
   const windowEnd = performance.now();
+  const heldAtEnd = conns?.held ?? 0;
   const endedEarly = longLived !== undefined && longLived.open === 0 && windowEnd < endAt && !stopRequested();
   let client: ClientCost = { busyMs: 0, waitMs: 0, dispatched: 0, queuedMs: 0 };
   let perConnectionGbps: number[] | undefined;
   if (windowStart !== undefined) {
     hs?.closeWindow(windowEnd);
     if (pingpong) rec.accounting.inFlightAtEnd = pingpong.outstanding;
+    if (conns) rec.accounting.inFlightAtEnd = conns.outstanding;
     if (bulk) rec.accounting.inFlightAtEnd = bulk.open;
     perConnectionGbps = bulk?.perConnectionGbps(windowEnd);
     const cpu1 = threadCpu();
@@ -231,7 +275,15 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
     client,
     endedEarly,
     startedAtMs,
-    connectionLimit: (hs ?? bulk ?? pingpong)?.budget.report(),
+    connectionLimit: (hs ?? bulk ?? pingpong ?? conns)?.budget.report(),
+    connections: conns && {
+      wanted: job.connections,
+      reached: conns.peakHeld,
+      heldAtEnd,
+      firstMs: epoch(conns.firstAt),
+      rampDoneMs: conns.rampDoneAt ? epoch(conns.rampDoneAt) : undefined,
+    },
+    sends: { count: loop.stats.sends, bytes: loop.stats.sentBytes, vectored: loop.stats.vectoredSends },
   };
   hs?.free();
   context.free();

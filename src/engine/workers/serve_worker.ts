@@ -76,9 +76,23 @@ export interface AcceptCounts {
   acceptErrors: Record<string, number>;
 }
 
+/** A worker's native memory, by what holds it (bytes; see Loop.memory()). */
+export interface WorkerMemory {
+  /** Native buffers of ours in use: receive buffers out of the arena (in operations or io_uring's ring), BIO pair buffers, the plaintext scratch. */
+  inUseBytes: number;
+  pairBytes: number;
+  /** Sessions alive, and how many of them hold pair buffers now. */
+  sessions: number;
+  paired: number;
+  recvBytes: number;
+  /** Receive buffer slabs held (address space; pages only count once touched). */
+  recvSlabBytes: number;
+}
+
 export interface ServeTick extends AcceptCounts {
   sample: IntervalSample;
   open: number;
+  memory: WorkerMemory;
 }
 
 export interface ServeWorkerResult extends AcceptCounts {
@@ -88,12 +102,28 @@ export interface ServeWorkerResult extends AcceptCounts {
   acceptPauses: number;
   /** What is still allocated after the stop (all must be zero), and whether the listening socket is still open. */
   leftover: { connections: number; recvBuffers: number; pendingOps: number; listening: boolean };
+  /** Most native memory in use at a tick; what destroy could not free (an operation still held it: 0 normally). */
+  memory: { peakInUseBytes: number; leakedBuffers: number; leakedBytes: number };
+}
+
+export function workerMemory(loop: Loop): WorkerMemory {
+  const m = loop.memory();
+  const r = m.recv.recvBuffers;
+  return {
+    inUseBytes: m.inUseBytes,
+    pairBytes: m.pairs.bytes,
+    sessions: m.pairs.sessions,
+    paired: m.pairs.paired,
+    recvBytes: r.inUse * r.bufferSize,
+    recvSlabBytes: r.slabBytes,
+  };
 }
 
 export function runServeWorker(init: WorkerInit<ServeJob>, post: Post): void {
   const job = init.job;
   const stop = new Int32Array(init.control);
-  const loop = new Loop(createPort(init.backend));
+  // The heap is trimmed when load drops: what OpenSSL freed after a wave goes back to the system.
+  const loop = new Loop(createPort(init.backend), { trimHeap: true });
   const keylogFd = job.keylogFd;
   const context = new TlsContext({
     ...job.tls,
@@ -120,13 +150,16 @@ export function runServeWorker(init: WorkerInit<ServeJob>, post: Post): void {
 
   const ticker = new IntervalTicker(counters, Date.now());
   let last: AcceptCounts = { accepted: 0, rejected: 0, acceptErrors: {} };
+  let peakInUseBytes = 0;
   const tick = () => {
     const sample = ticker.tick(Date.now());
     addCounters(totals, sample.counters);
     const now = loop.listenerStats(index);
     const acceptErrors: Record<string, number> = {};
     for (const [k, n] of Object.entries(now.acceptErrors)) if (n > (last.acceptErrors[k] ?? 0)) acceptErrors[k] = n - (last.acceptErrors[k] ?? 0);
-    const data: ServeTick = { sample, open: loop.stats.open, accepted: now.accepted - last.accepted, rejected: now.rejected - last.rejected, acceptErrors };
+    const memory = workerMemory(loop);
+    peakInUseBytes = Math.max(peakInUseBytes, memory.inUseBytes);
+    const data: ServeTick = { sample, open: loop.stats.open, accepted: now.accepted - last.accepted, rejected: now.rejected - last.rejected, acceptErrors, memory };
     last = now;
     post({ cmd: 'TICK', worker: init.worker, data });
   };
@@ -150,6 +183,9 @@ export function runServeWorker(init: WorkerInit<ServeJob>, post: Post): void {
   for (let i = 0; i < 100 && loop.pendingOps > 0; i++) loop.turn(10);
   tick();
   const ls = loop.listenerStats(index);
+  const leftover = { connections: loop.stats.open, recvBuffers: loop.recvBuffersInUse, pendingOps: loop.pendingOps, listening: ls.listening };
+  context.free();
+  const destroyed = loop.destroy();
   const result: ServeWorkerResult = {
     worker: init.worker,
     totals,
@@ -157,9 +193,8 @@ export function runServeWorker(init: WorkerInit<ServeJob>, post: Post): void {
     rejected: ls.rejected,
     acceptErrors: ls.acceptErrors,
     acceptPauses: ls.acceptPauses,
-    leftover: { connections: loop.stats.open, recvBuffers: loop.recvBuffersInUse, pendingOps: loop.pendingOps, listening: ls.listening },
+    leftover,
+    memory: { peakInUseBytes, leakedBuffers: destroyed.leakedBuffers, leakedBytes: destroyed.leakedBytes },
   };
-  context.free();
-  loop.destroy();
   post({ cmd: 'RESULT', worker: init.worker, data: result });
 }

@@ -55,6 +55,7 @@ export const PRIMARY_SERIES: Record<ResultDocument['kind'], { title: string; uni
   handshake: { title: 'Handshakes per second', unit: 'perSec', select: (c) => c.handshakes },
   throughput: { title: 'Throughput', unit: 'bitsPerSec', select: (c) => (c.bytesIn + c.bytesOut) * 8 },
   pingpong: { title: 'Round trips per second', unit: 'perSec', select: (c) => c.roundTrips },
+  connections: { title: 'Connections established per second', unit: 'perSec', select: (c) => c.handshakes },
 };
 
 export interface TimelinePoint {

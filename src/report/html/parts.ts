@@ -24,6 +24,7 @@ export const KIND_TITLES: Record<ResultDocument['kind'], string> = {
   handshake: 'handshake benchmark',
   throughput: 'throughput benchmark',
   pingpong: 'ping-pong benchmark',
+  connections: 'connection-capacity benchmark',
 };
 
 function param(doc: ResultDocument, name: string): string | undefined {
