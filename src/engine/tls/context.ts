@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import koffi from 'koffi';
 import * as o from '../../../native/openssl';
 import { ConfigError } from '../errors';
+import { checkGroups } from './groups';
 import { drainErrorQueue } from './openssl_errors';
 import { resolveTrust, TrustSource } from './trust';
 
@@ -108,7 +109,8 @@ export class TlsContext {
     if (ciphers && !s.SSL_CTX_set_cipher_list(this.ctx, ciphers)) throw this.#fail('ciphers', `--ciphers '${ciphers}' matches no cipher`);
     if (ciphersuites && !s.SSL_CTX_set_ciphersuites(this.ctx, ciphersuites))
       throw this.#fail('ciphersuites', `--ciphersuites '${ciphersuites}' is not valid`);
-    if (groups && !s.SSL_CTX_ctrl_str(this.ctx, o.SSL_CTRL_SET_GROUPS_LIST, 0, groups))
+    // Checked group by group first, so the error names the one this OpenSSL lacks.
+    if (groups && !s.SSL_CTX_ctrl_str(this.ctx, o.SSL_CTRL_SET_GROUPS_LIST, 0, checkGroups(s, groups)))
       throw this.#fail('groups', `--groups '${groups}' is not valid`);
     // Peers that close without close_notify are common (and our own --close rst); count them, don't fail hard.
     s.SSL_CTX_set_options(this.ctx, o.SSL_OP_IGNORE_UNEXPECTED_EOF);

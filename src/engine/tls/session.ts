@@ -5,6 +5,7 @@ import koffi from 'koffi';
 import * as o from '../../../native/openssl';
 import { TlsError } from '../errors';
 import { TlsContext, onNewSession } from './context';
+import { negotiatedGroup } from './groups';
 import { drainErrorQueue, tlsErrorFromQueue, alertFromReason } from './openssl_errors';
 
 /** Size of each direction's BIO pair buffer: room for several full 16 KiB records. */
@@ -39,6 +40,9 @@ export class TlsSession {
   #error: TlsError | undefined;
   #peerClosed = false;
   #scratch = new BigUint64Array(2);
+  /** The SSL's side of the BIO pair: its counters are the TLS record bytes OpenSSL read and wrote. */
+  #internal: bigint;
+  #handshakeBytes: HandshakeBytes | undefined;
 
   constructor(
     readonly context: TlsContext,
@@ -52,7 +56,7 @@ export class TlsSession {
       s.SSL_free(this.ssl);
       throw tlsErrorFromQueue(s, 'BIO_new_bio_pair', 'out of memory');
     }
-    const internal = pair[0];
+    const internal = (this.#internal = pair[0]);
     this.net = pair[1];
     s.SSL_set_bio(this.ssl, internal, internal);
     if (context.role === 'client') {
@@ -116,9 +120,11 @@ export class TlsSession {
     if (this.#handshakeDone) return true;
     if (this.#error) throw this.#error;
     const s = this.#o;
+    const sentBefore = this.context.role === 'server' ? s.BIO_number_written(this.#internal) : 0;
     const r = s.SSL_do_handshake(this.ssl);
     if (r === 1) {
       this.#handshakeDone = true;
+      this.#handshakeBytes = this.#countHandshakeBytes(Number(sentBefore));
       return true;
     }
     const err = s.SSL_get_error(this.ssl, r);
@@ -172,6 +178,26 @@ export class TlsSession {
     drainErrorQueue(this.#o);
   }
 
+  /**
+   * What the handshake put on the wire, counted where the session finished it: every TLS record
+   * (5-byte header included) OpenSSL consumed and produced until SSL_do_handshake returned 1.
+   * Without read-ahead OpenSSL reads record by record, so nothing after the last handshake
+   * record is counted. A TLS 1.3 server writes its NewSessionTickets in the same call that reads
+   * the client's Finished (and nothing else then): that call's output is left out.
+   */
+  #countHandshakeBytes(sentBeforeLastCall: number): HandshakeBytes {
+    const s = this.#o;
+    const received = Number(s.BIO_number_read(this.#internal));
+    let sent = Number(s.BIO_number_written(this.#internal));
+    if (this.context.role === 'server' && s.SSL_version(this.ssl) === o.TLS1_3_VERSION) sent = sentBeforeLastCall;
+    return { sent, received };
+  }
+
+  /** Bytes of TLS records this side sent and received for the handshake (see #countHandshakeBytes); undefined until it completed. */
+  handshakeBytes(): HandshakeBytes | undefined {
+    return this.#handshakeBytes;
+  }
+
   #fail(err: number, op: string): TlsError {
     const s = this.#o;
     let e: TlsError;
@@ -198,7 +224,6 @@ export class TlsSession {
   info(): NegotiatedInfo {
     const s = this.#o;
     const cipher = s.SSL_get_current_cipher(this.ssl);
-    const group = Number(s.SSL_ctrl(this.ssl, o.SSL_CTRL_GET_NEGOTIATED_GROUP, 0, null));
     const sigHash = new Int32Array(1);
     const sigType = new Int32Array(1);
     const hasHash = Number(s.SSL_ctrl(this.ssl, o.SSL_CTRL_GET_PEER_SIGNATURE_NID, 0, sigHash)) > 0;
@@ -212,7 +237,7 @@ export class TlsSession {
     return {
       protocol: s.SSL_get_version(this.ssl),
       cipher: cipher ? s.SSL_CIPHER_get_name(cipher) : undefined,
-      group: group > 0 ? groupName(s, group) : undefined,
+      group: negotiatedGroup(s, this.ssl),
       peerSignatureType: hasType ? s.OBJ_nid2sn(sigType[0]) : undefined,
       peerSignatureDigest: hasHash ? s.OBJ_nid2sn(sigHash[0]) : undefined,
       alpn,
@@ -274,6 +299,12 @@ export class TlsSession {
   }
 }
 
+/** TLS record bytes (headers included) of one handshake, from one side's point of view. */
+export interface HandshakeBytes {
+  sent: number;
+  received: number;
+}
+
 export interface NegotiatedInfo {
   protocol: string;
   cipher?: string;
@@ -283,14 +314,6 @@ export interface NegotiatedInfo {
   alpn?: string;
   servername?: string;
   resumed: boolean;
-}
-
-// SSL_get_negotiated_group returns a NID, or for groups without one (TLS 1.3 only), the group
-// id with TLSEXT_nid_unknown set.
-function groupName(s: o.OpenSSL, nid: number): string {
-  if (nid & o.TLSEXT_nid_unknown) return `0x${(nid & 0xffff).toString(16)}`;
-  const sn = s.OBJ_nid2sn(nid) as string;
-  return sn === 'prime256v1' ? 'P-256' : sn === 'secp384r1' ? 'P-384' : sn === 'secp521r1' ? 'P-521' : sn;
 }
 
 function x509Der(s: o.OpenSSL, x: bigint): Buffer {
