@@ -73,6 +73,22 @@ export interface Negotiated {
   alpn: string | null;
 }
 
+/** Handshake bytes of one kind of handshake (full or resumed), means per handshake, from the client's side. */
+export interface HandshakeBytesStats {
+  /** Handshakes these means are over. */
+  count: number;
+  /** Mean TLS record bytes (5-byte headers included) the client sent until its handshake completed. */
+  sent: number;
+  /** Mean TLS record bytes the client received (and OpenSSL consumed) until its handshake completed. */
+  received: number;
+}
+
+/** What the handshakes put on the wire, per handshake (docs/result-schema.md says exactly what is counted). */
+export interface HandshakeBytesSection {
+  full?: HandshakeBytesStats;
+  resumed?: HandshakeBytesStats;
+}
+
 export interface ResultDocument {
   schema: typeof SCHEMA;
   tool: ToolInfo;
@@ -95,6 +111,10 @@ export interface ResultDocument {
   negotiated: Negotiated;
   perConnection?: { gbps: { min: number; median: number; max: number } };
   rateTarget?: { requested: number; achieved: number; shortfallPct: number };
+  /** Mean handshake bytes per full and per resumed handshake (when there were handshakes). */
+  handshakeBytes?: HandshakeBytesSection;
+  /** Handshakes by key exchange group, by OpenSSL's name ('none': no key exchange, e.g. TLS 1.2 resumption). */
+  groups?: Record<string, number>;
 }
 
 export interface ResultInput {
@@ -209,12 +229,26 @@ export function buildResult(input: ResultInput): ResultDocument {
     const sorted = [...input.perConnectionGbps].sort((a, b) => a - b);
     doc.perConnection = { gbps: { min: sorted[0], median: median(sorted), max: sorted[sorted.length - 1] } };
   }
+  const hsBytes = handshakeBytesSection(totals);
+  if (hsBytes) doc.handshakeBytes = hsBytes;
+  if (totals.groups && Object.keys(totals.groups).length > 0) doc.groups = { ...totals.groups };
   if (input.requestedRate !== undefined && input.requestedRate > 0) {
     const achieved = doc.rates[PRIMARY_RATE[kind]]?.mean ?? 0;
     const shortfallPct = Math.max(0, ((input.requestedRate - achieved) / input.requestedRate) * 100);
     doc.rateTarget = { requested: input.requestedRate, achieved, shortfallPct };
   }
   return doc;
+}
+
+/** Means per full and per resumed handshake, to a tenth of a byte (sizes vary a little: signatures, tickets). */
+export function handshakeBytesSection(t: CounterSnapshot): HandshakeBytesSection | undefined {
+  const mean = (sum: number | undefined, n: number) => Math.round(((sum ?? 0) / n) * 10) / 10;
+  const out: HandshakeBytesSection = {};
+  if (t.full > 0 && (t.fullHandshakeSent ?? 0) > 0)
+    out.full = { count: t.full, sent: mean(t.fullHandshakeSent, t.full), received: mean(t.fullHandshakeReceived, t.full) };
+  if (t.resumed > 0 && (t.resumedHandshakeSent ?? 0) > 0)
+    out.resumed = { count: t.resumed, sent: mean(t.resumedHandshakeSent, t.resumed), received: mean(t.resumedHandshakeReceived, t.resumed) };
+  return out.full || out.resumed ? out : undefined;
 }
 
 /** A result file that cannot be used; the message is one line, fit to print as is. */

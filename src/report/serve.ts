@@ -18,6 +18,21 @@ export interface ServeDocument {
   leftover: ServerTotals['leftover'];
 }
 
+function groupsLine(t: ServerTotals['totals']): string[] {
+  const groups = Object.entries(t.groups ?? {}).sort((a, b) => b[1] - a[1]);
+  return groups.length ? [`  groups       ${groups.map(([g, n]) => `${g} ${n}`).join(', ')}`] : [];
+}
+
+// The server's side of the same bytes a client reports: what it sent is what the client received.
+function handshakeBytesLine(t: ServerTotals['totals']): string[] {
+  const mean = (sum: number, n: number) => Math.round(sum / n);
+  const parts: string[] = [];
+  if (t.full && t.fullHandshakeSent) parts.push(`full ${mean(t.fullHandshakeSent, t.full)} sent, ${mean(t.fullHandshakeReceived, t.full)} received`);
+  if (t.resumed && t.resumedHandshakeSent)
+    parts.push(`resumed ${mean(t.resumedHandshakeSent, t.resumed)} sent, ${mean(t.resumedHandshakeReceived, t.resumed)} received`);
+  return parts.length ? [`  hs bytes     ${parts.join('; ')} (mean per handshake, TLS records)`] : [];
+}
+
 export function renderStatsLine(s: IntervalSample, open: number): string {
   const sec = s.durationMs / 1000 || 1;
   const c = s.counters;
@@ -35,6 +50,8 @@ export function renderServeTotals(d: ServeDocument): string {
     `iocptls serve: stopped after ${d.durationSec.toFixed(1)} s`,
     `  connections  ${d.connections.accepted} accepted${d.connections.rejected ? `, ${d.connections.rejected} rejected (max connections)` : ''}`,
     `  handshakes   ${t.handshakes} (${t.full} full, ${t.resumed} resumed)`,
+    ...groupsLine(t),
+    ...handshakeBytesLine(t),
     `  bytes        ${formatBytes(t.bytesIn)} in, ${formatBytes(t.bytesOut)} out (application data)`,
     `  per worker   ${d.perWorker.map((w) => `#${w.worker}: ${w.accepted}`).join('  ')}`,
   ];

@@ -31,7 +31,7 @@ export function micros(fromMs: number, toMs: number): number {
 
 /** Counts a handshake and records its latencies; first one reports what was negotiated. */
 export function recordHandshake(o: ClientLoadOptions, c: Connection, startedAt: number, first: { done: boolean }): void {
-  o.counters.handshake(c.session.resumed());
+  o.counters.handshake(c.session.resumed(), { bytes: c.session.handshakeBytes(), group: c.session.group() });
   o.connectHist.recordValue(micros(c.tStart, c.tConnected));
   o.handshakeHist.recordValue(micros(startedAt, c.tHandshake));
   if (!first.done) {

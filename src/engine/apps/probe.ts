@@ -7,7 +7,7 @@ import { IocptlsError } from '../errors';
 import type { Loop } from '../loop';
 import type { SockAddr } from '../port/types';
 import type { TlsContext } from '../tls/context';
-import type { NegotiatedInfo } from '../tls/session';
+import type { HandshakeBytes, NegotiatedInfo } from '../tls/session';
 
 export interface ProbeOptions {
   loop: Loop;
@@ -34,6 +34,8 @@ export interface AttemptResult {
   handshakeMs: number;
   /** Absent only for a reconnect that failed before its handshake completed. */
   negotiated?: NegotiatedInfo;
+  /** TLS record bytes this client sent and received for the handshake (absent when it did not complete). */
+  handshakeBytes?: HandshakeBytes;
   tickets: number;
   /** What ended a reconnect early (the first connection throws instead). */
   error?: IocptlsError;
@@ -41,6 +43,7 @@ export interface AttemptResult {
 
 export interface ProbeResult extends AttemptResult {
   negotiated: NegotiatedInfo;
+  handshakeBytes: HandshakeBytes;
   ttfbMs?: number;
   bytesSent: number;
   bytesReceived: number;
@@ -133,6 +136,7 @@ async function attempt(
   let bytesSent = 0;
   let bytesReceived = 0;
   let info: NegotiatedInfo | undefined;
+  let handshakeBytes: HandshakeBytes | undefined;
   let chainDer: Buffer[] = [];
   let chainSig: string[] = [];
   let verify = { ok: false, message: '' };
@@ -167,6 +171,7 @@ async function attempt(
       onHandshake(c) {
         handshaken = true;
         info = c.session.info();
+        handshakeBytes = c.session.handshakeBytes();
         chainDer = c.session.peerChainDer();
         chainSig = c.session.peerChainSignatureAlgorithms();
         verify = c.session.verifyResult();
@@ -239,6 +244,7 @@ async function attempt(
     connectMs: conn.tConnected - conn.tStart,
     handshakeMs: conn.tHandshake - conn.tConnected,
     negotiated: info!,
+    handshakeBytes,
     tickets,
     error: closeError,
   };

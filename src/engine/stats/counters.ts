@@ -18,14 +18,59 @@ export interface CounterSnapshot {
   bytesOut: number;
   /** Completed request/response exchanges (ping-pong). */
   roundTrips: number;
+  /**
+   * TLS record bytes (headers included) that the handshakes counted in `full` sent and received,
+   * from this side, until each completed here (TlsSession.handshakeBytes): sums, so that a mean is
+   * the sum over `full` (over `resumed` for the resumed pair).
+   */
+  fullHandshakeSent: number;
+  fullHandshakeReceived: number;
+  resumedHandshakeSent: number;
+  resumedHandshakeReceived: number;
   /** Failures by short reason ('refused', 'alert: handshake failure', 'timeout', ...). */
   errors: Record<string, number>;
+  /** Handshakes by key exchange group ('X25519MLKEM768', 'P-256'...; 'none' when there was no key exchange, as in a TLS 1.2 resumption). */
+  groups: Record<string, number>;
 }
 
-const NUMERIC_FIELDS = ['handshakes', 'resumed', 'full', 'connects', 'bytesIn', 'bytesOut', 'roundTrips'] as const;
+const NUMERIC_FIELDS = [
+  'handshakes',
+  'resumed',
+  'full',
+  'connects',
+  'bytesIn',
+  'bytesOut',
+  'roundTrips',
+  'fullHandshakeSent',
+  'fullHandshakeReceived',
+  'resumedHandshakeSent',
+  'resumedHandshakeReceived',
+] as const;
 
 export function emptyCounters(): CounterSnapshot {
-  return { handshakes: 0, resumed: 0, full: 0, connects: 0, bytesIn: 0, bytesOut: 0, roundTrips: 0, errors: {} };
+  return {
+    handshakes: 0,
+    resumed: 0,
+    full: 0,
+    connects: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    roundTrips: 0,
+    fullHandshakeSent: 0,
+    fullHandshakeReceived: 0,
+    resumedHandshakeSent: 0,
+    resumedHandshakeReceived: 0,
+    errors: {},
+    groups: {},
+  };
+}
+
+/** What a completed handshake tells the counters beyond whether it resumed. */
+export interface HandshakeFacts {
+  /** TLS record bytes it sent and received (see TlsSession.handshakeBytes). */
+  bytes?: { sent: number; received: number };
+  /** Key exchange group, or undefined when there was none. */
+  group?: string;
 }
 
 /** A worker's live counters. Fields are public so the hot path is a plain `c.handshakes++`. */
@@ -37,13 +82,31 @@ export class Counters implements CounterSnapshot {
   bytesIn = 0;
   bytesOut = 0;
   roundTrips = 0;
+  fullHandshakeSent = 0;
+  fullHandshakeReceived = 0;
+  resumedHandshakeSent = 0;
+  resumedHandshakeReceived = 0;
   errors: Record<string, number> = {};
+  groups: Record<string, number> = {};
 
-  /** Counts a handshake and whether it resumed, keeping handshakes = full + resumed. */
-  handshake(resumed: boolean): void {
+  /** Counts a handshake and whether it resumed, keeping handshakes = full + resumed; its bytes and group when given. */
+  handshake(resumed: boolean, facts?: HandshakeFacts): void {
     this.handshakes++;
     if (resumed) this.resumed++;
     else this.full++;
+    if (!facts) return;
+    const b = facts.bytes;
+    if (b) {
+      if (resumed) {
+        this.resumedHandshakeSent += b.sent;
+        this.resumedHandshakeReceived += b.received;
+      } else {
+        this.fullHandshakeSent += b.sent;
+        this.fullHandshakeReceived += b.received;
+      }
+    }
+    const g = facts.group ?? 'none';
+    this.groups[g] = (this.groups[g] ?? 0) + 1;
   }
 
   error(reason: string, n = 1): void {
@@ -60,7 +123,12 @@ export class Counters implements CounterSnapshot {
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
       roundTrips: this.roundTrips,
+      fullHandshakeSent: this.fullHandshakeSent,
+      fullHandshakeReceived: this.fullHandshakeReceived,
+      resumedHandshakeSent: this.resumedHandshakeSent,
+      resumedHandshakeReceived: this.resumedHandshakeReceived,
       errors: { ...this.errors },
+      groups: { ...this.groups },
     };
   }
 
@@ -68,6 +136,7 @@ export class Counters implements CounterSnapshot {
     for (const f of NUMERIC_FIELDS) this[f] = 0;
     // A fresh object, never clearing in place: a snapshot already handed out must not change.
     this.errors = {};
+    this.groups = {};
   }
 
   /** snapshot() then reset(): the counts since the previous take. */
@@ -80,8 +149,10 @@ export class Counters implements CounterSnapshot {
 
 /** Adds `from` into `into` (mutating `into`) and returns it. */
 export function addCounters(into: CounterSnapshot, from: CounterSnapshot): CounterSnapshot {
-  for (const f of NUMERIC_FIELDS) into[f] += from[f];
+  for (const f of NUMERIC_FIELDS) into[f] += from[f] ?? 0;
   for (const [reason, n] of Object.entries(from.errors)) into.errors[reason] = (into.errors[reason] ?? 0) + n;
+  // Snapshots from before groups were counted (an older worker's, a test's) have none.
+  for (const [group, n] of Object.entries(from.groups ?? {})) into.groups[group] = (into.groups[group] ?? 0) + n;
   return into;
 }
 

@@ -277,6 +277,11 @@ export class TlsSession {
     return out;
   }
 
+  /** The key exchange group's name (fewer calls than info()), or undefined when there was none. */
+  group(): string | undefined {
+    return negotiatedGroup(this.#o, this.ssl);
+  }
+
   /** Whether TLS 1.3 was negotiated (one call, cheaper than info()). */
   isTls13(): boolean {
     return this.#o.SSL_version(this.ssl) === o.TLS1_3_VERSION;
