@@ -171,6 +171,8 @@ const SIGNATURES = {
   OBJ_nid2sn: 'const char *OBJ_nid2sn(int n)',
   OBJ_nid2ln: 'const char *OBJ_nid2ln(int n)',
   EVP_PKEY_get_id: 'int EVP_PKEY_get_id(void *pkey)',
+  EVP_PKEY_get0_type_name: 'const char *EVP_PKEY_get0_type_name(void *pkey)',
+  X509_get0_pubkey: 'void *X509_get0_pubkey(void *x)',
   EVP_PKEY_get_bits: 'int EVP_PKEY_get_bits(void *pkey)',
   EVP_PKEY_free: 'void EVP_PKEY_free(void *pkey)',
   CRYPTO_free: 'void CRYPTO_free(void *p, const char *file, int line)',

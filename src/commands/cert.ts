@@ -1,11 +1,15 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
 import fs from 'node:fs';
 import { loadOpenSSL, requestedLibssl } from '../../native/openssl';
-import { KEY_TYPES, issueDirectory, plannedPaths, refuseOverwrite, writePkiFiles, type DirectoryDocument } from '../engine/pki';
+import { IocptlsCommand } from '../cli/base';
+import { ConfigError } from '../engine/errors';
+import { KEY_TYPES, issueDirectory, keyTypeUnavailable, plannedPaths, refuseOverwrite, writePkiFiles, type DirectoryDocument } from '../engine/pki';
 
 export type CertResult = DirectoryDocument & { openssl: { version: string; source: string } };
 
-export default class Cert extends Command {
+// An IocptlsCommand for its error handling (one 'iocptls: ...' line, exit 2 for what the command
+// line or a file got wrong, {error} under --json); it touches no network, so --io goes unused.
+export default class Cert extends IocptlsCommand {
   static summary = 'Create a test CA and a certificate signed by it.';
 
   static description = [
@@ -26,7 +30,7 @@ export default class Cert extends Command {
     out: Flags.string({ description: 'directory to write into', default: './iocptls-pki' }),
     'ca-cert': Flags.string({ description: 'sign with this CA certificate (PEM) instead of creating a CA', dependsOn: ['ca-key'] }),
     'ca-key': Flags.string({ description: 'private key (PEM, unencrypted) of --ca-cert', dependsOn: ['ca-cert'] }),
-    'key-type': Flags.option({ description: 'key algorithm', options: KEY_TYPES, default: 'ecdsa-p256' as const })(),
+    'key-type': Flags.option({ description: 'key algorithm (ml-dsa-*: post-quantum ML-DSA, OpenSSL 3.5+)', options: KEY_TYPES, default: 'ecdsa-p256' as const })(),
     san: Flags.string({
       description: 'DNS name or IP address the certificate is for (repeatable or comma-separated)',
       multiple: true,
@@ -37,19 +41,13 @@ export default class Cert extends Command {
     client: Flags.boolean({ description: 'issue a clientAuth certificate instead of a serverAuth one', default: false }),
     name: Flags.string({ description: 'base name of the leaf files [default: server, or client with --client]' }),
     force: Flags.boolean({ description: 'overwrite existing files', default: false }),
-    openssl: Flags.string({ description: 'libssl to use instead of the OpenSSL inside Node.js (or IOCPTLS_OPENSSL)' }),
   };
-
-  // oclif's catch() takes the exit code from err.exitCode, which this.error() does not set,
-  // so under --json every error would exit 1; keep the code the error asked for.
-  protected async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
-    process.exitCode ??= err.oclif?.exit;
-    return super.catch(err);
-  }
 
   async run(): Promise<CertResult> {
     const { flags } = await this.parse(Cert);
-    const fail = (msg: string): never => this.error(msg, { exit: 2 });
+    const fail = (msg: string): never => {
+      throw new ConfigError(msg);
+    };
 
     // Digits only: parseInt would take "30x" or "1e3" and mean something unasked for.
     if (!/^[1-9][0-9]{0,5}$/.test(flags.days.trim())) fail(`--days must be a whole number of days from 1 to 999999, not "${flags.days}"`);
@@ -59,6 +57,8 @@ export default class Cert extends Command {
 
     try {
       const ssl = loadOpenSSL(requestedLibssl(flags.openssl));
+      const unavailable = keyTypeUnavailable(flags['key-type']);
+      if (unavailable) fail(unavailable);
       const existingCA = flags['ca-cert'] && flags['ca-key']
         ? {
             certFile: flags['ca-cert'],
@@ -83,6 +83,7 @@ export default class Cert extends Command {
       if (!this.jsonEnabled()) this.log(render(result));
       return result;
     } catch (e) {
+      if (e instanceof ConfigError) throw e;
       return fail((e as Error).message);
     }
   }

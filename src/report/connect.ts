@@ -47,7 +47,12 @@ export interface ConnectDocument {
   };
 }
 
-export function certificateFacts(der: Buffer, signatureAlgorithm?: string): CertificateFacts {
+/**
+ * What a report says about one certificate. The key type comes from the engine's OpenSSL when
+ * given (Node 22's crypto does not name ML-DSA keys; Node 24's does, as 'ml-dsa-65'); sizes and
+ * curves from Node's crypto.
+ */
+export function certificateFacts(der: Buffer, signatureAlgorithm?: string, keyType?: string): CertificateFacts {
   const x = new crypto.X509Certificate(der);
   const key = x.publicKey;
   const d = key.asymmetricKeyDetails ?? {};
@@ -56,7 +61,7 @@ export function certificateFacts(der: Buffer, signatureAlgorithm?: string): Cert
     subject: x.subject.replace(/\n/g, ', '),
     issuer: x.issuer.replace(/\n/g, ', '),
     subjectAltNames: x.subjectAltName ? x.subjectAltName.split(', ') : [],
-    keyType: (key.asymmetricKeyType ?? 'unknown').toUpperCase(),
+    keyType: (keyType ?? key.asymmetricKeyType ?? 'unknown').toUpperCase(),
     keyBits: d.modulusLength ?? curveBits(d.namedCurve) ?? (key.asymmetricKeyType === 'ed25519' ? 256 : undefined),
     curve: d.namedCurve,
     signatureAlgorithm,
@@ -112,7 +117,7 @@ export function buildConnectDocument(a: {
     handshakeBytes: p.handshakeBytes,
     negotiated: { ...p.negotiated, sniSent: a.sniSent },
     sessionTickets: p.tickets,
-    certificates: p.chainDer.map((der, i) => certificateFacts(der, p.chainSignatureAlgorithms[i])),
+    certificates: p.chainDer.map((der, i) => certificateFacts(der, p.chainSignatureAlgorithms[i], p.chainKeyTypes[i])),
     verification: {
       enforced: a.verifyEnforced,
       ok: a.trust ? p.verify.ok : false,

@@ -49,6 +49,8 @@ export interface ProbeResult extends AttemptResult {
   bytesReceived: number;
   chainDer: Buffer[];
   chainSignatureAlgorithms: string[];
+  /** Key type of each chain certificate, as the loaded OpenSSL names it. */
+  chainKeyTypes: string[];
   verify: { ok: boolean; message: string };
   closedBy: 'us' | 'peer';
   reconnects: AttemptResult[];
@@ -139,6 +141,7 @@ async function attempt(
   let handshakeBytes: HandshakeBytes | undefined;
   let chainDer: Buffer[] = [];
   let chainSig: string[] = [];
+  let chainKeys: string[] = [];
   let verify = { ok: false, message: '' };
   const pending: Buffer[] = [];
   let inputDone = !o.input || !full;
@@ -174,6 +177,7 @@ async function attempt(
         handshakeBytes = c.session.handshakeBytes();
         chainDer = c.session.peerChainDer();
         chainSig = c.session.peerChainSignatureAlgorithms();
+        chainKeys = c.session.peerChainKeyTypes();
         verify = c.session.verifyResult();
         if (full && o.send) {
           sentAt = performance.now();
@@ -256,6 +260,7 @@ async function attempt(
     bytesReceived,
     chainDer,
     chainSignatureAlgorithms: chainSig,
+    chainKeyTypes: chainKeys,
     verify,
     closedBy,
     reconnects: [],

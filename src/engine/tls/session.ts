@@ -238,7 +238,7 @@ export class TlsSession {
       protocol: s.SSL_get_version(this.ssl),
       cipher: cipher ? s.SSL_CIPHER_get_name(cipher) : undefined,
       group: negotiatedGroup(s, this.ssl),
-      peerSignatureType: hasType ? s.OBJ_nid2sn(sigType[0]) : undefined,
+      peerSignatureType: hasType ? signatureAlgorithmName(s, sigType[0]) : undefined,
       peerSignatureDigest: hasHash ? s.OBJ_nid2sn(sigHash[0]) : undefined,
       alpn,
       servername: sni ?? undefined,
@@ -262,6 +262,19 @@ export class TlsSession {
         out.unshift(x509Der(s, leaf));
         s.X509_free(leaf);
       }
+    }
+    return out;
+  }
+
+  /** The key type of each chain certificate, by position, as OpenSSL names it ('EC', 'RSA', 'ED25519', 'ML-DSA-65'...). */
+  peerChainKeyTypes(): string[] {
+    const s = this.#o;
+    const stack = s.SSL_get_peer_cert_chain(this.ssl);
+    if (!stack) return [];
+    const out: string[] = [];
+    for (let i = 0; i < s.OPENSSL_sk_num(stack); i++) {
+      const key = s.X509_get0_pubkey(s.OPENSSL_sk_value(stack, i));
+      out.push(key ? (s.EVP_PKEY_get0_type_name(key) ?? 'unknown') : 'unknown');
     }
     return out;
   }
@@ -319,6 +332,13 @@ export interface NegotiatedInfo {
   alpn?: string;
   servername?: string;
   resumed: boolean;
+}
+
+// OBJ_nid2sn names the post-quantum signatures 'id-ml-dsa-65', 'id-slh-dsa-...' (their OIDs'
+// names); their long names are the algorithm names people use ('ML-DSA-65').
+function signatureAlgorithmName(s: o.OpenSSL, nid: number): string {
+  const sn = s.OBJ_nid2sn(nid) as string;
+  return sn.startsWith('id-') ? (s.OBJ_nid2ln(nid) as string) : sn;
 }
 
 function x509Der(s: o.OpenSSL, x: bigint): Buffer {
