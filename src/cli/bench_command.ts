@@ -6,6 +6,7 @@ import { EXIT_FAILURE, IocptlsCommand } from './base';
 import { parseTarget, resolveHost } from './target';
 import { tlsFlags, tlsOptionsFromFlags } from './tls_flags';
 import { BenchRun, defaultWorkers, runBench, BenchOptions } from '../engine/bench';
+import type { Backend } from '../engine/port/types';
 import { ConfigError } from '../engine/errors';
 import { opensslInfo } from '../engine/openssl_info';
 import type { BenchKind } from '../engine/workers/bench_worker';
@@ -42,6 +43,56 @@ export abstract class BenchCommand extends IocptlsCommand {
   static enableJsonFlag = true;
 
   protected async runBenchFrom(kind: BenchKind, targetArg: string | undefined, flags: BenchFlags, extra: Partial<BenchOptions>): Promise<ResultDocument> {
+    const { options, backend, target } = await this.prepareBench(kind, targetArg, flags, extra);
+    const total = options.warmupSec + options.durationSec;
+    const progress = process.stderr.isTTY && !this.jsonEnabled();
+    if (progress) {
+      process.stderr.write(`iocptls bench ${kind}: ${target ? `${target.host}:${target.port}` : 'embedded server'}, ${options.connections} connections, ${options.count ? `${options.count} handshakes` : `${options.warmupSec}+${options.durationSec} s`}\n`);
+      options.onProgress = (s, elapsed) => process.stderr.write('\r' + renderProgress(kind, s, elapsed, options.count ? 0 : options.durationSec) + '\x1b[K');
+    }
+    const run = await runBench(options);
+    if (progress) process.stderr.write('\r\x1b[K');
+    const doc = this.documentOf(kind, run, options, backend);
+    if (flags.hgrm) {
+      const h = kind === 'pingpong' ? run.histograms.rtt! : run.histograms.handshake;
+      // HdrHistogram's text format is conventionally in milliseconds: our values are µs.
+      fs.writeFileSync(flags.hgrm, toHgrm(h, 1000));
+    }
+    if (!this.jsonEnabled()) {
+      const color = process.stdout.isTTY === true;
+      this.log(renderResult(doc, { color }));
+      if (flags.plot) {
+        const h = kind === 'pingpong' ? run.histograms.rtt! : run.histograms.handshake;
+        if (h.totalCount > 0) this.log(plotLatency(h, { title: kind === 'pingpong' ? 'Round-trip latency' : 'Handshake latency' }));
+      }
+      if (run.server) {
+        this.log(
+          `Embedded server counted ${run.server.totals.handshakes} handshakes (${run.server.totals.resumed} resumed), ` +
+            `${run.server.totals.bytesIn} bytes in, ${run.server.totals.bytesOut} bytes out (warmup included).`
+        );
+      }
+    }
+    // Some failed attempts are results (the error table counts them by reason, exit 0); a run where
+    // not one handshake succeeded measured nothing, and a CI job must not pass on it. The report
+    // (or the JSON document) is still printed, and one line on stderr says why the exit is 1.
+    // Long-lived connections (throughput, ping-pong) may have handshaken during the warmup: there,
+    // data moved is what shows the run measured something.
+    const measured = kind === 'handshake' ? doc.totals.handshakes : doc.totals.bytesIn + doc.totals.bytesOut;
+    if (measured === 0) {
+      const top = Object.entries(doc.errors).sort((x, y) => y[1] - x[1])[0];
+      process.stderr.write(`iocptls: ${kind === 'handshake' ? 'no handshake succeeded' : 'no data moved'}${top ? ` (${doc.totals.errors} errors, mostly '${top[0]}')` : ''}\n`);
+      process.exitCode = EXIT_FAILURE;
+    }
+    return doc;
+  }
+
+  /** The engine set up and the run's options from the flags, every flag checked (bad ones throw ConfigError). */
+  protected async prepareBench(
+    kind: BenchKind,
+    targetArg: string | undefined,
+    flags: BenchFlags,
+    extra: Partial<BenchOptions>
+  ): Promise<{ options: BenchOptions; backend: Backend; target: BenchOptions['target'] }> {
     const { backend } = this.setupEngine(flags);
     let target: BenchOptions['target'];
     if (targetArg) {
@@ -81,49 +132,11 @@ export abstract class BenchCommand extends IocptlsCommand {
       ...extra,
     };
     if (options.tls.verify && !target) throw new ConfigError('--verify needs a target: the embedded server has a self-signed certificate');
-    const total = options.warmupSec + options.durationSec;
-    const progress = process.stderr.isTTY && !this.jsonEnabled();
-    if (progress) {
-      process.stderr.write(`iocptls bench ${kind}: ${target ? `${target.host}:${target.port}` : 'embedded server'}, ${options.connections} connections, ${options.count ? `${options.count} handshakes` : `${options.warmupSec}+${options.durationSec} s`}\n`);
-      options.onProgress = (s, elapsed) => process.stderr.write('\r' + renderProgress(kind, s, elapsed, options.count ? 0 : options.durationSec) + '\x1b[K');
-    }
-    const run = await runBench(options);
-    if (progress) process.stderr.write('\r\x1b[K');
-    const doc = this.#document(kind, run, options, backend);
-    if (flags.hgrm) {
-      const h = kind === 'pingpong' ? run.histograms.rtt! : run.histograms.handshake;
-      // HdrHistogram's text format is conventionally in milliseconds: our values are µs.
-      fs.writeFileSync(flags.hgrm, toHgrm(h, 1000));
-    }
-    if (!this.jsonEnabled()) {
-      const color = process.stdout.isTTY === true;
-      this.log(renderResult(doc, { color }));
-      if (flags.plot) {
-        const h = kind === 'pingpong' ? run.histograms.rtt! : run.histograms.handshake;
-        if (h.totalCount > 0) this.log(plotLatency(h, { title: kind === 'pingpong' ? 'Round-trip latency' : 'Handshake latency' }));
-      }
-      if (run.server) {
-        this.log(
-          `Embedded server counted ${run.server.totals.handshakes} handshakes (${run.server.totals.resumed} resumed), ` +
-            `${run.server.totals.bytesIn} bytes in, ${run.server.totals.bytesOut} bytes out (warmup included).`
-        );
-      }
-    }
-    // Some failed attempts are results (the error table counts them by reason, exit 0); a run where
-    // not one handshake succeeded measured nothing, and a CI job must not pass on it. The report
-    // (or the JSON document) is still printed, and one line on stderr says why the exit is 1.
-    // Long-lived connections (throughput, ping-pong) may have handshaken during the warmup: there,
-    // data moved is what shows the run measured something.
-    const measured = kind === 'handshake' ? doc.totals.handshakes : doc.totals.bytesIn + doc.totals.bytesOut;
-    if (measured === 0) {
-      const top = Object.entries(doc.errors).sort((x, y) => y[1] - x[1])[0];
-      process.stderr.write(`iocptls: ${kind === 'handshake' ? 'no handshake succeeded' : 'no data moved'}${top ? ` (${doc.totals.errors} errors, mostly '${top[0]}')` : ''}\n`);
-      process.exitCode = EXIT_FAILURE;
-    }
-    return doc;
+    return { options, backend, target };
   }
 
-  #document(kind: BenchKind, run: BenchRun, o: BenchOptions, backend: string): ResultDocument {
+  /** The result document of one run. */
+  protected documentOf(kind: BenchKind, run: BenchRun, o: BenchOptions, backend: string): ResultDocument {
     return buildResult({
       kind,
       target: run.target,

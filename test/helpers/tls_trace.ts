@@ -99,6 +99,11 @@ export interface TraceServerOptions {
   maxVersion?: 'TLSv1.2' | 'TLSv1.3';
 }
 
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of live) p.kill('SIGKILL');
+});
+
 export function startTraceServer(o: TraceServerOptions): Promise<TraceServer> {
   const child = path.join(__dirname, 'trace_server_child.js');
   // The trace goes to a file, not a pipe: OpenSSL writes it with fwrite, and node makes its stdio
@@ -108,6 +113,8 @@ export function startTraceServer(o: TraceServerOptions): Promise<TraceServer> {
   const fd = fs.openSync(file, 'w');
   const proc = spawn(process.execPath, [child, JSON.stringify(o)], { stdio: ['ignore', 'pipe', fd] });
   fs.closeSync(fd);
+  live.add(proc);
+  proc.once('close', () => live.delete(proc));
   const read = () => {
     const text = fs.readFileSync(file, 'latin1');
     fs.rmSync(dir, { recursive: true, force: true });
