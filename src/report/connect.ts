@@ -166,7 +166,7 @@ export function renderConnect(d: ConnectDocument, color: boolean): string {
   if (d.timings.dnsMs) row('DNS', ms(d.timings.dnsMs));
   row('TCP connect', ms(d.timings.connectMs));
   row('TLS handshake', ms(d.timings.handshakeMs));
-  row('Handshake bytes', `sent ${d.handshakeBytes.sent}, received ${d.handshakeBytes.received}`);
+  row('Handshake size', `${d.handshakeBytes.sent} B sent, ${d.handshakeBytes.received} B received (TLS records)`);
   if (d.timings.ttfbMs !== undefined) row('First byte', ms(d.timings.ttfbMs));
   out.push('');
   out.push(p.bold('Negotiated'));
