@@ -1,6 +1,7 @@
 // `bench handshake --compare-groups`: the per-run result documents of the interleaved rounds,
 // added up per key exchange group (counts and histograms added, never averaged), side by side
 // with ratios to the first group; and its rendering.
+import { median } from '../engine/interleave';
 import { CounterSnapshot, emptyCounters } from '../engine/stats/counters';
 import { decodeHistogram, mergeHistograms, summarizeHistogram } from '../engine/stats/histograms';
 import { Paint, paint } from './ansi';
@@ -29,11 +30,11 @@ export interface GroupSummary {
   full: number;
   resumed: number;
   errors: number;
-  /** All rounds' handshakes over all rounds' measured time. */
+  /** The median of the rounds' rates (one slow or fast round on a shared machine does not move it). */
   handshakesPerSec: number;
   /** Each round's own rate, in round order: how much the machine moved under the comparison. */
   handshakesPerSecByRound: number[];
-  /** Client CPU time per completed handshake, µs (null when not measured). */
+  /** Client CPU time per completed handshake, µs: the median of the rounds' (null when not measured). */
   clientCpuUsPerHandshake: number | null;
   /** Handshake latency over all rounds (histograms added), µs. */
   latency: { p50: number; p90: number; p99: number; mean: number };
@@ -103,20 +104,19 @@ export function summarizeGroups(runs: readonly GroupRun[], groups: readonly stri
     const totals = emptyCounters();
     let durationS = 0;
     let errors = 0;
-    let cpuWeighted = 0;
-    let cpuHandshakes = 0;
+    const cpuByRound: number[] = [];
     for (const r of mine) {
       addTotals(totals, r.doc);
       durationS += r.doc.duration;
       errors += r.doc.totals.errors;
       const cpu = runCpu(r);
       if (cpu && r.doc.totals.handshakes > 0) {
-        cpuWeighted += cpu.us * r.doc.totals.handshakes;
-        cpuHandshakes += r.doc.totals.handshakes;
+        cpuByRound.push(cpu.us);
         // One source for the whole comparison: the weakest one any run had.
         cpuSource = cpuSource === 'process' || cpu.source === 'process' ? 'process' : 'thread';
       }
     }
+    const byRound = mine.map((r) => (r.doc.duration > 0 ? Math.round((r.doc.totals.handshakes / r.doc.duration) * 10) / 10 : 0));
     const encoded = mine.map((r) => r.doc.latency.handshake?.encoded).filter((e): e is string => !!e);
     const h = encoded.length ? mergeHistograms(encoded.map((e) => decodeHistogram(e))) : undefined;
     const s = h && h.totalCount > 0 ? summarizeHistogram(h) : undefined;
@@ -128,9 +128,9 @@ export function summarizeGroups(runs: readonly GroupRun[], groups: readonly stri
       full: totals.full,
       resumed: totals.resumed,
       errors,
-      handshakesPerSec: durationS > 0 ? Math.round((totals.handshakes / durationS) * 10) / 10 : 0,
-      handshakesPerSecByRound: mine.map((r) => (r.doc.duration > 0 ? Math.round((r.doc.totals.handshakes / r.doc.duration) * 10) / 10 : 0)),
-      clientCpuUsPerHandshake: cpuHandshakes > 0 ? Math.round((cpuWeighted / cpuHandshakes) * 10) / 10 : null,
+      handshakesPerSec: byRound.length ? Math.round(median(byRound) * 10) / 10 : 0,
+      handshakesPerSecByRound: byRound,
+      clientCpuUsPerHandshake: cpuByRound.length ? Math.round(median(cpuByRound) * 10) / 10 : null,
       latency: { p50: s?.p50 ?? 0, p90: s?.p90 ?? 0, p99: s?.p99 ?? 0, mean: s ? Math.round(s.mean) : 0 },
       handshakeBytes: handshakeBytesSection(totals),
       negotiated: { ...totals.groups },
@@ -169,6 +169,7 @@ export function renderGroupComparison(c: GroupComparison, opts: { color: boolean
     `${p.dim('CPU    ')} ${c.machine.cpuModel} × ${c.machine.cores}`,
   ];
   const t = makeTable(['Group', 'Handshakes/s', 'Rounds (min–max)', 'Client CPU/hs', 'p50', 'p99', 'Sent/hs', 'Received/hs'], p);
+  // Handshakes/s and CPU are medians of the rounds; latency is over all rounds' histograms added.
   c.groups.forEach((g, i) => {
     const first = i === 0;
     const byRound = g.handshakesPerSecByRound;
@@ -186,7 +187,10 @@ export function renderGroupComparison(c: GroupComparison, opts: { color: boolean
     ]);
   });
   const notes: string[] = [];
-  notes.push(`Ratios (×) are to ${c.groups[0]?.group ?? 'the first group'}. Bytes: TLS records per ${c.groups.some((g) => g.resumed && !g.full) ? 'resumed' : 'full'} handshake, client side.`);
+  notes.push(
+    `Ratios (×) are to ${c.groups[0]?.group ?? 'the first group'}. Handshakes/s and CPU: medians of the rounds; latency: all rounds. ` +
+      `Bytes: TLS records per ${c.groups.some((g) => g.resumed && !g.full) ? 'resumed' : 'full'} handshake, client side.`
+  );
   if (c.clientCpu === 'process') notes.push('Client CPU: CPU time of the whole client process per handshake, between its first and last 1 s tick (warmup excluded); the server runs in its own process.');
   else if (c.clientCpu === 'thread') notes.push("Client CPU: the bench workers' own CPU time per handshake (getrusage per thread).");
   else notes.push('Client CPU: not measured (needs runs of 2 s or more).');
