@@ -48,6 +48,12 @@ export const SSL_SESS_CACHE_OFF = 0x0000;
 export const SSL_SESS_CACHE_CLIENT = 0x0001;
 export const SSL_SESS_CACHE_SERVER = 0x0002;
 export const SSL_SESS_CACHE_NO_INTERNAL_STORE = 0x0200;
+export const SSL_SESS_CACHE_NO_INTERNAL_LOOKUP = 0x0100;
+/** NO_INTERNAL_LOOKUP | NO_INTERNAL_STORE: the external (get/new/remove callback) cache only. */
+export const SSL_SESS_CACHE_NO_INTERNAL = 0x0300;
+/** SSL_set_shutdown / SSL_get_shutdown bits. */
+export const SSL_SENT_SHUTDOWN = 1;
+export const SSL_RECEIVED_SHUTDOWN = 2;
 
 export const SSL_OP_NO_TICKET = 1n << 14n;
 export const SSL_OP_IGNORE_UNEXPECTED_EOF = 1n << 7n;
@@ -62,6 +68,8 @@ export const SSL_CB_WRITE = 0x08;
 
 export const SSL_TLSEXT_ERR_OK = 0;
 export const SSL_TLSEXT_ERR_NOACK = 3;
+/** From the ALPN select callback: abort the handshake with alert 120, no_application_protocol (RFC 7301 §3.2). */
+export const SSL_TLSEXT_ERR_ALERT_FATAL = 2;
 export const OPENSSL_NPN_NEGOTIATED = 1;
 
 export const EVP_PKEY_RSA = 6;
@@ -80,6 +88,10 @@ export const AlpnSelectCallback = koffi.proto(
   'int iocptls_alpn_select_cb(void *ssl, void *out, void *outlen, void *in, unsigned int inlen, void *arg)'
 );
 export const InfoCallback = koffi.proto('void iocptls_info_cb(void *ssl, int where, int ret)');
+// The external session cache (SSL_CTX_sess_set_get_cb / _remove_cb; the new-session callback is
+// NewSessionCallback). `copy` is an int* the callback sets: 0 hands OpenSSL the reference d2i made.
+export const GetSessionCallback = koffi.proto('void *iocptls_get_session_cb(void *ssl, void *id, int idlen, void *copy)');
+export const RemoveSessionCallback = koffi.proto('void iocptls_remove_session_cb(void *ctx, void *sess)');
 
 const SIGNATURES = {
   OpenSSL_version: 'const char *OpenSSL_version(int t)',
@@ -112,6 +124,8 @@ const SIGNATURES = {
   SSL_CTX_set_keylog_callback: 'void SSL_CTX_set_keylog_callback(void *ctx, iocptls_keylog_cb *cb)',
   SSL_CTX_sess_set_new_cb: 'void SSL_CTX_sess_set_new_cb(void *ctx, iocptls_new_session_cb *cb)',
   SSL_CTX_set_num_tickets: 'int SSL_CTX_set_num_tickets(void *ctx, size_t n)',
+  SSL_CTX_sess_set_get_cb: 'void SSL_CTX_sess_set_get_cb(void *ctx, iocptls_get_session_cb *cb)',
+  SSL_CTX_sess_set_remove_cb: 'void SSL_CTX_sess_set_remove_cb(void *ctx, iocptls_remove_session_cb *cb)',
   SSL_CTX_set_session_id_context: 'int SSL_CTX_set_session_id_context(void *ctx, const uint8_t *sid, unsigned int len)',
   SSL_CTX_set_info_callback: 'void SSL_CTX_set_info_callback(void *ctx, iocptls_info_cb *cb)',
 
@@ -147,6 +161,13 @@ const SIGNATURES = {
   SSL_SESSION_has_ticket: 'int SSL_SESSION_has_ticket(void *sess)',
   SSL_SESSION_get_protocol_version: 'int SSL_SESSION_get_protocol_version(void *sess)',
   SSL_SESSION_up_ref: 'int SSL_SESSION_up_ref(void *sess)',
+  // len: a Uint32Array(1) the length is written to; returns a pointer into the session.
+  SSL_SESSION_get_id: 'void *SSL_SESSION_get_id(void *sess, void *len)',
+  SSL_SESSION_get_timeout: 'long SSL_SESSION_get_timeout(void *sess)',
+  // pp: a BigUint64Array(1) holding the buffer's address (advanced by the call); null to ask the length.
+  i2d_SSL_SESSION: 'int i2d_SSL_SESSION(void *sess, void *pp)',
+  d2i_SSL_SESSION: 'void *d2i_SSL_SESSION(void *a, void *pp, long length)',
+  SSL_set_shutdown: 'void SSL_set_shutdown(void *ssl, int mode)',
   SSL_get_verify_result: 'long SSL_get_verify_result(void *ssl)',
   SSL_get1_peer_certificate: 'void *SSL_get1_peer_certificate(void *ssl)',
   SSL_get_peer_cert_chain: 'void *SSL_get_peer_cert_chain(void *ssl)',

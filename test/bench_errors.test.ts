@@ -44,17 +44,38 @@ describe('bench error accounting', function () {
     assert.equal(r.doc.totals.handshakes, 0);
   });
 
-  it('a server that resets every second connection: errors and handshakes add up to the attempts, exit 0', async () => {
+  it('a server that resets every second connection: errors and handshakes add up to the attempts; 50% > --max-error-rate 1% (default): exit 1', async () => {
     const s = await startResettingServer(2);
     server = s;
     const r = await runCliJson(['bench', 'handshake', `127.0.0.1:${s.port}`, '-n', '100', '-c', '2']);
     await s.idle();
     console.log(`      reset half: exit ${r.code}, handshakes ${r.doc.totals.handshakes}, errors ${JSON.stringify(r.doc.errors)}; server: ${s.resets} resets, ${s.handshakes} handshakes`);
-    assert.equal(r.code, 0, dump(r));
+    assert.equal(r.code, 1, dump(r));
+    assert.match(r.stderr, /50\.0% of attempts failed \(more than --max-error-rate 1%\)/);
     assert.equal(r.doc.totals.handshakes + r.doc.totals.errors, 100);
+    assert.deepEqual(r.doc.errorRate, { ratio: 0.5, max: 0.01 });
+    assert.deepEqual(
+      { started: r.doc.accounting.started, succeeded: r.doc.accounting.succeeded, failed: r.doc.accounting.failed, cutOff: r.doc.accounting.cutOff },
+      { started: 100, succeeded: 50, failed: 50, cutOff: 0 }
+    );
     assert.equal(r.doc.errors.reset, s.resets);
     assert.equal(r.doc.totals.handshakes, s.handshakes);
     assert.equal(s.resets, 50);
+  });
+
+  it('the same with --max-error-rate 60: the errors are a result, exit 0', async () => {
+    const s = await startResettingServer(2);
+    server = s;
+    const r = await runCliJson(['bench', 'handshake', `127.0.0.1:${s.port}`, '-n', '100', '-c', '2', '--max-error-rate', '60']);
+    await s.idle();
+    assert.equal(r.code, 0, dump(r));
+    assert.equal(r.doc.totals.errors, 50);
+  });
+
+  it('--max-error-rate must be a percentage: a one-line error, exit 2', async () => {
+    const r = await runCli(['bench', 'handshake', '127.0.0.1:1', '-n', '1', '--max-error-rate', 'lots']);
+    assert.equal(r.code, 2, dump(r));
+    assert.equal(r.stderr.trim(), "iocptls: --max-error-rate must be a percentage from 0 to 100, not 'lots'");
   });
 
   it('--tls-max 1.2 against a TLS 1.3-only server: one protocol-version alert per attempt', async () => {

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { dump, runCliJson } from './helpers/cli';
 import { CountingServer, startCountingServer } from './helpers/bench_peers';
-import { dumpServe, ServeProcess, startServe } from './helpers/serve';
+import { findStreamNginx, startStreamNginx, StreamNginx } from './helpers/nginx_stream';
+import { dumpServe, ServeProcess, sleep, startServe } from './helpers/serve';
 
 const N = 200;
 
@@ -96,4 +97,69 @@ describe('bench handshake --resume agrees with the server', function () {
     assert.equal(x.doc.totals.handshakes, N, info);
     assert.equal(x.doc.totals.resumed, t.resumed, info);
   });
+
+  it('--resume ids against iocptls serve -w 2 --no-tickets: resumes by session ID on both workers, counts agree', async () => {
+    serve = await startServe(['-w', '2', '--no-tickets']);
+    const r = await bench(serve.port, '--resume', 'ids');
+    assert.equal(r.code, 0, dump(r));
+    const x = await serve.stop('SIGINT');
+    serve = undefined;
+    assert.ok(x.doc, dumpServe(x));
+    const t = r.doc.totals;
+    const info = `bench ${t.resumed}/${t.handshakes} resumed, serve ${x.doc.totals.resumed}/${x.doc.totals.handshakes}, cache ${JSON.stringify(x.doc.sessionCache)}`;
+    console.log(`      ${info}`);
+    assert.equal(r.doc.negotiated.protocol, 'TLSv1.2');
+    assert.ok(t.resumed > N * 0.9, info);
+    assert.equal(x.doc.totals.resumed, t.resumed, info);
+    assert.equal(x.doc.sessionCache.hits, t.resumed, info);
+  });
 });
+
+// nginx resuming by one mechanism only tells which one the client used: --resume ids must not
+// resume where only tickets work (it did: the client never turned tickets off), and must where
+// only session IDs work. nginx counts from its own side ($ssl_session_reused).
+describe('bench handshake --resume against nginx configured for one mechanism', function () {
+  this.timeout(120_000);
+  let bin = '';
+  let server: StreamNginx | undefined;
+  before(function () {
+    this.timeout(600_000); // may install nginx and its stream module
+    const nginx = findStreamNginx();
+    if (!nginx.bin) {
+      console.log(`      skipped: ${nginx.why}`);
+      this.skip();
+    }
+    bin = nginx.bin!;
+  });
+  afterEach(async () => {
+    await server?.stop();
+    server = undefined;
+  });
+  const M = 100;
+  const cases: [resumeBy: 'tickets' | 'ids', flag: 'tickets' | 'ids', resumes: boolean][] = [
+    ['tickets', 'tickets', true],
+    ['tickets', 'ids', false],
+    ['ids', 'ids', true],
+  ];
+  for (const [resumeBy, flag, resumes] of cases) {
+    it(`nginx resuming by ${resumeBy} only: --resume ${flag} ${resumes ? 'resumes' : 'never resumes'}, as nginx counts`, async () => {
+      server = await startStreamNginx(resumeBy, bin);
+      const r = await runCliJson(['bench', 'handshake', `127.0.0.1:${server.port}`, '-n', String(M), '-c', '2', '--resume', flag]);
+      assert.equal(r.code, 0, dump(r));
+      const t = r.doc.totals;
+      let seen = server.reuse();
+      for (let i = 0; i < 50 && seen.total < M; i++) {
+        await sleep(100);
+        seen = server.reuse();
+      }
+      const info = `bench ${t.resumed}/${t.handshakes} resumed, nginx ${seen.reused}/${seen.total}`;
+      console.log(`      ${info}`);
+      assert.equal(t.handshakes, M, info);
+      assert.equal(seen.total, M, info);
+      assert.equal(t.resumed, seen.reused, info);
+      if (resumes) assert.ok(t.resumed > M * 0.9, info);
+      else assert.equal(t.resumed, 0, info);
+    });
+  }
+});
+

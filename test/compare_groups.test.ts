@@ -61,8 +61,10 @@ describe('bench handshake --compare-groups', function () {
       // Each run offered only its group: every handshake used it.
       assert.deepEqual(g.negotiated, { [g.group]: g.handshakes });
       assert.equal(g.handshakeBytes.full.count, g.handshakes);
-      // The server (another process) counted the same handshakes by group (no warmup here).
-      assert.equal(c.server.groups[g.group], g.handshakes, JSON.stringify(c.server));
+      // The server (another process) counted the same handshakes by group: those of the
+      // measured windows and those that completed in the drains after them.
+      assert.equal(c.server.groups[g.group], g.handshakesAll, JSON.stringify([c.server, g]));
+      assert.ok(g.handshakesAll >= g.handshakes);
     }
     const [x, p] = c.groups;
     assert.deepEqual(x.ratios, { handshakesPerSec: 1, clientCpuUsPerHandshake: x.clientCpuUsPerHandshake === null ? null : 1, p50: 1, p99: 1, bytesSent: 1, bytesReceived: 1 });
@@ -73,7 +75,8 @@ describe('bench handshake --compare-groups', function () {
     assert.equal(p.handshakeBytes.full.sent - x.handshakeBytes.full.sent, 33, JSON.stringify([x.handshakeBytes, p.handshakeBytes]));
     assert.ok(Math.abs(p.handshakeBytes.full.received - x.handshakeBytes.full.received - 43) <= 3, JSON.stringify([x.handshakeBytes, p.handshakeBytes]));
     assert.ok(p.ratios.bytesSent > 1);
-    assert.equal(c.clientCpu, 'process');
+    // The bench workers' own CPU time (getrusage per thread) where the platform tells it.
+    assert.equal(c.clientCpu, 'thread');
     assert.ok(x.clientCpuUsPerHandshake > 0 && p.clientCpuUsPerHandshake > 0, JSON.stringify(c.groups));
   });
 

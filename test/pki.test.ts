@@ -372,10 +372,13 @@ describe('iocptls cert', function () {
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 
-  /** The error message; asserts it is one 'iocptls: ...' line, no stack. */
+  /** The error line without its `iocptls: ` prefix; asserts it is the only line on stderr, no stack. */
   function oneError(stderr: string): string {
-    assert.match(stderr, /^iocptls: [^\n]+\n$/, stderr);
-    return stderr.slice('iocptls: '.length, -1);
+    assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
+    const lines = stderr.split('\n').filter((l) => l.trim());
+    assert.equal(lines.length, 1, stderr);
+    assert.match(lines[0], /^iocptls: /, stderr);
+    return lines[0].replace(/^iocptls: /, '');
   }
 
   const certCount = (file: string) => (fs.readFileSync(file, 'utf8').match(/-----BEGIN CERTIFICATE-----/g) ?? []).length;
@@ -465,7 +468,7 @@ describe('iocptls cert', function () {
   });
 
   const errors: [string, string[], RegExp][] = [
-    ['an unreadable CA file', ['--ca-cert', 'nonexistent.pem', '--ca-key', 'nonexistent.key'], /^--ca-cert: cannot read nonexistent\.pem: ENOENT$/],
+    ['an unreadable CA file', ['--ca-cert', 'nonexistent.pem', '--ca-key', 'nonexistent.key'], /^--ca-cert: cannot read nonexistent\.pem: no such file or directory \(ENOENT\)$/],
     ['a CA key that does not match', ['--ca-cert', 'cli1/ca.pem', '--ca-key', 'cli1/server.key'], /^CA private key does not match the CA certificate$/],
     ['a CA file that is not PEM', ['--ca-cert', 'cli1/ca.key', '--ca-key', 'cli1/ca.key'], /^CA certificate is not a PEM certificate: no start line$/],
     ['a leaf given as CA', ['--ca-cert', 'cli1/server.pem', '--ca-key', 'cli1/server.key'], /^CN=localhost is not a CA certificate$/],
@@ -503,6 +506,19 @@ describe('iocptls cert', function () {
     assert.equal(r.status, 2, r.stderr);
     assert.match(oneError(r.stderr), /^--key-type ml-dsa-65 needs OpenSSL 3\.5 or later for ML-DSA; this is OpenSSL 3\.0\.\d+ \(Node\.js 22 and 24 bundle 3\.5\)$/);
     assert.ok(!fs.existsSync(out));
+  });
+
+  it('--out where no directory can be made fails at once, in one line with exit 2 (it used to hang under /proc)', () => {
+    for (const [dir, cause] of [
+      ['/proc/iocptls-x', /^--out \/proc\/iocptls-x: cannot create \/proc\/iocptls-x: .*\((ENOENT|EACCES|EPERM|EROFS)\)$/],
+      [path.join(tmp, 'cli1', 'ca.pem', 'sub'), /is not a directory$/],
+    ] as const) {
+      const t0 = Date.now();
+      const r = spawnSync(process.execPath, [RUN, 'cert', '--out', dir], { encoding: 'utf8', cwd: tmp, timeout: 20_000 });
+      assert.equal(r.status, 2, `${dir}: ${r.stderr} ${r.error ?? ''}`);
+      assert.match(oneError(r.stderr), cause);
+      assert.ok(Date.now() - t0 < 15_000);
+    }
   });
 
   it('under --json, errors are a JSON document and still exit 2', () => {

@@ -123,7 +123,12 @@ describe('serve: independent clients', function () {
     };
     assert.equal(await pick(['http/1.1', 'h2']), 'h2');
     assert.equal(await pick(['http/1.1']), 'http/1.1');
-    assert.equal(await pick(['spdy/3']), false, 'no overlap: no ALPN (the server does not abort)');
+    // No overlap: alert 120 no_application_protocol (RFC 7301 §3.2), as nginx sends.
+    await assert.rejects(pick(['spdy/3']), (e: Error & { code?: string }) => {
+      assert.match(`${e.code} ${e.message}`, /no application protocol|NO_APPLICATION_PROTOCOL|alert number 120/i);
+      return true;
+    });
+    assert.equal(await pick(['http/1.1']), 'http/1.1', 'the server keeps serving');
   });
 
   it('two certificates: RSA-only clients get RSA, others ECDSA', async () => {

@@ -2,12 +2,16 @@
 // tables and plot on stdout (or the JSON document with --json), progress on stderr when it is a TTY.
 import { Args, Flags } from '@oclif/core';
 import fs from 'node:fs';
+import os from 'node:os';
 import { EXIT_FAILURE, IocptlsCommand } from './base';
+import { assertReadable } from './files';
 import { parseTarget, resolveHost } from './target';
 import { tlsFlags, tlsOptionsFromFlags } from './tls_flags';
-import { BenchRun, defaultWorkers, runBench, BenchOptions } from '../engine/bench';
+import { BenchControl, BenchRun, defaultWorkers, runBench, BenchOptions } from '../engine/bench';
 import type { Backend } from '../engine/port/types';
 import { ConfigError } from '../engine/errors';
+import { totalErrors } from '../engine/stats/counters';
+import { createHistogram } from '../engine/stats/histograms';
 import { opensslInfo } from '../engine/openssl_info';
 import type { BenchKind } from '../engine/workers/bench_worker';
 import { toHgrm } from '../report/hgrm';
@@ -34,6 +38,10 @@ export const commonBenchFlags = {
   timeout: Flags.integer({ description: 'connect + handshake timeout per connection, ms', default: 10000, min: 1 }),
   'server-workers': Flags.integer({ description: 'worker threads of the embedded server [default: half the cores]', min: 1, max: 256 }),
   hgrm: Flags.string({ description: 'write the latency histogram as HdrHistogram percentile text to this file' }),
+  'max-error-rate': Flags.string({
+    description: 'fail the run (exit 1, report still printed) when more than this % of attempts in the window failed',
+    default: '1',
+  }),
   plot: Flags.boolean({ description: 'draw the latency distribution', default: true, allowNo: true }),
 };
 
@@ -44,45 +52,49 @@ export abstract class BenchCommand extends IocptlsCommand {
 
   protected async runBenchFrom(kind: BenchKind, targetArg: string | undefined, flags: BenchFlags, extra: Partial<BenchOptions>): Promise<ResultDocument> {
     const { options, backend, target } = await this.prepareBench(kind, targetArg, flags, extra);
-    const total = options.warmupSec + options.durationSec;
+    const maxErrorRate = parsePercent(flags['max-error-rate'], '--max-error-rate');
     const progress = process.stderr.isTTY && !this.jsonEnabled();
     if (progress) {
       process.stderr.write(`iocptls bench ${kind}: ${target ? `${target.host}:${target.port}` : 'embedded server'}, ${options.connections} connections, ${options.count ? `${options.count} handshakes` : `${options.warmupSec}+${options.durationSec} s`}\n`);
       options.onProgress = (s, elapsed) => process.stderr.write('\r' + renderProgress(kind, s, elapsed, options.count ? 0 : options.durationSec) + '\x1b[K');
     }
-    const run = await runBench(options);
+    // First Ctrl-C (or SIGTERM) ends the measured window and still reports; a second one exits at once.
+    const control = (options.control = new BenchControl());
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (control.interruptedBy) process.exit(signalExitCode(signal));
+      if (progress) process.stderr.write('\r\x1b[K');
+      process.stderr.write(`iocptls: ${signal}: stopping, the report covers what was measured (again to quit at once)\n`);
+      control.interrupt(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    let run: BenchRun;
+    try {
+      run = await runBench(options);
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
     if (progress) process.stderr.write('\r\x1b[K');
-    const doc = this.documentOf(kind, run, options, backend);
+    const doc = this.#document(kind, run, options, backend, maxErrorRate);
+    const primary = kind === 'pingpong' ? run.histograms.rtt : run.histograms.handshake;
     if (flags.hgrm) {
-      const h = kind === 'pingpong' ? run.histograms.rtt! : run.histograms.handshake;
       // HdrHistogram's text format is conventionally in milliseconds: our values are µs.
-      fs.writeFileSync(flags.hgrm, toHgrm(h, 1000));
+      fs.writeFileSync(flags.hgrm, toHgrm(primary ?? createHistogram(), 1000));
     }
     if (!this.jsonEnabled()) {
       const color = process.stdout.isTTY === true;
       this.log(renderResult(doc, { color }));
-      if (flags.plot) {
-        const h = kind === 'pingpong' ? run.histograms.rtt! : run.histograms.handshake;
-        if (h.totalCount > 0) this.log(plotLatency(h, { title: kind === 'pingpong' ? 'Round-trip latency' : 'Handshake latency' }));
+      if (flags.plot && primary && primary.totalCount > 0) {
+        this.log(plotLatency(primary, { title: kind === 'pingpong' ? 'Round-trip latency' : 'Handshake latency' }));
       }
-      if (run.server) {
-        this.log(
-          `Embedded server counted ${run.server.totals.handshakes} handshakes (${run.server.totals.resumed} resumed), ` +
-            `${run.server.totals.bytesIn} bytes in, ${run.server.totals.bytesOut} bytes out (warmup included).`
-        );
-      }
+    } else if (doc.client?.warning) {
+      process.stderr.write(`iocptls: warning: ${doc.client.warning}\n`);
     }
-    // Some failed attempts are results (the error table counts them by reason, exit 0); a run where
-    // not one handshake succeeded measured nothing, and a CI job must not pass on it. The report
-    // (or the JSON document) is still printed, and one line on stderr says why the exit is 1.
-    // Long-lived connections (throughput, ping-pong) may have handshaken during the warmup: there,
-    // data moved is what shows the run measured something.
-    const measured = kind === 'handshake' ? doc.totals.handshakes : doc.totals.bytesIn + doc.totals.bytesOut;
-    if (measured === 0) {
-      const top = Object.entries(doc.errors).sort((x, y) => y[1] - x[1])[0];
-      process.stderr.write(`iocptls: ${kind === 'handshake' ? 'no handshake succeeded' : 'no data moved'}${top ? ` (${doc.totals.errors} errors, mostly '${top[0]}')` : ''}\n`);
-      process.exitCode = EXIT_FAILURE;
-    }
+    for (const line of verdict(kind, doc)) process.stderr.write(`iocptls: ${line.message}\n`);
+    const failed = verdict(kind, doc).length > 0;
+    if (run.interrupted) process.exitCode = signalExitCode(run.interrupted as NodeJS.Signals);
+    else if (failed) process.exitCode = EXIT_FAILURE;
     return doc;
   }
 
@@ -94,6 +106,8 @@ export abstract class BenchCommand extends IocptlsCommand {
     extra: Partial<BenchOptions>
   ): Promise<{ options: BenchOptions; backend: Backend; target: BenchOptions['target'] }> {
     const { backend } = this.setupEngine(flags);
+    // Files are checked whether or not they will be used (--ca without --verify is still a typo to report).
+    for (const f of ['ca', 'cert', 'key'] as const) if (flags[f]) assertReadable(`--${f}`, flags[f]);
     let target: BenchOptions['target'];
     if (targetArg) {
       const t = parseTarget(targetArg, 443);
@@ -135,8 +149,12 @@ export abstract class BenchCommand extends IocptlsCommand {
     return { options, backend, target };
   }
 
-  /** The result document of one run. */
-  protected documentOf(kind: BenchKind, run: BenchRun, o: BenchOptions, backend: string): ResultDocument {
+  /** The result document of one run (maxErrorRate: --max-error-rate as a fraction). */
+  protected documentOf(kind: BenchKind, run: BenchRun, o: BenchOptions, backend: string, maxErrorRate: number): ResultDocument {
+    return this.#document(kind, run, o, backend, maxErrorRate);
+  }
+
+  #document(kind: BenchKind, run: BenchRun, o: BenchOptions, backend: string, maxErrorRate: number): ResultDocument {
     return buildResult({
       kind,
       target: run.target,
@@ -162,6 +180,7 @@ export abstract class BenchCommand extends IocptlsCommand {
         servername: o.servername,
         direction: kind === 'throughput' ? o.direction : undefined,
         size: kind === 'throughput' ? o.size : kind === 'pingpong' ? o.pingpongSize : undefined,
+        maxErrorRate: maxErrorRate * 100,
       },
       start: run.start,
       finish: run.finish,
@@ -175,6 +194,52 @@ export abstract class BenchCommand extends IocptlsCommand {
       perConnectionGbps: run.perConnectionGbps,
       requestedRate: o.rate || undefined,
       openssl: opensslInfo(),
+      accounting: run.accounting,
+      warmup: { durationS: run.warmup.durationSec, totals: run.warmup.totals },
+      afterWindow: run.after,
+      client: run.client,
+      server: run.server
+        ? {
+            handshakes: run.server.totals.handshakes,
+            resumed: run.server.totals.resumed,
+            bytesIn: run.server.totals.bytesIn,
+            bytesOut: run.server.totals.bytesOut,
+            errors: totalErrors(run.server.totals),
+          }
+        : undefined,
+      interrupted: run.interrupted,
+      endedEarly: run.endedEarly,
+      maxErrorRate,
     });
   }
+}
+
+/** 130 for SIGINT, 143 for SIGTERM: what a shell reports for a process those signals ended. */
+function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + (os.constants.signals[signal] ?? 2);
+}
+
+export function parsePercent(v: string, flag: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 100) throw new ConfigError(`${flag} must be a percentage from 0 to 100, not '${v}'`);
+  return n / 100;
+}
+
+/**
+ * Why a finished run failed, if it did: a CI job must not pass on a run that measured nothing or
+ * whose attempts mostly failed (a dying server), even though the report is printed.
+ * Long-lived connections (throughput, ping-pong) may have handshaken during the warmup: there,
+ * data moved is what shows the run measured something.
+ */
+export function verdict(kind: BenchKind, doc: ResultDocument): { message: string }[] {
+  const out: { message: string }[] = [];
+  const top = Object.entries(doc.errors).sort((x, y) => y[1] - x[1])[0];
+  const mostly = top ? ` (${doc.totals.errors} errors, mostly '${top[0]}')` : '';
+  const measured = kind === 'handshake' ? doc.totals.handshakes : doc.totals.bytesIn + doc.totals.bytesOut;
+  if (measured === 0) out.push({ message: `${kind === 'handshake' ? 'no handshake succeeded' : 'no data moved'}${mostly}` });
+  else if (doc.errorRate && doc.errorRate.ratio > doc.errorRate.max) {
+    const what = kind === 'handshake' ? 'attempts' : 'connections';
+    out.push({ message: `${(doc.errorRate.ratio * 100).toFixed(1)}% of ${what} failed (more than --max-error-rate ${+(doc.errorRate.max * 100).toFixed(3)}%)${mostly}` });
+  }
+  return out;
 }

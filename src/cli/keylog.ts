@@ -1,9 +1,12 @@
 // Key log files (NSS format, for Wireshark): only when asked, by flag or SSLKEYLOGFILE.
 import fs from 'node:fs';
 import { ConfigError } from '../engine/errors';
+import { fsReason } from './files';
 
 export interface KeylogSink {
   path: string;
+  /** The open descriptor (O_APPEND): serve's workers write to it from their threads. */
+  fd: number;
   write: (line: string) => void;
   close: () => void;
 }
@@ -15,10 +18,11 @@ export function openKeylog(flag?: string): KeylogSink | undefined {
   try {
     fd = fs.openSync(path, 'a', 0o600);
   } catch (e) {
-    throw new ConfigError(`cannot open key log file ${path}: ${(e as NodeJS.ErrnoException).code}`);
+    throw new ConfigError(`cannot open key log file ${path}: ${fsReason(e)}`);
   }
   return {
     path,
+    fd,
     write: (line: string) => fs.writeSync(fd, line + '\n'),
     close: () => fs.closeSync(fd),
   };

@@ -1,15 +1,14 @@
 import { Flags } from '@oclif/core';
 import fs from 'node:fs';
 import { loadOpenSSL, requestedLibssl } from '../../native/openssl';
-import { IocptlsCommand } from '../cli/base';
+import { PlainCommand } from '../cli/base';
+import { fsReason, prepareOutputDir } from '../cli/files';
 import { ConfigError } from '../engine/errors';
 import { KEY_TYPES, issueDirectory, keyTypeUnavailable, plannedPaths, refuseOverwrite, writePkiFiles, type DirectoryDocument } from '../engine/pki';
 
 export type CertResult = DirectoryDocument & { openssl: { version: string; source: string } };
 
-// An IocptlsCommand for its error handling (one 'iocptls: ...' line, exit 2 for what the command
-// line or a file got wrong, {error} under --json); it touches no network, so --io goes unused.
-export default class Cert extends IocptlsCommand {
+export default class Cert extends PlainCommand {
   static summary = 'Create a test CA and a certificate signed by it.';
 
   static description = [
@@ -41,10 +40,12 @@ export default class Cert extends IocptlsCommand {
     client: Flags.boolean({ description: 'issue a clientAuth certificate instead of a serverAuth one', default: false }),
     name: Flags.string({ description: 'base name of the leaf files [default: server, or client with --client]' }),
     force: Flags.boolean({ description: 'overwrite existing files', default: false }),
+    openssl: Flags.string({ description: 'libssl to use instead of the OpenSSL inside Node.js (or IOCPTLS_OPENSSL)' }),
   };
 
   async run(): Promise<CertResult> {
     const { flags } = await this.parse(Cert);
+    // Everything that can go wrong here is the command line's or a file's: exit 2, one line.
     const fail = (msg: string): never => {
       throw new ConfigError(msg);
     };
@@ -77,8 +78,14 @@ export default class Cert extends IocptlsCommand {
         name,
       };
       if (!flags.force) refuseOverwrite(plannedPaths(request)); // before spending time on keys
+      prepareOutputDir('--out', flags.out);
       const { document, files } = issueDirectory(request);
-      writePkiFiles(files, { force: flags.force });
+      try {
+        writePkiFiles(files, { force: flags.force });
+      } catch (e) {
+        const f = (e as NodeJS.ErrnoException).path;
+        throw new ConfigError(`cannot write ${f ?? flags.out}: ${fsReason(e)}`);
+      }
       const result: CertResult = { ...document, openssl: { version: ssl.version, source: ssl.source } };
       if (!this.jsonEnabled()) this.log(render(result));
       return result;
@@ -93,7 +100,7 @@ function readText(file: string, flag: string): string {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new Error(`${flag}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new Error(`${flag}: cannot read ${file}: ${fsReason(e)}`);
   }
 }
 

@@ -1,10 +1,12 @@
 import * as fs from 'node:fs';
-import { Args, Command, Flags } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
+import { PlainCommand } from '../cli/base';
+import { ConfigError } from '../engine/errors';
 import { CompareError, Comparison, compareResults } from '../report/compare';
 import { regressionLines, renderComparisonMarkdown, renderComparisonTable } from '../report/compareRender';
 import { ResultFileError, readResult } from '../report/result';
 
-export default class Compare extends Command {
+export default class Compare extends PlainCommand {
   static summary = 'Compare two benchmark results and fail on a regression.';
 
   static description =
@@ -38,23 +40,17 @@ export default class Compare extends Command {
   };
 
   public async run(): Promise<Comparison> {
-    const { args, flags } = await this.parse(Compare).catch((err: Error & { oclif?: { exit?: number } }) => {
-      // A usage error is not a regression: keep exit code 1 for "regressed" only.
-      err.oclif = { ...err.oclif, exit: 2 };
-      process.exitCode = 2;
-      throw err;
-    });
+    // Usage errors (oclif's parse errors included) exit 2 in PlainCommand's catch: exit 1 means "regressed" only.
+    const { args, flags } = await this.parse(Compare);
     let cmp: Comparison;
     try {
       cmp = compareResults(readResult(args.base), readResult(args.new), { thresholdPct: flags.threshold });
     } catch (err) {
       if (err instanceof ResultFileError || err instanceof CompareError) {
-        // oclif's JSON-mode catch keeps an exit code already set, and otherwise uses 1.
-        process.exitCode = 2;
-        if (this.jsonEnabled()) this.error(err.message, { code: err.code, exit: 2 });
-        // Printed here because oclif's pretty error wraps long messages (paths) over lines.
-        this.logToStderr(`Error: ${err.message}`);
-        this.exit(2);
+        // Files that cannot be compared are the command line's problem (exit 2), with their own code under --json.
+        const e = new ConfigError(err.message);
+        e.code = err.code;
+        throw e;
       }
       throw err;
     }

@@ -1,20 +1,25 @@
 import { Flags, Interfaces } from '@oclif/core';
 import os from 'node:os';
 import { IocptlsCommand } from '../cli/base';
+import { openKeylog } from '../cli/keylog';
 import { tlsFlags, tlsOptionsFromFlags } from '../cli/tls_flags';
-import { SERVER_MODES, ServerMode } from '../engine/apps/server_app';
+import { DEFAULT_HEADER_TIMEOUT_MS } from '../engine/apps/http';
+import { defaultBodySize, SERVER_MODES, ServerMode } from '../engine/apps/server_app';
 import { ConfigError } from '../engine/errors';
 import { opensslInfo } from '../engine/openssl_info';
 import { KEY_TYPES, KeyType, keyTypeUnavailable } from '../engine/pki';
 import type { Backend } from '../engine/port/types';
-import { startServer } from '../engine/server';
+import { ServerTickInfo, startServer } from '../engine/server';
+import type { IntervalSample } from '../engine/stats/intervals';
 import { renderServeTotals, renderStatsLine, ServeDocument } from '../report/serve';
 
 export default class Serve extends IocptlsCommand {
   static summary = 'Run a TLS server: echo, sink, source, http or handshake-only, on a pool of completion-port workers.';
   static description = `Binds 127.0.0.1:4433 unless told otherwise. Without --cert/--key it generates an ephemeral
-self-signed certificate for localhost/127.0.0.1/::1 and prints its SHA-256 fingerprint. SIGINT or SIGTERM stops
-accepting, closes connections with close_notify, prints totals and exits 0.`;
+self-signed certificate for localhost/127.0.0.1/::1 and prints its SHA-256 fingerprint. SIGINT, SIGTERM or SIGHUP
+stops accepting, closes connections with close_notify, prints totals and exits 0. TLS 1.2 session IDs resume on any
+worker (one session cache in shared memory), like tickets (one set of ticket keys); --max-connections counts over all
+workers. --mode http offers ALPN http/1.1 by default and refuses --alpn h2 (it speaks HTTP/1.x only).`;
   static examples = [
     '<%= config.bin %> serve',
     '<%= config.bin %> serve --mode http --cert server.pem --key server.key --cert rsa.pem --key rsa.key',
@@ -26,7 +31,11 @@ accepting, closes connections with close_notify, prints totals and exits 0.`;
     port: Flags.integer({ char: 'p', description: 'port to bind (0: any free port)', default: 4433, min: 0, max: 65535 }),
     workers: Flags.integer({ char: 'w', description: 'worker threads [default: number of cores]', min: 1, max: 256 }),
     mode: Flags.option({ description: 'what to do with each connection', options: SERVER_MODES, default: 'echo' as const })(),
-    'body-size': Flags.integer({ description: 'http: response body bytes; source: bytes per write', default: 2, min: 0, max: 64 * 1024 * 1024 }),
+    'body-size': Flags.integer({
+      description: 'http: response body bytes [default: 2]; source: bytes per write [default: 16384, one full TLS record]',
+      min: 0,
+      max: 64 * 1024 * 1024,
+    }),
     cert: Flags.string({ description: 'certificate chain (PEM); repeat with --key for several (e.g. RSA and ECDSA)', multiple: true }),
     key: Flags.string({ description: 'private key (PEM) of the --cert at the same position', multiple: true }),
     'key-type': Flags.option({ description: 'ephemeral certificate key type', options: KEY_TYPES, default: 'ecdsa-p256' as const })(),
@@ -37,9 +46,14 @@ accepting, closes connections with close_notify, prints totals and exits 0.`;
     'client-auth': Flags.option({ description: 'ask for client certificates', options: ['none', 'request', 'require'] as const, default: 'none' as const })(),
     keylog: Flags.string({ description: 'append TLS secrets to this file (NSS key log format)' }),
     stats: Flags.boolean({ description: 'print a stats line every second (to stderr)', default: false }),
-    'max-connections': Flags.integer({ description: 'refuse connections beyond this many open (0: no limit)', default: 0, min: 0 }),
+    'max-connections': Flags.integer({ description: 'refuse connections beyond this many open, over all workers (0: no limit)', default: 0, min: 0 }),
     'handshake-timeout': Flags.integer({ description: 'ms a client gets to complete the handshake (0: none)', default: 10000, min: 0 }),
     'idle-timeout': Flags.integer({ description: 'ms of silence before a connection is closed (0: none)', default: 0, min: 0 }),
+    'header-timeout': Flags.integer({
+      description: 'http: ms a client gets to send a whole request head, from the handshake or its previous request (408, then close; 0: none)',
+      default: DEFAULT_HEADER_TIMEOUT_MS,
+      min: 0,
+    }),
     duration: Flags.integer({ char: 'd', description: 'stop by itself after this many seconds (0: run until signalled)', default: 0, min: 0 }),
   };
 
@@ -52,15 +66,20 @@ accepting, closes connections with close_notify, prints totals and exits 0.`;
     const keyTypeProblem = certs.length === 0 ? keyTypeUnavailable(flags['key-type'] as KeyType) : undefined;
     if (keyTypeProblem) throw new ConfigError(keyTypeProblem);
     if (flags['client-auth'] !== 'none' && !flags['client-ca']) throw new ConfigError(`--client-auth ${flags['client-auth']} needs --client-ca FILE`);
+    checkAlpnForMode(flags.mode as ServerMode, flags.alpn);
     const workers = flags.workers ?? os.availableParallelism();
     const started = performance.now();
     // Signals are caught from before the workers start, so one that arrives during startup still
     // means a clean stop with totals, not death by the default disposition.
     const stop = stopSignal();
+    let keylog: ReturnType<typeof openKeylog>;
     try {
-      return await this.#serve(flags, backend, workers, started, stop);
+      // Opened here, once: a path that cannot be opened is a bad flag (exit 2), as for connect.
+      keylog = openKeylog(flags.keylog);
+      return await this.#serve(flags, backend, workers, started, stop, keylog?.fd);
     } finally {
       stop.dispose();
+      keylog?.close();
     }
   }
 
@@ -69,20 +88,25 @@ accepting, closes connections with close_notify, prints totals and exits 0.`;
     backend: Backend,
     workers: number,
     started: number,
-    stop: StopSignal
+    stop: StopSignal,
+    keylogFd: number | undefined
   ): Promise<ServeDocument> {
     const certs = flags.cert ?? [];
     const keys = flags.key ?? [];
+    const mode = flags.mode as ServerMode;
+    const tls = tlsOptionsFromFlags(flags);
+    // http speaks HTTP/1.x: say so in ALPN, and a client that offers only h2 gets alert 120.
+    if (mode === 'http' && !tls.alpn) tls.alpn = ['http/1.1', 'http/1.0'];
     const server = await startServer({
       host: flags.host,
       port: flags.port,
       workers,
       backend,
       openssl: flags.openssl ?? process.env.IOCPTLS_OPENSSL,
-      mode: flags.mode as ServerMode,
-      bodySize: flags['body-size'],
+      mode,
+      bodySize: flags['body-size'] ?? defaultBodySize(mode),
       tls: {
-        ...tlsOptionsFromFlags(flags),
+        ...tls,
         tickets: flags.tickets,
         sessionCache: flags['session-cache'],
         clientAuth: flags['client-auth'],
@@ -90,10 +114,11 @@ accepting, closes connections with close_notify, prints totals and exits 0.`;
       },
       certs: certs.map((cert, i) => ({ cert, key: keys[i] })),
       ephemeralKeyType: flags['key-type'] as KeyType,
-      keylogPath: flags.keylog,
+      keylogFd,
       maxConnections: flags['max-connections'],
       handshakeTimeoutMs: flags['handshake-timeout'],
       idleTimeoutMs: flags['idle-timeout'],
+      headerTimeoutMs: flags['header-timeout'],
     });
     const ssl = opensslInfo();
     const where = server.host.includes(':') ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`;
@@ -104,39 +129,62 @@ accepting, closes connections with close_notify, prints totals and exits 0.`;
     process.stderr.write(
       `iocptls serve: listening on ${where} (mode ${flags.mode}, ${server.workers} worker${server.workers > 1 ? 's' : ''}, ${backend}, ${ssl.version}); ${cert}\n`
     );
-    if (flags.stats) server.on('tick', (s, open) => process.stderr.write(renderStatsLine(s, open) + '\n'));
+    if (flags.stats) server.on('tick', (s: IntervalSample, info: ServerTickInfo) => process.stderr.write(renderStatsLine(s, info) + '\n'));
 
-    if (flags.duration > 0) setTimeout(stop.request, flags.duration * 1000).unref();
-    await stop.requested;
+    if (flags.duration > 0) setTimeout(() => stop.request('duration'), flags.duration * 1000).unref();
+    const stoppedBy = await stop.requested;
     const t = await server.stop();
     const doc: ServeDocument = {
-      schema: 'iocptls.serve/1',
+      schema: 'iocptls.serve/2',
       listen: { host: server.host, port: server.port },
       mode: flags.mode,
       workers: server.workers,
       backend,
       openssl: { version: ssl.version, source: ssl.path ?? 'node' },
       durationSec: (performance.now() - started) / 1000,
+      stoppedBy,
       totals: t.totals,
       connections: { accepted: t.accepted, rejected: t.rejected, acceptErrors: t.acceptErrors },
       perWorker: t.perWorker,
       leftover: t.leftover,
+      sessionCache: t.sessionCache,
     };
     if (!this.jsonEnabled()) this.log(renderServeTotals(doc));
     return doc;
   }
 }
 
+/** HTTP/2 and HTTP/3 identifiers: --mode http cannot speak them, so it must not offer them. */
+const NOT_HTTP1 = /^(h2|h2c|h3(-\d+)?)$/;
+
+function checkAlpnForMode(mode: ServerMode, alpn: string | undefined): void {
+  if (mode !== 'http' || !alpn) return;
+  const bad = alpn
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => NOT_HTTP1.test(p));
+  if (bad.length) {
+    throw new ConfigError(
+      `--alpn ${bad.join(',')}: --mode http speaks HTTP/1.x only, so it must not offer ${bad.join(' or ')} (leave --alpn out for http/1.1, or use another mode)`
+    );
+  }
+}
+
 interface StopSignal {
-  requested: Promise<void>;
-  request: () => void;
+  /** Resolves with what asked for the stop: the signal's name, or 'duration'. */
+  requested: Promise<string>;
+  request: (why: string) => void;
   dispose: () => void;
 }
 
-/** SIGINT/SIGTERM request a graceful stop; a second signal exits at once (130) without waiting for connections. */
+// SIGHUP too: a closed terminal (or an ssh session that ended) should stop serve as Ctrl-C does,
+// with totals and exit 0, not kill it without a word (the default disposition, exit 129).
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/** SIGINT/SIGTERM/SIGHUP request a graceful stop; a second signal exits at once (130) without waiting for connections. */
 function stopSignal(): StopSignal {
-  let request = () => {};
-  const requested = new Promise<void>((r) => (request = r));
+  let request: (why: string) => void = () => {};
+  const requested = new Promise<string>((r) => (request = r));
   let first = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     // One Ctrl-C can arrive twice within milliseconds (seen under Wine: the console event and the
@@ -147,16 +195,17 @@ function stopSignal(): StopSignal {
       process.exit(130);
     }
     first = performance.now();
-    request();
+    // After a hang-up the terminal may be gone: writing the totals there must not turn a clean
+    // stop into a crash (EIO/EPIPE); the exit code still tells.
+    if (sig === 'SIGHUP') for (const s of [process.stdout, process.stderr]) s.on('error', () => {});
+    request(sig);
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
   return {
     requested,
-    request: () => request(),
+    request: (why) => request(why),
     dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
     },
   };
 }

@@ -8,13 +8,14 @@ import { IocptlsError } from './errors';
 import { IntervalMerger } from './interval_merger';
 import type { Backend } from './port/types';
 import { RunningServer, ServerTotals, startServer } from './server';
-import { CounterSnapshot } from './stats/counters';
-import { Histogram, mergeHistograms } from './stats/histograms';
+import { addCounters, CounterSnapshot, emptyCounters, mergeCounters } from './stats/counters';
+import type { Histogram } from './stats/histograms';
 import { IntervalSample, IntervalSeries } from './stats/intervals';
+import { Accounting, HistogramName } from './stats/recorder';
 import type { TlsContextOptions } from './tls/context';
 import type { NegotiatedInfo } from './tls/session';
 import { WorkerPool } from './workers/pool';
-import type { BenchJob, BenchKind, BenchWorkerResult } from './workers/bench_worker';
+import type { BenchJob, BenchKind, BenchWorkerResult, ClientCost } from './workers/bench_worker';
 
 export interface BenchOptions {
   kind: BenchKind;
@@ -40,20 +41,57 @@ export interface BenchOptions {
   size: number;
   pingpongSize: number;
   onProgress?: (sample: IntervalSample, elapsedSec: number) => void;
+  /** Lets the caller end the run early (a signal): the run still reports what it measured. */
+  control?: BenchControl;
+}
+
+/** Ends a running bench from outside (Ctrl-C): the workers close their window now and report. */
+export class BenchControl {
+  interruptedBy: string | undefined;
+  #pool: { interrupt(): void } | undefined;
+
+  interrupt(signal: string): void {
+    this.interruptedBy ??= signal;
+    this.#pool?.interrupt();
+  }
+
+  attach(pool: { interrupt(): void }): void {
+    this.#pool = pool;
+    if (this.interruptedBy) pool.interrupt();
+  }
+}
+
+/** The client's own cost over the window, all workers together. */
+export interface ClientSummary extends Omit<ClientCost, 'cpuUs'> {
+  workers: number;
+  cpuUs?: { user: number; system: number };
+  /** Share of the window the workers' loops were busy (not waiting for completions), 0..1. */
+  busy: number;
 }
 
 export interface BenchRun {
   start: Date;
   finish: Date;
   target: { host: string; port: number; embedded: boolean };
+  /** Counts of the measured window. */
   totals: CounterSnapshot;
   intervals: IntervalSample[];
   durationSec: number;
-  histograms: { handshake: Histogram; connect: Histogram; rtt?: Histogram };
+  /** The window's latency histograms (µs): every interval's added; only those with samples. */
+  histograms: Partial<Record<HistogramName, Histogram>>;
   perConnectionGbps?: number[];
   negotiated?: NegotiatedInfo;
   /** The embedded server's own count, when there was one: an independent observer of ours. */
   server?: ServerTotals;
+  warmup: { durationSec: number; totals: CounterSnapshot };
+  /** What completed in the drain, after the window closed. */
+  after: CounterSnapshot;
+  accounting: Accounting;
+  client: ClientSummary;
+  /** The signal that ended the run early, if one did. */
+  interrupted?: string;
+  /** Every long-lived connection closed before the run's time was up. */
+  endedEarly: boolean;
 }
 
 /** Splits n into `parts` shares that differ by at most one (the first ones get the remainder). */
@@ -98,6 +136,7 @@ export async function runBench(o: BenchOptions): Promise<BenchRun> {
   }
   const workers = Math.max(1, Math.min(o.workers, o.connections));
   const pool = new WorkerPool<BenchJob, object, IntervalSample, BenchWorkerResult>({ kind: 'bench', backend: o.backend, openssl: o.openssl });
+  o.control?.attach(pool);
   const series = new IntervalSeries();
   let elapsed = 0;
   const merger = new IntervalMerger<null>(workers, (s) => {
@@ -108,7 +147,6 @@ export async function runBench(o: BenchOptions): Promise<BenchRun> {
     series.add(s);
     merger.add(s, null);
   });
-  const start = new Date();
   let results: BenchWorkerResult[];
   try {
     const jobs: BenchJob[] = Array.from({ length: workers }, (_, i) => ({
@@ -138,9 +176,18 @@ export async function runBench(o: BenchOptions): Promise<BenchRun> {
   } finally {
     if (server && !results!) await server.stop().catch(() => undefined);
   }
-  const finish = new Date();
   const serverTotals = server ? await server.stop() : undefined;
   const intervals = series.merged();
+  const histograms: BenchRun['histograms'] = {};
+  for (const name of ['handshake', 'connect', 'rtt', 'handshakeUncorrected', 'scheduleLag', 'rttUncorrected'] as const) {
+    const h = series.histogram(name);
+    if (h.totalCount > 0) histograms[name] = h;
+  }
+  // Workers open their windows within milliseconds of each other: the run's window spans them all.
+  const windows = results.flatMap((r) => (r.window ? [r.window] : []));
+  const now = Date.now();
+  const start = new Date(windows.length ? Math.min(...windows.map((w) => w.startMs)) : now);
+  const finish = new Date(windows.length ? Math.max(...windows.map((w) => w.endMs)) : now);
   return {
     start,
     finish,
@@ -148,13 +195,49 @@ export async function runBench(o: BenchOptions): Promise<BenchRun> {
     totals: series.totals(),
     intervals,
     durationSec: intervals.reduce((t, s) => t + s.durationMs, 0) / 1000,
-    histograms: {
-      handshake: mergeHistograms(results.map((r) => r.histograms.handshake)),
-      connect: mergeHistograms(results.map((r) => r.histograms.connect)),
-      rtt: o.kind === 'pingpong' ? mergeHistograms(results.map((r) => r.histograms.rtt!)) : undefined,
-    },
+    histograms,
     perConnectionGbps: o.kind === 'throughput' ? results.flatMap((r) => r.perConnectionGbps ?? []) : undefined,
     negotiated: results.find((r) => r.negotiated)?.negotiated,
     server: serverTotals,
+    warmup: {
+      durationSec: Math.max(...results.map((r) => r.warmup.durationMs)) / 1000,
+      totals: mergeCounters(results.map((r) => r.warmup.totals)),
+    },
+    after: mergeCounters(results.map((r) => r.after)),
+    accounting: sumAccounting(results.map((r) => r.accounting)),
+    client: summarizeClient(results.map((r) => r.client)),
+    interrupted: o.control?.interruptedBy,
+    endedEarly: results.some((r) => r.endedEarly),
   };
+}
+
+function sumAccounting(list: Accounting[]): Accounting {
+  const sum: Accounting = { unit: list[0].unit, started: 0, succeeded: 0, failed: 0, cutOff: 0, inFlightAtEnd: 0, backlogAtEnd: 0 };
+  for (const a of list) {
+    sum.started += a.started;
+    sum.succeeded += a.succeeded;
+    sum.failed += a.failed;
+    sum.cutOff += a.cutOff;
+    sum.inFlightAtEnd += a.inFlightAtEnd;
+    sum.backlogAtEnd += a.backlogAtEnd;
+  }
+  return sum;
+}
+
+function summarizeClient(list: ClientCost[]): ClientSummary {
+  const s: ClientSummary = { workers: list.length, busyMs: 0, waitMs: 0, dispatched: 0, queuedMs: 0, busy: 0 };
+  let cpu: { user: number; system: number } | undefined = { user: 0, system: 0 };
+  for (const c of list) {
+    s.busyMs += c.busyMs;
+    s.waitMs += c.waitMs;
+    s.dispatched += c.dispatched;
+    s.queuedMs += c.queuedMs;
+    if (c.cpuUs && cpu) {
+      cpu.user += c.cpuUs.user;
+      cpu.system += c.cpuUs.system;
+    } else cpu = undefined;
+  }
+  s.cpuUs = cpu;
+  s.busy = s.busyMs + s.waitMs > 0 ? s.busyMs / (s.busyMs + s.waitMs) : 0;
+  return s;
 }

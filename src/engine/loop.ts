@@ -33,10 +33,19 @@ interface Listener {
   maxConnections: number;
   handshakeTimeoutMs: number;
   idleTimeoutMs: number;
-  /** Accepted sockets turned away because of maxConnections. */
+  /** Shared admission (e.g. one limit over every worker); maxConnections applies when absent. */
+  limiter?: ConnectionLimiter;
+  /** Accepted sockets turned away because of maxConnections or the limiter. */
   rejected: number;
-  acceptErrors: number;
+  /** Failed accepts by errno name (EMFILE, ENFILE, ...). */
+  acceptErrors: Record<string, number>;
   count: number;
+}
+
+/** Admission of accepted connections, possibly shared with other loops (threads): acquire on accept, release on close. */
+export interface ConnectionLimiter {
+  tryAcquire(): boolean;
+  release(): void;
 }
 
 export interface ConnectOptions extends SessionOptions {
@@ -56,6 +65,9 @@ export interface LoopStats {
   busyMs: number;
   /** Milliseconds spent blocked in the port's wait. */
   waitMs: number;
+  /** Completions dispatched, and how long in all (ms) they waited behind earlier ones of their batch. */
+  dispatched: number;
+  queuedMs: number;
 }
 
 type Timer = { at: number; fn: () => void; seq: number };
@@ -72,7 +84,7 @@ export class Loop {
   #timerSeq = 0;
   #nextSweep = 0;
   #stopped = false;
-  readonly stats: LoopStats = { open: 0, accepted: 0, connected: 0, closed: 0, busyMs: 0, waitMs: 0 };
+  readonly stats: LoopStats = { open: 0, accepted: 0, connected: 0, closed: 0, busyMs: 0, waitMs: 0, dispatched: 0, queuedMs: 0 };
   /**
    * The time (performance.now() ms) at which the current batch of completions was known: stamped
    * once, right after the wait returned. Everything in the batch happened by then; stamping each
@@ -80,6 +92,8 @@ export class Loop {
    */
   now = performance.now();
   #waitEnd = performance.now();
+  /** How long the completion being dispatched waited behind earlier ones of its batch (ms). */
+  #queued = 0;
   readonly ops = {
     write: (c: Connection, src: bigint | Uint8Array, len: number) => this.#write(c, src, len),
     close: (c: Connection, how: CloseHow, err?: IocptlsError) => this.#close(c, how, err),
@@ -115,7 +129,7 @@ export class Loop {
     fd: number,
     context: TlsContext,
     handler: (conn: Connection) => ConnHandler,
-    opts: { depth?: number; maxConnections?: number; handshakeTimeoutMs?: number; idleTimeoutMs?: number } = {}
+    opts: { depth?: number; maxConnections?: number; limiter?: ConnectionLimiter; handshakeTimeoutMs?: number; idleTimeoutMs?: number } = {}
   ): number {
     const l: Listener = {
       fd,
@@ -126,8 +140,9 @@ export class Loop {
       maxConnections: opts.maxConnections ?? 0,
       handshakeTimeoutMs: opts.handshakeTimeoutMs ?? 0,
       idleTimeoutMs: opts.idleTimeoutMs ?? 0,
+      limiter: opts.limiter,
       rejected: 0,
-      acceptErrors: 0,
+      acceptErrors: {},
       count: 0,
     };
     const index = this.#listeners.push(l) - 1;
@@ -149,7 +164,7 @@ export class Loop {
 
   listenerStats(i: number) {
     const l = this.#listeners[i];
-    return { rejected: l.rejected, acceptErrors: l.acceptErrors, accepted: l.count };
+    return { rejected: l.rejected, acceptErrors: { ...l.acceptErrors }, accepted: l.count };
   }
 
   #postAccept(index: number): void {
@@ -168,10 +183,11 @@ export class Loop {
     }
     this.#postAccept(index);
     if (res < 0) {
-      l.acceptErrors++;
+      const why = errorName(res);
+      l.acceptErrors[why] = (l.acceptErrors[why] ?? 0) + 1;
       return;
     }
-    if (l.maxConnections > 0 && this.stats.open >= l.maxConnections) {
+    if (l.limiter ? !l.limiter.tryAcquire() : l.maxConnections > 0 && this.stats.open >= l.maxConnections) {
       l.rejected++;
       this.port.setLingerZero(res);
       this.port.closeNow(res);
@@ -218,7 +234,8 @@ export class Loop {
         res === E.ECONNREFUSED ? 'refused' : res === E.ETIMEDOUT ? 'timeout' : res === E.ECONNRESET ? 'reset' : errorName(res).toLowerCase();
       return this.#close(c, 'rst', new NetError(`connect: ${errorMessage(res)}`, errorName(res), reason));
     }
-    c.tConnected = c.lastActivity = performance.now();
+    // The connect completed by the time the wait returned; dispatching earlier completions is ours.
+    c.tConnected = c.lastActivity = this.now;
     if (c.deadline) c.deadlineReason = 'handshake timeout';
     this.stats.connected++;
     c.state = ConnState.Handshaking;
@@ -238,6 +255,7 @@ export class Loop {
   }
 
   #freeConn(c: Connection): void {
+    if (c.role === 'server' && c.fd >= 0) this.#listeners[c.origin]?.limiter?.release();
     this.conns[c.slot] = undefined;
     this.#freeSlots.push(c.slot);
     this.stats.open--;
@@ -273,6 +291,12 @@ export class Loop {
       return this.#close(c, 'fin', new NetError('connection closed by peer during handshake', 'EOF', 'eof in handshake'));
     }
     if (c.state === ConnState.Closing) return this.#teardown(c);
+    // A server that stops without close_notify may have cut the data short (RFC 8446 §6.1): for a
+    // client measuring it, that is a failure, not a normal end. Servers keep the lenient view:
+    // many clients just close.
+    if (c.role === 'client' && !c.session.peerClosed) {
+      return this.#close(c, 'fin', new NetError('connection closed by the peer without close_notify', 'EOF', 'truncated'));
+    }
     if (c.handler.onPeerClose) c.handler.onPeerClose(c);
     else this.#close(c, 'notify');
   }
@@ -283,7 +307,8 @@ export class Loop {
     try {
       if (c.state === ConnState.Handshaking) {
         if (!s.handshake()) return this.#flush(c);
-        c.tHandshake = performance.now();
+        // Its own processing counts, the wait behind other completions of the batch does not.
+        c.tHandshake = performance.now() - this.#queued;
         c.state = ConnState.Open;
         c.deadline = 0;
         c.handler.onHandshake?.(c);
@@ -449,6 +474,7 @@ export class Loop {
       total += n;
       if (n < BATCH) break;
     }
+    this.#queued = 0;
     this.#runTimers(performance.now());
     return total;
   }
@@ -456,6 +482,9 @@ export class Loop {
   #dispatch(token: number, res: number): void {
     const op = token & OP_MASK;
     if (op === Op.Ignore) return;
+    const queued = (this.#queued = performance.now() - this.now);
+    this.stats.dispatched++;
+    this.stats.queuedMs += queued;
     const idx = token >>> OP_BITS;
     if (op === Op.Accept) return this.#onAccept(idx, res);
     const c = this.conns[idx];

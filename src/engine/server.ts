@@ -6,6 +6,8 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import type { ServerMode } from './apps/server_app';
 import { IocptlsError } from './errors';
+import { DEFAULT_HEADER_TIMEOUT_MS } from './apps/http';
+import { SharedConnectionLimit } from './connection_limit';
 import { IntervalMerger } from './interval_merger';
 import { selfSigned, type KeyType } from './pki';
 import type { Backend } from './port/types';
@@ -13,8 +15,9 @@ import { CounterSnapshot, mergeCounters } from './stats/counters';
 import type { IntervalSample } from './stats/intervals';
 import type { KeyPair, TlsContextOptions } from './tls/context';
 import { TlsContext } from './tls/context';
+import { SessionStoreStats, SharedSessionStore } from './tls/session_store';
 import { WorkerPool } from './workers/pool';
-import type { ServeJob, ServeTick, ServeWorkerResult } from './workers/serve_worker';
+import type { AcceptCounts, ServeJob, ServeTick, ServeWorkerResult } from './workers/serve_worker';
 
 export interface ServerOptions {
   host: string;
@@ -28,19 +31,33 @@ export interface ServerOptions {
   /** Certificate/key files; none: an ephemeral self-signed certificate of ephemeralKeyType. */
   certs: KeyPair[];
   ephemeralKeyType: KeyType;
-  keylogPath?: string;
+  /** An open key log file (the caller opens and closes it; every worker appends to it). */
+  keylogFd?: number;
+  /** For the whole server, over all workers (0: no limit). */
   maxConnections: number;
   handshakeTimeoutMs: number;
   idleTimeoutMs: number;
+  /** http: ms a client gets to send a complete request head (0: no limit; default 60 s). */
+  headerTimeoutMs?: number;
 }
 
-export interface ServerTotals {
+export interface ServerTotals extends AcceptCounts {
   totals: CounterSnapshot;
-  accepted: number;
-  rejected: number;
-  acceptErrors: number;
   perWorker: { worker: number; accepted: number; handshakes: number }[];
   leftover: { connections: number; recvBuffers: number };
+  /** The session cache all workers share (absent with --no-session-cache). */
+  sessionCache?: SessionStoreStats;
+}
+
+/** What a merged tick adds to the interval sample: open connections and the accept side, over all workers. */
+export interface ServerTickInfo extends AcceptCounts {
+  open: number;
+}
+
+/** Adds accept-error counts by reason into `into`. */
+export function addReasons(into: Record<string, number>, more: Record<string, number>): Record<string, number> {
+  for (const [k, n] of Object.entries(more)) into[k] = (into[k] ?? 0) + n;
+  return into;
 }
 
 export interface EphemeralCertificate {
@@ -56,7 +73,8 @@ export class RunningServer extends EventEmitter {
     readonly port: number,
     readonly workers: number,
     readonly ephemeral: EphemeralCertificate | undefined,
-    private readonly pool: WorkerPool<ServeJob, { port: number }, ServeTick, ServeWorkerResult>
+    private readonly pool: WorkerPool<ServeJob, { port: number }, ServeTick, ServeWorkerResult>,
+    private readonly sessionStore: SharedSessionStore | undefined
   ) {
     super();
   }
@@ -67,12 +85,13 @@ export class RunningServer extends EventEmitter {
       totals: mergeCounters(results.map((r) => r.totals)),
       accepted: results.reduce((a, r) => a + r.accepted, 0),
       rejected: results.reduce((a, r) => a + r.rejected, 0),
-      acceptErrors: results.reduce((a, r) => a + r.acceptErrors, 0),
+      acceptErrors: results.reduce((a, r) => addReasons(a, r.acceptErrors), {} as Record<string, number>),
       perWorker: results.map((r) => ({ worker: r.worker, accepted: r.accepted, handshakes: r.totals.handshakes })),
       leftover: {
         connections: results.reduce((a, r) => a + r.leftover.connections, 0),
         recvBuffers: results.reduce((a, r) => a + r.leftover.recvBuffers, 0),
       },
+      sessionCache: this.sessionStore?.stats(),
     };
   }
 }
@@ -87,6 +106,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   }
   // Validate the configuration here, once, so a bad flag is one error and not one per worker.
   new TlsContext({ ...o.tls, role: 'server', certs }).free();
+  // One session cache for all workers (the ticket keys below are shared for the same reason):
+  // a session ID issued by one worker resumes on whichever worker the next connection lands on.
+  const sessionStore = o.tls.sessionCache !== false ? new SharedSessionStore(SharedSessionStore.buffer()) : undefined;
 
   const job: ServeJob = {
     host: o.host,
@@ -98,11 +120,14 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     mode: o.mode,
     bodySize: o.bodySize,
     // Workers have a context each: without shared keys a ticket from one would not resume on another.
-    tls: { ...o.tls, certs, ticketKeys: crypto.randomBytes(80) },
-    keylogPath: o.keylogPath,
+    tls: { ...o.tls, certs, ticketKeys: crypto.randomBytes(80), sharedSessionCache: sessionStore?.buffer },
+    keylogFd: o.keylogFd,
     maxConnections: o.maxConnections,
+    // One count for the whole server: -w 2 --max-connections 100 admits 100, not 2 × 100.
+    connectionCount: o.maxConnections > 0 ? SharedConnectionLimit.buffer() : undefined,
     handshakeTimeoutMs: o.handshakeTimeoutMs,
     idleTimeoutMs: o.idleTimeoutMs,
+    headerTimeoutMs: o.headerTimeoutMs ?? DEFAULT_HEADER_TIMEOUT_MS,
     drainMs: 2000,
   };
   const workers = process.platform === 'linux' ? o.workers : 1;
@@ -122,11 +147,18 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     const failed = ready.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
     if (failed) throw (ready[0].status === 'rejected' ? ready[0] : failed).reason;
     const port = (ready[0] as PromiseFulfilledResult<{ port: number }>).value.port;
-    const server = new RunningServer(o.host, port, workers, ephemeral, pool);
-    const merger = new IntervalMerger<number>(workers, (sample: IntervalSample, open: number[]) =>
-      server.emit('tick', sample, open.reduce((a, b) => a + b, 0))
-    );
-    pool.on('tick', (_w: number, t: ServeTick) => merger.add(t.sample, t.open));
+    const server = new RunningServer(o.host, port, workers, ephemeral, pool, sessionStore);
+    const merger = new IntervalMerger<ServeTick>(workers, (sample: IntervalSample, ticks: ServeTick[]) => {
+      const info: ServerTickInfo = { open: 0, accepted: 0, rejected: 0, acceptErrors: {} };
+      for (const t of ticks) {
+        info.open += t.open;
+        info.accepted += t.accepted;
+        info.rejected += t.rejected;
+        addReasons(info.acceptErrors, t.acceptErrors);
+      }
+      server.emit('tick', sample, info);
+    });
+    pool.on('tick', (_w: number, t: ServeTick) => merger.add(t.sample, t));
     return server;
   } catch (e) {
     await pool.terminate();

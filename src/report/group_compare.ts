@@ -30,6 +30,8 @@ export interface GroupSummary {
   full: number;
   resumed: number;
   errors: number;
+  /** Handshakes of its runs including their warmups and drains: what a server saw of them. */
+  handshakesAll: number;
   /** The median of the rounds' rates (one slow or fast round on a shared machine does not move it). */
   handshakesPerSec: number;
   /** Each round's own rate, in round order: how much the machine moved under the comparison. */
@@ -104,11 +106,13 @@ export function summarizeGroups(runs: readonly GroupRun[], groups: readonly stri
     const totals = emptyCounters();
     let durationS = 0;
     let errors = 0;
+    let all = 0;
     const cpuByRound: number[] = [];
     for (const r of mine) {
       addTotals(totals, r.doc);
       durationS += r.doc.duration;
       errors += r.doc.totals.errors;
+      all += r.doc.totals.handshakes + (r.doc.warmup?.totals.handshakes ?? 0) + (r.doc.afterWindow?.handshakes ?? 0);
       const cpu = runCpu(r);
       if (cpu && r.doc.totals.handshakes > 0) {
         cpuByRound.push(cpu.us);
@@ -128,6 +132,7 @@ export function summarizeGroups(runs: readonly GroupRun[], groups: readonly stri
       full: totals.full,
       resumed: totals.resumed,
       errors,
+      handshakesAll: all,
       handshakesPerSec: byRound.length ? Math.round(median(byRound) * 10) / 10 : 0,
       handshakesPerSecByRound: byRound,
       clientCpuUsPerHandshake: cpuByRound.length ? Math.round(median(cpuByRound) * 10) / 10 : null,

@@ -9,6 +9,8 @@ import * as fs from 'node:fs';
 import { CounterSnapshot, totalErrors } from '../engine/stats/counters';
 import { Histogram, LatencySummary, encodeHistogram, summarizeHistogram } from '../engine/stats/histograms';
 import { IntervalSample, RateSummary, summarizeRate } from '../engine/stats/intervals';
+import type { Accounting } from '../engine/stats/recorder';
+import { ClientReport, ClientInput, clientReport } from './client_cost';
 import { MachineInfo, OpensslInfo, ToolInfo, machineInfo, nodeOpensslInfo, toolInfo } from './facts';
 
 export const SCHEMA = 'iocptls.result/1';
@@ -36,8 +38,27 @@ export interface Latency {
   handshake?: LatencyStats;
   /** TCP connect time. */
   connect?: LatencyStats;
-  /** Request/response round trip on an established connection (ping-pong). */
+  /** Request/response round trip on an established connection (ping-pong); from the intended send time with --rate. */
   rtt?: LatencyStats;
+  /** Open loop: from the connect actually being posted (wrk2's uncorrected figure, -U). */
+  handshakeUncorrected?: LatencyStats;
+  /** Open loop ping-pong: from the ping actually being sent. */
+  rttUncorrected?: LatencyStats;
+  /** Open loop: how late each start was against its intended time (client-side lag). */
+  scheduleLag?: LatencyStats;
+}
+
+export const LATENCY_NAMES = ['handshake', 'connect', 'rtt', 'handshakeUncorrected', 'rttUncorrected', 'scheduleLag'] as const;
+
+/** One measured interval (nominally 1 s), with its own histograms: the samples of per-interval statistics. */
+export interface IntervalRecord {
+  index: number;
+  /** Epoch milliseconds. */
+  startMs: number;
+  durationMs: number;
+  counters: CounterSnapshot;
+  /** Encoded histograms (µs) of this interval only; names as in `latency`. */
+  histograms?: Partial<Record<(typeof LATENCY_NAMES)[number], string>>;
 }
 
 /** Per-second rates over the run's 1 s intervals. Every rate is better when higher. */
@@ -59,6 +80,8 @@ export interface Totals {
   bytesIn: number;
   bytesOut: number;
   roundTrips: number;
+  /** Handshakes begun (connects posted), or pings sent: the load offered. */
+  started?: number;
   /** Sum of the `errors` table. */
   errors: number;
 }
@@ -111,9 +134,27 @@ export interface ResultDocument {
   negotiated: Negotiated;
   perConnection?: { gbps: { min: number; median: number; max: number } };
   rateTarget?: { requested: number; achieved: number; shortfallPct: number };
+  /** The measured intervals, each with its counts and histograms. */
+  intervals?: IntervalRecord[];
+  /** started = succeeded + failed + cutOff, over the whole run (warmup and drain included). */
+  accounting?: Accounting;
+  /** What the warmup did before the window opened (not in totals). */
+  warmup?: { duration: number; totals: Totals };
+  /** What completed after the window closed, while in-flight work drained (not in totals). */
+  afterWindow?: Totals;
+  /** The client's own cost, and whether it was the bottleneck. */
+  client?: ClientReport;
+  /** The embedded server's own count (warmup and drain included): an independent observer of ours. */
+  server?: { handshakes: number; resumed: number; bytesIn: number; bytesOut: number; errors: number };
+  /** The run was ended by a signal; the figures cover what was measured until then. */
+  interrupted?: { signal: string };
+  /** Every long-lived connection closed before the run's time was up. */
+  endedEarly?: boolean;
+  /** Failed attempts / attempts in the window, and the limit (--max-error-rate) beyond which the run fails. */
+  errorRate?: { ratio: number; max: number };
   /** Mean handshake bytes per full and per resumed handshake (when there were handshakes). */
   handshakeBytes?: HandshakeBytesSection;
-  /** Handshakes by key exchange group, by OpenSSL's name ('none': no key exchange, e.g. TLS 1.2 resumption). */
+  /** Handshakes by key exchange group, by OpenSSL's name (see docs/result-schema.md). */
   groups?: Record<string, number>;
 }
 
@@ -130,7 +171,7 @@ export interface ResultInput {
   intervals: readonly IntervalSample[];
   /** Measured seconds; defaults to the intervals' total length, else finish - start. */
   durationS?: number;
-  histograms?: { handshake?: Histogram; connect?: Histogram; rtt?: Histogram };
+  histograms?: Partial<Record<(typeof LATENCY_NAMES)[number], Histogram>>;
   negotiated?: Partial<Negotiated>;
   /** Each connection's own throughput, Gbit/s (throughput runs). */
   perConnectionGbps?: readonly number[];
@@ -139,6 +180,14 @@ export interface ResultInput {
   openssl?: OpensslInfo;
   tool?: ToolInfo;
   machine?: MachineInfo;
+  accounting?: Accounting;
+  warmup?: { durationS: number; totals: CounterSnapshot };
+  afterWindow?: CounterSnapshot;
+  client?: ClientInput;
+  server?: ResultDocument['server'];
+  interrupted?: string;
+  endedEarly?: boolean;
+  maxErrorRate?: number;
 }
 
 /** The headline rate of each kind: what --rate asks for and what a reader looks at first. */
@@ -187,7 +236,7 @@ export function buildResult(input: ResultInput): ResultDocument {
     (intervalsMs > 0 ? intervalsMs / 1000 : (new Date(input.finish).getTime() - new Date(input.start).getTime()) / 1000);
 
   const latency: Latency = {};
-  for (const name of ['handshake', 'connect', 'rtt'] as const) {
+  for (const name of LATENCY_NAMES) {
     const h = input.histograms?.[name];
     if (h) latency[name] = latencyStats(h);
   }
@@ -204,16 +253,7 @@ export function buildResult(input: ResultInput): ResultDocument {
     start: iso(input.start),
     finish: iso(input.finish),
     duration,
-    totals: {
-      handshakes: totals.handshakes,
-      full: totals.full,
-      resumed: totals.resumed,
-      connects: totals.connects,
-      bytesIn: totals.bytesIn,
-      bytesOut: totals.bytesOut,
-      roundTrips: totals.roundTrips,
-      errors: totalErrors(totals),
-    },
+    totals: totalsOf(totals),
     errors: { ...totals.errors },
     rates: buildRates(kind, intervals, totals),
     latency,
@@ -225,6 +265,17 @@ export function buildResult(input: ResultInput): ResultDocument {
     },
   };
 
+  if (intervals.length > 0 && intervals.some((i) => i.histograms)) {
+    doc.intervals = intervals.map((i) => ({ index: i.index, startMs: i.startMs, durationMs: i.durationMs, counters: i.counters, histograms: i.histograms }));
+  }
+  if (input.accounting) doc.accounting = { ...input.accounting };
+  if (input.warmup) doc.warmup = { duration: input.warmup.durationS, totals: totalsOf(input.warmup.totals) };
+  if (input.afterWindow) doc.afterWindow = totalsOf(input.afterWindow);
+  if (input.client) doc.client = clientReport(kind, input.client, doc.totals, latency);
+  if (input.server) doc.server = { ...input.server };
+  if (input.interrupted) doc.interrupted = { signal: input.interrupted };
+  if (input.endedEarly) doc.endedEarly = true;
+  if (input.maxErrorRate !== undefined) doc.errorRate = { ratio: errorRatio(doc), max: input.maxErrorRate };
   if (input.perConnectionGbps && input.perConnectionGbps.length > 0) {
     const sorted = [...input.perConnectionGbps].sort((a, b) => a - b);
     doc.perConnection = { gbps: { min: sorted[0], median: median(sorted), max: sorted[sorted.length - 1] } };
@@ -233,7 +284,9 @@ export function buildResult(input: ResultInput): ResultDocument {
   if (hsBytes) doc.handshakeBytes = hsBytes;
   if (totals.groups && Object.keys(totals.groups).length > 0) doc.groups = { ...totals.groups };
   if (input.requestedRate !== undefined && input.requestedRate > 0) {
-    const achieved = doc.rates[PRIMARY_RATE[kind]]?.mean ?? 0;
+    // An open loop's own promise is to *start* at the rate; completions lag by the latency (a
+    // stalled server leaves work in flight when the window closes), which the latencies show.
+    const achieved = kind !== 'throughput' && totals.started > 0 ? totals.started / duration : (doc.rates[PRIMARY_RATE[kind]]?.mean ?? 0);
     const shortfallPct = Math.max(0, ((input.requestedRate - achieved) / input.requestedRate) * 100);
     doc.rateTarget = { requested: input.requestedRate, achieved, shortfallPct };
   }
@@ -249,6 +302,34 @@ export function handshakeBytesSection(t: CounterSnapshot): HandshakeBytesSection
   if (t.resumed > 0 && (t.resumedHandshakeSent ?? 0) > 0)
     out.resumed = { count: t.resumed, sent: mean(t.resumedHandshakeSent, t.resumed), received: mean(t.resumedHandshakeReceived, t.resumed) };
   return out.full || out.resumed ? out : undefined;
+}
+
+function totalsOf(c: CounterSnapshot): Totals {
+  return {
+    handshakes: c.handshakes,
+    full: c.full,
+    resumed: c.resumed,
+    connects: c.connects,
+    bytesIn: c.bytesIn,
+    bytesOut: c.bytesOut,
+    roundTrips: c.roundTrips,
+    started: c.started,
+    errors: totalErrors(c),
+  };
+}
+
+/**
+ * The share of attempts in the window that failed. Handshake runs: errors / (handshakes +
+ * errors) of the window. Long-lived loads: failed connections / connections started, over the
+ * whole run (a connection that died in the warmup never carried load in the window either).
+ */
+export function errorRatio(doc: Pick<ResultDocument, 'kind' | 'totals' | 'accounting'>): number {
+  if (doc.kind === 'handshake' || !doc.accounting) {
+    const attempts = doc.totals.handshakes + doc.totals.errors;
+    return attempts > 0 ? doc.totals.errors / attempts : 0;
+  }
+  const a = doc.accounting;
+  return a.started > 0 ? a.failed / a.started : 0;
 }
 
 /** A result file that cannot be used; the message is one line, fit to print as is. */

@@ -1,21 +1,28 @@
-// `serve` output: the listening line, the per-second stats line, and the final totals.
-import type { ServerTotals } from '../engine/server';
+// `serve` output: the listening line, the per-second stats line, and the final totals. Trouble is
+// never hidden: rejected connections, failed accepts (by reason) and whatever was left allocated
+// after the stop are in every stats line, in the text totals and in the JSON document.
+import type { ServerTickInfo, ServerTotals } from '../engine/server';
 import type { IntervalSample } from '../engine/stats/intervals';
 import { totalErrors } from '../engine/stats/counters';
 import { formatBytes } from './units';
 
 export interface ServeDocument {
-  schema: 'iocptls.serve/1';
+  schema: 'iocptls.serve/2';
   listen: { host: string; port: number };
   mode: string;
   workers: number;
   backend: string;
   openssl: { version: string; source: string };
   durationSec: number;
+  /** What stopped the server: a signal's name, or 'duration'. */
+  stoppedBy: string;
   totals: ServerTotals['totals'];
-  connections: { accepted: number; rejected: number; acceptErrors: number };
+  /** rejected: turned away by --max-connections; acceptErrors: failed accepts by errno name. */
+  connections: { accepted: number; rejected: number; acceptErrors: Record<string, number> };
   perWorker: ServerTotals['perWorker'];
+  /** Allocated after the stop (all must be 0). */
   leftover: ServerTotals['leftover'];
+  sessionCache?: ServerTotals['sessionCache'];
 }
 
 function groupsLine(t: ServerTotals['totals']): string[] {
@@ -33,28 +40,48 @@ function handshakeBytesLine(t: ServerTotals['totals']): string[] {
   return parts.length ? [`  hs bytes     ${parts.join('; ')} (mean per handshake, TLS records)`] : [];
 }
 
-export function renderStatsLine(s: IntervalSample, open: number): string {
+const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+const byReason = (r: Record<string, number>) =>
+  Object.entries(r)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(', ');
+
+export function renderStatsLine(s: IntervalSample, t: ServerTickInfo): string {
   const sec = s.durationMs / 1000 || 1;
   const c = s.counters;
   const errs = totalErrors(c);
-  const reasons = errs ? ` (${Object.entries(c.errors).map(([k, v]) => `${k}: ${v}`).join(', ')})` : '';
+  const reasons = errs ? ` (${byReason(c.errors)})` : '';
+  const acceptErrs = sum(t.acceptErrors);
   return (
-    `open ${open}  handshakes ${Math.round(c.handshakes / sec)}/s` +
-    `  in ${formatBytes(c.bytesIn / sec)}/s  out ${formatBytes(c.bytesOut / sec)}/s  errors ${errs}${reasons}`
+    `open ${t.open}  handshakes ${Math.round(c.handshakes / sec)}/s` +
+    `  in ${formatBytes(c.bytesIn / sec)}/s  out ${formatBytes(c.bytesOut / sec)}/s  errors ${errs}${reasons}` +
+    `  rejected ${t.rejected}  accept errors ${acceptErrs}${acceptErrs ? ` (${byReason(t.acceptErrors)})` : ''}`
   );
 }
 
 export function renderServeTotals(d: ServeDocument): string {
   const t = d.totals;
+  const c = d.connections;
+  const acceptErrs = sum(c.acceptErrors);
   const lines = [
-    `iocptls serve: stopped after ${d.durationSec.toFixed(1)} s`,
-    `  connections  ${d.connections.accepted} accepted${d.connections.rejected ? `, ${d.connections.rejected} rejected (max connections)` : ''}`,
+    `iocptls serve: stopped after ${d.durationSec.toFixed(1)} s (${d.stoppedBy})`,
+    `  connections  ${c.accepted} accepted, ${c.rejected} rejected (max connections), ${acceptErrs} accept errors${acceptErrs ? ` (${byReason(c.acceptErrors)})` : ''}`,
     `  handshakes   ${t.handshakes} (${t.full} full, ${t.resumed} resumed)`,
     ...groupsLine(t),
     ...handshakeBytesLine(t),
     `  bytes        ${formatBytes(t.bytesIn)} in, ${formatBytes(t.bytesOut)} out (application data)`,
-    `  per worker   ${d.perWorker.map((w) => `#${w.worker}: ${w.accepted}`).join('  ')}`,
   ];
+  if (d.mode === 'http') lines.push(`  responses    ${t.roundTrips}`);
+  lines.push(`  per worker   ${d.perWorker.map((w) => `#${w.worker}: ${w.accepted}`).join('  ')}`);
+  if (d.sessionCache) {
+    const s = d.sessionCache;
+    lines.push(
+      `  session cache ${s.stored} stored, ${s.hits} hits, ${s.misses} misses` +
+        `${s.evicted ? `, ${s.evicted} evicted` : ''}${s.tooLarge ? `, ${s.tooLarge} too large` : ''} (one cache for ${d.workers} worker${d.workers > 1 ? 's' : ''})`
+    );
+  }
+  lines.push(`  leftover     ${d.leftover.connections} connections, ${d.leftover.recvBuffers} receive buffers${d.leftover.connections || d.leftover.recvBuffers ? ' (should be 0)' : ''}`);
   const errs = Object.entries(t.errors).sort((a, b) => b[1] - a[1]);
   if (errs.length) {
     lines.push(`  errors       ${errs.reduce((a, [, n]) => a + n, 0)}`);

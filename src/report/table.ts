@@ -4,17 +4,20 @@
 
 import { Paint, paint } from './ansi';
 import { makeTable } from './cliTable';
-import { LatencyStats, PRIMARY_RATE, Rates, ResultDocument } from './result';
+import { LATENCY_NAMES, LatencyStats, PRIMARY_RATE, Rates, ResultDocument, Totals } from './result';
 import { formatBitRate, formatBytes, formatCount, formatMicros, formatRate } from './units';
 
 export interface RenderOptions {
   color: boolean;
 }
 
-export const LATENCY_LABELS: Record<'handshake' | 'connect' | 'rtt', string> = {
+export const LATENCY_LABELS: Record<(typeof LATENCY_NAMES)[number], string> = {
   handshake: 'Handshake',
+  handshakeUncorrected: 'Handshake (uncorr.)',
   connect: 'TCP connect',
   rtt: 'Round trip',
+  rttUncorrected: 'Round trip (uncorr.)',
+  scheduleLag: 'Start lag',
 };
 
 export const RATE_LABELS: Record<keyof Rates, { label: string; format: (n: number) => string }> = {
@@ -59,6 +62,13 @@ function renderFacts(r: ResultDocument, p: Paint): string {
     param(r, 'direction') && `direction ${param(r, 'direction')}`,
     `verify ${r.params.verify ? 'on' : 'off'}`,
   ].filter(Boolean);
+  const c = r.client;
+  const client = c && [
+    `${c.workers} worker${c.workers === 1 ? '' : 's'}`,
+    `loop busy ${c.busyPct.toFixed(0)}%`,
+    c.cpuUsPerOp !== undefined && `${formatMicros(c.cpuUsPerOp)} CPU per ${c.opUnit}`,
+    c.queueDelayMeanUs > 0 && `queued ${formatMicros(c.queueDelayMeanUs)} per completion`,
+  ].filter(Boolean);
   const lines = [
     `${p.bold(`${r.tool.name} ${r.tool.version}`)} · ${KIND_TITLES[r.kind]} · ${target}`,
     `${p.dim('OpenSSL')} ${openssl}${r.openssl.builtOn ? `, ${r.openssl.builtOn}` : ''}`,
@@ -67,11 +77,15 @@ function renderFacts(r: ResultDocument, p: Paint): string {
     `${p.dim('TLS    ')} ${tls.length ? tls.join(' · ') : 'not negotiated'}`,
     `${p.dim('CPU    ')} ${m.cpuModel} × ${m.cores} (${m.platform} ${m.arch}, node ${m.node})`,
   ];
+  if (client) lines.push(`${p.dim('Client ')} ${client.join(' · ')}`);
+  if (r.interrupted) lines.push(p.yellow(`Interrupted by ${r.interrupted.signal} after ${r.duration.toFixed(1)} s of measurement: the figures cover that much`));
+  if (r.endedEarly) lines.push(p.yellow(`Ended early: every connection had closed after ${r.duration.toFixed(1)} s`));
+  if (c?.warning) lines.push(p.yellow(`Warning: ${c.warning}`));
   return lines.join('\n');
 }
 
 function renderLatency(r: ResultDocument, p: Paint): string | undefined {
-  const rows = (Object.keys(LATENCY_LABELS) as Array<keyof typeof LATENCY_LABELS>)
+  const rows = LATENCY_NAMES
     .map((k) => [k, r.latency[k]] as const)
     .filter((e): e is readonly [keyof typeof LATENCY_LABELS, LatencyStats] => e[1] !== undefined && e[1].count > 0);
   if (rows.length === 0) return undefined;
@@ -119,6 +133,28 @@ function renderTotals(r: ResultDocument, p: Paint): string {
     const f = (x: number) => formatBitRate(x * 1e9);
     t.push([p.bold('Per connection'), `min ${f(g.min)}, median ${f(g.median)}, max ${f(g.max)}`]);
   }
+  const a = r.accounting;
+  if (a) {
+    const unit = a.unit === 'handshake' ? 'Attempts' : 'Connections';
+    const parts = [`${formatCount(a.succeeded)} ok`, `${formatCount(a.failed)} failed`, `${formatCount(a.cutOff)} cut off`];
+    const notes = [
+      a.inFlightAtEnd > 0 && `${formatCount(a.inFlightAtEnd)} in flight at the end`,
+      a.backlogAtEnd > 0 && p.yellow(`${formatCount(a.backlogAtEnd)} due but never started`),
+    ].filter(Boolean);
+    t.push([p.bold(unit), `${formatCount(a.started)} started = ${parts.join(' + ')}${notes.length ? ` (${notes.join(', ')})` : ''}`]);
+  }
+  if (r.warmup && (r.warmup.duration > 0 || r.warmup.totals.handshakes > 0)) {
+    t.push([p.bold('Warmup'), `${r.warmup.duration.toFixed(1)} s: ${brief(r.warmup.totals, r.kind)} (not in the figures above)`]);
+  }
+  if (r.afterWindow && (r.afterWindow.handshakes > 0 || r.afterWindow.errors > 0 || r.afterWindow.roundTrips > 0)) {
+    t.push([p.bold('After window'), `${brief(r.afterWindow, r.kind)} finished in the drain (not in the figures above)`]);
+  }
+  if (r.server) {
+    // The embedded server saw the warmup and the drain too: our three parts must add up to its count.
+    const ours = r.totals.handshakes + (r.warmup?.totals.handshakes ?? 0) + (r.afterWindow?.handshakes ?? 0);
+    const agree = ours === r.server.handshakes ? 'agrees with ours' : p.yellow(`ours: ${formatCount(ours)}`);
+    t.push([p.bold('Server saw'), `${formatCount(r.server.handshakes)} handshakes (${formatCount(r.server.resumed)} resumed), warmup and drain included: ${agree}`]);
+  }
   if (r.rateTarget) {
     const rt = r.rateTarget;
     const fmt = RATE_LABELS[PRIMARY_RATE[r.kind]].format;
@@ -126,6 +162,16 @@ function renderTotals(r: ResultDocument, p: Paint): string {
     t.push([p.bold('Rate target'), `${fmt(rt.requested)} requested, ${fmt(rt.achieved)} achieved (${short})`]);
   }
   return t.toString();
+}
+
+function brief(t: Totals, kind: ResultDocument['kind']): string {
+  const main =
+    kind === 'handshake'
+      ? `${formatCount(t.handshakes)} handshakes`
+      : kind === 'pingpong'
+        ? `${formatCount(t.roundTrips)} round trips`
+        : `${formatBytes(t.bytesIn + t.bytesOut)}`;
+  return t.errors > 0 ? `${main}, ${formatCount(t.errors)} errors` : main;
 }
 
 function renderErrors(r: ResultDocument, p: Paint): string | undefined {

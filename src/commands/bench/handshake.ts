@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { EXIT_FAILURE } from '../../cli/base';
-import { BenchCommand, benchArgs, commonBenchFlags } from '../../cli/bench_command';
+import { BenchCommand, benchArgs, commonBenchFlags, parsePercent } from '../../cli/bench_command';
 import { runCompareGroups } from '../../cli/compare_groups';
 import { handshakeFlags, handshakeOptions } from '../../cli/handshake_flags';
 import { GroupComparison, renderGroupComparison } from '../../report/group_compare';
@@ -35,12 +35,13 @@ handshake bytes per group, with ratios to the first. The embedded server then ru
     if (!flags['compare-groups']) return this.runBenchFrom('handshake', args.target, flags, handshakeOptions(flags));
     const extra = { ...handshakeOptions(flags), durationSec: flags.duration ?? 3 };
     const { options, backend } = await this.prepareBench('handshake', args.target, flags, extra);
+    const maxErrorRate = parsePercent(flags['max-error-rate'], '--max-error-rate');
     const tty = process.stderr.isTTY && !this.jsonEnabled();
     const comparison = await runCompareGroups({
       options,
       backend,
       rounds: flags.rounds,
-      documentOf: (run, o) => this.documentOf('handshake', run, o, backend),
+      documentOf: (run, o) => this.documentOf('handshake', run, o, backend, maxErrorRate),
       progress: tty ? (line) => process.stderr.write(`\r  ${line}\x1b[K`) : undefined,
     });
     if (tty) process.stderr.write('\r\x1b[K');

@@ -7,7 +7,7 @@ export default class BenchThroughput extends BenchCommand {
   static summary = 'Measure bulk TLS throughput (Gbit/s, total and per connection), or request/response latency with --pingpong.';
   static description = `--direction up sends to a sink server, down receives from a source server, both sends to an echo
 server and reads it back. --pingpong SIZE sends SIZE bytes and waits for them to come back from an echo server, as
-fast as possible, and reports the round-trip latency histogram. Without a target, the embedded server runs the
+fast as possible (or at --rate round trips per second, open loop), and reports the round-trip latency histogram. Without a target, the embedded server runs the
 matching mode.`;
   static examples = [
     '<%= config.bin %> bench throughput',
@@ -20,6 +20,11 @@ matching mode.`;
     direction: Flags.option({ description: 'data direction', options: ['up', 'down', 'both'] as const, default: 'down' as const })(),
     size: Flags.integer({ description: 'bytes per write (up/both)', default: 16384, min: 1, max: 16384 }),
     pingpong: Flags.integer({ description: 'ping-pong with messages of this many bytes against an echo server', min: 1, max: 16 * 1024 * 1024 }),
+    rate: Flags.integer({
+      description: 'ping-pong: open loop, this many round trips per second over all connections, latency from each intended send time',
+      min: 1,
+      dependsOn: ['pingpong'],
+    }),
   };
 
   async run(): Promise<ResultDocument> {
@@ -30,6 +35,7 @@ matching mode.`;
       direction: (flags.pingpong ? 'both' : flags.direction) as Direction,
       size: flags.size,
       pingpongSize: flags.pingpong ?? 0,
+      rate: flags.rate ?? 0,
     });
   }
 }

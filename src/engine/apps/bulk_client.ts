@@ -41,7 +41,7 @@ export class BulkLoad {
       const { ptr } = sourceChunk();
       for (;;) {
         const n = c.write(ptr, size);
-        o.counters.bytesOut += n;
+        o.rec.live.bytesOut += n;
         flow.bytes += n;
         if (n < size || !c.open) return;
       }
@@ -52,7 +52,7 @@ export class BulkLoad {
       },
       onDrain: o.direction !== 'down' ? fill : undefined,
       onData: (_c, _d, _p, len) => {
-        o.counters.bytesIn += len;
+        o.rec.live.bytesIn += len;
         flow.bytes += len;
       },
       onClose: () => {
@@ -70,9 +70,8 @@ export class BulkLoad {
     }
   }
 
-  /** Each connection's Gbit/s over the measured window. */
-  perConnectionGbps(): number[] {
-    const now = performance.now();
-    return this.flows.map((f) => ((f.bytes - f.markBytes) * 8) / ((now - f.markAt) / 1000) / 1e9);
+  /** Each connection's Gbit/s over the measured window; call when it closes, at `endAt` (performance.now() ms). */
+  perConnectionGbps(endAt: number): number[] {
+    return this.flows.map((f) => ((f.bytes - f.markBytes) * 8) / ((endAt - f.markAt) / 1000) / 1e9);
   }
 }

@@ -1,9 +1,8 @@
-// What the bench client apps share: where to connect, how, and where to count.
+// What the bench client apps share: where to connect, how, and where to record.
 import type { ConnHandler, Connection } from '../connection';
 import type { Loop } from '../loop';
 import type { SockAddr } from '../port/types';
-import type { Counters } from '../stats/counters';
-import type { Histogram } from '../stats/histograms';
+import type { Recorder } from '../stats/recorder';
 import type { TlsContext } from '../tls/context';
 import type { NegotiatedInfo } from '../tls/session';
 
@@ -16,10 +15,8 @@ export interface ClientLoadOptions {
   /** Concurrent connections (closed loop), or the cap on them (open loop). */
   connections: number;
   timeoutMs: number;
-  counters: Counters;
-  /** Latency histograms, µs. */
-  handshakeHist: Histogram;
-  connectHist: Histogram;
+  /** Counts, latencies (µs) and accounting, routed by the run's phase. */
+  rec: Recorder;
   /** Called once with the first successful handshake's parameters. */
   onNegotiated?: (info: NegotiatedInfo) => void;
 }
@@ -29,11 +26,17 @@ export function micros(fromMs: number, toMs: number): number {
   return Math.max(1, Math.round((toMs - fromMs) * 1000));
 }
 
-/** Counts a handshake and records its latencies; first one reports what was negotiated. */
+/**
+ * Counts a handshake and records its latencies: from `startedAt` (the connect being posted, or
+ * an open loop's intended start) and, when that differs, from the connect being posted
+ * (the uncorrected figure). The first one reports what was negotiated.
+ */
 export function recordHandshake(o: ClientLoadOptions, c: Connection, startedAt: number, first: { done: boolean }): void {
-  o.counters.handshake(c.session.resumed(), { bytes: c.session.handshakeBytes(), group: c.session.group() });
-  o.connectHist.recordValue(micros(c.tStart, c.tConnected));
-  o.handshakeHist.recordValue(micros(startedAt, c.tHandshake));
+  const rec = o.rec;
+  rec.live.handshake(c.session.resumed(), { bytes: c.session.handshakeBytes(), group: c.session.group() });
+  rec.record('connect', micros(c.tStart, c.tConnected));
+  rec.record('handshake', micros(startedAt, c.tHandshake));
+  if (startedAt !== c.tStart) rec.record('handshakeUncorrected', micros(c.tStart, c.tHandshake));
   if (!first.done) {
     first.done = true;
     o.onNegotiated?.(c.session.info());
@@ -42,13 +45,17 @@ export function recordHandshake(o: ClientLoadOptions, c: Connection, startedAt: 
 
 /**
  * Opens one long-lived bench connection (bulk, ping-pong): counts its connect, records its
- * handshake, counts its failure by reason, and hands the rest to `h`.
+ * handshake, accounts for it (a connection is an attempt: it fails if it ends in an error), and
+ * hands the rest to `h`.
  */
 export function connectCounted(
   o: ClientLoadOptions,
   first: { done: boolean },
   h: Pick<ConnHandler, 'onDrain' | 'onData'> & { onHandshake(c: Connection): void; onClose(): void }
 ): Connection {
+  const acc = o.rec.accounting;
+  let handshaken = false;
+  acc.started++;
   return o.loop.connect(o.addr, {
     context: o.context,
     servername: o.servername,
@@ -56,9 +63,10 @@ export function connectCounted(
     timeoutMs: o.timeoutMs,
     handler: {
       onOpen: () => {
-        o.counters.connects++;
+        o.rec.live.connects++;
       },
       onHandshake: (c) => {
+        handshaken = true;
         recordHandshake(o, c, c.tStart, first);
         h.onHandshake(c);
       },
@@ -66,7 +74,11 @@ export function connectCounted(
       onData: h.onData,
       onClose: (_c, err) => {
         h.onClose();
-        if (err) o.counters.error(err.reason);
+        if (err) {
+          o.rec.live.error(err.reason);
+          acc.failed++;
+        } else if (handshaken) acc.succeeded++;
+        else acc.cutOff++;
       },
     },
   });

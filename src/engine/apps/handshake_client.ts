@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { openssl } from '../../../native/openssl';
 import type { Connection } from '../connection';
 import type { IocptlsError } from '../errors';
-import { ClientLoadOptions, recordHandshake } from './client_load';
+import { ClientLoadOptions, micros, recordHandshake } from './client_load';
 import { SessionPool } from './session_pool';
 
 export interface HandshakeLoadOptions extends ClientLoadOptions {
@@ -84,6 +84,21 @@ export class HandshakeLoad {
     });
   }
 
+  /**
+   * The measured window closes: open-loop starts still waiting for a connection are never begun,
+   * but how late they already are belongs to the window's schedule lag (a lower bound: they would
+   * only have been later), and they are counted, so the rate's shortfall is explained.
+   */
+  closeWindow(now: number): void {
+    const rec = this.o.rec;
+    const acc = rec.accounting;
+    // Undecided attempts only: a connection that has handshaken and is closing is already a success.
+    acc.inFlightAtEnd = acc.started - acc.succeeded - acc.failed - acc.cutOff;
+    acc.backlogAtEnd = this.#backlog.length;
+    for (const intendedAt of this.#backlog) rec.record('scheduleLag', micros(intendedAt, now));
+    this.#backlog.length = 0;
+  }
+
   #drainBacklog(): void {
     // Once the run is over, starts still waiting are not begun: they are the rate's shortfall, and
     // beginning them would stretch the drain (and the measured window) until the backlog is gone.
@@ -108,8 +123,12 @@ export class HandshakeLoad {
       const a: Attempt = { startedAt: intendedAt, resumed: false, waitingTicket: false, handshaken: false };
       this.#inFlight++;
       this.started++;
+      o.rec.accounting.started++;
+      o.rec.live.started++;
       try {
-        this.#connect(a, resume);
+        const conn = this.#connect(a, resume);
+        // The lag ends where the uncorrected latency begins, so corrected = lag + uncorrected exactly.
+        if (o.rate > 0) o.rec.record('scheduleLag', micros(intendedAt, conn.tStart));
       } finally {
         // SSL_set_session took its own reference.
         if (resume) openssl().SSL_SESSION_free(resume);
@@ -119,7 +138,7 @@ export class HandshakeLoad {
     }
   }
 
-  #connect(a: Attempt, resume: bigint | undefined): void {
+  #connect(a: Attempt, resume: bigint | undefined): Connection {
     const o = this.o;
     const conn: Connection = o.loop.connect(o.addr, {
       context: o.context,
@@ -130,16 +149,18 @@ export class HandshakeLoad {
       onSession: o.resume !== 'none' ? (sess) => this.#keep(sess, conn, a) : undefined,
       handler: {
         onOpen: () => {
-          o.counters.connects++;
+          o.rec.live.connects++;
         },
         onHandshake: (c) => this.#onHandshake(c, a),
         onClose: (c, err) => this.#onClose(c, a, err),
       },
     });
+    return conn;
   }
 
   #onHandshake(c: Connection, a: Attempt): void {
     a.handshaken = true;
+    this.o.rec.accounting.succeeded++;
     a.resumed = c.session.resumed();
     if (this.o.rate === 0) a.startedAt = c.tStart;
     recordHandshake(this.o, c, a.startedAt, this.#first);
@@ -172,8 +193,14 @@ export class HandshakeLoad {
   #onClose(_c: Connection, a: Attempt, err: IocptlsError | undefined): void {
     this.#inFlight--;
     // A deadline used to wait for a ticket is not an error: it tells that the server sent none.
+    const rec = this.o.rec;
     if (err && a.waitingTicket && err.reason === 'timeout') this.#ticketsAfter[a.resumed ? 'resumed' : 'full'] = false;
-    else if (err) this.o.counters.error(err.reason);
+    else if (err) rec.live.error(err.reason);
+    // Accounting is per attempt: an error after the handshake is in the error table, not a second outcome.
+    if (!a.handshaken) {
+      if (err) rec.accounting.failed++;
+      else rec.accounting.cutOff++;
+    }
     this.#next();
   }
 

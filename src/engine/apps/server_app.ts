@@ -3,6 +3,7 @@
 import type { ConnHandler, Connection } from '../connection';
 import type { IocptlsError } from '../errors';
 import type { Counters } from '../stats/counters';
+import type { DeadlineQueue } from './deadline_queue';
 
 export type ServerMode = 'echo' | 'sink' | 'source' | 'http' | 'handshake';
 export const SERVER_MODES: readonly ServerMode[] = ['echo', 'sink', 'source', 'http', 'handshake'];
@@ -11,6 +12,13 @@ export interface ServerAppOptions {
   counters: Counters;
   /** http: response body size; source: bytes per write. */
   bodySize: number;
+  /** http: the worker's request-header timeouts (absent: none). */
+  deadlines?: DeadlineQueue;
+}
+
+/** --body-size when none is given: http answers a small body (request rate is the point); source writes whole 16 KiB records. */
+export function defaultBodySize(mode: ServerMode): number {
+  return mode === 'source' ? 16 * 1024 : 2;
 }
 
 export abstract class ServerApp implements ConnHandler {

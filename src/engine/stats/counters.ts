@@ -18,6 +18,8 @@ export interface CounterSnapshot {
   bytesOut: number;
   /** Completed request/response exchanges (ping-pong). */
   roundTrips: number;
+  /** Attempts begun: handshakes started (connects posted), or pings sent. What an open loop offers. */
+  started: number;
   /**
    * TLS record bytes (headers included) that the handshakes counted in `full` sent and received,
    * from this side, until each completed here (TlsSession.handshakeBytes): sums, so that a mean is
@@ -29,7 +31,7 @@ export interface CounterSnapshot {
   resumedHandshakeReceived: number;
   /** Failures by short reason ('refused', 'alert: handshake failure', 'timeout', ...). */
   errors: Record<string, number>;
-  /** Handshakes by key exchange group ('X25519MLKEM768', 'P-256'...; 'none' when there was no key exchange, as in a TLS 1.2 resumption). */
+  /** Handshakes by key exchange group ('X25519MLKEM768', 'P-256'...). A resumed TLS 1.2 handshake counts under its session's group; 'none': no (EC)DHE at all (RSA key exchange, TLS 1.3 psk_ke). */
   groups: Record<string, number>;
 }
 
@@ -41,6 +43,7 @@ const NUMERIC_FIELDS = [
   'bytesIn',
   'bytesOut',
   'roundTrips',
+  'started',
   'fullHandshakeSent',
   'fullHandshakeReceived',
   'resumedHandshakeSent',
@@ -56,6 +59,7 @@ export function emptyCounters(): CounterSnapshot {
     bytesIn: 0,
     bytesOut: 0,
     roundTrips: 0,
+    started: 0,
     fullHandshakeSent: 0,
     fullHandshakeReceived: 0,
     resumedHandshakeSent: 0,
@@ -82,6 +86,7 @@ export class Counters implements CounterSnapshot {
   bytesIn = 0;
   bytesOut = 0;
   roundTrips = 0;
+  started = 0;
   fullHandshakeSent = 0;
   fullHandshakeReceived = 0;
   resumedHandshakeSent = 0;
@@ -123,6 +128,7 @@ export class Counters implements CounterSnapshot {
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
       roundTrips: this.roundTrips,
+      started: this.started,
       fullHandshakeSent: this.fullHandshakeSent,
       fullHandshakeReceived: this.fullHandshakeReceived,
       resumedHandshakeSent: this.resumedHandshakeSent,
@@ -149,6 +155,7 @@ export class Counters implements CounterSnapshot {
 
 /** Adds `from` into `into` (mutating `into`) and returns it. */
 export function addCounters(into: CounterSnapshot, from: CounterSnapshot): CounterSnapshot {
+  // `?? 0`: documents written before a field existed lack it.
   for (const f of NUMERIC_FIELDS) into[f] += from[f] ?? 0;
   for (const [reason, n] of Object.entries(from.errors)) into.errors[reason] = (into.errors[reason] ?? 0) + n;
   // Snapshots from before groups were counted (an older worker's, a test's) have none.

@@ -4,6 +4,8 @@
 // request counts do.
 
 import { addCounters, CounterSnapshot, Counters, emptyCounters } from './counters';
+import { encodeHistogram, Histogram, mergeHistograms } from './histograms';
+import type { EncodedHistograms, HistogramName } from './recorder';
 
 export const INTERVAL_MS = 1000;
 
@@ -16,6 +18,8 @@ export interface IntervalSample {
   /** The interval's real length. For a merged sample, the mean of the workers' lengths (see mergeIntervalSamples). */
   durationMs: number;
   counters: CounterSnapshot;
+  /** The interval's own latency histograms (µs, encoded), for per-interval statistics; bench only. */
+  histograms?: EncodedHistograms;
 }
 
 /** Worker side: cuts a Counters into consecutive samples. */
@@ -78,9 +82,27 @@ export class IntervalSeries {
     else this.#byIndex.set(sample.index, [sample]);
   }
 
-  /** One merged sample per index, in index order. */
+  /** One merged sample per index, in index order, with the workers' histograms of that index added. */
   merged(): IntervalSample[] {
-    return [...this.#byIndex.keys()].sort((a, b) => a - b).map((i) => mergeIntervalSamples(this.#byIndex.get(i)!));
+    return [...this.#byIndex.keys()]
+      .sort((a, b) => a - b)
+      .map((i) => {
+        const list = this.#byIndex.get(i)!;
+        const m = mergeIntervalSamples(list);
+        const names = new Set(list.flatMap((s) => Object.keys(s.histograms ?? {}) as HistogramName[]));
+        if (names.size > 0) {
+          m.histograms = {};
+          for (const n of names) m.histograms[n] = encodeHistogram(mergeHistograms(list.flatMap((s) => s.histograms?.[n] ?? [])));
+        }
+        return m;
+      });
+  }
+
+  /** One histogram of the whole run: every interval's, of every worker, added (never averaged). */
+  histogram(name: HistogramName): Histogram {
+    const parts: string[] = [];
+    for (const list of this.#byIndex.values()) for (const s of list) if (s.histograms?.[name]) parts.push(s.histograms[name]!);
+    return mergeHistograms(parts);
   }
 
   /** All counts added up: the run's totals. */

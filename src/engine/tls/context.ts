@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import koffi from 'koffi';
 import * as o from '../../../native/openssl';
 import { ConfigError } from '../errors';
+import { useSharedSessionCache } from './external_cache';
 import { checkGroups } from './groups';
 import { drainErrorQueue } from './openssl_errors';
 import { resolveTrust, TrustSource } from './trust';
@@ -32,12 +33,17 @@ export interface TlsContextOptions {
   /** Server: ask for (request) or demand (require) a client certificate signed by clientCa. */
   clientAuth?: 'none' | 'request' | 'require';
   clientCa?: string;
-  /** Server: issue session tickets (default on). */
+  /** Server: issue session tickets (default on). Client: false refuses them (SSL_OP_NO_TICKET), so TLS 1.2 resumes by session ID. */
   tickets?: boolean;
   /** Server: ticket keys (80 bytes) shared by every worker's context, so a ticket one worker issued resumes on any. */
   ticketKeys?: Uint8Array;
   /** Server: stateful session cache (default on). Client: keep sessions via onNewSession. */
   sessionCache?: boolean;
+  /**
+   * Server: keep the session cache in this shared memory (SharedSessionStore.buffer()) instead of
+   * in the context, so every worker's context resumes the session IDs any of them issued.
+   */
+  sharedSessionCache?: SharedArrayBuffer;
   /** Called with each NSS key log line; the line holds secrets and is only ever written where the user asked. */
   keylog?: (line: string) => void;
 }
@@ -70,6 +76,7 @@ export class TlsContext {
   readonly verify: boolean;
   readonly alpn?: Uint8Array;
   #callbacks: unknown[] = [];
+  #sharedCache: { free: () => void } | undefined;
   #ssl: o.OpenSSL;
 
   constructor(readonly options: TlsContextOptions) {
@@ -193,6 +200,8 @@ export class TlsContext {
     const s = this.#ssl;
     s.SSL_CTX_ctrl(this.ctx, o.SSL_CTRL_SET_SESS_CACHE_MODE, o.SSL_SESS_CACHE_CLIENT | o.SSL_SESS_CACHE_NO_INTERNAL_STORE, null);
     s.SSL_CTX_sess_set_new_cb(this.ctx, newSessionCallback());
+    // Without the session_ticket extension a TLS 1.2 server can only resume by session ID.
+    if (this.options.tickets === false) s.SSL_CTX_set_options(this.ctx, o.SSL_OP_NO_TICKET);
     if (!this.verify && !this.options.reportVerify) {
       s.SSL_CTX_set_verify(this.ctx, o.SSL_VERIFY_NONE, null);
       return undefined;
@@ -219,6 +228,8 @@ export class TlsContext {
       s.SSL_CTX_set_num_tickets(this.ctx, 0);
     }
     if (sessionCache === false) s.SSL_CTX_ctrl(this.ctx, o.SSL_CTRL_SET_SESS_CACHE_MODE, o.SSL_SESS_CACHE_OFF, null);
+    else if (this.options.sharedSessionCache)
+      this.#sharedCache = useSharedSessionCache(s, this.ctx, this.options.sharedSessionCache, { statelessTls13: tickets !== false });
     if (clientAuth && clientAuth !== 'none') {
       if (!clientCa) throw new ConfigError(`--client-auth ${clientAuth} needs --client-ca FILE`);
       this.#loadTrust({ kind: 'file', path: clientCa, describe: clientCa });
@@ -237,7 +248,10 @@ export class TlsContext {
       if (s.SSL_CTX_set_alpn_protos(this.ctx, wire, wire.length) !== 0) throw this.#fail('alpn', `--alpn ${protocols.join(',')} is not valid`);
       return wire;
     }
-    // Server preference order: the first of our protocols that the client also offers.
+    // Server preference order: the first of our protocols that the client also offers. A client
+    // that offers ALPN but none of ours gets alert 120, no_application_protocol: RFC 7301 §3.2
+    // says the server SHALL send it (nginx does); carrying on without ALPN would leave the client
+    // to guess what we speak. A client that offers no ALPN at all is not asked (no callback).
     const cb = koffi.register((_ssl: bigint, out: bigint, outlen: bigint, inp: bigint, inlen: number) => {
       const offered = new Uint8Array(koffi.view(inp, inlen));
       for (const want of protocols) {
@@ -251,7 +265,7 @@ export class TlsContext {
           i += 1 + n;
         }
       }
-      return o.SSL_TLSEXT_ERR_NOACK;
+      return o.SSL_TLSEXT_ERR_ALERT_FATAL;
     }, koffi.pointer(o.AlpnSelectCallback));
     this.#callbacks.push(cb);
     s.SSL_CTX_set_alpn_select_cb(this.ctx, cb, null);
@@ -268,6 +282,8 @@ export class TlsContext {
     if (this.ctx) this.#ssl.SSL_CTX_free(this.ctx);
     for (const cb of this.#callbacks) koffi.unregister(cb as never);
     this.#callbacks = [];
+    this.#sharedCache?.free();
+    this.#sharedCache = undefined;
   }
 }
 

@@ -59,7 +59,7 @@ export function isPostQuantum(name: string): boolean {
   return /MLKEM|Kyber/i.test(name);
 }
 
-/** The group this connection's key exchange used, or undefined (TLS 1.2 resumption, RSA key exchange). */
+/** The group this connection's key exchange used (for a resumed TLS 1.2 session, its session's), or undefined (RSA key exchange). */
 export function negotiatedGroup(s: o.OpenSSL, ssl: bigint): string | undefined {
   // 3.2+: the name straight from the connection; the only way to name a group that has no NID.
   if (s.SSL_get0_group_name) {

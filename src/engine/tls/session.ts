@@ -290,7 +290,7 @@ export class TlsSession {
     return out;
   }
 
-  /** The key exchange group's name (fewer calls than info()), or undefined when there was none. */
+  /** The key exchange group's name (fewer calls than info()), or undefined when there was none (see negotiatedGroup). */
   group(): string | undefined {
     return negotiatedGroup(this.#o, this.ssl);
   }
@@ -312,6 +312,12 @@ export class TlsSession {
 
   free(): void {
     if (this.context.role === 'client') onNewSession(this.ssl, undefined);
+    // A connection that ends without close_notify after a good handshake (a reset, a timeout):
+    // SSL_free would remove its session from the cache as "bad" (ssl_clear_bad_session), so a
+    // client that resets after its handshake could never resume by session ID. TLS 1.2 no longer
+    // asks for that (RFC 5246 §7.2.1) and nginx keeps such sessions (a quiet shutdown); so do we,
+    // unless TLS itself failed.
+    if (this.#handshakeDone && !this.#error) this.#o.SSL_set_shutdown(this.ssl, o.SSL_SENT_SHUTDOWN | o.SSL_RECEIVED_SHUTDOWN);
     this.#o.SSL_free(this.ssl); // frees the internal BIO too
     this.#o.BIO_free(this.net);
   }

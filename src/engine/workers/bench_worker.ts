@@ -1,25 +1,23 @@
 // A bench worker: its own completion port, TLS context and client connections, driving one
-// load (handshakes, bulk transfer or ping-pong). Counters and histograms restart when the
-// warmup ends; a tick goes to the main thread every second; at the end, the encoded
-// histograms (merged, never averaged, in the main thread).
-//
-// The measured window ends when the run does (duration over, count reached, or stop). What
-// was in flight then still completes and is counted (so totals match what the server saw),
-// in the last interval, but the drain's time is not part of the window: a stalled handshake
-// finishing 400 ms late would otherwise stretch the window and understate the rate.
+// load (handshakes, bulk transfer or ping-pong) through three phases (see stats/recorder.ts):
+// warmup, the measured window (cut into 1 s intervals, each shipped to the main thread with its
+// own histograms), and after it a drain where what was in flight may still finish — counted
+// apart, so totals reconcile with what the server saw, but outside the window's time, rates and
+// histograms. One clock: performance.now(), turned into epoch ms with performance.timeOrigin.
 import { performance } from 'node:perf_hooks';
+import { threadCpu, ThreadCpu } from '../../../native/thread_cpu';
 import { BulkLoad, Direction } from '../apps/bulk_client';
 import type { ClientLoadOptions } from '../apps/client_load';
 import { HandshakeLoad } from '../apps/handshake_client';
 import { PingPongLoad } from '../apps/pingpong_client';
 import { Loop } from '../loop';
 import { createPort } from '../port';
-import { Counters, CounterSnapshot } from '../stats/counters';
-import { createHistogram, encodeHistogram } from '../stats/histograms';
-import { IntervalSample, IntervalTicker, INTERVAL_MS } from '../stats/intervals';
+import type { CounterSnapshot } from '../stats/counters';
+import { IntervalSample, INTERVAL_MS } from '../stats/intervals';
+import { Accounting, Recorder } from '../stats/recorder';
 import { TlsContext, TlsContextOptions } from '../tls/context';
 import type { NegotiatedInfo } from '../tls/session';
-import { CONTROL_STOP, WorkerInit } from './protocol';
+import { CONTROL_STOP, STOP_INTERRUPT, WorkerInit } from './protocol';
 import type { Post } from './worker_main';
 
 export type BenchKind = 'handshake' | 'throughput' | 'pingpong';
@@ -32,7 +30,7 @@ export interface BenchJob {
   verifyHost?: string;
   tls: Omit<TlsContextOptions, 'role' | 'keylog'>;
   connections: number;
-  /** This worker's share of --rate (handshakes/s); 0: closed loop. */
+  /** This worker's share of --rate (handshakes/s or round trips/s); 0: closed loop. */
   rate: number;
   /** This worker's share of --count; 0: run for durationMs. */
   count: number;
@@ -47,27 +45,46 @@ export interface BenchJob {
   pingpongSize: number;
 }
 
-export interface BenchWorkerResult {
-  worker: number;
-  histograms: { handshake: string; connect: string; rtt?: string };
-  perConnectionGbps?: number[];
-  negotiated?: NegotiatedInfo;
-  /** Counts of the measured window (warmup excluded), also sent as ticks. */
-  totals: CounterSnapshot;
+/** What the worker's own thread cost over the measured window: the client's side of the bill. */
+export interface ClientCost {
+  /** Thread CPU time over the window, µs (undefined where the platform cannot tell). */
+  cpuUs?: { user: number; system: number };
+  /** Loop time outside the port's wait / inside it, ms. */
+  busyMs: number;
+  waitMs: number;
+  /** Completions dispatched in the window, and the time they spent queued behind others of their batch, ms. */
+  dispatched: number;
+  queuedMs: number;
 }
 
-/** How long in-flight handshakes get to finish once the run is over. */
+export interface BenchWorkerResult {
+  worker: number;
+  perConnectionGbps?: number[];
+  negotiated?: NegotiatedInfo;
+  /** Epoch ms; undefined when the run ended before the warmup did. */
+  window?: { startMs: number; endMs: number };
+  warmup: { durationMs: number; totals: CounterSnapshot };
+  /** What completed after the window closed, during the drain. */
+  after: CounterSnapshot;
+  accounting: Accounting;
+  client: ClientCost;
+  /** The load ended by itself before its time (every long-lived connection closed). */
+  endedEarly: boolean;
+}
+
+/** How long in-flight work gets to finish once the window closed; shorter when interrupted. */
 const DRAIN_MS = 3000;
+const INTERRUPTED_DRAIN_MS = 1000;
 
 export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
   const job = init.job;
   const stop = new Int32Array(init.control);
   const loop = new Loop(createPort(init.backend));
-  const context = new TlsContext({ ...job.tls, role: 'client' });
-  const counters = new Counters();
-  const handshakeHist = createHistogram();
-  const connectHist = createHistogram();
-  const rttHist = createHistogram();
+  // --resume ids: refuse tickets (SSL_OP_NO_TICKET), so a server can only resume by session ID,
+  // which exists up to TLS 1.2 (TLS 1.3 resumes with tickets only). --resume tickets: OpenSSL's
+  // client default, tickets on.
+  const context = new TlsContext({ ...job.tls, role: 'client', ...(job.resume === 'ids' ? { tickets: false, maxVersion: '1.2' as const } : {}) });
+  const rec = new Recorder(job.kind === 'handshake' ? 'handshake' : 'connection');
   let negotiated: NegotiatedInfo | undefined;
   const base: ClientLoadOptions = {
     loop,
@@ -77,13 +94,13 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
     verifyHost: job.verifyHost,
     connections: job.connections,
     timeoutMs: job.timeoutMs,
-    counters,
-    handshakeHist,
-    connectHist,
+    rec,
     onNegotiated: (i) => (negotiated = i),
   };
-  let stopping = false;
-  let measuring = false;
+  const t0 = performance.now();
+  const warmup = job.count > 0 ? 0 : job.warmupMs;
+  const endAt = job.count > 0 ? Infinity : t0 + warmup + job.durationMs;
+  const open = () => rec.phase !== 'after' && performance.now() < endAt;
   const hs: HandshakeLoad | undefined =
     job.kind === 'handshake'
       ? new HandshakeLoad({
@@ -94,92 +111,101 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
           close: job.close,
           ticketWaitMs: 1000,
           // Count mode counts from the first handshake (no warmup), so the total is exact.
-          mayStart: (): boolean => !stopping && (job.count === 0 || hs!.started < job.count),
+          mayStart: (): boolean => open() && (job.count === 0 || hs!.started < job.count),
         })
       : undefined;
   const bulk = job.kind === 'throughput' ? new BulkLoad({ ...base, direction: job.direction, size: job.size }) : undefined;
-  const pingpong = job.kind === 'pingpong' ? new PingPongLoad({ ...base, size: job.pingpongSize, rttHist }) : undefined;
+  const pingpong = job.kind === 'pingpong' ? new PingPongLoad({ ...base, size: job.pingpongSize, rate: job.rate, mayStart: open }) : undefined;
   post({ cmd: 'READY', worker: init.worker, data: {} });
 
-  let ticker: IntervalTicker | undefined;
-  let measured: CounterSnapshot[] = [];
-  const tick = (nowMs = Date.now()) => {
-    if (!ticker) return;
-    const sample: IntervalSample = ticker.tick(nowMs);
-    measured.push(sample.counters);
+  const epoch = (t: number) => performance.timeOrigin + t;
+  let index = 0;
+  let windowStart: number | undefined;
+  let intervalStart = 0;
+  let cpu0: ThreadCpu | undefined;
+  const loop0 = { busyMs: 0, waitMs: 0, dispatched: 0, queuedMs: 0 };
+  const tick = (at: number) => {
+    const { counters, histograms } = rec.cut();
+    const sample: IntervalSample = { index: index++, startMs: epoch(intervalStart), endMs: epoch(at), durationMs: at - intervalStart, counters, histograms };
+    intervalStart = at;
     post({ cmd: 'TICK', worker: init.worker, data: sample });
   };
-  const scheduleTicks = () =>
-    loop.setTimer(performance.now() + INTERVAL_MS, () => {
-      // The last interval is cut when the run stops, never after it.
-      if (stopping || performance.now() >= endAt) return;
-      tick();
-      scheduleTicks();
+  const scheduleTick = () =>
+    loop.setTimer(intervalStart + INTERVAL_MS, () => {
+      // The last interval is cut when the window closes, never after it.
+      const now = performance.now();
+      if (rec.phase !== 'window' || now >= endAt) return;
+      tick(now);
+      scheduleTick();
     });
-  const beginMeasuring = () => {
-    counters.reset();
-    handshakeHist.reset();
-    connectHist.reset();
-    rttHist.reset();
+  const openWindow = () => {
+    windowStart = intervalStart = performance.now();
+    rec.phase = 'window';
     bulk?.mark();
-    measured = [];
-    measuring = true;
-    ticker = new IntervalTicker(counters, Date.now());
-    scheduleTicks();
+    cpu0 = threadCpu();
+    Object.assign(loop0, { busyMs: loop.stats.busyMs, waitMs: loop.stats.waitMs, dispatched: loop.stats.dispatched, queuedMs: loop.stats.queuedMs });
+    scheduleTick();
   };
 
-  const t0 = performance.now();
-  const warmup = job.count > 0 ? 0 : job.warmupMs;
-  const endAt = job.count > 0 ? Infinity : t0 + warmup + job.durationMs;
-  if (warmup > 0) loop.setTimer(t0 + warmup, beginMeasuring);
-  else beginMeasuring();
+  if (warmup > 0) loop.setTimer(t0 + warmup, openWindow);
+  else openWindow();
   hs?.start();
   bulk?.start();
   pingpong?.start();
 
-  const stopRequested = () => Atomics.load(stop, CONTROL_STOP) === 1;
+  const stopRequested = () => Atomics.load(stop, CONTROL_STOP) !== 0;
+  const longLived = bulk ?? pingpong;
   loop.run(
     () =>
       stopRequested() ||
       performance.now() >= endAt ||
       (hs !== undefined && job.count > 0 && hs.started >= job.count && hs.inFlight === 0) ||
-      (!hs && loop.stats.open === 0 && measuring),
+      (longLived !== undefined && longLived.open === 0 && rec.measuring),
     50
   );
-  stopping = true;
-  const endedAt = Date.now();
-  const perConnectionGbps = bulk?.perConnectionGbps();
-  // Let what is in flight finish, so every completed handshake is counted (and matches what the server saw).
-  const drainUntil = performance.now() + DRAIN_MS;
+
+  // The window closes now: what is in flight is noted, the last interval cut, the client's cost read.
+  const windowEnd = performance.now();
+  const endedEarly = longLived !== undefined && longLived.open === 0 && windowEnd < endAt && !stopRequested();
+  let client: ClientCost = { busyMs: 0, waitMs: 0, dispatched: 0, queuedMs: 0 };
+  let perConnectionGbps: number[] | undefined;
+  if (windowStart !== undefined) {
+    hs?.closeWindow(windowEnd);
+    if (pingpong) rec.accounting.inFlightAtEnd = pingpong.outstanding;
+    if (bulk) rec.accounting.inFlightAtEnd = bulk.open;
+    perConnectionGbps = bulk?.perConnectionGbps(windowEnd);
+    const cpu1 = threadCpu();
+    client = {
+      cpuUs: cpu0 && cpu1 ? { user: cpu1.userUs - cpu0.userUs, system: cpu1.systemUs - cpu0.systemUs } : undefined,
+      busyMs: loop.stats.busyMs - loop0.busyMs,
+      waitMs: loop.stats.waitMs - loop0.waitMs,
+      dispatched: loop.stats.dispatched - loop0.dispatched,
+      queuedMs: loop.stats.queuedMs - loop0.queuedMs,
+    };
+    tick(windowEnd);
+  }
+  rec.phase = 'after';
+
+  // The drain: in-flight handshakes may finish (and are counted apart); long-lived connections
+  // close with close_notify once what they wrote is out, so the server receives all we counted.
+  const drainUntil = performance.now() + (Atomics.load(stop, CONTROL_STOP) === STOP_INTERRUPT ? INTERRUPTED_DRAIN_MS : DRAIN_MS);
   if (hs) while (hs.inFlight > 0 && performance.now() < drainUntil) loop.turn(20);
-  // Bulk and ping-pong: everything written goes out before close_notify, so the server receives all we counted.
   for (const c of loop.conns) c?.close('notify');
   while (loop.stats.open > 0 && performance.now() < drainUntil) loop.turn(20);
+  // Whatever is left is cut off: closed by us, neither success nor failure.
   for (const c of loop.conns) c?.close('rst');
   for (let i = 0; i < 20 && loop.stats.open > 0; i++) loop.turn(10);
-  tick(endedAt);
 
-  const totals = new Counters();
-  for (const s of measured) {
-    totals.handshakes += s.handshakes;
-    totals.resumed += s.resumed;
-    totals.full += s.full;
-    totals.connects += s.connects;
-    totals.bytesIn += s.bytesIn;
-    totals.bytesOut += s.bytesOut;
-    totals.roundTrips += s.roundTrips;
-    for (const [k, n] of Object.entries(s.errors)) totals.error(k, n);
-  }
   const result: BenchWorkerResult = {
     worker: init.worker,
-    histograms: {
-      handshake: encodeHistogram(handshakeHist),
-      connect: encodeHistogram(connectHist),
-      rtt: pingpong ? encodeHistogram(rttHist) : undefined,
-    },
     perConnectionGbps,
     negotiated,
-    totals: totals.snapshot(),
+    window: windowStart !== undefined ? { startMs: epoch(windowStart), endMs: epoch(windowEnd) } : undefined,
+    warmup: { durationMs: (windowStart ?? windowEnd) - t0, totals: rec.warmup.snapshot() },
+    after: rec.after.snapshot(),
+    accounting: rec.accounting,
+    client,
+    endedEarly,
   };
   hs?.free();
   context.free();

@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { errorFromJSON, IocptlsError } from '../errors';
-import { CONTROL_SLOTS, CONTROL_STOP, WorkerInit, WorkerMessage } from './protocol';
+import { CONTROL_SLOTS, CONTROL_STOP, STOP, STOP_INTERRUPT, WorkerInit, WorkerMessage } from './protocol';
 
 const ENTRY = path.join(__dirname, 'worker_main.js');
 
@@ -62,10 +62,15 @@ export class WorkerPool<J, Y, T, R> extends EventEmitter {
 
   /** Asks every worker to finish (each closes its connections gracefully) and collects their results. */
   async stop(): Promise<R[]> {
-    Atomics.store(this.#flags, CONTROL_STOP, 1);
+    Atomics.compareExchange(this.#flags, CONTROL_STOP, 0, STOP);
     await this.whenAllExited();
     if (this.#errors.length && this.#results.size === 0) throw this.#errors[0];
     return [...this.#results.entries()].sort((a, b) => a[0] - b[0]).map(([, r]) => r);
+  }
+
+  /** Asks every worker to end its work now (a signal): they still report what they measured. */
+  interrupt(): void {
+    Atomics.store(this.#flags, CONTROL_STOP, STOP_INTERRUPT);
   }
 
   whenAllExited(): Promise<void> {
@@ -87,7 +92,7 @@ export class WorkerPool<J, Y, T, R> extends EventEmitter {
 
   /** Ends workers at once (after an error on startup). */
   async terminate(): Promise<void> {
-    Atomics.store(this.#flags, CONTROL_STOP, 1);
+    Atomics.store(this.#flags, CONTROL_STOP, STOP);
     await Promise.all(this.#workers.map((w) => w.terminate()));
   }
 }

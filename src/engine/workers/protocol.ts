@@ -21,4 +21,7 @@ export interface WorkerInit<J = unknown> {
 }
 
 export const CONTROL_STOP = 0;
+/** Values of the CONTROL_STOP slot: 0 run; STOP finish as usual; STOP_INTERRUPT finish now (a signal), with a short drain. */
+export const STOP = 1;
+export const STOP_INTERRUPT = 2;
 export const CONTROL_SLOTS = 4;

@@ -2,7 +2,9 @@
 // spreads connections across workers), TLS context and connections. Ticks once a second.
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { DeadlineQueue } from '../apps/deadline_queue';
 import { serverAppFactory } from '../apps/server_modes';
+import { SharedConnectionLimit } from '../connection_limit';
 import type { ServerMode } from '../apps/server_app';
 import { Loop } from '../loop';
 import { createPort } from '../port';
@@ -22,10 +24,15 @@ export interface ServeJob {
   mode: ServerMode;
   bodySize: number;
   tls: Omit<TlsContextOptions, 'role' | 'keylog'>;
-  keylogPath?: string;
+  /** A key log file the main thread opened (worker threads share the process's descriptors). */
+  keylogFd?: number;
   maxConnections: number;
+  /** With maxConnections: the counter shared by every worker (SharedConnectionLimit.buffer()). */
+  connectionCount?: SharedArrayBuffer;
   handshakeTimeoutMs: number;
   idleTimeoutMs: number;
+  /** http: ms a client gets to send a complete request head (0: no limit). */
+  headerTimeoutMs: number;
   /** How long a graceful stop waits for connections to close before resetting them. */
   drainMs: number;
   /**
@@ -60,17 +67,23 @@ function bindListener(job: ServeJob, port: CompletionPort): { fd: number; port: 
   }
 }
 
-export interface ServeTick {
+/** Accept-side counts, cumulative (results) or of one interval (ticks). */
+export interface AcceptCounts {
+  accepted: number;
+  /** Turned away by --max-connections. */
+  rejected: number;
+  /** Failed accepts by errno name (EMFILE, ENFILE, ...). */
+  acceptErrors: Record<string, number>;
+}
+
+export interface ServeTick extends AcceptCounts {
   sample: IntervalSample;
   open: number;
 }
 
-export interface ServeWorkerResult {
+export interface ServeWorkerResult extends AcceptCounts {
   worker: number;
   totals: CounterSnapshot;
-  accepted: number;
-  rejected: number;
-  acceptErrors: number;
   /** What is still allocated after the stop: all must be zero. */
   leftover: { connections: number; recvBuffers: number };
 }
@@ -79,28 +92,41 @@ export function runServeWorker(init: WorkerInit<ServeJob>, post: Post): void {
   const job = init.job;
   const stop = new Int32Array(init.control);
   const loop = new Loop(createPort(init.backend));
-  const keylogFd = job.keylogPath ? fs.openSync(job.keylogPath, 'a', 0o600) : undefined;
+  const keylogFd = job.keylogFd;
   const context = new TlsContext({
     ...job.tls,
     role: 'server',
+    // One write per line on an O_APPEND descriptor: lines from several workers never interleave.
     keylog: keylogFd !== undefined ? (line) => fs.writeSync(keylogFd, line + '\n') : undefined,
   });
   const listener = bindListener(job, loop.port);
   const counters = new Counters();
   const totals = emptyCounters();
-  const index = loop.listen(listener.fd, context, serverAppFactory(job.mode, { counters, bodySize: job.bodySize }), {
+  const deadlines =
+    job.mode === 'http' && job.headerTimeoutMs > 0
+      ? new DeadlineQueue(job.headerTimeoutMs, { now: () => performance.now(), setTimer: (at, fn) => loop.setTimer(at, fn) })
+      : undefined;
+  const limiter = job.connectionCount && job.maxConnections > 0 ? new SharedConnectionLimit(job.connectionCount, job.maxConnections) : undefined;
+  const index = loop.listen(listener.fd, context, serverAppFactory(job.mode, { counters, bodySize: job.bodySize, deadlines }), {
     depth: job.acceptDepth,
     maxConnections: job.maxConnections,
+    limiter,
     handshakeTimeoutMs: job.handshakeTimeoutMs,
     idleTimeoutMs: job.idleTimeoutMs,
   });
   post({ cmd: 'READY', worker: init.worker, data: { port: listener.port } });
 
   const ticker = new IntervalTicker(counters, Date.now());
+  let last: AcceptCounts = { accepted: 0, rejected: 0, acceptErrors: {} };
   const tick = () => {
     const sample = ticker.tick(Date.now());
     addCounters(totals, sample.counters);
-    post({ cmd: 'TICK', worker: init.worker, data: { sample, open: loop.stats.open } satisfies ServeTick });
+    const now = loop.listenerStats(index);
+    const acceptErrors: Record<string, number> = {};
+    for (const [k, n] of Object.entries(now.acceptErrors)) if (n > (last.acceptErrors[k] ?? 0)) acceptErrors[k] = n - (last.acceptErrors[k] ?? 0);
+    const data: ServeTick = { sample, open: loop.stats.open, accepted: now.accepted - last.accepted, rejected: now.rejected - last.rejected, acceptErrors };
+    last = now;
+    post({ cmd: 'TICK', worker: init.worker, data });
   };
   const schedule = () =>
     loop.setTimer(performance.now() + INTERVAL_MS, () => {
@@ -109,7 +135,7 @@ export function runServeWorker(init: WorkerInit<ServeJob>, post: Post): void {
     });
   schedule();
 
-  loop.run(() => Atomics.load(stop, CONTROL_STOP) === 1);
+  loop.run(() => Atomics.load(stop, CONTROL_STOP) !== 0);
 
   // Graceful stop: no new connections; close_notify to everyone; reset whoever lingers.
   loop.closeListeners();
@@ -131,7 +157,6 @@ export function runServeWorker(init: WorkerInit<ServeJob>, post: Post): void {
     leftover: { connections: loop.stats.open, recvBuffers: loop.recvBuffersInUse },
   };
   context.free();
-  if (keylogFd !== undefined) fs.closeSync(keylogFd);
   loop.destroy();
   post({ cmd: 'RESULT', worker: init.worker, data: result });
 }

@@ -1,0 +1,84 @@
+// Where a bench worker's load apps record what happened, routed by the run's phase:
+//
+//   warmup ──► window (measured; cut into 1 s intervals) ──► after (the drain once the window closed)
+//
+// Counts and latencies of the window go to the interval counters and histograms, which a tick
+// cuts and ships; what completes during the warmup or after the window is counted apart, so the
+// document can reconcile with the server's own count (warmup + window + after = all of it).
+// Accounting is by attempt (a handshake, or a connection for long-lived loads), over the whole
+// run: started = succeeded + failed + cut off at the end.
+import { Counters, CounterSnapshot } from './counters';
+import { createHistogram, encodeHistogram, Histogram } from './histograms';
+
+export type Phase = 'warmup' | 'window' | 'after';
+
+/** What an accounting attempt is, per kind of load. */
+export type AttemptUnit = 'handshake' | 'connection';
+
+export interface Accounting {
+  unit: AttemptUnit;
+  /** Attempts begun over the whole run (warmup included). */
+  started: number;
+  succeeded: number;
+  failed: number;
+  /** Still unfinished when the run ended: closed by the bench, neither success nor failure. */
+  cutOff: number;
+  /** In flight when the measured window closed (they then had the drain to finish). */
+  inFlightAtEnd: number;
+  /** Open loop: starts that were due but never begun when the window closed (every connection was busy). */
+  backlogAtEnd: number;
+}
+
+export const HISTOGRAM_NAMES = ['handshake', 'connect', 'rtt', 'handshakeUncorrected', 'scheduleLag', 'rttUncorrected'] as const;
+export type HistogramName = (typeof HISTOGRAM_NAMES)[number];
+export type EncodedHistograms = Partial<Record<HistogramName, string>>;
+
+export class Recorder {
+  phase: Phase = 'warmup';
+  /** The measured window's counts since the last interval cut. */
+  readonly window = new Counters();
+  readonly warmup = new Counters();
+  readonly after = new Counters();
+  /** The measured window's latencies (µs) since the last interval cut. */
+  readonly hist: Record<HistogramName, Histogram>;
+  readonly accounting: Accounting;
+
+  constructor(unit: AttemptUnit) {
+    this.hist = Object.fromEntries(HISTOGRAM_NAMES.map((n) => [n, createHistogram()])) as Record<HistogramName, Histogram>;
+    this.accounting = { unit, started: 0, succeeded: 0, failed: 0, cutOff: 0, inFlightAtEnd: 0, backlogAtEnd: 0 };
+  }
+
+  /** The counters for what happens now. */
+  get live(): Counters {
+    return this.phase === 'window' ? this.window : this.phase === 'warmup' ? this.warmup : this.after;
+  }
+
+  get measuring(): boolean {
+    return this.phase === 'window';
+  }
+
+  /** Records a latency (µs) if the window is open; latencies of the warmup and the drain are not part of the result. */
+  record(name: HistogramName, us: number): void {
+    if (this.phase === 'window') this.hist[name].recordValue(us);
+  }
+
+  /**
+   * Records a latency that belongs to the window even though it is learnt later or outside it
+   * (an open-loop start still waiting when the window closed).
+   */
+  recordAlways(name: HistogramName, us: number): void {
+    this.hist[name].recordValue(us);
+  }
+
+  /** Cuts the window's interval: its counts and its encoded non-empty histograms; both restart from zero. */
+  cut(): { counters: CounterSnapshot; histograms: EncodedHistograms } {
+    const histograms: EncodedHistograms = {};
+    for (const n of HISTOGRAM_NAMES) {
+      const h = this.hist[n];
+      if (h.totalCount === 0) continue;
+      histograms[n] = encodeHistogram(h);
+      h.reset();
+    }
+    return { counters: this.window.take(), histograms };
+  }
+}

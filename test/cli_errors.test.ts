@@ -1,0 +1,43 @@
+// Every command's bad command line or file: one line `iocptls: <cause>` on stderr, nothing else,
+// exit code 2 — oclif's own parse errors (missing arguments, a flag's parse function failing,
+// unknown flags and options) included.
+import assert from 'node:assert/strict';
+import { dump, runCli } from './helpers/cli';
+
+const cases: { name: string; args: string[]; cause: RegExp }[] = [
+  { name: 'compare without arguments', args: ['compare'], cause: /^missing arguments base and new \(the baseline result document; the result document to check\); see --help$/ },
+  { name: 'compare with one argument', args: ['compare', 'a.json'], cause: /^missing argument new \(the result document to check\); see --help$/ },
+  { name: 'compare --threshold abc', args: ['compare', 'a.json', 'b.json', '--threshold', 'abc'], cause: /^--threshold must be a percentage >= 0, got "abc"$/ },
+  { name: 'compare with a missing file', args: ['compare', 'nope-a.json', 'nope-b.json'], cause: /^cannot read nope-a\.json: no such file/ },
+  { name: 'connect without a target', args: ['connect'], cause: /^missing argument target \(HOST\[:PORT\]/ },
+  { name: 'an unknown flag', args: ['serve', '--bogus'], cause: /^Nonexistent flag: --bogus/ },
+  { name: 'a bad option value', args: ['serve', '--mode', 'nope'], cause: /^Expected --mode=nope to be one of: echo, sink, source, http, handshake$/ },
+  { name: 'bench --ca missing.pem without --verify', args: ['bench', '--ca', 'missing.pem', '-d', '1'], cause: /^--ca missing\.pem: cannot read it: no such file or directory \(ENOENT\)$/ },
+  { name: 'bench --resume ids with --tls-min 1.3', args: ['bench', '--resume', 'ids', '--tls-min', '1.3'], cause: /^--resume ids resumes TLS 1\.2 session IDs/ },
+  { name: 'serve --keylog in a missing directory', args: ['serve', '--port', '0', '--keylog', '/nonexistent/dir/k.log'], cause: /^cannot open key log file \/nonexistent\/dir\/k\.log: no such file or directory \(ENOENT\)$/ },
+  { name: 'serve --mode http --alpn h2', args: ['serve', '--port', '0', '--mode', 'http', '--alpn', 'h2'], cause: /^--alpn h2: --mode http speaks HTTP\/1\.x only/ },
+  { name: 'cert --out under /proc', args: ['cert', '--out', '/proc/iocptls-nope'], cause: /^--out \/proc\/iocptls-nope: cannot create \/proc\/iocptls-nope: / },
+];
+
+describe('CLI errors: one line, exit 2, for every command', function () {
+  this.timeout(30_000);
+  for (const c of cases) {
+    it(c.name, async () => {
+      const r = await runCli(c.args, { killAfterMs: 20_000 });
+      assert.equal(r.code, 2, dump(r));
+      const lines = r.stderr.split('\n').filter((l) => l.trim());
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0], /^iocptls: /);
+      assert.match(lines[0].slice('iocptls: '.length), c.cause);
+      assert.equal(r.out, '');
+    });
+  }
+
+  it('under --json the error is a JSON document on stdout, still exit 2', async () => {
+    const r = await runCli(['compare', '--json']);
+    assert.equal(r.code, 2, dump(r));
+    assert.deepEqual(JSON.parse(r.out), {
+      error: { message: 'missing arguments base and new (the baseline result document; the result document to check); see --help', code: 'IOCPTLS_ERR_CONFIG', reason: 'config' },
+    });
+  });
+});
