@@ -15,6 +15,9 @@ export const SO_SNDBUF = 7;
 export const SO_RCVBUF = 8;
 export const SO_LINGER = 13;
 export const SO_REUSEPORT = 15;
+export const IPPROTO_IP = 0;
+/** Linux 4.2+: a bind() without a port defers choosing it to connect(), which can reuse it across destinations. */
+export const IP_BIND_ADDRESS_NO_PORT = 24;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_IPV6 = 41;
 export const IPV6_V6ONLY = 26;

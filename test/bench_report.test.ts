@@ -50,26 +50,27 @@ describe('bench reports: JSON document, compare, hgrm, defaults, throughput', fu
     assert.ok(Math.abs(Number(data[data.length - 1].trim().split(/\s+/)[0]) - d.latency.handshake!.max / 1000) < 0.01);
   });
 
-  it('compare a.json a.json exits 0; with the handshake rate 20% lower, exits 1 naming the metric', async () => {
+  it('compare a.json a.json: "~" and exit 0; 20% fewer handshakes in each of its 2 seconds: still "~", and it says 2 samples cannot decide', async () => {
     const a = path.join(dir, 'a.json');
     assert.ok(fs.existsSync(a), 'the previous test wrote a.json');
     const same = await runCli(['compare', a, a]);
     assert.equal(same.code, 0, dump(same));
-    assert.match(same.out, /No regressions/);
+    assert.match(same.out, /Handshakes\/s mean .* 0\.0% .* 1\.000 .* ~ /);
+    assert.match(same.out, /No significant regression beyond 5%/);
 
+    // The same run with every measured second 20% slower: a real change, but two seconds per side
+    // cannot show it is not noise (the smallest p of 2 vs 2 samples is 0.33). Rounds can (compare_runs.test).
     const doc = JSON.parse(fs.readFileSync(a, 'utf8'));
-    doc.rates.handshakesPerSec.mean *= 0.8;
+    for (const s of doc.intervals) s.counters.handshakes = Math.round(s.counters.handshakes * 0.8);
     const b = path.join(dir, 'b.json');
     fs.writeFileSync(b, JSON.stringify(doc));
-    const worse = await runCli(['compare', a, b]);
-    assert.equal(worse.code, 1, dump(worse));
-    assert.match(worse.out, /1 regression\(s\) beyond 5%:\n\s+Handshakes\/s mean: .* -> .* \(-20\.0%/);
     const j = await runCliJson(['compare', a, b]);
-    assert.equal(j.code, 1);
-    assert.deepEqual(
-      j.doc.regressions.map((x: { id: string }) => x.id),
-      ['rates.handshakesPerSec.mean']
-    );
+    assert.equal(j.code, 0, dump(j));
+    const row = j.doc.rows.find((x: { id: string }) => x.id === 'rates.handshakesPerSec.mean');
+    assert.ok(Math.abs(row.changePct + 20) < 0.5, `change ${row.changePct}`);
+    assert.equal(row.verdict, '~');
+    assert.deepEqual(j.doc.method.n, { base: doc.intervals.length, next: doc.intervals.length });
+    assert.ok(j.doc.notes.some((n: string) => /cannot reach p < 0\.05/.test(n)), j.doc.notes.join('\n'));
   });
 
   it('the default `bench` (no arguments): 8 s measured after 1 s of warmup, a full report, in about 10 s', async function () {
@@ -79,7 +80,7 @@ describe('bench reports: JSON document, compare, hgrm, defaults, throughput', fu
     assert.ok(r.ms > 8500 && r.ms < 20_000, `took ${r.ms} ms`);
     assert.match(r.out, /handshake benchmark · 127\.0\.0\.1:\d+ \(embedded server\)/);
     assert.match(r.out, /Run\s+backend \S+ · \d+ workers? · 32 connections · (7\.\d|8\.\d) s/);
-    for (const section of [/│ Latency\s+│\s+50%/, /│ Handshake\s+│/, /│ TCP connect\s+│/, /│ Per second\s+│/, /│ Totals\s+│/, /Handshake latency \([\d,]+ samples\)/, /│ Server saw\s+│ [\d,]+ handshakes \(0 resumed\), warmup and drain included: agrees with ours/, /│ Warmup\s+│ 1\.0 s: [\d,]+ handshakes/]) {
+    for (const section of [/│ Latency\s+│\s+50%/, /│ Handshake\s+│/, /│ TCP connect\s+│/, /│ Per second\s+│/, /│ Totals\s+│/, /Handshake latency \([\d,]+ samples\)/, /│ Server saw\s+│ [\d,]+ handshakes \(0 resumed\), warmup and drain included: (agrees with ours|ours: [\d,]+ \(a reset can arrive before the server read our Finished\))/, /│ Warmup\s+│ 1\.0 s: [\d,]+ handshakes/]) {
       assert.match(r.out, section);
     }
     assert.match(r.out, /│ Errors\s+│ 0\s+│/);

@@ -6,9 +6,13 @@ import * as path from 'node:path';
 import { CompareError, compareResults } from '../src/report/compare';
 import { renderComparisonMarkdown } from '../src/report/compareRender';
 import { ResultDocument, writeResult } from '../src/report/result';
-import { RunSpec, exactPercentile, latencies, simulateRun } from './support/resultRuns';
+import { compareSamples, SampleSet } from '../src/report/significance';
+import { samplesOf } from '../src/report/samples';
+import { mulberry32 } from '../src/report/stats/rng';
+import { RunSpec, exactPercentile, latencies, simulateRounds, simulateRun } from './support/resultRuns';
 
 const BIN = path.resolve(__dirname, '../../bin/run.js');
+
 
 const baseLatency = latencies(51, 20_000, 2_000, 0.5);
 const connectLatency = latencies(52, 20_000, 100, 0.3);
@@ -81,7 +85,119 @@ describe('compareResults', () => {
     const cmp = compareResults(base, rateDrop, { thresholdPct: 5 });
     const md = renderComparisonMarkdown(cmp);
     assert.equal(md.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| Metric')).length, cmp.rows.length);
-    assert.match(md, /\| Handshakes\/s mean \| .* \| -20\.0% \| ❌ regressed \|/);
+    assert.match(md, /\| Handshakes\/s mean \| .* \| -20\.0% \| \[-20\.0%, -20\.0%\] \| 0\.0\d\d \| 5\+5 \| ❌ regressed \|/);
+    assert.match(md, /Samples: 6 vs 6 per-second intervals/);
+  });
+});
+
+/**
+ * A --rounds document of a noisy machine: each round's rate and latency scale drawn afresh
+ * (log-normal, `noise` = sigma), as rounds that land on a busier or quieter moment do.
+ */
+function noisyRounds(seed: number, o: { rounds?: number; perRound?: number; scale?: number; noise?: number } = {}) {
+  const rand = mulberry32(seed);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  const rounds = o.rounds ?? 6;
+  const perRound = o.perRound ?? 600;
+  const scale = o.scale ?? 1;
+  const noise = o.noise ?? 0.15;
+  return simulateRounds(
+    Array.from({ length: rounds }, (_, i) => {
+      const load = Math.exp(noise * gauss());
+      const n = Math.max(10, Math.round(perRound / (scale * load)));
+      return { perInterval: Math.round(n / 2), intervals: 1, handshakeUs: latencies(seed * 100 + i, n, 2000 * scale * load, 0.4), connectUs: latencies(seed * 100 + 50 + i, n, 100, 0.3) };
+    })
+  );
+}
+
+describe('compare: significance over rounds', function () {
+  this.timeout(60_000);
+
+  it('two noisy runs of the same thing: every gated metric is "~", whatever the moves', () => {
+    const cmp = compareResults(noisyRounds(1), noisyRounds(2), { thresholdPct: 5 });
+    assert.equal(cmp.method.samples, 'rounds');
+    assert.deepEqual(cmp.method.n, { base: 6, next: 6 });
+    const gated = cmp.rows.filter((r) => r.gated);
+    assert.deepEqual(gated.map((r) => r.id), ['rates.handshakesPerSec.mean', 'latency.handshake.p50', 'latency.handshake.p90']);
+    for (const r of gated) {
+      assert.equal(r.verdict, '~', `${r.id}: ${JSON.stringify(r.significance)}`);
+      assert.ok(r.significance!.pAdjusted! >= r.significance!.p!);
+      assert.ok(r.significance!.ci!.low < r.changePct! && r.changePct! < r.significance!.ci!.high, `${r.id} change inside its interval`);
+    }
+    assert.deepEqual(cmp.regressions, []);
+    // p99 needs 1,000 events per round: shown with its interval, not gated, and says why.
+    const p99 = cmp.rows.find((r) => r.id === 'latency.handshake.p99')!;
+    assert.equal(p99.gated, false);
+    assert.match(p99.significance!.note!, /too few events per sample to test p99 \(needs 1,000, has \d+\)/);
+    // Connect latency and connects/s are tested and shown, never gated.
+    const connect = cmp.rows.find((r) => r.id === 'latency.connect.p50')!;
+    assert.equal(connect.gated, false);
+    assert.equal(connect.status, 'info');
+    assert.notEqual(connect.significance!.p, null);
+  });
+
+  it('a 2x slower server is flagged on the rate and the latency, with intervals that exclude no change', () => {
+    const cmp = compareResults(noisyRounds(3), noisyRounds(4, { scale: 2 }), { thresholdPct: 5 });
+    const ids = cmp.regressions.map((r) => r.id);
+    assert.deepEqual(ids, ['rates.handshakesPerSec.mean', 'latency.handshake.p50', 'latency.handshake.p90']);
+    for (const r of cmp.regressions) {
+      const s = r.significance!;
+      assert.ok(s.p! < 0.01, `${r.id} p ${s.p}`); // 6 vs 6 rounds completely apart would be 2/924, the smallest there is
+      assert.ok(s.pAdjusted! < 0.05);
+      assert.ok(r.better === 'higher' ? s.ci!.high < 0 : s.ci!.low > 0, `${r.id} ${JSON.stringify(s.ci)}`);
+    }
+  });
+
+  it('too few rounds to ever be significant: "~" with a note that says so', () => {
+    const cmp = compareResults(noisyRounds(5, { rounds: 3 }), noisyRounds(6, { rounds: 3, scale: 2 }), { thresholdPct: 5 });
+    assert.deepEqual(cmp.regressions, []);
+    assert.equal(cmp.rows.find((r) => r.id === 'rates.handshakesPerSec.mean')!.verdict, '~');
+    assert.ok(cmp.notes.some((n) => /3 vs 3 samples cannot reach p < 0\.05 \(smallest possible p 0\.10\)/.test(n)), cmp.notes.join('\n'));
+  });
+
+  it('keeps the family-wise false alarm rate at alpha: 60 pairs of same-vs-same, threshold 0', () => {
+    let alarms = 0;
+    for (let i = 0; i < 60; i++) {
+      const cmp = compareResults(noisyRounds(1000 + 2 * i), noisyRounds(1001 + 2 * i), { thresholdPct: 0, resamples: 200 });
+      if (cmp.rows.some((r) => r.status === 'regressed' || r.status === 'improved')) alarms++;
+    }
+    console.log(`      ${alarms} of 60 same-vs-same comparisons had a significant change at threshold 0`);
+    assert.ok(alarms <= 5, `${alarms} alarms`);
+  });
+
+  it('the same rows from compareSamples as from the documents (what an A/B runner feeds it)', () => {
+    const a = noisyRounds(7);
+    const b = noisyRounds(8, { scale: 1.5 });
+    const pair = samplesOf(a, b);
+    const direct = compareSamples('handshake', pair.base, pair.next, { thresholdPct: 5, alpha: 0.05 });
+    const viaDocs = compareResults(a, b, { thresholdPct: 5 });
+    for (const r of direct) assert.deepEqual(viaDocs.rows.find((x) => x.id === r.id), r);
+    // Hand-made samples work too: no documents needed.
+    const set = (rate: number): SampleSet => ({
+      source: 'rounds',
+      histograms: false,
+      samples: [0.9, 1, 1.1, 0.95, 1.05].map((k) => ({ durationMs: 1000, counters: { handshakes: rate * k, connects: rate * k, roundTrips: 0, bytesIn: 0, bytesOut: 0 } })),
+    });
+    const rows = compareSamples('handshake', set(1000), set(500), { thresholdPct: 5, alpha: 0.05 });
+    assert.equal(rows.find((r) => r.id === 'rates.handshakesPerSec.mean')!.verdict, 'regressed');
+  });
+
+  it('documents whose rounds are on one side only compare their per-second intervals, and say so', () => {
+    const cmp = compareResults(noisyRounds(9), simulateRun(baseSpec), { thresholdPct: 5 });
+    assert.equal(cmp.method.samples, 'intervals');
+    assert.ok(cmp.notes.some((n) => /only BASE has rounds/.test(n)));
+  });
+
+  it('older documents without per-interval histograms: rates tested, latency shown, and a note', () => {
+    const old = simulateRun({ ...baseSpec, intervalHistograms: false });
+    const oldDrop = simulateRun({ ...baseSpec, perInterval: 800, intervalHistograms: false });
+    const cmp = compareResults(old, oldDrop, { thresholdPct: 5 });
+    assert.equal(cmp.method.samples, 'rates');
+    assert.deepEqual(cmp.regressions.map((r) => r.id), ['rates.handshakesPerSec.mean']);
+    const p99 = cmp.rows.find((r) => r.id === 'latency.handshake.p99')!;
+    assert.equal(p99.status, 'info');
+    assert.equal(p99.significance, undefined);
+    assert.ok(cmp.notes.some((n) => /latency significance unavailable: BASE and NEW have no per-interval histograms/.test(n)));
   });
 });
 
@@ -123,13 +239,14 @@ describe('iocptls compare (command)', () => {
     const r = run([paths.base, paths.same]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Handshakes\/s mean/);
-    assert.match(r.stdout, /No regressions beyond 5%/);
+    assert.match(r.stdout, /No significant regression beyond 5%/);
+    assert.match(r.stdout, /Handshakes\/s mean .* 0\.0% .* ~ /);
   });
 
   it('exits 1 on a 20% rate drop and names the metric', () => {
     const r = run([paths.base, paths.rateDrop]);
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stdout, /regression\(s\) beyond 5%:\n {2}Handshakes\/s mean: .* \(-20\.0%, threshold 5%\)/);
+    assert.match(r.stdout, /1 significant regression\(s\) beyond 5%:\n {2}Handshakes\/s mean: .* \(-20\.0%, 95% CI \[.*\], p=0\.0\d\d, threshold 5%\)/);
   });
 
   it('exits 1 on a 20% p99 rise', () => {
@@ -144,17 +261,34 @@ describe('iocptls compare (command)', () => {
     assert.match(r.stdout, /improved/);
   });
 
-  it('prints the comparison as JSON with --json', () => {
+  it('prints the comparison as JSON with --json: change, interval, p, verdict and n per row', () => {
     const r = run([paths.base, paths.rateDrop, '--json']);
     assert.equal(r.code, 1, r.stderr);
     const cmp = JSON.parse(r.stdout);
+    const row = cmp.rows.find((x: { id: string }) => x.id === 'rates.handshakesPerSec.mean');
+    assert.equal(row.verdict, 'regressed');
+    assert.ok(Math.abs(row.changePct + 20) < 0.01);
+    assert.deepEqual(row.significance.n, { base: 5, next: 5 });
+    assert.ok(row.significance.p < row.significance.pAdjusted && row.significance.pAdjusted < 0.05);
+    assert.equal(row.significance.ci.level, 0.95);
+    assert.equal(cmp.method.samples, 'intervals');
+    assert.equal(cmp.method.alpha, 0.05);
     assert.ok(cmp.regressions.some((x: { id: string }) => x.id === 'rates.handshakesPerSec.mean'));
+  });
+
+  it('--alpha sets the level: a regression at p = 0.03 (Holm) passes at --alpha 0.01; a bad --alpha exits 2', () => {
+    const r = run([paths.base, paths.rateDrop, '--alpha', '0.01']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /99% CI/);
+    const bad = run([paths.base, paths.rateDrop, '--alpha', '2']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--alpha must be a probability between 0 and 0\.5/);
   });
 
   it('prints a markdown table with --markdown', () => {
     const r = run([paths.base, paths.same, '--markdown']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^\| Metric \| Base \| New \| Change \| \|$/m);
+    assert.match(r.stdout, /^\| Metric \| Base \| New \| Change \| 95% CI \| p \| n \| \|$/m);
   });
 
   it('appends the markdown to $GITHUB_STEP_SUMMARY, with or without --markdown', () => {

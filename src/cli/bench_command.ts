@@ -5,9 +5,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { EXIT_FAILURE, IocptlsCommand } from './base';
 import { assertReadable } from './files';
+import { bindFlag, parseBind } from './bind_flag';
+import { parseShard, parseStartAt, Shard, shardFlags, shardLoad } from './shard_flags';
 import { parseTarget, resolveHost } from './target';
 import { tlsFlags, tlsOptionsFromFlags } from './tls_flags';
-import { BenchControl, BenchRun, defaultWorkers, runBench, BenchOptions } from '../engine/bench';
+import { BenchControl, BenchRun, defaultWorkers, runBench, BenchOptions, StartRecord } from '../engine/bench';
 import type { Backend } from '../engine/port/types';
 import { ConfigError } from '../engine/errors';
 import { totalErrors } from '../engine/stats/counters';
@@ -15,8 +17,9 @@ import { createHistogram } from '../engine/stats/histograms';
 import { opensslInfo } from '../engine/openssl_info';
 import type { BenchKind } from '../engine/workers/bench_worker';
 import { toHgrm } from '../report/hgrm';
+import { checkHtmlOutput, writeRunHtml } from '../report/html';
 import { plotLatency } from '../report/plot';
-import { buildResult, ResultDocument } from '../report/result';
+import { buildResult, ResultDocument, StartAt } from '../report/result';
 import { renderResult } from '../report/table';
 import { renderProgress } from '../report/progress';
 
@@ -28,7 +31,23 @@ export const commonBenchFlags = {
   connections: Flags.integer({ char: 'c', description: 'concurrent connections', min: 1, max: 100000 }),
   workers: Flags.integer({ char: 'w', description: 'client worker threads [default: cores, or half of them with the embedded server]', min: 1, max: 256 }),
   duration: Flags.integer({ char: 'd', description: 'measured seconds (after the warmup)', min: 1 }),
-  warmup: Flags.integer({ description: 'seconds of load before measuring starts', min: 0 }),
+  warmup: Flags.integer({ description: 'seconds of load before measuring starts (each round has its own)', min: 0 }),
+  rounds: Flags.integer({
+    description: 'measure N rounds, each a complete run (warmup, -d seconds, drain) separated by --round-pause: one sample each for `compare`',
+    default: 1,
+    min: 1,
+    max: 1000,
+  }),
+  'round-pause': Flags.custom<number>({
+    description: 'seconds between rounds',
+    default: 1,
+    helpValue: 'SECONDS',
+    parse: async (input) => {
+      const n = Number(input);
+      if (input.trim() === '' || !Number.isFinite(n) || n < 0 || n > 3600) throw new ConfigError(`--round-pause must be seconds from 0 to 3600, not '${input}'`);
+      return n;
+    },
+  })(),
   ...tlsFlags,
   servername: Flags.string({ description: 'SNI to send (and name to verify with --verify)' }),
   cert: Flags.string({ description: 'client certificate (PEM)', dependsOn: ['key'] }),
@@ -43,7 +62,13 @@ export const commonBenchFlags = {
     default: '1',
   }),
   plot: Flags.boolean({ description: 'draw the latency distribution', default: true, allowNo: true }),
+  html: Flags.string({ description: 'write a self-contained HTML report (charts, no scripts, nothing fetched) to this file', helpValue: 'FILE' }),
+  ...shardFlags,
+  ...bindFlag,
 };
+
+/** A late start beyond this is worth a warning: merged per-second rates would mix different seconds. */
+const LATE_START_WARN_MS = 50;
 
 export type BenchFlags = Record<string, any>;
 
@@ -51,12 +76,20 @@ export abstract class BenchCommand extends IocptlsCommand {
   static enableJsonFlag = true;
 
   protected async runBenchFrom(kind: BenchKind, targetArg: string | undefined, flags: BenchFlags, extra: Partial<BenchOptions>): Promise<ResultDocument> {
-    const { options, backend, target } = await this.prepareBench(kind, targetArg, flags, extra);
+    const { options, backend, target, shard, whole, startAtMs } = await this.prepareBench(kind, targetArg, flags, extra);
     const maxErrorRate = parsePercent(flags['max-error-rate'], '--max-error-rate');
     const progress = process.stderr.isTTY && !this.jsonEnabled();
+    const rounds = options.rounds ?? 1;
     if (progress) {
-      process.stderr.write(`iocptls bench ${kind}: ${target ? `${target.host}:${target.port}` : 'embedded server'}, ${options.connections} connections, ${options.count ? `${options.count} handshakes` : `${options.warmupSec}+${options.durationSec} s`}\n`);
-      options.onProgress = (s, elapsed) => process.stderr.write('\r' + renderProgress(kind, s, elapsed, options.count ? 0 : options.durationSec) + '\x1b[K');
+      const each = options.count ? `${options.count} handshakes` : `${options.warmupSec}+${options.durationSec} s`;
+      const shape = rounds > 1 ? `${rounds} rounds of ${each}, ${options.roundPauseSec} s apart` : each;
+      process.stderr.write(`iocptls bench ${kind}: ${target ? `${target.host}:${target.port}` : 'embedded server'}, ${options.connections} connections, ${shape}${shard ? `, shard ${shard.index}/${shard.count}` : ''}\n`);
+      if (startAtMs !== undefined && startAtMs > Date.now()) {
+        process.stderr.write(`iocptls: starting at ${new Date(startAtMs).toISOString()} (in ${((startAtMs - Date.now()) / 1000).toFixed(1)} s)\n`);
+      }
+      let round = '';
+      options.onRound = (r) => (round = `round ${r + 1}/${rounds}`);
+      options.onProgress = (s, elapsed) => process.stderr.write('\r' + (round ? `  ${round}` : '') + renderProgress(kind, s, elapsed, options.count ? 0 : options.durationSec) + '\x1b[K');
     }
     // First Ctrl-C (or SIGTERM) ends the measured window and still reports; a second one exits at once.
     const control = (options.control = new BenchControl());
@@ -76,12 +109,16 @@ export abstract class BenchCommand extends IocptlsCommand {
       process.off('SIGTERM', onSignal);
     }
     if (progress) process.stderr.write('\r\x1b[K');
-    const doc = this.#document(kind, run, options, backend, maxErrorRate);
+    const doc = this.#document(kind, run, options, backend, maxErrorRate, shard && { ...shard, whole });
+    if (doc.startAt?.lateMs !== undefined && doc.startAt.lateMs > LATE_START_WARN_MS) {
+      process.stderr.write(`iocptls: warning: started ${doc.startAt.lateMs.toFixed(0)} ms after --start-at ${doc.startAt.intended}: give the shards more time to get ready\n`);
+    }
     const primary = kind === 'pingpong' ? run.histograms.rtt : run.histograms.handshake;
     if (flags.hgrm) {
       // HdrHistogram's text format is conventionally in milliseconds: our values are µs.
       fs.writeFileSync(flags.hgrm, toHgrm(primary ?? createHistogram(), 1000));
     }
+    if (flags.html) writeRunHtml(flags.html, doc);
     if (!this.jsonEnabled()) {
       const color = process.stdout.isTTY === true;
       this.log(renderResult(doc, { color }));
@@ -99,15 +136,13 @@ export abstract class BenchCommand extends IocptlsCommand {
   }
 
   /** The engine set up and the run's options from the flags, every flag checked (bad ones throw ConfigError). */
-  protected async prepareBench(
-    kind: BenchKind,
-    targetArg: string | undefined,
-    flags: BenchFlags,
-    extra: Partial<BenchOptions>
-  ): Promise<{ options: BenchOptions; backend: Backend; target: BenchOptions['target'] }> {
+  protected async prepareBench(kind: BenchKind, targetArg: string | undefined, flags: BenchFlags, extra: Partial<BenchOptions>) {
     const { backend } = this.setupEngine(flags);
     // Files are checked whether or not they will be used (--ca without --verify is still a typo to report).
     for (const f of ['ca', 'cert', 'key'] as const) if (flags[f]) assertReadable(`--${f}`, flags[f]);
+    if (flags.html) checkHtmlOutput(flags.html);
+    const shard = flags.shard !== undefined ? parseShard(flags.shard) : undefined;
+    const startAtMs = flags['start-at'] !== undefined ? parseStartAt(flags['start-at']) : undefined;
     let target: BenchOptions['target'];
     if (targetArg) {
       const t = parseTarget(targetArg, 443);
@@ -143,10 +178,16 @@ export abstract class BenchCommand extends IocptlsCommand {
       direction: 'down',
       size: 16 * 1024,
       pingpongSize: 0,
+      rounds: flags.rounds ?? 1,
+      roundPauseSec: flags['round-pause'] ?? 1,
       ...extra,
     };
     if (options.tls.verify && !target) throw new ConfigError('--verify needs a target: the embedded server has a self-signed certificate');
-    return { options, backend, target };
+    const whole = { connections: options.connections, rate: options.rate, count: options.count };
+    if (shard) Object.assign(options, shardLoad(whole, shard));
+    options.sources = await parseBind(flags.bind, target?.ip ?? '127.0.0.1');
+    options.startAtMs = startAtMs;
+    return { options, backend: backend as Backend, target, shard, whole, startAtMs };
   }
 
   /** The result document of one run (maxErrorRate: --max-error-rate as a fraction). */
@@ -154,7 +195,7 @@ export abstract class BenchCommand extends IocptlsCommand {
     return this.#document(kind, run, o, backend, maxErrorRate);
   }
 
-  #document(kind: BenchKind, run: BenchRun, o: BenchOptions, backend: string, maxErrorRate: number): ResultDocument {
+  #document(kind: BenchKind, run: BenchRun, o: BenchOptions, backend: string, maxErrorRate: number, shard?: Shard & { whole: { connections: number; rate: number; count: number } }): ResultDocument {
     return buildResult({
       kind,
       target: run.target,
@@ -181,6 +222,9 @@ export abstract class BenchCommand extends IocptlsCommand {
         direction: kind === 'throughput' ? o.direction : undefined,
         size: kind === 'throughput' ? o.size : kind === 'pingpong' ? o.pingpongSize : undefined,
         maxErrorRate: maxErrorRate * 100,
+        bind: o.sources?.join(','),
+        rounds: run.rounds ? o.rounds : undefined,
+        roundPause: run.rounds ? o.roundPauseSec : undefined,
       },
       start: run.start,
       finish: run.finish,
@@ -210,8 +254,35 @@ export abstract class BenchCommand extends IocptlsCommand {
       interrupted: run.interrupted,
       endedEarly: run.endedEarly,
       maxErrorRate,
+      shard: shard && {
+        index: shard.index,
+        count: shard.count,
+        host: os.hostname(),
+        whole: { connections: shard.whole.connections, rate: shard.whole.rate || undefined, count: shard.whole.count || undefined },
+      },
+      startAt: run.startAt && startAtRecord(run.startAt),
+      rounds: run.rounds?.map((r) => ({
+        index: r.index,
+        start: r.start,
+        durationS: r.durationSec,
+        totals: r.totals,
+        intervals: r.intervals,
+        histograms: r.histograms,
+        interrupted: r.interrupted,
+      })),
     });
   }
+}
+
+function startAtRecord(s: StartRecord): StartAt {
+  const ms = (x: number) => Math.round(x * 1000) / 1000;
+  return {
+    intended: new Date(s.intendedMs).toISOString(),
+    intendedMs: s.intendedMs,
+    actualMs: s.actualMs !== undefined ? ms(s.actualMs) : undefined,
+    lateMs: s.actualMs !== undefined ? ms(s.actualMs - s.intendedMs) : undefined,
+    workerSpreadMs: s.workerSpreadMs !== undefined ? ms(s.workerSpreadMs) : undefined,
+  };
 }
 
 /** 130 for SIGINT, 143 for SIGTERM: what a shell reports for a process those signals ended. */

@@ -3,19 +3,24 @@ import { Args, Flags } from '@oclif/core';
 import { PlainCommand } from '../cli/base';
 import { ConfigError } from '../engine/errors';
 import { CompareError, Comparison, compareResults } from '../report/compare';
-import { regressionLines, renderComparisonMarkdown, renderComparisonTable } from '../report/compareRender';
+import { methodLine, regressionLines, renderComparisonMarkdown, renderComparisonTable, summaryLine } from '../report/compareRender';
+import { checkHtmlOutput, writeCompareHtml } from '../report/html';
 import { ResultFileError, readResult } from '../report/result';
 
 export default class Compare extends PlainCommand {
   static summary = 'Compare two benchmark results and fail on a regression.';
 
   static description =
-    'Compare two result documents (from `iocptls bench ... --json`). Exits 1 when a rate drops, or a latency ' +
-    'percentile rises, by more than the threshold; 2 when the files cannot be compared.';
+    'Compare two result documents (from `iocptls bench ... --json`, best with --rounds). For each metric: the change, ' +
+    'its bootstrap confidence interval and a Mann-Whitney U p-value over the samples (rounds, else per-second ' +
+    'intervals). Exits 1 only when a gated metric (the headline rate, the headline latency percentiles) changes for ' +
+    'the worse significantly (Holm-adjusted p < --alpha) and by more than --threshold; 2 when the files cannot be ' +
+    'compared. See docs/compare.md.';
 
   static examples = [
     '<%= config.bin %> compare base.json new.json',
     '<%= config.bin %> compare base.json new.json --threshold 10 --markdown',
+    '<%= config.bin %> compare base.json new.json --alpha 0.01 --json',
   ];
 
   static enableJsonFlag = true;
@@ -36,7 +41,18 @@ export default class Compare extends PlainCommand {
         return n;
       },
     })(),
+    alpha: Flags.custom<number>({
+      description: 'significance level: the chance that two runs of the same build fail the comparison (family-wise, Holm); confidence intervals are at 1 - alpha',
+      default: 0.05,
+      helpValue: 'P',
+      parse: async (input) => {
+        const n = Number(input);
+        if (input.trim() === '' || !Number.isFinite(n) || n <= 0 || n >= 0.5) throw new Error(`--alpha must be a probability between 0 and 0.5, got "${input}"`);
+        return n;
+      },
+    })(),
     markdown: Flags.boolean({ description: 'print a GitHub markdown table instead of the terminal table' }),
+    html: Flags.string({ description: 'also write a self-contained HTML page (both spectra, rates over time, the changes) to this file', helpValue: 'FILE' }),
   };
 
   public async run(): Promise<Comparison> {
@@ -44,7 +60,10 @@ export default class Compare extends PlainCommand {
     const { args, flags } = await this.parse(Compare);
     let cmp: Comparison;
     try {
-      cmp = compareResults(readResult(args.base), readResult(args.new), { thresholdPct: flags.threshold });
+      if (flags.html) checkHtmlOutput(flags.html);
+      const docs = [readResult(args.base), readResult(args.new)];
+      cmp = compareResults(docs[0], docs[1], { thresholdPct: flags.threshold, alpha: flags.alpha });
+      if (flags.html) writeCompareHtml(flags.html, docs[0], docs[1], cmp, { base: args.base, next: args.new });
     } catch (err) {
       if (err instanceof ResultFileError || err instanceof CompareError) {
         // Files that cannot be compared are the command line's problem (exit 2), with their own code under --json.
@@ -71,8 +90,9 @@ export default class Compare extends PlainCommand {
       const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
       this.log(flags.markdown ? markdown : renderComparisonTable(cmp, { color }));
       if (!flags.markdown) {
-        if (cmp.regressions.length === 0) this.log(`No regressions beyond ${cmp.thresholdPct}%.`);
-        else this.log([`${cmp.regressions.length} regression(s) beyond ${cmp.thresholdPct}%:`, ...regressionLines(cmp).map((l) => `  ${l}`)].join('\n'));
+        this.log(methodLine(cmp));
+        for (const n of cmp.notes) this.log(`Note: ${n}`);
+        this.log([summaryLine(cmp), ...regressionLines(cmp).map((l) => `  ${l}`)].join('\n'));
       }
     }
     if (cmp.regressions.length > 0) process.exitCode = 1;

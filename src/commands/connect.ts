@@ -2,9 +2,11 @@ import { Args, Flags } from '@oclif/core';
 import fs from 'node:fs';
 import net from 'node:net';
 import { EXIT_FAILURE, IocptlsCommand } from '../cli/base';
+import { bindFlag, parseBind } from '../cli/bind_flag';
 import { openKeylog } from '../cli/keylog';
 import { parseTarget, resolveHost } from '../cli/target';
 import { tlsFlags, tlsOptionsFromFlags } from '../cli/tls_flags';
+import { roundRobin } from '../engine/apps/client_load';
 import { runProbe } from '../engine/apps/probe';
 import { Loop } from '../engine/loop';
 import { createPort } from '../engine/port';
@@ -40,6 +42,7 @@ the reply goes to stderr).`;
     keylog: Flags.string({ description: 'append TLS secrets to this file in NSS key log format [env: SSLKEYLOGFILE]' }),
     timeout: Flags.integer({ description: 'connect + handshake timeout, ms', default: 10000, min: 1 }),
     quiet: Flags.integer({ description: 'after sending, close once the peer has been silent this long, ms', default: 1000, min: 0 }),
+    ...bindFlag,
   };
 
   async run(): Promise<ConnectDocument> {
@@ -67,8 +70,10 @@ the reply goes to stderr).`;
       throw e;
     }
     let resolved: Awaited<ReturnType<typeof resolveHost>>;
+    let sources: string[] | undefined;
     try {
       resolved = await resolveHost(target.host);
+      sources = await parseBind(flags.bind, resolved.ip);
     } catch (e) {
       context.free();
       keylog?.close();
@@ -91,6 +96,7 @@ the reply goes to stderr).`;
         quietMs: flags.quiet,
         ticketWaitMs: 250,
         reconnect: flags.reconnect,
+        source: roundRobin((sources ?? []).map((ip) => loop.port.sockaddr(ip, 0))),
       });
       const doc = buildConnectDocument({
         tool: toolInfo(),

@@ -1,6 +1,7 @@
 // A benchmark run, from the main thread: starts the embedded server when there is no target,
 // starts the bench workers with their share of the load, merges their 1 s intervals (for
-// progress and rates) and, at the end, their histograms (added, never averaged).
+// progress and rates) and, at the end, their histograms (added, never averaged). With --rounds,
+// does that once per round and adds the rounds up the same way.
 import os from 'node:os';
 import type { Direction } from './apps/bulk_client';
 import type { ServerMode } from './apps/server_app';
@@ -9,9 +10,9 @@ import { IntervalMerger } from './interval_merger';
 import type { Backend } from './port/types';
 import { RunningServer, ServerTotals, startServer } from './server';
 import { addCounters, CounterSnapshot, emptyCounters, mergeCounters } from './stats/counters';
-import type { Histogram } from './stats/histograms';
+import { Histogram, mergeHistograms } from './stats/histograms';
 import { IntervalSample, IntervalSeries } from './stats/intervals';
-import { Accounting, HistogramName } from './stats/recorder';
+import { Accounting, HISTOGRAM_NAMES, HistogramName } from './stats/recorder';
 import type { TlsContextOptions } from './tls/context';
 import type { NegotiatedInfo } from './tls/session';
 import { WorkerPool } from './workers/pool';
@@ -40,7 +41,17 @@ export interface BenchOptions {
   direction: Direction;
   size: number;
   pingpongSize: number;
+  /** Local addresses to connect from, in turn (--bind). */
+  sources?: string[];
+  /** Wall-clock instant (epoch ms) at which every worker begins, warmup included (--start-at); the first round only. */
+  startAtMs?: number;
+  /** Measured rounds (each a complete run: warmup, window, drain), 1 for a plain run. */
+  rounds?: number;
+  /** Pause between rounds, seconds. */
+  roundPauseSec?: number;
   onProgress?: (sample: IntervalSample, elapsedSec: number) => void;
+  /** A round (0-based) is about to start; only called with rounds > 1. */
+  onRound?: (round: number) => void;
   /** Lets the caller end the run early (a signal): the run still reports what it measured. */
   control?: BenchControl;
 }
@@ -53,11 +64,34 @@ export class BenchControl {
   interrupt(signal: string): void {
     this.interruptedBy ??= signal;
     this.#pool?.interrupt();
+    this.wakeAll();
   }
 
   attach(pool: { interrupt(): void }): void {
     this.#pool = pool;
     if (this.interruptedBy) pool.interrupt();
+  }
+
+  #wakers = new Set<() => void>();
+
+  /** Waits ms (a pause between rounds); resolves false at once if the run is interrupted meanwhile. */
+  pause(ms: number): Promise<boolean> {
+    if (this.interruptedBy) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.#wakers.delete(wake);
+        resolve(ok);
+      };
+      const wake = () => done(false);
+      const timer = setTimeout(() => done(true), ms);
+      this.#wakers.add(wake);
+    });
+  }
+
+  /** Called by interrupt(): ends a pause in progress. */
+  protected wakeAll(): void {
+    for (const w of [...this.#wakers]) w();
   }
 }
 
@@ -92,6 +126,30 @@ export interface BenchRun {
   interrupted?: string;
   /** Every long-lived connection closed before the run's time was up. */
   endedEarly: boolean;
+  /** With rounds > 1: each round's own figures (the fields above are their sums). */
+  rounds?: BenchRound[];
+  /** With --start-at: the instant asked for, when the first worker began, and how far apart the workers began (ms). */
+  startAt?: StartRecord;
+}
+
+export interface StartRecord {
+  intendedMs: number;
+  /** undefined when the run was stopped before the instant came. */
+  actualMs?: number;
+  workerSpreadMs?: number;
+}
+
+/** One round of a --rounds run, as the document's `rounds` keeps it. */
+export interface BenchRound {
+  index: number;
+  start: Date;
+  finish: Date;
+  durationSec: number;
+  totals: CounterSnapshot;
+  intervals: IntervalSample[];
+  histograms: Partial<Record<HistogramName, Histogram>>;
+  /** The round was cut short by a signal. */
+  interrupted: boolean;
 }
 
 /** Splits n into `parts` shares that differ by at most one (the first ones get the remainder). */
@@ -113,6 +171,14 @@ function embeddedMode(o: BenchOptions): ServerMode {
   return 'echo';
 }
 
+/**
+ * A benchmark run: one round, or with `rounds` > 1 several rounds separated by pauses, each a
+ * complete run of its own (new workers and connections, warmup, window, drain) against the
+ * same target — the embedded server is started once and serves every round. Rounds are
+ * separate replicas on purpose: a sample per round then carries what differs from one run to
+ * the next (connection placement, JIT, the machine's load a few seconds later), which is what
+ * `compare`'s statistics need to know about; windows of one long run would share all of it.
+ */
 export async function runBench(o: BenchOptions): Promise<BenchRun> {
   let server: RunningServer | undefined;
   let target = o.target;
@@ -134,6 +200,49 @@ export async function runBench(o: BenchOptions): Promise<BenchRun> {
     });
     target = { host: '127.0.0.1', ip: '127.0.0.1', port: server.port };
   }
+  const rounds = Math.max(1, o.rounds ?? 1);
+  const runs: RoundRun[] = [];
+  let finished = false;
+  try {
+    for (let r = 0; r < rounds; r++) {
+      if (r > 0 && o.control && !(await o.control.pause((o.roundPauseSec ?? 1) * 1000))) break;
+      if (r > 0 && !o.control) await new Promise((res) => setTimeout(res, (o.roundPauseSec ?? 1) * 1000));
+      if (rounds > 1) o.onRound?.(r);
+      // Shards start together: the first round waits for --start-at; the others follow their pauses.
+      const run = await runRound(r === 0 ? o : { ...o, startAtMs: undefined }, target);
+      // A round interrupted before its window opened measured nothing: it is not a round.
+      if (run.intervals.length > 0 || runs.length === 0) runs.push(run);
+      if (o.control?.interruptedBy) break;
+    }
+    finished = true;
+  } finally {
+    if (server && !finished) await server.stop().catch(() => undefined);
+  }
+  const serverTotals = server ? await server.stop() : undefined;
+  return combineRounds(runs, { embedded: server !== undefined, host: target.host, port: target.port }, serverTotals, o, rounds > 1);
+}
+
+/** What one round measured (its workers' results merged). */
+interface RoundRun {
+  start: Date;
+  finish: Date;
+  totals: CounterSnapshot;
+  intervals: IntervalSample[];
+  durationSec: number;
+  histograms: Partial<Record<HistogramName, Histogram>>;
+  perConnectionGbps?: number[];
+  negotiated?: NegotiatedInfo;
+  warmup: { durationSec: number; totals: CounterSnapshot };
+  after: CounterSnapshot;
+  accounting: Accounting;
+  client: ClientSummary;
+  interrupted: boolean;
+  endedEarly: boolean;
+  startAt?: StartRecord;
+}
+
+/** One round: starts the bench workers with their share of the load, and merges what they report. */
+async function runRound(o: BenchOptions, target: { host: string; ip: string; port: number }): Promise<RoundRun> {
   const workers = Math.max(1, Math.min(o.workers, o.connections));
   const pool = new WorkerPool<BenchJob, object, IntervalSample, BenchWorkerResult>({ kind: 'bench', backend: o.backend, openssl: o.openssl });
   o.control?.attach(pool);
@@ -147,58 +256,50 @@ export async function runBench(o: BenchOptions): Promise<BenchRun> {
     series.add(s);
     merger.add(s, null);
   });
-  let results: BenchWorkerResult[];
-  try {
-    const jobs: BenchJob[] = Array.from({ length: workers }, (_, i) => ({
-      kind: o.kind,
-      ip: target!.ip,
-      port: target!.port,
-      servername: o.servername,
-      verifyHost: o.servername ?? target!.host,
-      tls: o.tls,
-      connections: share(o.connections, workers, i),
-      rate: o.rate / workers,
-      count: o.count > 0 ? share(o.count, workers, i) : 0,
-      durationMs: o.durationSec * 1000,
-      warmupMs: o.warmupSec * 1000,
-      timeoutMs: o.timeoutMs,
-      resume: o.resume,
-      resumeRatio: o.resumeRatio,
-      close: o.close,
-      direction: o.direction,
-      size: o.size,
-      pingpongSize: o.pingpongSize,
-    }));
-    await Promise.all(jobs.map((j) => pool.start(j)));
-    await pool.whenAllExited();
-    results = await pool.stop();
-    if (results.length < workers) throw pool.errors[0] ?? new IocptlsError('a bench worker stopped without a result');
-  } finally {
-    if (server && !results!) await server.stop().catch(() => undefined);
-  }
-  const serverTotals = server ? await server.stop() : undefined;
+  const jobs: BenchJob[] = Array.from({ length: workers }, (_, i) => ({
+    kind: o.kind,
+    ip: target.ip,
+    port: target.port,
+    servername: o.servername,
+    verifyHost: o.servername ?? target.host,
+    tls: o.tls,
+    connections: share(o.connections, workers, i),
+    rate: o.rate / workers,
+    count: o.count > 0 ? share(o.count, workers, i) : 0,
+    durationMs: o.durationSec * 1000,
+    warmupMs: o.warmupSec * 1000,
+    timeoutMs: o.timeoutMs,
+    resume: o.resume,
+    resumeRatio: o.resumeRatio,
+    close: o.close,
+    direction: o.direction,
+    size: o.size,
+    pingpongSize: o.pingpongSize,
+    sources: o.sources,
+    startAtMs: o.startAtMs,
+  }));
+  await Promise.all(jobs.map((j) => pool.start(j)));
+  await pool.whenAllExited();
+  const results = await pool.stop();
+  if (results.length < workers) throw pool.errors[0] ?? new IocptlsError('a bench worker stopped without a result');
   const intervals = series.merged();
-  const histograms: BenchRun['histograms'] = {};
-  for (const name of ['handshake', 'connect', 'rtt', 'handshakeUncorrected', 'scheduleLag', 'rttUncorrected'] as const) {
+  const histograms: RoundRun['histograms'] = {};
+  for (const name of HISTOGRAM_NAMES) {
     const h = series.histogram(name);
     if (h.totalCount > 0) histograms[name] = h;
   }
-  // Workers open their windows within milliseconds of each other: the run's window spans them all.
+  // Workers open their windows within milliseconds of each other: the round's window spans them all.
   const windows = results.flatMap((r) => (r.window ? [r.window] : []));
   const now = Date.now();
-  const start = new Date(windows.length ? Math.min(...windows.map((w) => w.startMs)) : now);
-  const finish = new Date(windows.length ? Math.max(...windows.map((w) => w.endMs)) : now);
   return {
-    start,
-    finish,
-    target: { host: target.host, port: target.port, embedded: server !== undefined },
+    start: new Date(windows.length ? Math.min(...windows.map((w) => w.startMs)) : now),
+    finish: new Date(windows.length ? Math.max(...windows.map((w) => w.endMs)) : now),
     totals: series.totals(),
     intervals,
     durationSec: intervals.reduce((t, s) => t + s.durationMs, 0) / 1000,
     histograms,
     perConnectionGbps: o.kind === 'throughput' ? results.flatMap((r) => r.perConnectionGbps ?? []) : undefined,
     negotiated: results.find((r) => r.negotiated)?.negotiated,
-    server: serverTotals,
     warmup: {
       durationSec: Math.max(...results.map((r) => r.warmup.durationMs)) / 1000,
       totals: mergeCounters(results.map((r) => r.warmup.totals)),
@@ -206,9 +307,94 @@ export async function runBench(o: BenchOptions): Promise<BenchRun> {
     after: mergeCounters(results.map((r) => r.after)),
     accounting: sumAccounting(results.map((r) => r.accounting)),
     client: summarizeClient(results.map((r) => r.client)),
-    interrupted: o.control?.interruptedBy,
+    interrupted: o.control?.interruptedBy !== undefined,
     endedEarly: results.some((r) => r.endedEarly),
+    startAt: o.startAtMs !== undefined ? startRecord(o.startAtMs, results) : undefined,
   };
+}
+
+function startRecord(intendedMs: number, results: BenchWorkerResult[]): StartRecord {
+  const began = results.flatMap((r) => (r.startedAtMs !== undefined ? [r.startedAtMs] : []));
+  if (began.length === 0) return { intendedMs };
+  const first = Math.min(...began);
+  return { intendedMs, actualMs: first, workerSpreadMs: Math.max(...began) - first };
+}
+
+/**
+ * The run from its rounds: counts added, histograms added (never averaged), intervals one after
+ * the other (renumbered, each tagged with its round), time summed — so every rate is over the
+ * measured time of all rounds, the pauses and warmups left out.
+ */
+function combineRounds(
+  runs: RoundRun[],
+  target: BenchRun['target'],
+  server: ServerTotals | undefined,
+  o: BenchOptions,
+  keepRounds: boolean
+): BenchRun {
+  const intervals: IntervalSample[] = [];
+  runs.forEach((r, round) => {
+    for (const s of r.intervals) intervals.push(keepRounds ? { ...s, index: intervals.length, round } : s);
+  });
+  const histograms: BenchRun['histograms'] = {};
+  for (const name of HISTOGRAM_NAMES) {
+    const parts = runs.flatMap((r) => (r.histograms[name] ? [r.histograms[name]!] : []));
+    if (parts.length > 0) histograms[name] = parts.length === 1 ? parts[0] : mergeHistograms(parts);
+  }
+  const perConnection = runs.flatMap((r) => r.perConnectionGbps ?? []);
+  return {
+    start: runs[0].start,
+    finish: runs[runs.length - 1].finish,
+    target,
+    totals: mergeCounters(runs.map((r) => r.totals)),
+    intervals,
+    durationSec: runs.reduce((t, r) => t + r.durationSec, 0),
+    histograms,
+    perConnectionGbps: o.kind === 'throughput' ? perConnection : undefined,
+    negotiated: runs.find((r) => r.negotiated)?.negotiated,
+    server,
+    warmup: {
+      durationSec: runs.reduce((t, r) => t + r.warmup.durationSec, 0),
+      totals: mergeCounters(runs.map((r) => r.warmup.totals)),
+    },
+    after: mergeCounters(runs.map((r) => r.after)),
+    accounting: sumAccounting(runs.map((r) => r.accounting)),
+    client: addClientSummaries(runs.map((r) => r.client)),
+    interrupted: o.control?.interruptedBy,
+    endedEarly: runs.some((r) => r.endedEarly),
+    startAt: runs[0].startAt,
+    rounds: keepRounds
+      ? runs.map((r, index) => ({
+          index,
+          start: r.start,
+          finish: r.finish,
+          durationSec: r.durationSec,
+          totals: r.totals,
+          intervals: intervals.filter((s) => s.round === index),
+          histograms: r.histograms,
+          interrupted: r.interrupted,
+        }))
+      : undefined,
+  };
+}
+
+function addClientSummaries(list: ClientSummary[]): ClientSummary {
+  if (list.length === 1) return list[0];
+  const s: ClientSummary = { workers: Math.max(...list.map((c) => c.workers)), busyMs: 0, waitMs: 0, dispatched: 0, queuedMs: 0, busy: 0 };
+  let cpu: { user: number; system: number } | undefined = { user: 0, system: 0 };
+  for (const c of list) {
+    s.busyMs += c.busyMs;
+    s.waitMs += c.waitMs;
+    s.dispatched += c.dispatched;
+    s.queuedMs += c.queuedMs;
+    if (c.cpuUs && cpu) {
+      cpu.user += c.cpuUs.user;
+      cpu.system += c.cpuUs.system;
+    } else cpu = undefined;
+  }
+  s.cpuUs = cpu;
+  s.busy = s.busyMs + s.waitMs > 0 ? s.busyMs / (s.busyMs + s.waitMs) : 0;
+  return s;
 }
 
 function sumAccounting(list: Accounting[]): Accounting {

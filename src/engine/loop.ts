@@ -54,6 +54,8 @@ export interface ConnectOptions extends SessionOptions {
   /** Connect + handshake timeout, ms (0: none). */
   timeoutMs?: number;
   origin?: number;
+  /** Local address to connect from (--bind); the kernel's choice when absent. */
+  source?: SockAddr;
 }
 
 export interface LoopStats {
@@ -213,7 +215,7 @@ export class Loop {
     const c = this.#newConn('client', opts.origin ?? 0, opts.handler);
     c.tStart = performance.now();
     try {
-      c.fd = this.port.openSocket(addr.family);
+      c.fd = this.port.openSocket(addr.family, opts.source);
     } catch (e) {
       this.#freeConn(c);
       throw e;

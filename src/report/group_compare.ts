@@ -78,14 +78,15 @@ function addTotals(into: CounterSnapshot, d: ResultDocument): void {
   // The per-handshake byte means come back to sums through their counts.
   const hb = d.handshakeBytes;
   if (hb?.full) {
-    into.fullHandshakeSent += hb.full.sent * hb.full.count;
-    into.fullHandshakeReceived += hb.full.received * hb.full.count;
+    into.fullHandshakeSent = (into.fullHandshakeSent ?? 0) + hb.full.sent * hb.full.count;
+    into.fullHandshakeReceived = (into.fullHandshakeReceived ?? 0) + hb.full.received * hb.full.count;
   }
   if (hb?.resumed) {
-    into.resumedHandshakeSent += hb.resumed.sent * hb.resumed.count;
-    into.resumedHandshakeReceived += hb.resumed.received * hb.resumed.count;
+    into.resumedHandshakeSent = (into.resumedHandshakeSent ?? 0) + hb.resumed.sent * hb.resumed.count;
+    into.resumedHandshakeReceived = (into.resumedHandshakeReceived ?? 0) + hb.resumed.received * hb.resumed.count;
   }
-  for (const [g, n] of Object.entries(d.groups ?? {})) into.groups[g] = (into.groups[g] ?? 0) + n;
+  const groups = (into.groups ??= {});
+  for (const [g, n] of Object.entries(d.groups ?? {})) groups[g] = (groups[g] ?? 0) + n;
 }
 
 /** Client CPU of a run: the bench workers' own (result field client.cpuUsPerOp) when the document has it, else ours. */

@@ -34,6 +34,42 @@ function bar(length: number, ascii: boolean): string {
   return '█'.repeat(full) + EIGHTHS[Math.round((length - full) * 8) % 8];
 }
 
+export interface LatencyBand {
+  /** µs, inclusive */
+  lo: number;
+  /** µs, exclusive */
+  hi: number;
+  count: number;
+}
+
+/** The value range (µs) that holds every recorded sample, as used for banding. */
+export function recordedRange(h: Histogram): { lo: number; hi: number } | undefined {
+  const buckets = recordedBuckets(h);
+  if (buckets.length === 0) return undefined;
+  const lo = Math.max(1, h.lowestEquivalentValue(buckets[0].value));
+  const hi = Math.max(lo + 1, h.highestEquivalentValue(buckets[buckets.length - 1].value) + 1);
+  return { lo, hi };
+}
+
+/**
+ * Sample counts in bands spaced on a log scale over `range` (default: the histogram's own).
+ * Two bands per doubling read well in a terminal (a page can afford more); wider ranges are squeezed into maxBands, and a narrow
+ * range never gets more bands than it has distinct microseconds. Histograms banded over the
+ * same range share band edges, so they can be drawn over each other.
+ */
+export function latencyBands(h: Histogram, maxBands: number, range = recordedRange(h), perDoubling = 2): LatencyBand[] {
+  if (!range || h.totalCount === 0) return [];
+  const { lo, hi } = range;
+  const rows = Math.max(1, Math.min(maxBands, Math.ceil(Math.log2(hi / lo) * perDoubling), hi - lo));
+  const edge = (i: number) => lo * (hi / lo) ** (i / rows);
+  const counts = new Array<number>(rows).fill(0);
+  for (const b of recordedBuckets(h)) {
+    const row = Math.floor((Math.log(Math.max(b.value, lo) / lo) / Math.log(hi / lo)) * rows);
+    counts[Math.min(rows - 1, Math.max(0, row))] += b.count;
+  }
+  return counts.map((count, i) => ({ lo: edge(i), hi: edge(i + 1), count }));
+}
+
 export function plotLatency(h: Histogram, opts: PlotOptions = {}): string {
   const width = opts.width ?? 80;
   const maxRows = opts.maxRows ?? 20;
@@ -41,29 +77,18 @@ export function plotLatency(h: Histogram, opts: PlotOptions = {}): string {
   const lines = [`${opts.title ?? 'Latency distribution'} (${formatCount(total)} samples)`];
   if (total === 0) return lines.concat('  (no samples)').join('\n') + '\n';
 
-  const buckets = recordedBuckets(h);
-  const lo = Math.max(1, h.lowestEquivalentValue(buckets[0].value));
-  const hi = Math.max(lo + 1, h.highestEquivalentValue(buckets[buckets.length - 1].value) + 1);
-  // Two rows per doubling reads well; wider ranges are squeezed into maxRows, and a narrow
-  // range never gets more rows than it has distinct microseconds.
-  const rows = Math.max(1, Math.min(maxRows, Math.ceil(Math.log2(hi / lo) * 2), hi - lo));
-  const edge = (i: number) => lo * (hi / lo) ** (i / rows);
-  const counts = new Array<number>(rows).fill(0);
-  for (const b of buckets) {
-    const row = Math.floor((Math.log(Math.max(b.value, lo) / lo) / Math.log(hi / lo)) * rows);
-    counts[Math.min(rows - 1, Math.max(0, row))] += b.count;
-  }
-
+  const bands = latencyBands(h, maxRows);
+  const counts = bands.map((b) => b.count);
   const countWidth = Math.max(...counts.map((c) => formatCount(c).length));
   const prefixWidth = LABEL_WIDTH * 2 + 3 + 2; // 'lo – hi │'
   const suffixWidth = 1 + countWidth + 2 + 6; // ' count  100.0%'
   const barWidth = Math.max(1, width - prefixWidth - suffixWidth);
   const peak = Math.max(...counts);
-  for (let i = 0; i < rows; i++) {
-    const label = `${formatMicros(edge(i)).padStart(LABEL_WIDTH)} – ${formatMicros(edge(i + 1)).padStart(LABEL_WIDTH)} │`;
-    const b = bar((counts[i] / peak) * barWidth, opts.ascii ?? false).padEnd(barWidth);
-    const pct = `${((counts[i] / total) * 100).toFixed(1)}%`.padStart(6);
-    lines.push(`${label}${b} ${formatCount(counts[i]).padStart(countWidth)}  ${pct}`);
+  for (const band of bands) {
+    const label = `${formatMicros(band.lo).padStart(LABEL_WIDTH)} – ${formatMicros(band.hi).padStart(LABEL_WIDTH)} │`;
+    const b = bar((band.count / peak) * barWidth, opts.ascii ?? false).padEnd(barWidth);
+    const pct = `${((band.count / total) * 100).toFixed(1)}%`.padStart(6);
+    lines.push(`${label}${b} ${formatCount(band.count).padStart(countWidth)}  ${pct}`);
   }
   return lines.join('\n') + '\n';
 }

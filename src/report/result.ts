@@ -59,6 +59,37 @@ export interface IntervalRecord {
   counters: CounterSnapshot;
   /** Encoded histograms (µs) of this interval only; names as in `latency`. */
   histograms?: Partial<Record<(typeof LATENCY_NAMES)[number], string>>;
+  /** With --rounds: the round (index into `rounds`) this interval belongs to. */
+  round?: number;
+}
+
+/**
+ * One measured round of a --rounds run: a complete run of its own (warmup, window, drain),
+ * separated from the next by a pause. Each is one sample for `compare`'s statistics.
+ */
+export interface RoundRecord {
+  index: number;
+  /** ISO time the round's window opened. */
+  start: string;
+  /** Measured seconds (its intervals' total length). */
+  duration: number;
+  totals: Totals;
+  errors: Record<string, number>;
+  rates: Rates;
+  /** The round's own latency summaries and encoded histograms. */
+  latency: Latency;
+  /** The round was ended early by a signal: its figures cover what it measured. */
+  interrupted?: boolean;
+}
+
+export interface RoundInput {
+  index: number;
+  start: Date | string;
+  durationS: number;
+  totals: CounterSnapshot;
+  intervals: readonly IntervalSample[];
+  histograms: Partial<Record<(typeof LATENCY_NAMES)[number], Histogram>>;
+  interrupted?: boolean;
 }
 
 /** Per-second rates over the run's 1 s intervals. Every rate is better when higher. */
@@ -112,6 +143,58 @@ export interface HandshakeBytesSection {
   resumed?: HandshakeBytesStats;
 }
 
+/** This run was one share of a larger one (--shard I/N); `params` holds this share's load. */
+export interface ShardInfo {
+  /** 0..count-1. */
+  index: number;
+  count: number;
+  /** The machine's host name (a pod's name under Kubernetes). */
+  host: string;
+  /** The whole run's load, which the shares add up to. */
+  whole: { connections: number; rate?: number; count?: number };
+}
+
+/** --start-at: the instant asked for and when the run actually began (epoch ms, wall clock). */
+export interface StartAt {
+  /** ISO 8601 of intendedMs. */
+  intended: string;
+  intendedMs: number;
+  /** When the first client worker began; absent when the run was stopped before the instant. */
+  actualMs?: number;
+  /** actualMs - intendedMs. */
+  lateMs?: number;
+  /** Between the first and the last client worker's start. */
+  workerSpreadMs?: number;
+}
+
+/** One input of a merged document (`iocptls merge`): what that shard ran and measured. */
+export interface ShardRow {
+  /** The --shard index; for unsharded inputs, the input's position. */
+  shard: number;
+  /** N of --shard; absent for unsharded inputs. */
+  of?: number;
+  host?: string;
+  /** The file the document was read from. */
+  file: string;
+  backend: ResultBackend;
+  opensslVersion: string;
+  params: Record<string, unknown>;
+  start: string;
+  finish: string;
+  duration: number;
+  startAt?: StartAt;
+  /** How much later this shard's measured window opened than the earliest one's, ms. */
+  startSkewMs: number;
+  totals: Totals;
+  errors: Record<string, number>;
+  rates: Rates;
+  /** Latency summaries without their histograms (the merged document carries the sum). */
+  latency: Partial<Record<(typeof LATENCY_NAMES)[number], LatencySummary>>;
+  accounting?: Accounting;
+  client?: ClientReport;
+  interrupted?: { signal: string };
+}
+
 export interface ResultDocument {
   schema: typeof SCHEMA;
   tool: ToolInfo;
@@ -134,8 +217,10 @@ export interface ResultDocument {
   negotiated: Negotiated;
   perConnection?: { gbps: { min: number; median: number; max: number } };
   rateTarget?: { requested: number; achieved: number; shortfallPct: number };
-  /** The measured intervals, each with its counts and histograms. */
+  /** The measured intervals, each with its counts and histograms (with --rounds: every round's, in order). */
   intervals?: IntervalRecord[];
+  /** --rounds N: each round's own figures; the top-level figures are the rounds added up (histograms added, rates over the summed time). */
+  rounds?: RoundRecord[];
   /** started = succeeded + failed + cutOff, over the whole run (warmup and drain included). */
   accounting?: Accounting;
   /** What the warmup did before the window opened (not in totals). */
@@ -156,6 +241,14 @@ export interface ResultDocument {
   handshakeBytes?: HandshakeBytesSection;
   /** Handshakes by key exchange group, by OpenSSL's name (see docs/result-schema.md). */
   groups?: Record<string, number>;
+  /** --shard: this run was one share of a larger one. */
+  shard?: ShardInfo;
+  /** --start-at: when the run was meant to begin and when it did (merged: the earliest shard's start, the latest lateness). */
+  startAt?: StartAt;
+  /** A merged document (`iocptls merge`): how many inputs, of how many shards, how far apart they started. */
+  merged?: { inputs: number; of?: number; missing?: number[]; startSkewMs: number };
+  /** A merged document: one row per input, in shard order. */
+  shards?: ShardRow[];
 }
 
 export interface ResultInput {
@@ -188,6 +281,10 @@ export interface ResultInput {
   interrupted?: string;
   endedEarly?: boolean;
   maxErrorRate?: number;
+  shard?: ShardInfo;
+  startAt?: StartAt;
+  /** --rounds: each round (the top-level totals, intervals and histograms must be their sum). */
+  rounds?: readonly RoundInput[];
 }
 
 /** The headline rate of each kind: what --rate asks for and what a reader looks at first. */
@@ -199,6 +296,29 @@ export const PRIMARY_RATE: Record<ResultKind, keyof Rates> = {
 
 export function latencyStats(h: Histogram): LatencyStats {
   return { ...summarizeHistogram(h), encoded: encodeHistogram(h) };
+}
+
+function latencyOf(histograms: ResultInput['histograms']): Latency {
+  const latency: Latency = {};
+  for (const name of LATENCY_NAMES) {
+    const h = histograms?.[name];
+    if (h) latency[name] = latencyStats(h);
+  }
+  return latency;
+}
+
+export function roundRecord(kind: ResultKind, r: RoundInput): RoundRecord {
+  const rec: RoundRecord = {
+    index: r.index,
+    start: iso(r.start),
+    duration: r.durationS,
+    totals: totalsOf(r.totals),
+    errors: { ...r.totals.errors },
+    rates: buildRates(kind, r.intervals, r.totals),
+    latency: latencyOf(r.histograms),
+  };
+  if (r.interrupted) rec.interrupted = true;
+  return rec;
 }
 
 function buildRates(kind: ResultKind, intervals: readonly IntervalSample[], totals: CounterSnapshot): Rates {
@@ -235,11 +355,7 @@ export function buildResult(input: ResultInput): ResultDocument {
     input.durationS ??
     (intervalsMs > 0 ? intervalsMs / 1000 : (new Date(input.finish).getTime() - new Date(input.start).getTime()) / 1000);
 
-  const latency: Latency = {};
-  for (const name of LATENCY_NAMES) {
-    const h = input.histograms?.[name];
-    if (h) latency[name] = latencyStats(h);
-  }
+  const latency = latencyOf(input.histograms);
 
   const doc: ResultDocument = {
     schema: SCHEMA,
@@ -265,9 +381,18 @@ export function buildResult(input: ResultInput): ResultDocument {
     },
   };
 
-  if (intervals.length > 0 && intervals.some((i) => i.histograms)) {
-    doc.intervals = intervals.map((i) => ({ index: i.index, startMs: i.startMs, durationMs: i.durationMs, counters: i.counters, histograms: i.histograms }));
+  // Every run's seconds, also without latencies (throughput): `iocptls merge` aligns shards by them.
+  if (intervals.length > 0) {
+    doc.intervals = intervals.map((i) => ({
+      index: i.index,
+      startMs: i.startMs,
+      durationMs: i.durationMs,
+      counters: i.counters,
+      ...(i.histograms ? { histograms: i.histograms } : {}),
+      ...(i.round !== undefined ? { round: i.round } : {}),
+    }));
   }
+  if (input.rounds) doc.rounds = input.rounds.map((r) => roundRecord(kind, r));
   if (input.accounting) doc.accounting = { ...input.accounting };
   if (input.warmup) doc.warmup = { duration: input.warmup.durationS, totals: totalsOf(input.warmup.totals) };
   if (input.afterWindow) doc.afterWindow = totalsOf(input.afterWindow);
@@ -275,6 +400,8 @@ export function buildResult(input: ResultInput): ResultDocument {
   if (input.server) doc.server = { ...input.server };
   if (input.interrupted) doc.interrupted = { signal: input.interrupted };
   if (input.endedEarly) doc.endedEarly = true;
+  if (input.shard) doc.shard = { ...input.shard, whole: { ...input.shard.whole } };
+  if (input.startAt) doc.startAt = { ...input.startAt };
   if (input.maxErrorRate !== undefined) doc.errorRate = { ratio: errorRatio(doc), max: input.maxErrorRate };
   if (input.perConnectionGbps && input.perConnectionGbps.length > 0) {
     const sorted = [...input.perConnectionGbps].sort((a, b) => a - b);

@@ -32,7 +32,7 @@ function groupsLine(t: ServerTotals['totals']): string[] {
 
 // The server's side of the same bytes a client reports: what it sent is what the client received.
 function handshakeBytesLine(t: ServerTotals['totals']): string[] {
-  const mean = (sum: number, n: number) => Math.round(sum / n);
+  const mean = (sum: number | undefined, n: number) => Math.round((sum ?? 0) / n);
   const parts: string[] = [];
   if (t.full && t.fullHandshakeSent) parts.push(`full ${mean(t.fullHandshakeSent, t.full)} sent, ${mean(t.fullHandshakeReceived, t.full)} received`);
   if (t.resumed && t.resumedHandshakeSent)

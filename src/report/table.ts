@@ -78,10 +78,33 @@ function renderFacts(r: ResultDocument, p: Paint): string {
     `${p.dim('CPU    ')} ${m.cpuModel} × ${m.cores} (${m.platform} ${m.arch}, node ${m.node})`,
   ];
   if (client) lines.push(`${p.dim('Client ')} ${client.join(' · ')}`);
+  lines.push(...distributedLines(r, p));
   if (r.interrupted) lines.push(p.yellow(`Interrupted by ${r.interrupted.signal} after ${r.duration.toFixed(1)} s of measurement: the figures cover that much`));
   if (r.endedEarly) lines.push(p.yellow(`Ended early: every connection had closed after ${r.duration.toFixed(1)} s`));
   if (c?.warning) lines.push(p.yellow(`Warning: ${c.warning}`));
   return lines.join('\n');
+}
+
+/** --shard, --start-at and merged documents: which part of a run this is, and when it began. */
+function distributedLines(r: ResultDocument, p: Paint): string[] {
+  const lines: string[] = [];
+  if (r.shard) {
+    const w = r.shard.whole;
+    const whole = [`${formatCount(w.connections)} connections`, w.rate && `${formatCount(w.rate)}/s`, w.count && `${formatCount(w.count)} handshakes`].filter(Boolean);
+    lines.push(`${p.dim('Shard  ')} ${r.shard.index}/${r.shard.count} on ${r.shard.host} · the whole run: ${whole.join(', ')}`);
+  }
+  if (r.merged) {
+    const m = r.merged;
+    const of = m.of !== undefined ? `${m.inputs} of ${m.of} shards` : `${m.inputs} runs`;
+    const missing = m.missing?.length ? p.yellow(` · missing ${m.missing.join(', ')}`) : '';
+    lines.push(`${p.dim('Merged ')} ${of}${missing} · windows opened up to ${m.startSkewMs.toFixed(1)} ms apart`);
+  }
+  if (r.startAt) {
+    const s = r.startAt;
+    const late = s.lateMs !== undefined ? `${s.lateMs.toFixed(1)} ms late${r.merged ? ' at worst' : ''}` : 'stopped before it came';
+    lines.push(`${p.dim('Start  ')} at ${s.intended} (--start-at), ${late}`);
+  }
+  return lines;
 }
 
 function renderLatency(r: ResultDocument, p: Paint): string | undefined {
@@ -106,6 +129,47 @@ function renderRates(r: ResultDocument, p: Paint): string | undefined {
     t.push([p.bold(label), format(s.mean), format(s.stdev), format(s.min), format(s.max)]);
   }
   return t.toString();
+}
+
+/** The kind's headline latency: what a reader of a round looks at. */
+const PRIMARY_LATENCY: Record<ResultDocument['kind'], (typeof LATENCY_NAMES)[number]> = { handshake: 'handshake', pingpong: 'rtt', throughput: 'handshake' };
+
+/**
+ * --rounds: one line per round (its headline rate and latency), then how far the rounds spread:
+ * the coefficient of variation of the headline rate is the noise `compare` has to see through
+ * (docs/compare.md turns it into a number of rounds).
+ */
+function renderRounds(r: ResultDocument, p: Paint): string | undefined {
+  if (!r.rounds || r.rounds.length === 0) return undefined;
+  const key = PRIMARY_RATE[r.kind];
+  const { label, format } = RATE_LABELS[key];
+  const lat = r.kind === 'throughput' ? undefined : PRIMARY_LATENCY[r.kind];
+  const head = ['Round', 'Start', 'Seconds', `${label}${key.startsWith('bits') ? '' : '/s'}`];
+  if (lat) head.push(`${LATENCY_LABELS[lat]} p50`, 'p99');
+  head.push('Errors');
+  const t = makeTable(head, p);
+  const t0 = new Date(r.rounds[0].start).getTime();
+  for (const round of r.rounds) {
+    const l = lat ? round.latency[lat] : undefined;
+    const row = [
+      p.bold(`${round.index + 1}${round.interrupted ? ' (interrupted)' : ''}`),
+      `+${((new Date(round.start).getTime() - t0) / 1000).toFixed(1)} s`,
+      round.duration.toFixed(2),
+      format(round.rates[key]?.mean ?? 0),
+    ];
+    if (lat) row.push(l ? formatMicros(l.p50) : '–', l ? formatMicros(l.p99) : '–');
+    row.push(round.totals.errors > 0 ? p.red(formatCount(round.totals.errors)) : '0');
+    t.push(row);
+  }
+  const rates = r.rounds.filter((x) => !x.interrupted).map((x) => x.rates[key]?.mean ?? 0);
+  let spread = '';
+  if (rates.length >= 2) {
+    const mean = rates.reduce((a, b) => a + b, 0) / rates.length;
+    const sd = Math.sqrt(rates.reduce((a, b) => a + (b - mean) ** 2, 0) / (rates.length - 1));
+    const cv = mean > 0 ? (sd / mean) * 100 : 0;
+    spread = `\nRound to round: ${label.toLowerCase()} ${format(Math.min(...rates))} .. ${format(Math.max(...rates))}, coefficient of variation ${cv.toFixed(1)}% over ${rates.length} rounds`;
+  }
+  return t.toString() + spread;
 }
 
 function renderTotals(r: ResultDocument, p: Paint): string {
@@ -152,7 +216,10 @@ function renderTotals(r: ResultDocument, p: Paint): string {
   if (r.server) {
     // The embedded server saw the warmup and the drain too: our three parts must add up to its count.
     const ours = r.totals.handshakes + (r.warmup?.totals.handshakes ?? 0) + (r.afterWindow?.handshakes ?? 0);
-    const agree = ours === r.server.handshakes ? 'agrees with ours' : p.yellow(`ours: ${formatCount(ours)}`);
+    // With --close rst the client's Finished and its RST can arrive together, and a reset discards
+    // what the server had not read yet: a handshake complete for us, never for it.
+    const why = ours > r.server.handshakes && r.params.close === 'rst' ? ' (a reset can arrive before the server read our Finished)' : '';
+    const agree = ours === r.server.handshakes ? 'agrees with ours' : p.yellow(`ours: ${formatCount(ours)}${why}`);
     t.push([p.bold('Server saw'), `${formatCount(r.server.handshakes)} handshakes (${formatCount(r.server.resumed)} resumed), warmup and drain included: ${agree}`]);
   }
   if (r.rateTarget) {
@@ -191,6 +258,7 @@ export function renderResult(result: ResultDocument, opts: RenderOptions): strin
     renderFacts(result, p),
     renderLatency(result, p),
     renderRates(result, p),
+    renderRounds(result, p),
     renderTotals(result, p),
     renderErrors(result, p),
   ].filter((s): s is string => s !== undefined);

@@ -3,9 +3,9 @@
 // IntervalSeries, then buildResult. Numbers come from a seeded generator, never typed in.
 
 import { Counters } from '../../src/engine/stats/counters';
-import { Histogram, createHistogram } from '../../src/engine/stats/histograms';
-import { IntervalSeries, IntervalTicker } from '../../src/engine/stats/intervals';
-import { ResultDocument, ResultKind, buildResult } from '../../src/report/result';
+import { Histogram, createHistogram, encodeHistogram } from '../../src/engine/stats/histograms';
+import { IntervalSample, IntervalSeries, IntervalTicker } from '../../src/engine/stats/intervals';
+import { ResultDocument, ResultKind, RoundInput, buildResult } from '../../src/report/result';
 
 /** mulberry32: a small deterministic PRNG, so failures reproduce. */
 export function rng(seed: number): () => number {
@@ -57,14 +57,29 @@ export interface RunSpec {
   bytesPerEvent?: number;
   perConnectionGbps?: number[];
   requestedRate?: number;
+  /**
+   * Record each interval's share of the latencies in its own histograms, as bench does (default
+   * true); false makes a document as an older iocptls wrote it, with whole-run histograms only.
+   */
+  intervalHistograms?: boolean;
 }
 
-/** A run driven through the real counters/intervals/result code. */
-export function simulateRun(spec: RunSpec): ResultDocument {
+/** Splits values into `parts` consecutive slices of (nearly) equal size. */
+function slices<T>(values: readonly T[] | undefined, parts: number): T[][] {
+  if (!values) return Array.from({ length: parts }, () => []);
+  return Array.from({ length: parts }, (_, i) => values.slice(Math.floor((i * values.length) / parts), Math.floor(((i + 1) * values.length) / parts)));
+}
+
+/** One run's series: counts bumped and cut per worker, latencies split over the intervals. */
+function simulateSeries(spec: RunSpec, t0: number): { series: IntervalSeries; end: number } {
   const kind = spec.kind ?? 'handshake';
   const workers = spec.workers ?? 2;
   const series = new IntervalSeries();
-  const t0 = Date.UTC(2025, 0, 1);
+  const cuts = spec.intervals + (spec.tailMs ? 1 : 0);
+  // Chunk (cut, worker) of the latencies, in time order.
+  const hs = slices(spec.handshakeUs, cuts * workers);
+  const cs = slices(spec.connectUs, cuts * workers);
+  const withHistograms = spec.intervalHistograms !== false;
   let end = t0;
   for (let w = 0; w < workers; w++) {
     const counters = new Counters();
@@ -80,18 +95,86 @@ export function simulateRun(spec: RunSpec): ResultDocument {
         }
       }
     };
+    let cut = 0;
+    const add = (sample: IntervalSample) => {
+      if (withHistograms) {
+        const h = hs[cut * workers + w];
+        const c = cs[cut * workers + w];
+        sample.histograms = {};
+        if (h.length) sample.histograms.handshake = encodeHistogram(histogramOf(h));
+        if (c.length) sample.histograms.connect = encodeHistogram(histogramOf(c));
+      }
+      cut++;
+      series.add(sample);
+    };
     for (let s = 0; s < spec.intervals; s++) {
       bump(spec.perInterval);
       if (w === 0 && s === 0) for (const [reason, n] of Object.entries(spec.errors ?? {})) counters.error(reason, n);
       // Workers cut a few ms apart, as real ones do.
-      series.add(ticker.tick(t0 + (s + 1) * 1000 + w));
+      add(ticker.tick(t0 + (s + 1) * 1000 + w));
     }
     if (spec.tailMs) {
       bump(Math.round((spec.perInterval * spec.tailMs) / 1000));
-      series.add(ticker.tick(t0 + spec.intervals * 1000 + spec.tailMs + w));
+      add(ticker.tick(t0 + spec.intervals * 1000 + spec.tailMs + w));
     }
     end = Math.max(end, t0 + spec.intervals * 1000 + (spec.tailMs ?? 0) + w);
   }
+  return { series, end };
+}
+
+function nonEmpty(h: { handshake: Histogram; connect: Histogram }): Partial<{ handshake: Histogram; connect: Histogram }> {
+  return Object.fromEntries(Object.entries(h).filter(([, v]) => v.totalCount > 0));
+}
+
+/**
+ * A --rounds run: each spec one round (run one after the other, 2 s apart), put together as
+ * bench does — counts and histograms added, intervals one after the other, tagged by round.
+ */
+export function simulateRounds(specs: readonly RunSpec[]): ResultDocument {
+  const kind = specs[0].kind ?? 'handshake';
+  const t0 = Date.UTC(2025, 0, 1);
+  const rounds: RoundInput[] = [];
+  const all = new IntervalSeries();
+  const intervals: IntervalSample[] = [];
+  let at = t0;
+  let end = t0;
+  specs.forEach((spec, index) => {
+    const { series, end: e } = simulateSeries({ ...spec, intervalHistograms: true }, at);
+    const own = series.merged().map((s) => ({ ...s, index: intervals.length + s.index, round: index }));
+    intervals.push(...own);
+    for (const s of own) all.add(s);
+    rounds.push({
+      index,
+      start: new Date(at),
+      durationS: own.reduce((t, s) => t + s.durationMs, 0) / 1000,
+      totals: series.totals(),
+      intervals: own,
+      histograms: nonEmpty({ handshake: series.histogram('handshake'), connect: series.histogram('connect') }),
+    });
+    end = e;
+    at = e + 2000;
+  });
+  return buildResult({
+    kind,
+    target: { host: '127.0.0.1', port: 8443, embedded: true },
+    backend: 'epoll',
+    params: { connections: 64, workers: specs[0].workers ?? 2, duration: specs[0].intervals, rounds: specs.length },
+    start: new Date(t0),
+    finish: new Date(end),
+    totals: all.totals(),
+    intervals,
+    histograms: nonEmpty({ handshake: all.histogram('handshake'), connect: all.histogram('connect') }),
+    negotiated: { protocol: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', group: 'X25519', alpn: null },
+    rounds,
+  });
+}
+
+/** A run driven through the real counters/intervals/result code. */
+export function simulateRun(spec: RunSpec): ResultDocument {
+  const kind = spec.kind ?? 'handshake';
+  const workers = spec.workers ?? 2;
+  const t0 = Date.UTC(2025, 0, 1);
+  const { series, end } = simulateSeries(spec, t0);
   return buildResult({
     kind,
     target: { host: '127.0.0.1', port: 8443, embedded: true },

@@ -13,8 +13,9 @@ open loop at a constant rate with coordinated-omission correction (as wrk2). Wit
 embedded server on 127.0.0.1 (serve's engine, its own workers).
 
 With --compare-groups, runs the same load once per group of --groups (A,B,C), in --rounds interleaved rounds
-(A B C A B C ...) of --duration seconds each, and prints handshakes/s, client CPU per handshake, latency and
-handshake bytes per group, with ratios to the first. The embedded server then runs in its own process.`;
+(A B C A B C ...; 3 by default) of --duration seconds each (3 by default), and prints handshakes/s, client CPU
+per handshake, latency and handshake bytes per group, with ratios to the first. The embedded server then runs
+in its own process.`;
   static examples = [
     '<%= config.bin %> bench handshake',
     '<%= config.bin %> bench handshake 127.0.0.1:4433 -c 64 -d 10 --json > a.json',
@@ -26,21 +27,25 @@ handshake bytes per group, with ratios to the first. The embedded server then ru
   static flags = {
     ...commonBenchFlags,
     ...handshakeFlags,
-    'compare-groups': Flags.boolean({ description: 'run the load once per group of --groups, in interleaved rounds, and compare them', default: false }),
-    rounds: Flags.integer({ description: 'with --compare-groups: runs per group (each of --duration seconds, default 3)', default: 3, min: 1, max: 100 }),
+    'compare-groups': Flags.boolean({
+      description: 'run the load once per group of --groups, in --rounds interleaved rounds (default 3 here), and compare them',
+      default: false,
+    }),
   };
 
   async run(): Promise<ResultDocument | GroupComparison> {
-    const { args, flags } = await this.parse(BenchHandshake);
+    const { args, flags, raw } = await this.parse(BenchHandshake);
     if (!flags['compare-groups']) return this.runBenchFrom('handshake', args.target, flags, handshakeOptions(flags));
-    const extra = { ...handshakeOptions(flags), durationSec: flags.duration ?? 3 };
+    // --rounds here is the number of runs per group (3 unless given); each run is one round of -d seconds.
+    const rounds = raw.some((t) => t.type === 'flag' && t.flag === 'rounds') ? flags.rounds : 3;
+    const extra = { ...handshakeOptions(flags), durationSec: flags.duration ?? 3, rounds: 1 };
     const { options, backend } = await this.prepareBench('handshake', args.target, flags, extra);
     const maxErrorRate = parsePercent(flags['max-error-rate'], '--max-error-rate');
     const tty = process.stderr.isTTY && !this.jsonEnabled();
     const comparison = await runCompareGroups({
       options,
       backend,
-      rounds: flags.rounds,
+      rounds,
       documentOf: (run, o) => this.documentOf('handshake', run, o, backend, maxErrorRate),
       progress: tty ? (line) => process.stderr.write(`\r  ${line}\x1b[K`) : undefined,
     });

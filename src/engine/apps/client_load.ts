@@ -19,6 +19,19 @@ export interface ClientLoadOptions {
   rec: Recorder;
   /** Called once with the first successful handshake's parameters. */
   onNegotiated?: (info: NegotiatedInfo) => void;
+  /** The local address each new connection binds to (--bind, in turn); the kernel's choice when absent. */
+  source?: () => SockAddr | undefined;
+}
+
+/** Takes the items in turn, starting at `first` (so that workers begin on different source addresses). */
+export function roundRobin<T>(items: readonly T[], first = 0): (() => T) | undefined {
+  if (items.length === 0) return undefined;
+  let i = first % items.length;
+  return () => {
+    const item = items[i];
+    i = (i + 1) % items.length;
+    return item;
+  };
 }
 
 /** µs between two performance.now() readings, at least 1 (the histogram's lowest value). */
@@ -57,6 +70,7 @@ export function connectCounted(
   let handshaken = false;
   acc.started++;
   return o.loop.connect(o.addr, {
+    source: o.source?.(),
     context: o.context,
     servername: o.servername,
     verifyHost: o.verifyHost,

@@ -141,6 +141,7 @@ export class HandshakeLoad {
   #connect(a: Attempt, resume: bigint | undefined): Connection {
     const o = this.o;
     const conn: Connection = o.loop.connect(o.addr, {
+      source: o.source?.(),
       context: o.context,
       servername: o.servername,
       verifyHost: o.verifyHost,

@@ -27,6 +27,8 @@ export interface ProbeOptions {
   /** How long to wait for a TLS 1.3 session ticket when there is no data exchange. */
   ticketWaitMs: number;
   reconnect: number;
+  /** The local address each connection binds to (--bind, in turn); the kernel's choice when absent. */
+  source?: () => SockAddr | undefined;
 }
 
 export interface AttemptResult {
@@ -160,6 +162,7 @@ async function attempt(
   };
 
   const conn = loop.connect(o.addr, {
+    source: o.source?.(),
     context: o.context,
     servername: o.servername,
     verifyHost: o.verifyHost,

@@ -139,11 +139,13 @@ export class IocpPort implements CompletionPort {
     this.#adopt(l.fd, l.family);
     return { fd: l.fd, port: l.port };
   }
-  openSocket(family: 4 | 6): number {
+  openSocket(family: 4 | 6, source?: SockAddr): number {
     const s = sock.newSocket(family);
     try {
       sock.setNoDelay(s);
-      sock.bindWildcard(s, family);
+      // ConnectEx needs a bound socket: the wildcard, or the --bind source address.
+      if (source) sock.bindSource(s, source);
+      else sock.bindWildcard(s, family);
     } catch (e) {
       sock.closeSocket(s);
       throw e;

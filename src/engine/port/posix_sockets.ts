@@ -21,13 +21,31 @@ export function makeSockaddr(ip: string, port: number): SockAddr {
   return { ptr, len, family: len === c.SOCKADDR_IN_SIZE ? 4 : 6, ip, port };
 }
 
-export function openSocket(family: 4 | 6): number {
+export function openSocket(family: 4 | 6, source?: SockAddr): number {
   const fd = check(
     c.libc.socket(family === 6 ? c.AF_INET6 : c.AF_INET, c.SOCK_STREAM | c.SOCK_NONBLOCK | c.SOCK_CLOEXEC, 0),
     'socket'
   );
   setNoDelay(fd);
+  if (source) {
+    try {
+      bindSource(fd, source);
+    } catch (e) {
+      c.libc.close(fd);
+      throw e;
+    }
+  }
   return fd;
+}
+
+/**
+ * Binds a client socket to a source address, port 0. IP_BIND_ADDRESS_NO_PORT (best effort) keeps
+ * bind() from reserving an ephemeral port for the address alone: connect() then picks one per
+ * 4-tuple, so each source address offers its whole port range to every destination.
+ */
+function bindSource(fd: number, source: SockAddr): void {
+  c.libc.setsockopt(fd, c.IPPROTO_IP, c.IP_BIND_ADDRESS_NO_PORT, int1, 4);
+  check(c.libc.bind(fd, source.ptr, source.len), `bind ${source.family === 6 ? `[${source.ip}]` : source.ip}`);
 }
 
 export function setNoDelay(fd: number): void {
@@ -77,8 +95,8 @@ export abstract class PosixSocketSetup {
   openListener(ip: string, port: number, backlog: number, reusePort = false): { fd: number; port: number } {
     return openListener(ip, port, backlog, reusePort);
   }
-  openSocket(family: 4 | 6): number {
-    return openSocket(family);
+  openSocket(family: 4 | 6, source?: SockAddr): number {
+    return openSocket(family, source);
   }
   sockaddr(ip: string, port: number): SockAddr {
     return makeSockaddr(ip, port);

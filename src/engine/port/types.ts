@@ -28,7 +28,11 @@ export interface CompletionPort {
   // Socket setup: synchronous, once per socket, not per operation.
   /** reusePort: SO_REUSEPORT, so each worker can own a listener on the same port and the kernel spreads connections across them. */
   openListener(ip: string, port: number, backlog: number, reusePort?: boolean): { fd: number; port: number };
-  openSocket(family: 4 | 6): number;
+  /**
+   * A client socket. With `source`, bound to that local address before its connect (--bind): the
+   * port stays 0, so the kernel still picks an ephemeral port per destination at connect time.
+   */
+  openSocket(family: 4 | 6, source?: SockAddr): number;
   sockaddr(ip: string, port: number): SockAddr;
   localAddress(fd: number): { ip: string; port: number };
   setNoDelay(fd: number): void;

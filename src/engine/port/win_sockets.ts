@@ -41,6 +41,13 @@ export function bindWildcard(s: number, family: 4 | 6): void {
   if (win.bind(s, addr, len) !== 0) fail('bind (before ConnectEx)');
 }
 
+/** The same bind, to a chosen source address (--bind) instead of the wildcard; port 0 still. */
+export function bindSource(s: number, source: SockAddr): void {
+  const win = w.win32();
+  win.setsockopt(s, w.SOL_SOCKET, w.SO_REUSE_UNICASTPORT, int1, 4);
+  if (win.bind(s, source.ptr, source.len) !== 0) fail(`bind ${source.family === 6 ? `[${source.ip}]` : source.ip} (before ConnectEx)`);
+}
+
 export function openListenerSocket(ip: string, port: number, backlog: number): { fd: number; port: number; family: 4 | 6 } {
   const win = w.win32();
   const addr = new Uint8Array(w.SOCKADDR_STORAGE_SIZE);

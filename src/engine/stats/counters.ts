@@ -23,16 +23,17 @@ export interface CounterSnapshot {
   /**
    * TLS record bytes (headers included) that the handshakes counted in `full` sent and received,
    * from this side, until each completed here (TlsSession.handshakeBytes): sums, so that a mean is
-   * the sum over `full` (over `resumed` for the resumed pair).
+   * the sum over `full` (over `resumed` for the resumed pair). Optional, like `groups`: snapshots
+   * made elsewhere (a merged document's, a test's) may not have them.
    */
-  fullHandshakeSent: number;
-  fullHandshakeReceived: number;
-  resumedHandshakeSent: number;
-  resumedHandshakeReceived: number;
+  fullHandshakeSent?: number;
+  fullHandshakeReceived?: number;
+  resumedHandshakeSent?: number;
+  resumedHandshakeReceived?: number;
   /** Failures by short reason ('refused', 'alert: handshake failure', 'timeout', ...). */
   errors: Record<string, number>;
   /** Handshakes by key exchange group ('X25519MLKEM768', 'P-256'...). A resumed TLS 1.2 handshake counts under its session's group; 'none': no (EC)DHE at all (RSA key exchange, TLS 1.3 psk_ke). */
-  groups: Record<string, number>;
+  groups?: Record<string, number>;
 }
 
 const NUMERIC_FIELDS = [
@@ -156,10 +157,13 @@ export class Counters implements CounterSnapshot {
 /** Adds `from` into `into` (mutating `into`) and returns it. */
 export function addCounters(into: CounterSnapshot, from: CounterSnapshot): CounterSnapshot {
   // `?? 0`: documents written before a field existed lack it.
-  for (const f of NUMERIC_FIELDS) into[f] += from[f] ?? 0;
+  for (const f of NUMERIC_FIELDS) into[f] = (into[f] ?? 0) + (from[f] ?? 0);
   for (const [reason, n] of Object.entries(from.errors)) into.errors[reason] = (into.errors[reason] ?? 0) + n;
   // Snapshots from before groups were counted (an older worker's, a test's) have none.
-  for (const [group, n] of Object.entries(from.groups ?? {})) into.groups[group] = (into.groups[group] ?? 0) + n;
+  for (const [group, n] of Object.entries(from.groups ?? {})) {
+    into.groups ??= {};
+    into.groups[group] = (into.groups[group] ?? 0) + n;
+  }
   return into;
 }
 

@@ -20,6 +20,8 @@ export interface IntervalSample {
   counters: CounterSnapshot;
   /** The interval's own latency histograms (µs, encoded), for per-interval statistics; bench only. */
   histograms?: EncodedHistograms;
+  /** bench --rounds: the round it belongs to (its index then counts across rounds). */
+  round?: number;
 }
 
 /** Worker side: cuts a Counters into consecutive samples. */

@@ -17,6 +17,8 @@ import { IntervalSample, INTERVAL_MS } from '../stats/intervals';
 import { Accounting, Recorder } from '../stats/recorder';
 import { TlsContext, TlsContextOptions } from '../tls/context';
 import type { NegotiatedInfo } from '../tls/session';
+import { roundRobin } from '../apps/client_load';
+import { waitUntilEpoch } from '../start_at';
 import { CONTROL_STOP, STOP_INTERRUPT, WorkerInit } from './protocol';
 import type { Post } from './worker_main';
 
@@ -43,6 +45,10 @@ export interface BenchJob {
   direction: Direction;
   size: number;
   pingpongSize: number;
+  /** Local addresses to connect from, in turn (--bind); the kernel's choice when absent. */
+  sources?: string[];
+  /** Wall-clock instant (epoch ms) to begin at, warmup included (--start-at); at once when absent. */
+  startAtMs?: number;
 }
 
 /** What the worker's own thread cost over the measured window: the client's side of the bill. */
@@ -70,6 +76,8 @@ export interface BenchWorkerResult {
   client: ClientCost;
   /** The load ended by itself before its time (every long-lived connection closed). */
   endedEarly: boolean;
+  /** With a start time: when this worker actually began (wall clock, epoch ms). */
+  startedAtMs?: number;
 }
 
 /** How long in-flight work gets to finish once the window closed; shorter when interrupted. */
@@ -96,10 +104,13 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
     timeoutMs: job.timeoutMs,
     rec,
     onNegotiated: (i) => (negotiated = i),
+    // Worker i begins at the i-th address, so that the addresses share the load also with -c < workers × addresses.
+    source: roundRobin((job.sources ?? []).map((ip) => loop.port.sockaddr(ip, 0)), init.worker),
   };
-  const t0 = performance.now();
   const warmup = job.count > 0 ? 0 : job.warmupMs;
-  const endAt = job.count > 0 ? Infinity : t0 + warmup + job.durationMs;
+  // Set once the run begins (after the wait for --start-at); nothing starts before that.
+  let t0 = 0;
+  let endAt = Infinity;
   const open = () => rec.phase !== 'after' && performance.now() < endAt;
   const hs: HandshakeLoad | undefined =
     job.kind === 'handshake'
@@ -117,6 +128,15 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
   const bulk = job.kind === 'throughput' ? new BulkLoad({ ...base, direction: job.direction, size: job.size }) : undefined;
   const pingpong = job.kind === 'pingpong' ? new PingPongLoad({ ...base, size: job.pingpongSize, rate: job.rate, mayStart: open }) : undefined;
   post({ cmd: 'READY', worker: init.worker, data: {} });
+
+  // Everything is set up: wait for the agreed instant, sleeping on the stop flag (a stop ends the wait, and the run).
+  let startedAtMs: number | undefined;
+  if (job.startAtMs !== undefined) {
+    const started = waitUntilEpoch(job.startAtMs, (ms) => Atomics.wait(stop, CONTROL_STOP, 0, ms), () => Atomics.load(stop, CONTROL_STOP) !== 0);
+    startedAtMs = started?.epochMs;
+  }
+  t0 = performance.now();
+  if (job.count === 0) endAt = t0 + warmup + job.durationMs;
 
   const epoch = (t: number) => performance.timeOrigin + t;
   let index = 0;
@@ -147,22 +167,24 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
     scheduleTick();
   };
 
-  if (warmup > 0) loop.setTimer(t0 + warmup, openWindow);
-  else openWindow();
-  hs?.start();
-  bulk?.start();
-  pingpong?.start();
-
   const stopRequested = () => Atomics.load(stop, CONTROL_STOP) !== 0;
   const longLived = bulk ?? pingpong;
-  loop.run(
-    () =>
-      stopRequested() ||
-      performance.now() >= endAt ||
-      (hs !== undefined && job.count > 0 && hs.started >= job.count && hs.inFlight === 0) ||
-      (longLived !== undefined && longLived.open === 0 && rec.measuring),
-    50
-  );
+  // Stopped while waiting for --start-at: nothing began, nothing to measure.
+  if (job.startAtMs === undefined || startedAtMs !== undefined) {
+    if (warmup > 0) loop.setTimer(t0 + warmup, openWindow);
+    else openWindow();
+    hs?.start();
+    bulk?.start();
+    pingpong?.start();
+    loop.run(
+      () =>
+        stopRequested() ||
+        performance.now() >= endAt ||
+        (hs !== undefined && job.count > 0 && hs.started >= job.count && hs.inFlight === 0) ||
+        (longLived !== undefined && longLived.open === 0 && rec.measuring),
+      50
+    );
+  }
 
   // The window closes now: what is in flight is noted, the last interval cut, the client's cost read.
   const windowEnd = performance.now();
@@ -206,6 +228,7 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
     accounting: rec.accounting,
     client,
     endedEarly,
+    startedAtMs,
   };
   hs?.free();
   context.free();

@@ -63,6 +63,7 @@ export class WorkerPool<J, Y, T, R> extends EventEmitter {
   /** Asks every worker to finish (each closes its connections gracefully) and collects their results. */
   async stop(): Promise<R[]> {
     Atomics.compareExchange(this.#flags, CONTROL_STOP, 0, STOP);
+    Atomics.notify(this.#flags, CONTROL_STOP); // wakes workers sleeping on the flag (waiting for --start-at)
     await this.whenAllExited();
     if (this.#errors.length && this.#results.size === 0) throw this.#errors[0];
     return [...this.#results.entries()].sort((a, b) => a[0] - b[0]).map(([, r]) => r);
@@ -71,6 +72,7 @@ export class WorkerPool<J, Y, T, R> extends EventEmitter {
   /** Asks every worker to end its work now (a signal): they still report what they measured. */
   interrupt(): void {
     Atomics.store(this.#flags, CONTROL_STOP, STOP_INTERRUPT);
+    Atomics.notify(this.#flags, CONTROL_STOP);
   }
 
   whenAllExited(): Promise<void> {
@@ -93,6 +95,7 @@ export class WorkerPool<J, Y, T, R> extends EventEmitter {
   /** Ends workers at once (after an error on startup). */
   async terminate(): Promise<void> {
     Atomics.store(this.#flags, CONTROL_STOP, STOP);
+    Atomics.notify(this.#flags, CONTROL_STOP);
     await Promise.all(this.#workers.map((w) => w.terminate()));
   }
 }

@@ -1,0 +1,49 @@
+import { Args, Flags } from '@oclif/core';
+import { PlainCommand } from '../cli/base';
+import { ConfigError } from '../engine/errors';
+import { checkHtmlOutput, writeRunHtml } from '../report/html';
+import { renderReportText } from '../report/reportText';
+import { ResultDocument, ResultFileError, readResult } from '../report/result';
+
+export default class Report extends PlainCommand {
+  static summary = 'Show a saved result document: the text report bench printed, or a self-contained HTML page with --html.';
+
+  static description =
+    'Reads a result document (`iocptls bench ... --json > run.json`, or a merged one). Without --html, prints the ' +
+    'same tables and latency plot as bench. With --html FILE, writes one HTML file with the percentile spectrum, ' +
+    'the latency distribution, the rate second by second and the errors by reason: no scripts, nothing fetched, ' +
+    'fit to attach to a CI job or open offline.';
+
+  static examples = ['<%= config.bin %> report run.json', '<%= config.bin %> report run.json --html run.html'];
+
+  // --json prints the document back as read (validated): handy to check a file.
+  static enableJsonFlag = true;
+
+  static args = {
+    result: Args.string({ description: 'result document (JSON)', required: true }),
+  };
+
+  static flags = {
+    html: Flags.string({ description: 'write a self-contained HTML report to this file', helpValue: 'FILE' }),
+    plot: Flags.boolean({ description: 'draw the latency distribution (text report)', default: true, allowNo: true }),
+  };
+
+  async run(): Promise<ResultDocument> {
+    const { args, flags } = await this.parse(Report);
+    if (flags.html) checkHtmlOutput(flags.html);
+    let doc: ResultDocument;
+    try {
+      doc = readResult(args.result);
+    } catch (err) {
+      if (err instanceof ResultFileError) throw new ConfigError(err.message);
+      throw err;
+    }
+    if (flags.html) {
+      writeRunHtml(flags.html, doc, { source: args.result });
+    } else if (!this.jsonEnabled()) {
+      const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
+      for (const part of renderReportText(doc, { color, plot: flags.plot })) this.log(part);
+    }
+    return doc;
+  }
+}

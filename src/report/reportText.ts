@@ -1,0 +1,17 @@
+// The text report of a saved result document: what `bench` printed when it ran (the tables
+// and the latency plot), rebuilt from the document alone (the plot from its encoded histogram).
+
+import { plotLatency } from './plot';
+import { ResultDocument } from './result';
+import { renderResult } from './table';
+import { decodeSafely, latencyEntry, primaryLatencyKey } from './html/document';
+
+export function renderReportText(doc: ResultDocument, opts: { color: boolean; plot: boolean }): string[] {
+  const parts = [renderResult(doc, { color: opts.color })];
+  if (opts.plot) {
+    const key = primaryLatencyKey(doc);
+    const h = decodeSafely(latencyEntry(doc, key));
+    if (h) parts.push(plotLatency(h, { title: key === 'rtt' ? 'Round-trip latency' : 'Handshake latency' }));
+  }
+  return parts;
+}
