@@ -17,6 +17,15 @@ export const EPOLLRDHUP = 0x2000;
 export const EPOLLET = 0x80000000;
 
 /**
+ * epoll_pwait2 (Linux 5.11+): epoll_wait with a struct timespec timeout instead of whole
+ * milliseconds. Called through syscall(2): glibc only wraps it from 2.35, and the number is the
+ * same on x86_64 and arm64 (the generic table).
+ */
+export const SYS_epoll_pwait2 = 441;
+/** struct timespec { time_t tv_sec; long tv_nsec; } on 64-bit Linux. */
+export const TIMESPEC_SIZE = 16;
+
+/**
  * struct epoll_event { uint32_t events; epoll_data_t data; }: x86_64 declares it
  * __attribute__((packed)) (12 bytes, data at 4); every other Linux ABI aligns the u64 (16, at 8).
  */
@@ -30,6 +39,8 @@ const SIGNATURES = {
   create1: 'int epoll_create1(int flags)',
   ctl: 'int epoll_ctl(int epfd, int op, int fd, void *event)',
   wait: 'int epoll_wait(int epfd, void *events, int maxevents, int timeout)',
+  // syscall() is variadic; a fixed prototype is ABI-compatible on x86_64 and arm64 (as for io_uring_enter).
+  pwait2: 'long syscall(long nr, int epfd, void *events, int maxevents, void *timeout, void *sigmask, size_t sigsetsize)',
   accept4: 'int accept4(int fd, void *addr, void *addrlen, int flags)',
   connect: 'int connect(int fd, void *addr, uint32_t len)',
   recv: 'int recv(int fd, void *buf, size_t len, int flags)',

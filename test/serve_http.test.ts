@@ -88,7 +88,7 @@ describe('serve --mode http: real clients', function () {
       'http: 431 request header too large': 2,
       'http: 501 chunked request body': 1,
     });
-    assert.deepEqual(x.doc.leftover, { connections: 0, recvBuffers: 0 });
+    assert.deepEqual(x.doc.leftover, { connections: 0, recvBuffers: 0, pendingOps: 0, listeners: 0 });
   });
 
   it('slowloris: 100 clients sending a byte a second get 408 and are closed at --header-timeout; others are served meanwhile', async () => {
@@ -136,7 +136,7 @@ describe('serve --mode http: real clients', function () {
     const x = await s.stop();
     assert.equal(x.code, 0, dumpServe(x));
     assert.equal(x.doc.totals.errors['http: 408 request header timeout'], N, JSON.stringify(x.doc.totals.errors));
-    assert.deepEqual(x.doc.leftover, { connections: 0, recvBuffers: 0 });
+    assert.deepEqual(x.doc.leftover, { connections: 0, recvBuffers: 0, pendingOps: 0, listeners: 0 });
   });
 
   it('an idle keep-alive connection is closed quietly at the header timeout (no 408 without a request)', async () => {

@@ -112,7 +112,7 @@ describe('serve: load and abuse', function () {
     assert.equal(per[0] + per[1], N);
     for (const a of per) assert.ok(a >= N / 4, `uneven spread across workers: ${per}`);
     assert.equal(d.perWorker[0].handshakes + d.perWorker[1].handshakes, N);
-    assert.deepEqual(d.leftover, { connections: 0, recvBuffers: 0 });
+    assert.deepEqual(d.leftover, { connections: 0, recvBuffers: 0, pendingOps: 0, listeners: 0 });
   });
 
   it('bad clients among good ones: good ones all succeed, failures counted by reason, nothing leaks', async () => {
@@ -151,7 +151,7 @@ describe('serve: load and abuse', function () {
     expect('silent client', /^timeout$/);
     expect('TLS 1.2 client vs --tls-min 1.3', /^tls: unsupported protocol/);
     assert.equal(Object.values(errors).reduce((a, b) => a + b, 0), Object.keys(badClients).length, JSON.stringify(errors));
-    assert.deepEqual(d.leftover, { connections: 0, recvBuffers: 0 });
+    assert.deepEqual(d.leftover, { connections: 0, recvBuffers: 0, pendingOps: 0, listeners: 0 });
   });
 
   it('source: a client that stops reading, then leaves, costs nothing afterwards', async () => {
@@ -171,7 +171,7 @@ describe('serve: load and abuse', function () {
     const errors = x.doc.totals.errors as Record<string, number>;
     assert.ok(Object.keys(errors).every((k) => k === 'reset' || k === 'eof'), JSON.stringify(errors));
     assert.equal(Object.values(errors).reduce((a, b) => a + b, 0), 4, `every client left without close_notify: ${JSON.stringify(errors)}`);
-    assert.deepEqual(x.doc.leftover, { connections: 0, recvBuffers: 0 });
+    assert.deepEqual(x.doc.leftover, { connections: 0, recvBuffers: 0, pendingOps: 0, listeners: 0 });
   });
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -203,7 +203,7 @@ describe('serve: load and abuse', function () {
       assert.ok(x.doc, 'the --json totals document was printed');
       assert.ok(x.doc.totals.handshakes >= 100, `handshakes ${x.doc.totals.handshakes}`);
       assert.ok(x.doc.totals.bytesIn >= 100 * 4000);
-      assert.deepEqual(x.doc.leftover, { connections: 0, recvBuffers: 0 });
+      assert.deepEqual(x.doc.leftover, { connections: 0, recvBuffers: 0, pendingOps: 0, listeners: 0 });
     });
   }
 });

@@ -193,7 +193,7 @@ describe('serve report', () => {
       totals: counters,
       connections: { accepted: 5, rejected: 2, acceptErrors: { EMFILE: 3 } },
       perWorker: [],
-      leftover: { connections: 1, recvBuffers: 0 },
+      leftover: { connections: 1, recvBuffers: 0, pendingOps: 0, listeners: 0 },
     };
     const text = renderServeTotals(doc);
     assert.match(text, /stopped after 1\.0 s \(SIGHUP\)/);

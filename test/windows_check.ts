@@ -47,7 +47,7 @@ const checks: Record<string, (d: Doc) => string> = {
     assert.equal(d.totals.bytesIn, SENT.length);
     assert.equal(d.totals.bytesOut, SENT.length);
     assert.deepEqual(d.totals.errors, {});
-    assert.deepEqual(d.leftover, { connections: 0, recvBuffers: 0 }, 'stopped cleanly');
+    assert.deepEqual(d.leftover, { connections: 0, recvBuffers: 0, pendingOps: 0, listeners: 0 }, 'stopped cleanly');
     // The harness runs it with --duration 60 as a backstop and stops it with SIGINT (Ctrl-C).
     assert.ok(d.durationSec < 45, `serve stopped after ${d.durationSec} s: by its --duration, not by SIGINT`);
     return `accepted ${d.connections.accepted}, ${d.totals.handshakes} handshake, ${d.totals.bytesIn} bytes in / ${d.totals.bytesOut} out, ${d.workers} worker, backend ${d.backend}, stopped by SIGINT after ${d.durationSec.toFixed(1)} s`;

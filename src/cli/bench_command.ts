@@ -253,6 +253,7 @@ export abstract class BenchCommand extends IocptlsCommand {
         : undefined,
       interrupted: run.interrupted,
       endedEarly: run.endedEarly,
+      connectionLimit: run.connectionLimit,
       maxErrorRate,
       shard: shard && {
         index: shard.index,

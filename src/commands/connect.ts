@@ -6,12 +6,8 @@ import { bindFlag, parseBind } from '../cli/bind_flag';
 import { openKeylog } from '../cli/keylog';
 import { parseTarget, resolveHost } from '../cli/target';
 import { tlsFlags, tlsOptionsFromFlags } from '../cli/tls_flags';
-import { roundRobin } from '../engine/apps/client_load';
-import { runProbe } from '../engine/apps/probe';
-import { Loop } from '../engine/loop';
-import { createPort } from '../engine/port';
+import { ConnectClient } from '../engine/connect';
 import { opensslInfo } from '../engine/openssl_info';
-import { TlsContext } from '../engine/tls/context';
 import { buildConnectDocument, ConnectDocument, renderConnect } from '../report/connect';
 import { toolInfo } from '../report/facts';
 
@@ -54,16 +50,18 @@ the reply goes to stderr).`;
     const servername = flags.servername ?? (net.isIP(target.host) ? undefined : target.host);
     const verifyHost = flags.servername ?? target.host;
     const keylog = openKeylog(flags.keylog);
-    let context: TlsContext;
+    let client: ConnectClient;
     try {
-      context = new TlsContext({
-        role: 'client',
-        ...tlsOptionsFromFlags(flags),
-        verify: !flags.insecure,
-        reportVerify: true,
-        ca: flags.ca,
-        certs: flags.cert ? [{ cert: flags.cert, key: flags.key! }] : undefined,
-        keylog: keylog?.write,
+      client = new ConnectClient({
+        backend,
+        tls: {
+          ...tlsOptionsFromFlags(flags),
+          verify: !flags.insecure,
+          reportVerify: true,
+          ca: flags.ca,
+          certs: flags.cert ? [{ cert: flags.cert, key: flags.key! }] : undefined,
+          keylog: keylog?.write,
+        },
       });
     } catch (e) {
       keylog?.close();
@@ -75,17 +73,13 @@ the reply goes to stderr).`;
       resolved = await resolveHost(target.host);
       sources = await parseBind(flags.bind, resolved.ip);
     } catch (e) {
-      context.free();
+      client.close();
       keylog?.close();
       throw e;
     }
-    const loop = new Loop(createPort(backend));
     const exchange = this.#exchange(flags.send);
     try {
-      const probe = await runProbe({
-        loop,
-        addr: loop.port.sockaddr(resolved.ip, target.port),
-        context,
+      const probe = await client.probe({ ip: resolved.ip, port: target.port }, {
         servername,
         verifyHost,
         timeoutMs: flags.timeout,
@@ -96,19 +90,19 @@ the reply goes to stderr).`;
         quietMs: flags.quiet,
         ticketWaitMs: 250,
         reconnect: flags.reconnect,
-        source: roundRobin((sources ?? []).map((ip) => loop.port.sockaddr(ip, 0))),
+        sources,
       });
       const doc = buildConnectDocument({
         tool: toolInfo(),
         openssl: opensslInfo(),
-        backend: loop.backend,
+        backend: client.backend,
         target: { host: target.host, port: target.port, ip: resolved.ip },
         dnsMs: resolved.ms,
         sniSent: servername,
         probe,
         verifyEnforced: !flags.insecure,
         verifyHost,
-        trust: context.trust?.describe,
+        trust: client.trust,
         exchanged: exchange.send !== undefined || exchange.input !== undefined,
       });
       // With data on stdout, the report goes to stderr so the two don't mix.
@@ -125,9 +119,8 @@ the reply goes to stderr).`;
       }
       return doc;
     } finally {
-      context.free();
+      client.close();
       keylog?.close();
-      loop.destroy();
       if (exchange.input) process.stdin.destroy();
     }
   }

@@ -4,6 +4,7 @@
 // does that once per round and adds the rounds up the same way.
 import os from 'node:os';
 import type { Direction } from './apps/bulk_client';
+import type { ConnectionLimit } from './apps/client_load';
 import type { ServerMode } from './apps/server_app';
 import { IocptlsError } from './errors';
 import { IntervalMerger } from './interval_merger';
@@ -126,6 +127,12 @@ export interface BenchRun {
   interrupted?: string;
   /** Every long-lived connection closed before the run's time was up. */
   endedEarly: boolean;
+  /**
+   * Set when the clients could not open every connection asked for (socket() failed: EMFILE,
+   * ENFILE...): the run went on with `held` of `wanted`, and each failure is in totals.errors.
+   * Worth a notice: the load was smaller than asked.
+   */
+  connectionLimit?: ConnectionLimit;
   /** With rounds > 1: each round's own figures (the fields above are their sums). */
   rounds?: BenchRound[];
   /** With --start-at: the instant asked for, when the first worker began, and how far apart the workers began (ms). */
@@ -150,6 +157,15 @@ export interface BenchRound {
   histograms: Partial<Record<HistogramName, Histogram>>;
   /** The round was cut short by a signal. */
   interrupted: boolean;
+}
+
+/** The workers' connection limits as one: what the run asked for, what it held (a worker that met no limit held all of its share). */
+function mergeLimits(results: BenchWorkerResult[], connections: number): ConnectionLimit | undefined {
+  const limited = results.filter((r) => r.connectionLimit);
+  if (limited.length === 0) return undefined;
+  const reasons = [...new Set(limited.map((r) => r.connectionLimit!.reason))];
+  const short = limited.reduce((a, r) => a + r.connectionLimit!.wanted - r.connectionLimit!.held, 0);
+  return { reason: reasons.join(','), wanted: connections, held: connections - short };
 }
 
 /** Splits n into `parts` shares that differ by at most one (the first ones get the remainder). */
@@ -239,6 +255,7 @@ interface RoundRun {
   interrupted: boolean;
   endedEarly: boolean;
   startAt?: StartRecord;
+  connectionLimit?: ConnectionLimit;
 }
 
 /** One round: starts the bench workers with their share of the load, and merges what they report. */
@@ -310,6 +327,7 @@ async function runRound(o: BenchOptions, target: { host: string; ip: string; por
     interrupted: o.control?.interruptedBy !== undefined,
     endedEarly: results.some((r) => r.endedEarly),
     startAt: o.startAtMs !== undefined ? startRecord(o.startAtMs, results) : undefined,
+    connectionLimit: mergeLimits(results, o.connections),
   };
 }
 
@@ -363,6 +381,8 @@ function combineRounds(
     interrupted: o.control?.interruptedBy,
     endedEarly: runs.some((r) => r.endedEarly),
     startAt: runs[0].startAt,
+    // The tightest round: the load was at most that much.
+    connectionLimit: runs.map((r) => r.connectionLimit).filter((l) => l !== undefined).sort((x, y) => x!.held - y!.held)[0],
     rounds: keepRounds
       ? runs.map((r, index) => ({
           index,

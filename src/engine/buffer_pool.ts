@@ -27,11 +27,21 @@ export class BufferPool {
     return this.#all.length - this.#free.length;
   }
 
-  /** Frees everything; only once no operation can still hold a buffer. */
-  destroy(): void {
-    for (const p of this.#all) koffi.free(p);
+  /**
+   * Frees the buffers that are back in the pool. One still handed out may be the target of a
+   * receive the kernel has not completed: it is leaked, never freed under the kernel's feet.
+   * Returns how many were leaked.
+   */
+  destroy(): number {
+    const free = new Set(this.#free);
+    let leaked = 0;
+    for (const p of this.#all) {
+      if (free.has(p)) koffi.free(p);
+      else leaked++;
+    }
     this.#all = [];
     this.#free = [];
+    return leaked;
   }
 }
 

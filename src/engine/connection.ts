@@ -1,6 +1,7 @@
 // One TLS connection as the loop sees it: its socket, session, in-flight operations and the
 // handler (an app) that decides what happens on it. Apps call write/close/pause/resume.
 import type { IocptlsError } from './errors';
+import type { Timer } from './timers';
 import type { TlsSession } from './tls/session';
 
 export type CloseHow = 'notify' | 'fin' | 'rst';
@@ -11,7 +12,11 @@ export interface ConnHandler {
   onHandshake?(conn: Connection): void;
   /** Plaintext. `data` is a view of the loop's scratch buffer, valid only during this call; `ptr` is its native address. */
   onData?(conn: Connection, data: Uint8Array, ptr: bigint, len: number): void;
-  /** Everything written so far has been handed to the kernel. */
+  /**
+   * A write took less than asked (the outgoing buffer was full) and there is room again: the
+   * pending ciphertext fell below the low-water mark. A send may still be in flight, so refilling
+   * now keeps the socket busy.
+   */
   onDrain?(conn: Connection): void;
   /** The peer sent close_notify, or FIN after the handshake. The default closes. */
   onPeerClose?(conn: Connection): void;
@@ -34,6 +39,7 @@ export interface ConnectionOps {
   write(conn: Connection, src: bigint | Uint8Array, len: number): number;
   close(conn: Connection, how: CloseHow, error?: IocptlsError): void;
   resume(conn: Connection): void;
+  setDeadline(conn: Connection, at: number, reason: string): void;
 }
 
 export class Connection {
@@ -48,6 +54,8 @@ export class Connection {
   recvInFlight = false;
   sendInFlight = 0;
   connectInFlight = false;
+  /** A write took less than asked: onDrain is owed once there is room. */
+  writeBlocked = false;
   paused = false;
   closeHow: CloseHow = 'notify';
   /** A close asked for from inside an OpenSSL callback, carried out once OpenSSL has returned. */
@@ -60,7 +68,10 @@ export class Connection {
   tHandshake = 0;
   deadline = 0;
   deadlineReason = '';
+  /** The loop's timer for `deadline` (one per connection, moved rather than reallocated). */
+  deadlineTimer: Timer | undefined = undefined;
   idleTimeout = 0;
+  idleTimer: Timer | undefined = undefined;
   lastActivity = 0;
   /** Ciphertext bytes on the wire. */
   wireIn = 0;
@@ -97,8 +108,7 @@ export class Connection {
   }
   /** Arms a deadline; at it, the connection fails with a timeout error naming `reason`. 0 clears it. */
   setDeadline(at: number, reason: string): void {
-    this.deadline = at;
-    this.deadlineReason = reason;
+    this.ops.setDeadline(this, at, reason);
   }
   get open(): boolean {
     return this.state < ConnState.TearingDown;

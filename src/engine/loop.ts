@@ -1,20 +1,25 @@
 // The completion loop: wait for a batch of completions, hand each to its connection's session,
 // post what follows (sends, the next receive, accepts). Policy lives in the apps (handlers).
 import { performance } from 'node:perf_hooks';
+import koffi from 'koffi';
 import { BufferPool, nativeScratch } from './buffer_pool';
 import { CloseHow, ConnHandler, Connection, ConnState } from './connection';
 import { IocptlsError, NetError, TlsError } from './errors';
-import { CompletionPort, E, SockAddr, errorMessage, errorName } from './port/types';
+import { CompletionPort, E, PortError, SockAddr, errorMessage, errorName } from './port/types';
+import { newTimer, Timer, TimerHeap } from './timers';
 import { TlsContext } from './tls/context';
-import { ReadResult, SessionOptions, TlsSession } from './tls/session';
+import { BIO_PAIR_SIZE, ReadResult, SessionOptions, TlsSession } from './tls/session';
 
+// A token is (index << OP_BITS) | op: the index is a connection slot, or an accept's own id, so
+// every operation that may need cancelling has a token no other operation in flight shares.
 const enum Op {
   Accept = 0,
   Connect = 1,
   Recv = 2,
   Send = 3,
-  /** Completions we post and then ignore (close, cancel). */
-  Ignore = 4,
+  /** Fire-and-forget: counted, never cancelled. */
+  Close = 4,
+  Cancel = 5,
 }
 const OP_BITS = 3;
 const OP_MASK = 7;
@@ -22,14 +27,50 @@ const OP_MASK = 7;
 export const RECV_SIZE = 64 * 1024;
 const PLAINTEXT_SIZE = 64 * 1024;
 const BATCH = 1024;
-const SWEEP_MS = 50;
+/** Below this much pending ciphertext a blocked writer is told to write more (onDrain), while the last send may still be in flight. */
+export const LOW_WATER = BIO_PAIR_SIZE / 2;
+/** How long accepts pause after the process ran out of descriptors or memory (unless a connection closes first). */
+export const ACCEPT_BACKOFF_MS = 100;
+/** How long a closing connection waits for its close_notify to go out / the peer's to come back. */
+const CLOSE_GRACE_MS = 1000;
+/** Precise timers wake this early at most (the learned margin is clamped to it), then poll. */
+const MAX_PRECISE_MARGIN_MS = 0.5;
+
+/** Accept errors that belong to one connection (it was reset or failed before we took it): accept again at once. */
+const PER_CONNECTION_ACCEPT_ERRORS = new Set<number>([
+  E.ECONNABORTED,
+  E.ECONNRESET,
+  E.EPROTO,
+  E.EPERM,
+  E.EINTR,
+  E.EAGAIN,
+  E.ENETDOWN,
+  E.ENETUNREACH,
+  E.EHOSTUNREACH,
+  E.EHOSTDOWN,
+  E.ENONET,
+  E.ENOPROTOOPT,
+  E.EOPNOTSUPP,
+  E.ETIMEDOUT,
+]);
+/** socket()/accept() failures that free descriptors (or memory) cure, not retrying. */
+const OUT_OF_RESOURCES = new Set<number>([E.EMFILE, E.ENFILE, E.ENOBUFS, E.ENOMEM]);
 
 interface Listener {
   fd: number;
+  /** The listening socket is still open (closed once the last accept completed after closeListeners). */
+  fdOpen: boolean;
   context: TlsContext;
   handler: (conn: Connection) => ConnHandler;
+  /** Accepting (until closeListeners). */
   open: boolean;
-  inFlight: number;
+  /** Accepts kept in flight. */
+  depth: number;
+  /** Ids of the accepts in flight. */
+  accepts: Set<number>;
+  /** Out of descriptors: no accept is reposted until a connection closes or `backoff` fires. */
+  paused: boolean;
+  backoff: Timer;
   maxConnections: number;
   handshakeTimeoutMs: number;
   idleTimeoutMs: number;
@@ -37,9 +78,35 @@ interface Listener {
   limiter?: ConnectionLimiter;
   /** Accepted sockets turned away because of maxConnections or the limiter. */
   rejected: number;
-  /** Failed accepts by errno name (EMFILE, ENFILE, ...). */
+  /** Failed accepts by errno name ('EMFILE', 'ECONNABORTED', ...). */
   acceptErrors: Record<string, number>;
+  acceptErrorsTotal: number;
+  /** Times accepting paused for lack of descriptors or memory. */
+  pauses: number;
   count: number;
+}
+
+export interface ListenerStats {
+  accepted: number;
+  rejected: number;
+  /** Failed accepts by errno name, e.g. { EMFILE: 12 }. */
+  acceptErrors: Record<string, number>;
+  acceptErrorsTotal: number;
+  /** Times accepting paused (backed off) because the process was out of descriptors or memory. */
+  acceptPauses: number;
+  acceptsInFlight: number;
+  /** Whether the listening socket is still open. */
+  listening: boolean;
+}
+
+export interface ListenOptions {
+  /** Accepts kept in flight (the AcceptEx pattern). */
+  depth?: number;
+  maxConnections?: number;
+  /** Shared admission (e.g. one limit over every worker); maxConnections applies when absent. */
+  limiter?: ConnectionLimiter;
+  handshakeTimeoutMs?: number;
+  idleTimeoutMs?: number;
 }
 
 /** Admission of accepted connections, possibly shared with other loops (threads): acquire on accept, release on close. */
@@ -58,6 +125,15 @@ export interface ConnectOptions extends SessionOptions {
   source?: SockAddr;
 }
 
+export interface TimerOptions {
+  /**
+   * Fire on time rather than when the kernel gets round to waking us: the loop wakes up a small
+   * margin early (learned from how late its wake-ups are, at most 0.5 ms) and polls the port
+   * without blocking until `at`. For open-loop starts; everything else should not pay for it.
+   */
+  precise?: boolean;
+}
+
 export interface LoopStats {
   open: number;
   accepted: number;
@@ -72,7 +148,12 @@ export interface LoopStats {
   queuedMs: number;
 }
 
-type Timer = { at: number; fn: () => void; seq: number };
+export interface DestroyReport {
+  /** Operations still owned by the kernel when the loop gave up waiting for them (0 normally). */
+  pendingOps: number;
+  /** Receive buffers not freed because an operation still held them (leaked rather than corrupted). */
+  leakedBuffers: number;
+}
 
 export class Loop {
   readonly tokens = new Uint32Array(BATCH);
@@ -80,12 +161,21 @@ export class Loop {
   readonly conns: (Connection | undefined)[] = [];
   #freeSlots: number[] = [];
   #listeners: Listener[] = [];
+  /** Accept id -> listener index (-1: free). */
+  #acceptOwner: number[] = [];
+  #freeAcceptIds: number[] = [];
+  #pausedListeners = 0;
   #recvPool = new BufferPool(RECV_SIZE);
   #plain = nativeScratch(PLAINTEXT_SIZE);
-  #timers: Timer[] = [];
-  #timerSeq = 0;
-  #nextSweep = 0;
+  #timers = new TimerHeap();
   #stopped = false;
+  #destroyed = false;
+  /** Operations posted and not completed yet: what the kernel still owns. */
+  #pending = 0;
+  #closesInFlight = 0;
+  // Precise timers: how late blocking waits end, smoothed (mean and mean deviation, as TCP's RTO).
+  #lateMean = 0.05;
+  #lateDev = 0.025;
   readonly stats: LoopStats = { open: 0, accepted: 0, connected: 0, closed: 0, busyMs: 0, waitMs: 0, dispatched: 0, queuedMs: 0 };
   /**
    * The time (performance.now() ms) at which the current batch of completions was known: stamped
@@ -100,6 +190,7 @@ export class Loop {
     write: (c: Connection, src: bigint | Uint8Array, len: number) => this.#write(c, src, len),
     close: (c: Connection, how: CloseHow, err?: IocptlsError) => this.#close(c, how, err),
     resume: (c: Connection) => this.#resume(c),
+    setDeadline: (c: Connection, at: number, reason: string) => this.#setDeadline(c, at, reason),
   };
 
   constructor(readonly port: CompletionPort) {}
@@ -113,10 +204,32 @@ export class Loop {
     return this.#recvPool.inUse;
   }
 
+  /** Operations posted whose completion has not been reaped yet (0 once everything closed). */
+  get pendingOps(): number {
+    return this.#pending;
+  }
+
+  /** How early precise timers wake up, ms (learned; at most 0.5). */
+  get timerMarginMs(): number {
+    return Math.min(MAX_PRECISE_MARGIN_MS, this.#lateMean + 3 * this.#lateDev);
+  }
+
   // --- timers (monotonic ms)
-  setTimer(at: number, fn: () => void): void {
-    this.#timers.push({ at, fn, seq: this.#timerSeq++ });
-    this.#timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
+  /** Runs fn at `at` (performance.now() ms); returns a handle for cancelTimer. O(log n). */
+  setTimer(at: number, fn: () => void, opts: TimerOptions = {}): Timer {
+    const t = newTimer(fn, opts.precise === true);
+    this.#timers.set(t, at);
+    return t;
+  }
+
+  /** Cancels a timer that has not fired (no-op otherwise). */
+  cancelTimer(t: Timer): void {
+    this.#timers.delete(t);
+  }
+
+  /** Timers armed (loop timers and connection deadlines). */
+  get timerCount(): number {
+    return this.#timers.size;
   }
 
   stop(): void {
@@ -127,68 +240,85 @@ export class Loop {
   }
 
   // --- servers
-  listen(
-    fd: number,
-    context: TlsContext,
-    handler: (conn: Connection) => ConnHandler,
-    opts: { depth?: number; maxConnections?: number; limiter?: ConnectionLimiter; handshakeTimeoutMs?: number; idleTimeoutMs?: number } = {}
-  ): number {
+  listen(fd: number, context: TlsContext, handler: (conn: Connection) => ConnHandler, opts: ListenOptions = {}): number {
+    const index = this.#listeners.length;
     const l: Listener = {
       fd,
+      fdOpen: true,
       context,
       handler,
       open: true,
-      inFlight: 0,
+      depth: Math.max(1, opts.depth ?? 32),
+      accepts: new Set(),
+      paused: false,
+      backoff: newTimer(() => this.#resumeAccepts(index)),
       maxConnections: opts.maxConnections ?? 0,
       handshakeTimeoutMs: opts.handshakeTimeoutMs ?? 0,
       idleTimeoutMs: opts.idleTimeoutMs ?? 0,
       limiter: opts.limiter,
       rejected: 0,
       acceptErrors: {},
+      acceptErrorsTotal: 0,
+      pauses: 0,
       count: 0,
     };
-    const index = this.#listeners.push(l) - 1;
+    this.#listeners.push(l);
     // Accepts are posted ahead of time (the AcceptEx pattern): a new client never waits for us to ask.
-    for (let i = 0; i < (opts.depth ?? 32); i++) this.#postAccept(index);
+    this.#fillAccepts(l, index);
     return index;
   }
 
-  /** Stops accepting on every listener (in-flight accepts are cancelled, the sockets closed). */
+  /**
+   * Stops accepting on every listener: each accept in flight is cancelled by its own token, and
+   * the listening socket is closed once the last of them completed (at once if none is left).
+   */
   closeListeners(): void {
-    for (let i = 0; i < this.#listeners.length; i++) {
-      const l = this.#listeners[i];
+    for (const l of this.#listeners) {
       if (!l.open) continue;
       l.open = false;
-      // Closing the listening socket fails its pending accepts; on io_uring they need a cancel.
-      for (let k = 0; k < l.inFlight; k++) this.port.prepCancel((i << OP_BITS) | Op.Accept, Op.Ignore);
+      this.#unpause(l);
+      for (const id of l.accepts) this.#cancel((id << OP_BITS) | Op.Accept);
+      this.#maybeCloseListener(l);
     }
   }
 
-  listenerStats(i: number) {
+  listenerStats(i: number): ListenerStats {
     const l = this.#listeners[i];
-    return { rejected: l.rejected, acceptErrors: { ...l.acceptErrors }, accepted: l.count };
+    return {
+      accepted: l.count,
+      rejected: l.rejected,
+      acceptErrors: { ...l.acceptErrors },
+      acceptErrorsTotal: l.acceptErrorsTotal,
+      acceptPauses: l.pauses,
+      acceptsInFlight: l.accepts.size,
+      listening: l.fdOpen,
+    };
   }
 
-  #postAccept(index: number): void {
-    const l = this.#listeners[index];
-    l.inFlight++;
-    this.port.prepAccept(l.fd, (index << OP_BITS) | Op.Accept);
+  #fillAccepts(l: Listener, index: number): void {
+    while (l.open && !l.paused && l.accepts.size < l.depth) this.#postAccept(l, index);
   }
 
-  #onAccept(index: number, res: number): void {
+  #postAccept(l: Listener, index: number): void {
+    const id = this.#freeAcceptIds.length ? this.#freeAcceptIds.pop()! : this.#acceptOwner.length;
+    this.#acceptOwner[id] = index;
+    l.accepts.add(id);
+    this.#pending++;
+    this.port.prepAccept(l.fd, (id << OP_BITS) | Op.Accept);
+  }
+
+  #onAccept(id: number, res: number): void {
+    const index = this.#acceptOwner[id];
+    this.#acceptOwner[id] = -1;
+    this.#freeAcceptIds.push(id);
     const l = this.#listeners[index];
-    l.inFlight--;
+    l.accepts.delete(id);
     if (!l.open) {
       if (res >= 0) this.port.closeNow(res);
-      if (l.inFlight === 0) this.port.closeNow(l.fd);
-      return;
+      return this.#maybeCloseListener(l);
     }
-    this.#postAccept(index);
-    if (res < 0) {
-      const why = errorName(res);
-      l.acceptErrors[why] = (l.acceptErrors[why] ?? 0) + 1;
-      return;
-    }
+    if (res < 0) return this.#acceptFailed(l, index, res);
+    this.#fillAccepts(l, index);
     if (l.limiter ? !l.limiter.tryAcquire() : l.maxConnections > 0 && this.stats.open >= l.maxConnections) {
       l.rejected++;
       this.port.setLingerZero(res);
@@ -200,7 +330,7 @@ export class Loop {
     this.port.setNoDelay(res);
     const c = this.#newConn('server', index, undefined as unknown as ConnHandler);
     c.fd = res;
-    c.tStart = c.tConnected = c.lastActivity = performance.now();
+    c.tStart = c.tConnected = c.lastActivity = this.now;
     c.session = new TlsSession(l.context);
     c.state = ConnState.Handshaking;
     if (l.handshakeTimeoutMs > 0) c.setDeadline(c.tStart + l.handshakeTimeoutMs, 'handshake timeout');
@@ -210,12 +340,48 @@ export class Loop {
     if (c.open) this.#postRecv(c);
   }
 
+  #acceptFailed(l: Listener, index: number, res: number): void {
+    const why = errorName(res);
+    l.acceptErrors[why] = (l.acceptErrors[why] ?? 0) + 1;
+    l.acceptErrorsTotal++;
+    if (PER_CONNECTION_ACCEPT_ERRORS.has(res)) return this.#fillAccepts(l, index);
+    // Out of descriptors or memory (or a listener gone bad): an accept posted now fails again at
+    // once, and the loop would spin on it. Wait for a connection to close or a short timer.
+    if (l.paused) return;
+    l.paused = true;
+    l.pauses++;
+    this.#pausedListeners++;
+    this.#timers.set(l.backoff, this.now + ACCEPT_BACKOFF_MS);
+  }
+
+  #unpause(l: Listener): void {
+    if (!l.paused) return;
+    l.paused = false;
+    this.#pausedListeners--;
+    this.#timers.delete(l.backoff);
+  }
+
+  /** One accept to try the water; its success refills the rest. */
+  #resumeAccepts(index: number): void {
+    const l = this.#listeners[index];
+    if (!l.paused) return;
+    this.#unpause(l);
+    if (l.open && l.accepts.size === 0) this.#postAccept(l, index);
+  }
+
+  #maybeCloseListener(l: Listener): void {
+    if (l.open || !l.fdOpen || l.accepts.size > 0) return;
+    l.fdOpen = false;
+    this.port.closeNow(l.fd);
+  }
+
   // --- clients
+  /** Starts a connection. Throws a NetError (reason 'emfile', 'enfile'...) when no socket can be had. */
   connect(addr: SockAddr, opts: ConnectOptions): Connection {
     const c = this.#newConn('client', opts.origin ?? 0, opts.handler);
     c.tStart = performance.now();
     try {
-      c.fd = this.port.openSocket(addr.family, opts.source);
+      c.fd = this.#openSocket(addr.family, opts.source);
     } catch (e) {
       this.#freeConn(c);
       throw e;
@@ -223,8 +389,28 @@ export class Loop {
     c.session = new TlsSession(opts.context, opts);
     if (opts.timeoutMs) c.setDeadline(c.tStart + opts.timeoutMs, 'connect timeout');
     c.connectInFlight = true;
+    this.#pending++;
     this.port.prepConnect(c.fd, addr, (c.slot << OP_BITS) | Op.Connect);
     return c;
+  }
+
+  #openSocket(family: 4 | 6, source?: SockAddr): number {
+    try {
+      return this.port.openSocket(family, source);
+    } catch (e) {
+      let err = e;
+      // Descriptors this loop is closing are only free once their close was submitted.
+      if (e instanceof PortError && OUT_OF_RESOURCES.has(e.errno) && this.#closesInFlight > 0) {
+        this.port.submitAndWait(0, 0);
+        try {
+          return this.port.openSocket(family, source);
+        } catch (e2) {
+          err = e2;
+        }
+      }
+      if (!(err instanceof PortError)) throw err;
+      throw new NetError(`socket: ${errorMessage(err.errno)}`, errorName(err.errno), errorName(err.errno).toLowerCase());
+    }
   }
 
   #onConnect(c: Connection, res: number): void {
@@ -262,6 +448,41 @@ export class Loop {
     this.#freeSlots.push(c.slot);
     this.stats.open--;
     this.stats.closed++;
+    // A descriptor is free again: listeners waiting for one try now rather than at their timer.
+    if (this.#pausedListeners > 0) {
+      for (let i = 0; i < this.#listeners.length; i++) if (this.#listeners[i].paused) this.#resumeAccepts(i);
+    }
+  }
+
+  #setDeadline(c: Connection, at: number, reason: string): void {
+    c.deadline = at;
+    c.deadlineReason = reason;
+    if (!at) {
+      if (c.deadlineTimer) this.#timers.delete(c.deadlineTimer);
+      return;
+    }
+    c.deadlineTimer ??= newTimer(() => this.#onDeadline(c));
+    this.#timers.set(c.deadlineTimer, at);
+  }
+
+  #onDeadline(c: Connection): void {
+    if (c.state >= ConnState.TearingDown) return;
+    if (c.state === ConnState.Closing) return this.#teardown(c, 'fin');
+    const ms = Math.round(performance.now() - c.tStart);
+    this.#close(c, 'rst', new NetError(`${c.deadlineReason} after ${ms} ms`, 'ETIMEDOUT', 'timeout'));
+  }
+
+  /** Idle connections are found by a timer each, pushed back lazily: activity itself costs nothing. */
+  #armIdle(c: Connection): void {
+    if (!c.idleTimeout) return;
+    c.idleTimer ??= newTimer(() => this.#onIdle(c));
+    this.#timers.set(c.idleTimer, c.lastActivity + c.idleTimeout);
+  }
+
+  #onIdle(c: Connection): void {
+    if (c.state !== ConnState.Open) return;
+    if (performance.now() - c.lastActivity >= c.idleTimeout) this.#close(c, 'notify');
+    else this.#armIdle(c);
   }
 
   #postRecv(c: Connection): void {
@@ -270,6 +491,7 @@ export class Loop {
     if (space === 0) return; // the session must drain first; #drive reposts
     if (c.recvBuf === 0n) c.recvBuf = this.#recvPool.take();
     c.recvInFlight = true;
+    this.#pending++;
     this.port.prepRecv(c.fd, c.recvBuf, Math.min(RECV_SIZE, space), (c.slot << OP_BITS) | Op.Recv);
   }
 
@@ -282,7 +504,7 @@ export class Loop {
       return this.#close(c, 'rst', new NetError(`receive: ${errorMessage(res)}`, errorName(res), reason));
     }
     c.wireIn += res;
-    c.lastActivity = performance.now();
+    c.lastActivity = this.now;
     c.session.readTls(c.recvBuf, res);
     this.#drive(c);
     if (c.open) this.#postRecv(c);
@@ -303,7 +525,7 @@ export class Loop {
     else this.#close(c, 'notify');
   }
 
-  /** Runs the session on what arrived: handshake, then plaintext to the handler; then flushes. */
+  /** Runs the session on what arrived (or on room to write): handshake, then plaintext to the handler; then flushes. */
   #drive(c: Connection): void {
     const s = c.session;
     try {
@@ -312,10 +534,12 @@ export class Loop {
         // Its own processing counts, the wait behind other completions of the batch does not.
         c.tHandshake = performance.now() - this.#queued;
         c.state = ConnState.Open;
-        c.deadline = 0;
+        this.#setDeadline(c, 0, '');
+        this.#armIdle(c);
         c.handler.onHandshake?.(c);
         if (!c.open) return;
       }
+      if (s.wantsWrite) s.retryWrites(); // a KeyUpdate that did not fit before
       const plain = this.#plain;
       for (;;) {
         const n = s.read(plain.ptr, PLAINTEXT_SIZE);
@@ -342,11 +566,13 @@ export class Loop {
     this.#flush(c);
   }
 
+  /** Posts a send of the pending ciphertext unless one is in flight (its completion posts the next). */
   #flush(c: Connection): void {
     if (c.sendInFlight || c.state >= ConnState.TearingDown) return;
     const [ptr, len] = c.session.peekTls();
     if (len === 0) return;
     c.sendInFlight = len;
+    this.#pending++;
     this.port.prepSend(c.fd, ptr, len, (c.slot << OP_BITS) | Op.Send);
   }
 
@@ -361,16 +587,37 @@ export class Loop {
       const reason = res === E.ECONNRESET || res === E.EPIPE ? 'reset' : errorName(res).toLowerCase();
       return this.#close(c, 'rst', new NetError(`send: ${errorMessage(res)}`, errorName(res), reason));
     }
-    c.lastActivity = performance.now();
+    c.lastActivity = this.now;
+    const s = c.session;
+    // The session/loop contract: OpenSSL stopped on a full outgoing pair (a long handshake
+    // flight, a KeyUpdate answer, close_notify) and nothing but this send's completion will ever
+    // wake it up again: drive it now that there is room.
+    if (s.wantsWrite) {
+      if (c.state === ConnState.Closing) {
+        try {
+          s.retryWrites();
+        } catch {
+          return this.#teardown(c, 'fin'); // closing anyway: the close_notify is lost with the session
+        }
+      } else {
+        this.#drive(c);
+        if (!c.open) return;
+        this.#postRecv(c); // the incoming pair may have been full too
+      }
+    }
+    // One send stays in flight while there is anything to send.
     this.#flush(c);
-    if (c.sendInFlight) return;
     if (c.state === ConnState.Closing) {
+      if (c.sendInFlight) return;
       // close_notify is out; an error close doesn't wait for the peer's reply.
       if (c.error || c.closeHow !== 'notify') return this.#teardown(c);
       return; // wait for the peer's close_notify or EOF (bounded by the deadline)
     }
-    c.handler.onDrain?.(c);
-    if (c.error) this.#teardown(c);
+    // A blocked writer refills below the low-water mark, while the send just posted is in flight.
+    if (c.writeBlocked && c.state === ConnState.Open && s.tlsPending() < LOW_WATER) {
+      c.writeBlocked = false;
+      c.handler.onDrain?.(c);
+    }
   }
 
   #write(c: Connection, src: bigint | Uint8Array, len: number): number {
@@ -382,6 +629,7 @@ export class Loop {
       this.#close(c, 'fin', e as TlsError);
       return 0;
     }
+    if (n < len) c.writeBlocked = true;
     this.#flush(c);
     return n;
   }
@@ -411,7 +659,7 @@ export class Loop {
       else c.session.abandon(); // a chosen reset, not a failure: keeps the session resumable
       // Even an abortive close first lets what was written (say, the client's Finished) reach the kernel.
       c.state = ConnState.Closing;
-      c.setDeadline(performance.now() + 1000, 'close');
+      this.#setDeadline(c, performance.now() + CLOSE_GRACE_MS, 'close');
       this.#flush(c);
       if (!c.sendInFlight) this.#teardown(c, how === 'rst' ? 'rst' : 'fin');
       return;
@@ -419,7 +667,7 @@ export class Loop {
     if (error && c.sendInFlight) {
       // An alert is on its way out; close when its send completes.
       c.state = ConnState.Closing;
-      c.setDeadline(performance.now() + 1000, 'close');
+      this.#setDeadline(c, performance.now() + CLOSE_GRACE_MS, 'close');
       return;
     }
     this.#teardown(c, how);
@@ -432,16 +680,27 @@ export class Loop {
     if (how === 'rst' && c.fd >= 0) this.port.setLingerZero(c.fd);
     // Every in-flight operation owns its buffer until its completion: cancel, then wait.
     const base = c.slot << OP_BITS;
-    if (c.recvInFlight) this.port.prepCancel(base | Op.Recv, Op.Ignore);
-    if (c.sendInFlight) this.port.prepCancel(base | Op.Send, Op.Ignore);
-    if (c.connectInFlight) this.port.prepCancel(base | Op.Connect, Op.Ignore);
+    if (c.recvInFlight) this.#cancel(base | Op.Recv);
+    if (c.sendInFlight) this.#cancel(base | Op.Send);
+    if (c.connectInFlight) this.#cancel(base | Op.Connect);
     this.#maybeFinish(c);
+  }
+
+  #cancel(target: number): void {
+    this.#pending++;
+    this.port.prepCancel(target, Op.Cancel);
   }
 
   #maybeFinish(c: Connection): void {
     if (c.recvInFlight || c.sendInFlight || c.connectInFlight || c.state === ConnState.Closed) return;
     c.state = ConnState.Closed;
-    if (c.fd >= 0) this.port.prepClose(c.fd, Op.Ignore);
+    if (c.deadlineTimer) this.#timers.delete(c.deadlineTimer);
+    if (c.idleTimer) this.#timers.delete(c.idleTimer);
+    if (c.fd >= 0) {
+      this.#pending++;
+      this.#closesInFlight++;
+      this.port.prepClose(c.fd, Op.Close);
+    }
     if (c.recvBuf) this.#recvPool.give(c.recvBuf);
     c.recvBuf = 0n;
     c.session?.free();
@@ -452,16 +711,27 @@ export class Loop {
   // --- the loop
   /**
    * One turn: run due timers, submit and wait (to the microsecond where the port can) for
-   * completions or the next timer, stamp the batch, dispatch it, run timers due by then.
+   * completions or the next timer, stamp the batch, dispatch it, run timers due by then. Before a
+   * precise timer the wait ends a little early and later turns poll without blocking.
    */
   turn(maxWaitMs: number): number {
     // Timers first: one due now must not wait behind a whole batch of completions.
     let now = (this.now = performance.now());
     this.#runTimers(now);
     let wait = maxWaitMs;
-    const first = this.#timers[0];
-    if (first) wait = Math.max(0, Math.min(wait, first.at - now));
-    if (this.stats.open > 0) wait = Math.min(wait, Math.max(0, this.#nextSweep - now));
+    let timed = false;
+    const first = this.#timers.peek();
+    if (first) {
+      let d = first.at - now;
+      if (first.precise) {
+        d -= this.timerMarginMs;
+        if (d < this.port.waitResolutionMs) d = 0;
+      }
+      if (d < wait) {
+        wait = Math.max(0, d);
+        timed = true;
+      }
+    }
     const waitStart = performance.now();
     this.stats.busyMs += waitStart - this.#waitEnd;
     this.port.submitAndWait(1, wait);
@@ -476,14 +746,29 @@ export class Loop {
       total += n;
       if (n < BATCH) break;
     }
+    // A wait that ran to its timeout tells how late this thread wakes up: precise timers wake
+    // up that much early (a signal or a full queue ending the wait early tells nothing).
+    if (timed && total === 0 && wait > 0) {
+      const late = now - (waitStart + wait);
+      if (late >= 0) {
+        const err = late - this.#lateMean;
+        this.#lateMean += err / 8;
+        this.#lateDev += (Math.abs(err) - this.#lateDev) / 4;
+      }
+    }
     this.#queued = 0;
     this.#runTimers(performance.now());
     return total;
   }
 
   #dispatch(token: number, res: number): void {
+    this.#pending--;
     const op = token & OP_MASK;
-    if (op === Op.Ignore) return;
+    if (op === Op.Close) {
+      this.#closesInFlight--;
+      return;
+    }
+    if (op === Op.Cancel) return;
     const queued = (this.#queued = performance.now() - this.now);
     this.stats.dispatched++;
     this.stats.queuedMs += queued;
@@ -497,23 +782,7 @@ export class Loop {
   }
 
   #runTimers(now: number): void {
-    while (this.#timers.length && this.#timers[0].at <= now) this.#timers.shift()!.fn();
-    if (now >= this.#nextSweep) {
-      this.#nextSweep = now + SWEEP_MS;
-      this.#sweepDeadlines(now);
-    }
-  }
-
-  #sweepDeadlines(now: number): void {
-    for (const c of this.conns) {
-      if (!c || c.state >= ConnState.TearingDown) continue;
-      if (c.deadline && now >= c.deadline) {
-        if (c.state === ConnState.Closing) this.#teardown(c, 'fin');
-        else this.#close(c, 'rst', new NetError(`${c.deadlineReason} after ${Math.round(now - c.tStart)} ms`, 'ETIMEDOUT', 'timeout'));
-      } else if (c.idleTimeout && c.state === ConnState.Open && now - c.lastActivity >= c.idleTimeout) {
-        this.#close(c, 'notify');
-      }
-    }
+    for (let t = this.#timers.popDue(now); t; t = this.#timers.popDue(now)) t.fn();
   }
 
   /** Runs until stop() or until `done()` is true, blocking in the port between turns. */
@@ -531,9 +800,24 @@ export class Loop {
     this.port.submitAndWait(0, 0);
   }
 
-  /** Frees native memory; only once no connection or accept is left. */
-  destroy(): void {
-    this.#recvPool.destroy();
+  /**
+   * Frees native memory and closes the port. Whatever is still open is reset and every
+   * operation the kernel owns is cancelled and waited for first (up to `waitMs`): a buffer is
+   * never freed while the kernel may still write into it. If some operation does not complete in
+   * time, its buffers are leaked (and counted in the report) rather than risk corruption.
+   */
+  destroy(waitMs = 2000): DestroyReport {
+    if (this.#destroyed) return { pendingOps: this.#pending, leakedBuffers: 0 };
+    this.#destroyed = true;
+    this.#stopped = true;
+    this.closeListeners();
+    for (const c of this.conns) c?.close('rst');
+    const until = performance.now() + waitMs;
+    while (this.#pending > 0 && performance.now() < until) this.turn(5);
+    this.port.submitAndWait(0, 0);
+    const leakedBuffers = this.#recvPool.destroy();
+    koffi.free(this.#plain.ptr); // only OpenSSL writes the plaintext scratch, and only inside our calls
     this.port.close();
+    return { pendingOps: this.#pending, leakedBuffers };
   }
 }

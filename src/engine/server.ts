@@ -43,8 +43,11 @@ export interface ServerOptions {
 
 export interface ServerTotals extends AcceptCounts {
   totals: CounterSnapshot;
+  /** Times a worker paused accepting because the process ran out of descriptors or memory. */
+  acceptPauses: number;
   perWorker: { worker: number; accepted: number; handshakes: number }[];
-  leftover: { connections: number; recvBuffers: number };
+  /** Left after the stop, all workers: all 0 (listeners: listening sockets still open). */
+  leftover: { connections: number; recvBuffers: number; pendingOps: number; listeners: number };
   /** The session cache all workers share (absent with --no-session-cache). */
   sessionCache?: SessionStoreStats;
 }
@@ -86,10 +89,13 @@ export class RunningServer extends EventEmitter {
       accepted: results.reduce((a, r) => a + r.accepted, 0),
       rejected: results.reduce((a, r) => a + r.rejected, 0),
       acceptErrors: results.reduce((a, r) => addReasons(a, r.acceptErrors), {} as Record<string, number>),
+      acceptPauses: results.reduce((a, r) => a + r.acceptPauses, 0),
       perWorker: results.map((r) => ({ worker: r.worker, accepted: r.accepted, handshakes: r.totals.handshakes })),
       leftover: {
         connections: results.reduce((a, r) => a + r.leftover.connections, 0),
         recvBuffers: results.reduce((a, r) => a + r.leftover.recvBuffers, 0),
+        pendingOps: results.reduce((a, r) => a + r.leftover.pendingOps, 0),
+        listeners: results.filter((r) => r.leftover.listening).length,
       },
       sessionCache: this.sessionStore?.stats(),
     };

@@ -235,6 +235,8 @@ export interface ResultDocument {
   interrupted?: { signal: string };
   /** Every long-lived connection closed before the run's time was up. */
   endedEarly?: boolean;
+  /** The client could not open every connection asked for (out of descriptors): it ran with `held` of `wanted`. */
+  connectionLimit?: { reason: string; wanted: number; held: number };
   /** Failed attempts / attempts in the window, and the limit (--max-error-rate) beyond which the run fails. */
   errorRate?: { ratio: number; max: number };
   /** Mean handshake bytes per full and per resumed handshake (when there were handshakes). */
@@ -280,6 +282,7 @@ export interface ResultInput {
   server?: ResultDocument['server'];
   interrupted?: string;
   endedEarly?: boolean;
+  connectionLimit?: ResultDocument['connectionLimit'];
   maxErrorRate?: number;
   shard?: ShardInfo;
   startAt?: StartAt;
@@ -400,6 +403,7 @@ export function buildResult(input: ResultInput): ResultDocument {
   if (input.server) doc.server = { ...input.server };
   if (input.interrupted) doc.interrupted = { signal: input.interrupted };
   if (input.endedEarly) doc.endedEarly = true;
+  if (input.connectionLimit) doc.connectionLimit = { ...input.connectionLimit };
   if (input.shard) doc.shard = { ...input.shard, whole: { ...input.shard.whole } };
   if (input.startAt) doc.startAt = { ...input.startAt };
   if (input.maxErrorRate !== undefined) doc.errorRate = { ratio: errorRatio(doc), max: input.maxErrorRate };

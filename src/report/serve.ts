@@ -81,7 +81,12 @@ export function renderServeTotals(d: ServeDocument): string {
         `${s.evicted ? `, ${s.evicted} evicted` : ''}${s.tooLarge ? `, ${s.tooLarge} too large` : ''} (one cache for ${d.workers} worker${d.workers > 1 ? 's' : ''})`
     );
   }
-  lines.push(`  leftover     ${d.leftover.connections} connections, ${d.leftover.recvBuffers} receive buffers${d.leftover.connections || d.leftover.recvBuffers ? ' (should be 0)' : ''}`);
+  const l = d.leftover;
+  const left = l.connections || l.recvBuffers || l.pendingOps || l.listeners;
+  lines.push(
+    `  leftover     ${l.connections} connections, ${l.recvBuffers} receive buffers` +
+      `${l.pendingOps ? `, ${l.pendingOps} pending operations` : ''}${l.listeners ? `, ${l.listeners} listening sockets` : ''}${left ? ' (should be 0)' : ''}`
+  );
   const errs = Object.entries(t.errors).sort((a, b) => b[1] - a[1]);
   if (errs.length) {
     lines.push(`  errors       ${errs.reduce((a, [, n]) => a + n, 0)}`);

@@ -81,6 +81,10 @@ function renderFacts(r: ResultDocument, p: Paint): string {
   lines.push(...distributedLines(r, p));
   if (r.interrupted) lines.push(p.yellow(`Interrupted by ${r.interrupted.signal} after ${r.duration.toFixed(1)} s of measurement: the figures cover that much`));
   if (r.endedEarly) lines.push(p.yellow(`Ended early: every connection had closed after ${r.duration.toFixed(1)} s`));
+  if (r.connectionLimit) {
+    const l = r.connectionLimit;
+    lines.push(p.yellow(`Fewer connections than asked: ${l.held} of ${l.wanted} (socket(): ${l.reason.toUpperCase()}, out of descriptors — raise ulimit -n); the load was that much smaller`));
+  }
   if (c?.warning) lines.push(p.yellow(`Warning: ${c.warning}`));
   return lines.join('\n');
 }

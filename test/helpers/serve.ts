@@ -47,12 +47,21 @@ export interface StartServeOptions {
   /** Add --port 0 (default true). */
   port0?: boolean;
   startTimeoutMs?: number;
+  /** Start it with this many file descriptors at most (`ulimit -n`; Linux). */
+  ulimitFiles?: number;
 }
 
 export function startServe(args: string[], o: StartServeOptions = {}): Promise<ServeProcess> {
   const full = ['serve', ...(o.port0 === false ? [] : ['--port', '0']), ...args, ...(o.json === false ? [] : ['--json'])];
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [RUN_JS, ...full], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Through sh for ulimit, which then execs node: the pid is still serve's own.
+  const proc =
+    o.ulimitFiles !== undefined
+      ? spawn('/bin/sh', ['-c', `ulimit -n ${o.ulimitFiles} && exec "$0" "$@"`, process.execPath, RUN_JS, ...full], {
+          cwd: ROOT,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
+      : spawn(process.execPath, [RUN_JS, ...full], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(proc);
   let out = '';
   let err = '';

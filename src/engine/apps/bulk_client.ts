@@ -2,7 +2,7 @@
 // application bytes per connection so unfairness between connections shows.
 import { performance } from 'node:perf_hooks';
 import type { Connection } from '../connection';
-import { ClientLoadOptions, connectCounted } from './client_load';
+import { ClientLoadOptions, ConnectionBudget, connectCounted } from './client_load';
 import { sourceChunk, SOURCE_CHUNK } from './source';
 
 export type Direction = 'up' | 'down' | 'both';
@@ -24,8 +24,11 @@ export class BulkLoad {
   #first = { done: false };
   readonly flows: Flow[] = [];
   open = 0;
+  readonly budget: ConnectionBudget;
 
-  constructor(readonly o: BulkLoadOptions) {}
+  constructor(readonly o: BulkLoadOptions) {
+    this.budget = new ConnectionBudget(o.connections);
+  }
 
   start(): void {
     for (let i = 0; i < this.o.connections; i++) this.#launch();
@@ -34,8 +37,6 @@ export class BulkLoad {
   #launch(): void {
     const o = this.o;
     const flow: Flow = { bytes: 0, markBytes: 0, markAt: performance.now() };
-    this.flows.push(flow);
-    this.open++;
     const size = Math.min(o.size, SOURCE_CHUNK);
     const fill = (c: Connection) => {
       const { ptr } = sourceChunk();
@@ -46,7 +47,7 @@ export class BulkLoad {
         if (n < size || !c.open) return;
       }
     };
-    connectCounted(o, this.#first, {
+    const opened = this.budget.open(o, this.open, () => connectCounted(o, this.#first, {
       onHandshake: (c) => {
         if (o.direction !== 'down') fill(c);
       },
@@ -58,7 +59,10 @@ export class BulkLoad {
       onClose: () => {
         this.open--;
       },
-    });
+    }));
+    if (!opened) return; // out of descriptors: counted, and the run goes on with what it holds
+    this.flows.push(flow);
+    this.open++;
   }
 
   /** Starts the measured window (after warmup). */

@@ -3,11 +3,11 @@
 // runs from each handshake's *intended* start, so a stalled server shows in the percentiles
 // instead of silently slowing the clients down (coordinated omission, as wrk2 corrects it).
 import { performance } from 'node:perf_hooks';
-import { openssl } from '../../../native/openssl';
 import type { Connection } from '../connection';
 import type { IocptlsError } from '../errors';
-import { ClientLoadOptions, micros, recordHandshake } from './client_load';
-import { SessionPool } from './session_pool';
+import type { SavedSession } from '../tls/saved_session';
+import { ClientSessionStore } from '../tls/client_sessions';
+import { ClientLoadOptions, ConnectionBudget, micros, recordHandshake } from './client_load';
 
 export interface HandshakeLoadOptions extends ClientLoadOptions {
   /** Handshakes per second for this worker; 0 = closed loop. */
@@ -34,7 +34,7 @@ interface Attempt {
 
 export class HandshakeLoad {
   #inFlight = 0;
-  #sessions = new SessionPool();
+  #sessions = new ClientSessionStore(64);
   /**
    * Whether the server sends a TLS 1.3 ticket after a full / a resumed handshake: unknown until a
    * ticket arrives (true) or a ticket wait runs out (false). Many servers (Node's among them) send
@@ -48,8 +48,12 @@ export class HandshakeLoad {
   #ticking = false;
   #starting = false;
   started = 0;
+  /** Connections it may hold: all asked for, unless the process runs out of descriptors. */
+  readonly budget: ConnectionBudget;
 
-  constructor(readonly o: HandshakeLoadOptions) {}
+  constructor(readonly o: HandshakeLoadOptions) {
+    this.budget = new ConnectionBudget(o.connections);
+  }
 
   get inFlight(): number {
     return this.#inFlight;
@@ -64,13 +68,14 @@ export class HandshakeLoad {
       this.#nextStart = performance.now();
       this.#schedule();
     } else {
-      for (let i = 0; i < this.o.connections && this.o.mayStart(); i++) this.#launch(performance.now());
+      for (let i = 0; i < this.o.connections && this.o.mayStart(); i++) if (!this.#launch(performance.now())) break;
     }
   }
 
   #schedule(): void {
     if (this.#ticking) return;
     this.#ticking = true;
+    // Starts are due at exact times: precise, the loop wakes up a little early and polls until then.
     this.o.loop.setTimer(this.#nextStart, () => {
       this.#ticking = false;
       const now = performance.now();
@@ -81,7 +86,7 @@ export class HandshakeLoad {
       }
       this.#drainBacklog();
       if (this.o.mayStart()) this.#schedule();
-    });
+    }, { precise: true });
   }
 
   /**
@@ -106,39 +111,46 @@ export class HandshakeLoad {
       this.#backlog.length = 0;
       return;
     }
-    while (this.#backlog.length && this.#inFlight < this.o.connections) this.#launch(this.#backlog.shift()!);
+    while (this.#backlog.length && this.budget.mayOpen(this.#inFlight)) {
+      if (!this.#launch(this.#backlog[0])) return;
+      this.#backlog.shift();
+    }
   }
 
   #next(): void {
     if (this.o.rate > 0) this.#drainBacklog();
-    else if (this.o.mayStart() && this.#inFlight < this.o.connections) this.#launch(performance.now());
+    // Usually one start per close; two when a load short of descriptors tries one more.
+    else while (this.o.mayStart() && this.budget.mayOpen(this.#inFlight) && this.#launch(performance.now()));
   }
 
-  #launch(intendedAt: number): void {
-    if (this.#starting) return; // a connect that fails synchronously must not recurse
+  /** Starts one handshake; false if it could not (out of descriptors: counted as an error). */
+  #launch(intendedAt: number): boolean {
+    if (this.#starting) return false; // a connect that fails synchronously must not recurse
     this.#starting = true;
     try {
       const o = this.o;
       const resume = o.resume !== 'none' && this.#sessions.available && Math.random() < o.resumeRatio ? this.#sessions.take() : undefined;
       const a: Attempt = { startedAt: intendedAt, resumed: false, waitingTicket: false, handshaken: false };
-      this.#inFlight++;
       this.started++;
       o.rec.accounting.started++;
       o.rec.live.started++;
       try {
-        const conn = this.#connect(a, resume);
+        const conn = this.budget.open(o, this.#inFlight, () => this.#connect(a, resume));
+        if (!conn) return false;
+        this.#inFlight++;
         // The lag ends where the uncorrected latency begins, so corrected = lag + uncorrected exactly.
         if (o.rate > 0) o.rec.record('scheduleLag', micros(intendedAt, conn.tStart));
+        return true;
       } finally {
-        // SSL_set_session took its own reference.
-        if (resume) openssl().SSL_SESSION_free(resume);
+        // The SSL took its own reference.
+        resume?.release();
       }
     } finally {
       this.#starting = false;
     }
   }
 
-  #connect(a: Attempt, resume: bigint | undefined): Connection {
+  #connect(a: Attempt, resume: SavedSession | undefined): Connection {
     const o = this.o;
     const conn: Connection = o.loop.connect(o.addr, {
       source: o.source?.(),
@@ -180,7 +192,7 @@ export class HandshakeLoad {
     c.close(this.o.close);
   }
 
-  #keep(sess: bigint, c: Connection, a: Attempt): boolean {
+  #keep(sess: SavedSession, c: Connection, a: Attempt): boolean {
     this.#sessions.add(sess);
     if (a.handshaken) this.#ticketsAfter[a.resumed ? 'resumed' : 'full'] = true;
     if (a.waitingTicket) {

@@ -5,7 +5,7 @@
 // and its round trip counts from the intended time, as wrk2 corrects coordinated omission).
 import { performance } from 'node:perf_hooks';
 import { Connection, ConnState } from '../connection';
-import { ClientLoadOptions, connectCounted, micros } from './client_load';
+import { ClientLoadOptions, ConnectionBudget, connectCounted, micros } from './client_load';
 import { sourceChunk } from './source';
 import { WriteQueue } from './write_queue';
 
@@ -21,10 +21,12 @@ export class PingPongLoad {
   #first = { done: false };
   #message: Buffer;
   open = 0;
+  readonly budget: ConnectionBudget;
   /** Pings sent and not yet answered. */
   outstanding = 0;
 
   constructor(readonly o: PingPongOptions) {
+    this.budget = new ConnectionBudget(o.connections);
     const chunk = sourceChunk().view;
     this.#message = Buffer.alloc(o.size);
     for (let i = 0; i < o.size; i += chunk.length) this.#message.set(chunk.subarray(0, Math.min(chunk.length, o.size - i)), i);
@@ -70,8 +72,7 @@ export class PingPongLoad {
         schedule();
       });
     };
-    this.open++;
-    conn = connectCounted(o, this.#first, {
+    conn = this.budget.open(o, this.open, () => connectCounted(o, this.#first, {
       onHandshake: (c) => {
         if (interval === 0) return ping(c, performance.now());
         // Spread the connections' first pings over one interval, so the rate is smooth from the start.
@@ -104,6 +105,7 @@ export class PingPongLoad {
         if (inFlight) this.outstanding--;
         inFlight = false;
       },
-    });
+    }));
+    if (conn) this.open++; // else out of descriptors: counted, and the run goes on with what it holds
   }
 }

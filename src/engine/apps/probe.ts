@@ -1,13 +1,14 @@
 // The `connect` probe: one connection that reports what was negotiated and how long each step
 // took, optionally exchanges data (--send, or stdin to stdout), then resumption attempts.
 import { performance } from 'node:perf_hooks';
-import { openssl, TLS1_3_VERSION } from '../../../native/openssl';
 import type { Connection } from '../connection';
 import { IocptlsError } from '../errors';
 import type { Loop } from '../loop';
 import type { SockAddr } from '../port/types';
 import type { TlsContext } from '../tls/context';
+import type { SavedSession } from '../tls/saved_session';
 import type { HandshakeBytes, NegotiatedInfo } from '../tls/session';
+import { ClientSessionStore } from '../tls/client_sessions';
 
 export interface ProbeOptions {
   loop: Loop;
@@ -59,7 +60,7 @@ export interface ProbeResult extends AttemptResult {
 }
 
 export async function runProbe(o: ProbeOptions): Promise<ProbeResult> {
-  const sessions = new SessionStore();
+  const sessions = new ClientSessionStore();
   try {
     const first = await attempt(o, undefined, sessions, true);
     const reconnects: AttemptResult[] = [];
@@ -72,8 +73,8 @@ export async function runProbe(o: ProbeOptions): Promise<ProbeResult> {
         if (!(e instanceof IocptlsError)) throw e;
         reconnects.push({ connectMs: 0, handshakeMs: 0, tickets: 0, error: e });
       } finally {
-        // SSL_set_session took its own reference.
-        if (resume) openssl().SSL_SESSION_free(resume);
+        // The SSL took its own reference.
+        resume?.release();
       }
     }
     return { ...(first as ProbeResult), reconnects };
@@ -82,50 +83,10 @@ export async function runProbe(o: ProbeOptions): Promise<ProbeResult> {
   }
 }
 
-/**
- * The sessions we may resume with. TLS 1.3 tickets are single use (RFC 8446 C.4), and OpenSSL
- * enforces it: a client that resumed marks that session not resumable at the end of the
- * handshake. So every TLS 1.3 ticket is kept and each is offered once, newest first; when a
- * server issues no new ticket on resumption, the pool runs dry and the next handshake is a full
- * one, as it would be for any well-behaved client. A TLS 1.2 session stays reusable until the
- * server hands out a newer one.
- */
-class SessionStore {
-  #tls13: bigint[] = [];
-  #tls12: bigint | undefined;
-
-  /** Keeps OpenSSL's reference to a new session (the new-session callback returns true). */
-  add(sess: bigint): boolean {
-    const s = openssl();
-    if (s.SSL_SESSION_get_protocol_version(sess) === TLS1_3_VERSION) this.#tls13.push(sess);
-    else {
-      if (this.#tls12) s.SSL_SESSION_free(this.#tls12);
-      this.#tls12 = sess;
-    }
-    return true;
-  }
-
-  /** A session to resume with, owned by the caller (free it), or undefined for a full handshake. */
-  take(): bigint | undefined {
-    const t = this.#tls13.pop();
-    if (t) return t;
-    if (this.#tls12) openssl().SSL_SESSION_up_ref(this.#tls12);
-    return this.#tls12;
-  }
-
-  free(): void {
-    const s = openssl();
-    for (const t of this.#tls13) s.SSL_SESSION_free(t);
-    if (this.#tls12) s.SSL_SESSION_free(this.#tls12);
-    this.#tls13 = [];
-    this.#tls12 = undefined;
-  }
-}
-
 async function attempt(
   o: ProbeOptions,
-  resume: bigint | undefined,
-  sessions: SessionStore,
+  resume: SavedSession | undefined,
+  sessions: ClientSessionStore,
   full: boolean
 ): Promise<ProbeResult | AttemptResult> {
   const { loop } = o;
@@ -170,7 +131,7 @@ async function attempt(
     timeoutMs: o.timeoutMs,
     onSession: (sess) => {
       // TLS 1.3 announces each NewSessionTicket; TLS 1.2 announces the session at handshake end.
-      if (openssl().SSL_SESSION_has_ticket(sess)) tickets++;
+      if (sess.hasTicket) tickets++;
       return sessions.add(sess);
     },
     handler: {

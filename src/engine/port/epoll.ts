@@ -9,6 +9,11 @@
 //
 // Per-operation state lives in preallocated typed arrays indexed by slot; nothing is allocated
 // per completion except the Map entry of an operation that has to wait (needed for cancel).
+//
+// Waits use epoll_pwait2 (a timespec: an open-loop start due in 0.3 ms is not rounded to 1 ms)
+// where the kernel has it (5.11+) and the seccomp profile allows it; else epoll_wait, whose
+// timeout counts whole milliseconds (rounded up rather than spinning). A signal ends the
+// kernel's wait with EINTR; submitAndWait then waits again for what is left of its timeout.
 import * as c from '../../../native/libc';
 import * as ep from '../../../native/epoll';
 import * as sock from './posix_sockets';
@@ -27,6 +32,8 @@ const EAGAIN = -E.EAGAIN;
 const EINTR = -E.EINTR;
 const EINPROGRESS = -E.EINPROGRESS;
 const ENOTCONN = -E.ENOTCONN;
+const ENOSYS = 38;
+const EPERM = -E.EPERM;
 
 const ACCEPT_FLAGS = c.SOCK_NONBLOCK | c.SOCK_CLOEXEC;
 // DONTWAIT as well as O_NONBLOCK: a blocking fd handed to us must not stall the loop.
@@ -46,6 +53,8 @@ export interface EpollOptions {
 export class EpollPort extends sock.PosixSocketSetup implements CompletionPort {
   readonly backend = 'epoll' as const;
   readonly epollFd: number;
+  /** Whether waits take a timespec (epoll_pwait2) rather than whole milliseconds. */
+  readonly pwait2: boolean;
 
   // Operation slots, struct-of-arrays. Free slots are chained through #opNext; queued ones too.
   #opKind: Uint8Array;
@@ -89,6 +98,8 @@ export class EpollPort extends sock.PosixSocketSetup implements CompletionPort {
   #optlen: bigint;
   #peerLen: bigint;
   #peerAddr: bigint;
+  #timespec: bigint;
+  #timespecView: BigInt64Array;
 
   constructor(opts: EpollOptions = {}) {
     super();
@@ -120,6 +131,17 @@ export class EpollPort extends sock.PosixSocketSetup implements CompletionPort {
     this.#optlen = this.#scratch + 20n;
     this.#peerLen = this.#scratch + 24n;
     this.#peerAddr = this.#scratch + 32n;
+    this.#timespec = c.libc.calloc(1, ep.TIMESPEC_SIZE) as bigint;
+    this.#timespecView = new BigInt64Array(c.nativeView(this.#timespec, ep.TIMESPEC_SIZE).buffer);
+    // Probe once with a zero timeout: ENOSYS (before 5.11) or EPERM (a seccomp profile that
+    // predates it) means epoll_wait for the life of the port.
+    const r = Number(ep.epoll.pwait2(ep.SYS_epoll_pwait2, this.epollFd, this.#events, 1, this.#timespec, null, 0));
+    const e = r < 0 ? c.lastErrno() : 0;
+    this.pwait2 = !(r < 0 && (e === ENOSYS || e === EPERM));
+  }
+
+  get waitResolutionMs(): number {
+    return this.pwait2 ? 0 : 1;
   }
 
   // --- socket setup: PosixSocketSetup's, except that epoll must forget an fd it closes
@@ -209,8 +231,7 @@ export class EpollPort extends sock.PosixSocketSetup implements CompletionPort {
         const t = this.#deadline[this.#heap[0]] - now;
         if (wait < 0 || t < wait) wait = t;
       }
-      // epoll_wait counts whole milliseconds: round up rather than spin.
-      this.#poll(wait < 0 ? -1 : Math.ceil(wait));
+      this.#poll(wait);
       polled = true;
     }
   }
@@ -237,17 +258,32 @@ export class EpollPort extends sock.PosixSocketSetup implements CompletionPort {
     c.libc.close(this.epollFd);
     c.libc.free(this.#events);
     c.libc.free(this.#scratch);
+    c.libc.free(this.#timespec);
     this.#pending.clear();
   }
 
   // --- readiness
 
+  /** One wait for readiness, up to timeoutMs (fractional; < 0: no limit), then runs what became ready. */
   #poll(timeoutMs: number): void {
-    const n = ep.epoll.wait(this.epollFd, this.#events, MAX_EVENTS, timeoutMs) as number;
+    let n: number;
+    if (this.pwait2) {
+      let ts: bigint | null = null;
+      if (timeoutMs >= 0) {
+        const ns = Math.round(timeoutMs * 1e6);
+        this.#timespecView[0] = BigInt(Math.floor(ns / 1e9));
+        this.#timespecView[1] = BigInt(ns % 1e9);
+        ts = this.#timespec;
+      }
+      n = Number(ep.epoll.pwait2(ep.SYS_epoll_pwait2, this.epollFd, this.#events, MAX_EVENTS, ts, null, 0));
+    } else {
+      // Whole milliseconds: round up rather than spin.
+      n = ep.epoll.wait(this.epollFd, this.#events, MAX_EVENTS, timeoutMs < 0 ? -1 : Math.ceil(timeoutMs)) as number;
+    }
     if (n < 0) {
       const e = c.lastErrno();
       if (e === EINTR) return;
-      throw new PortError(`epoll_wait: ${c.errnoMessage(e)}`, -e);
+      throw new PortError(`${this.pwait2 ? 'epoll_pwait2' : 'epoll_wait'}: ${c.errnoMessage(e)}`, -e);
     }
     const ev = this.#eventsU32;
     const stride = ep.EPOLL_EVENT_SIZE >> 2;

@@ -1,5 +1,13 @@
 // The io_uring completion port: raw io_uring_setup/io_uring_enter and the mmap'ed rings,
 // one ring per thread. One io_uring_enter per loop turn both submits and waits.
+//
+// Two things liburing leaves to its caller are handled here. A full submission queue: prep*
+// cannot fail, so an entry that finds no room (the kernel would not take more: io_uring_enter
+// said EBUSY while its completion queue overflows) waits in order in a JS-side backlog and
+// moves into the ring when there is room; nothing in the ring is overwritten before the kernel
+// consumed it. A signal: io_uring_enter returns EINTR, and so does submitAndWait (early, with
+// nothing ready), as liburing does: restarting the whole wait would let signals every few ms
+// (a profiler's SIGPROF) postpone it forever; the loop waits again for the time it has left.
 import koffi from 'koffi';
 import * as c from '../../../native/libc';
 import * as u from '../../../native/io_uring';
@@ -12,9 +20,35 @@ export interface IoUringOptions {
   entries?: number;
 }
 
+/** A submission that found the queue full, kept until it fits. */
+interface Deferred {
+  opcode: number;
+  fd: number;
+  addr: bigint;
+  len: number;
+  off: bigint;
+  opFlags: number;
+  token: number;
+  /** TIMEOUT: its duration, ns (the timespec is written when the entry is placed). */
+  timeoutNs: number;
+}
+
+const enum Entered {
+  Ok,
+  /** A signal interrupted the wait. */
+  Interrupted,
+  /** The kernel took nothing: its completion queue overflows (EBUSY) or it is short of memory (EAGAIN). */
+  Busy,
+}
+
 export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort {
   readonly backend = 'io_uring' as const;
+  readonly waitResolutionMs = 0;
   readonly ringFd: number;
+  /** Waits a signal cut short (EINTR). */
+  interrupts = 0;
+  /** Entries that had to wait in the backlog because the submission queue was full. */
+  deferred = 0;
 
   #sqRing: Uint32Array;
   #sqHead: number;
@@ -32,7 +66,8 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
 
   #tail: number; // our local SQ tail, published on submit
   #deferTaskrun = false;
-  #toSubmit = 0;
+  #backlog: Deferred[] = [];
+  #backlogHead = 0;
   #maps: Array<[bigint, number]> = [];
   #arg: bigint; // io_uring_getevents_arg + timespec, in native memory
   #argView: BigInt64Array;
@@ -147,10 +182,31 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
   }
 
   // --- submission
-  /** Claims the next SQE and fills every field (SQEs are reused, so nothing may be left over). */
-  #sqe(opcode: number, fd: number, addr: bigint, len: number, off: bigint, opFlags: number, token: number): number {
-    if (this.#tail - Atomics.load(this.#sqRing, this.#sqHead) >= this.#sqEntries) this.#enter(0, -1);
+  #sqFull(): boolean {
+    return ((this.#tail - Atomics.load(this.#sqRing, this.#sqHead)) >>> 0) >= this.#sqEntries;
+  }
+
+  /** Queues one submission: into the ring if it has room (after submitting what is there), else into the backlog. */
+  #sqe(opcode: number, fd: number, addr: bigint, len: number, off: bigint, opFlags: number, token: number, timeoutNs = -1): void {
+    if (this.#backlog.length === 0) {
+      if (this.#sqFull()) this.#enter(0, 0);
+      if (!this.#sqFull()) return this.#place(opcode, fd, addr, len, off, opFlags, token, timeoutNs);
+    }
+    // Order is kept: once anything waits in the backlog, later entries queue behind it.
+    this.deferred++;
+    this.#backlog.push({ opcode, fd, addr, len, off, opFlags, token, timeoutNs });
+  }
+
+  /** Fills the SQE at the tail (there is room) and every field of it: SQEs are reused, so nothing may be left over. */
+  #place(opcode: number, fd: number, addr: bigint, len: number, off: bigint, opFlags: number, token: number, timeoutNs: number): void {
     const idx = this.#tail & this.#sqMask;
+    if (timeoutNs >= 0) {
+      // One timespec per SQ slot: the kernel copies it when it consumes this SQE, and the slot
+      // (so its timespec) is only reused after that.
+      this.#timespecView[idx * 2] = BigInt(Math.floor(timeoutNs / 1e9));
+      this.#timespecView[idx * 2 + 1] = BigInt(timeoutNs % 1e9);
+      addr = this.#timespecs + BigInt(idx * u.TIMESPEC_SIZE);
+    }
     const b = idx << 4; // 64-byte SQE = 16 u32
     const s = this.#sqes32;
     s[b] = opcode; // flags = 0, ioprio = 0
@@ -169,8 +225,24 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
     s[b + 14] = 0;
     s[b + 15] = 0;
     this.#tail = (this.#tail + 1) >>> 0;
-    this.#toSubmit++;
-    return idx;
+  }
+
+  /** Moves backlog entries into the ring while it has room; true when the backlog is empty. */
+  #refill(): boolean {
+    const q = this.#backlog;
+    while (this.#backlogHead < q.length && !this.#sqFull()) {
+      const d = q[this.#backlogHead++];
+      this.#place(d.opcode, d.fd, d.addr, d.len, d.off, d.opFlags, d.token, d.timeoutNs);
+    }
+    if (this.#backlogHead < q.length) return false;
+    this.#backlog = [];
+    this.#backlogHead = 0;
+    return true;
+  }
+
+  /** Entries waiting for room in the submission queue. */
+  get backlog(): number {
+    return this.#backlog.length - this.#backlogHead;
   }
 
   prepAccept(listenFd: number, token: number): void {
@@ -189,26 +261,29 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
     this.#sqe(u.IORING_OP_CLOSE, fd, 0n, 0, 0n, 0, token);
   }
   prepTimeout(ms: number, token: number): void {
-    // The kernel copies the timespec when it consumes the SQE; the slot is reused only after that.
-    const idx = this.#tail & this.#sqMask;
-    const ns = Math.round(ms * 1e6);
-    this.#timespecView[idx * 2] = BigInt(Math.floor(ns / 1e9));
-    this.#timespecView[idx * 2 + 1] = BigInt(ns % 1e9);
-    this.#sqe(u.IORING_OP_TIMEOUT, -1, this.#timespecs + BigInt(idx * u.TIMESPEC_SIZE), 1, 0n, 0, token);
+    this.#sqe(u.IORING_OP_TIMEOUT, -1, 0n, 1, 0n, 0, token, Math.max(0, Math.round(ms * 1e6)));
   }
   prepCancel(target: number, token: number): void {
     this.#sqe(u.IORING_OP_ASYNC_CANCEL, -1, BigInt(target >>> 0), 0, 0n, 0, token);
   }
 
   submitAndWait(minComplete: number, timeoutMs: number): void {
+    // A backlog goes in first, in order, as fast as the kernel takes it; if it pushes back, the
+    // caller must reap before anything else can happen: return without waiting.
+    while (!this.#refill()) {
+      const before = this.backlog;
+      if (this.#enter(0, 0) !== Entered.Ok) return;
+      if (!this.#refill() && this.backlog === before) return;
+    }
     // Completions already waiting: just submit.
     const ready = (Atomics.load(this.#cqRing, this.#cqTail) - this.#cqRing[this.#cqHead]) >>> 0;
     if (ready >= minComplete || timeoutMs === 0) minComplete = 0;
     this.#enter(minComplete, timeoutMs);
   }
 
-  #enter(minComplete: number, timeoutMs: number): void {
+  #enter(minComplete: number, timeoutMs: number): Entered {
     Atomics.store(this.#sqRing, this.#sqTail, this.#tail);
+    const toSubmit = (this.#tail - Atomics.load(this.#sqRing, this.#sqHead)) >>> 0;
     // With DEFER_TASKRUN, completions only reach the CQ ring inside an enter with GETEVENTS.
     let flags = minComplete > 0 || this.#deferTaskrun ? u.IORING_ENTER_GETEVENTS : 0;
     let arg: bigint | null = null;
@@ -222,24 +297,16 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
       arg = this.#arg;
       argSize = u.GETEVENTS_ARG_SIZE;
     }
-    for (;;) {
-      const r = Number(
-        c.libc.syscall_io_uring_enter(c.SYS_io_uring_enter, this.ringFd, this.#toSubmit, minComplete, flags, arg, argSize)
-      );
-      if (r >= 0) {
-        this.#toSubmit -= r;
-        return;
-      }
-      const e = c.lastErrno();
-      if (e === c.errno.ETIME) {
-        this.#toSubmit = 0;
-        return;
-      }
-      if (e === c.errno.EINTR) continue;
-      // The CQ is full: the caller must reap before more can be submitted.
-      if (e === c.errno.EBUSY || e === c.errno.EAGAIN) return;
-      throw new PortError(`io_uring_enter: ${c.errnoMessage(e)}`, -e);
+    const r = Number(c.libc.syscall_io_uring_enter(c.SYS_io_uring_enter, this.ringFd, toSubmit, minComplete, flags, arg, argSize));
+    if (r >= 0) return Entered.Ok;
+    const e = c.lastErrno();
+    if (e === c.errno.ETIME) return Entered.Ok;
+    if (e === c.errno.EINTR) {
+      this.interrupts++;
+      return Entered.Interrupted;
     }
+    if (e === c.errno.EBUSY || e === c.errno.EAGAIN) return Entered.Busy;
+    throw new PortError(`io_uring_enter: ${c.errnoMessage(e)}`, -e);
   }
 
   reap(tokens: Uint32Array, results: Int32Array): number {

@@ -49,7 +49,16 @@ export interface IocpOptions {
 
 export class IocpPort implements CompletionPort {
   readonly backend = 'iocp' as const;
+  /**
+   * GetQueuedCompletionStatusEx takes whole milliseconds, and Windows offers no finer wait on a
+   * completion port (a high-resolution waitable timer cannot be waited on together with one
+   * without ntdll's NtAssociateWaitCompletionPacket, which Wine lacks). The port raises the
+   * system timer resolution to 1 ms while it is open; the loop's precise timers poll for the
+   * last stretch.
+   */
+  readonly waitResolutionMs = 1;
   readonly handle: bigint;
+  #timerPeriod = false;
   readonly skipOnSuccess: boolean;
 
   #w = w.win32();
@@ -105,6 +114,7 @@ export class IocpPort implements CompletionPort {
     this.#entry64 = new BigUint64Array(ab);
     this.#entry32 = new Uint32Array(ab);
     this.#removed = this.#scratch + BigInt(this.#entries * w.OVERLAPPED_ENTRY_SIZE);
+    this.#timerPeriod = this.#w.timeBeginPeriod(1) === 0;
   }
 
   #alloc(size: number): bigint {
@@ -548,6 +558,8 @@ export class IocpPort implements CompletionPort {
   }
 
   close(): void {
+    if (this.#timerPeriod) this.#w.timeEndPeriod(1);
+    this.#timerPeriod = false;
     this.#w.CloseHandle(this.handle);
     // The kernel may still write into the OVERLAPPEDs of ops in flight: only then is leaking
     // their slabs the safe choice.

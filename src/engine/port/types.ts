@@ -17,13 +17,20 @@ export interface SockAddr {
  * Every prep* call queues one operation identified by a caller-chosen 32-bit token; each
  * operation completes exactly once, with its token and a result: >= 0 on success (bytes,
  * a new socket, 0), or a negative Linux errno (-ECONNREFUSED, -ECANCELED, -ETIME...) on every
- * backend, so layers above never see OS-specific codes.
+ * backend, so layers above never see OS-specific codes. An operation that may be cancelled needs
+ * a token no other operation in flight has: prepCancel finds operations by token.
  *
  * A buffer passed to prepRecv/prepSend belongs to the kernel until that operation's
  * completion is reaped, also when the operation was cancelled.
  */
 export interface CompletionPort {
   readonly backend: Backend;
+  /**
+   * The finest wait submitAndWait honours, ms: 0 when it waits to the microsecond (io_uring's
+   * timespec, epoll_pwait2), 1 when it rounds to whole milliseconds (epoll_wait, IOCP). The loop
+   * polls instead of blocking when a precise timer is nearer than this.
+   */
+  readonly waitResolutionMs: number;
 
   // Socket setup: synchronous, once per socket, not per operation.
   /** reusePort: SO_REUSEPORT, so each worker can own a listener on the same port and the kernel spreads connections across them. */
@@ -52,7 +59,13 @@ export interface CompletionPort {
   /** Cancels the in-flight operation with token `target`; it completes with -ECANCELED (or its own result if it won the race). */
   prepCancel(target: number, token: number): void;
 
-  /** Submits what was prepared and waits until at least minComplete completions are ready or timeoutMs passed (-1: no limit). */
+  /**
+   * Submits what was prepared and waits until at least minComplete completions are ready or
+   * timeoutMs (fractions of a ms allowed; -1: no limit) passed. It may return early, with nothing
+   * ready: when a signal interrupts the wait (EINTR, as liburing returns it) or the kernel pushes
+   * back (a full completion queue): callers loop, with the time they have left.
+   * submitAndWait(0, 0) only submits (and picks up what is ready), never blocks.
+   */
   submitAndWait(minComplete: number, timeoutMs: number): void;
   /** Copies up to tokens.length ready completions out, marks them seen, returns how many. */
   reap(tokens: Uint32Array, results: Int32Array): number;
@@ -62,6 +75,7 @@ export interface CompletionPort {
 
 // Negative Linux errno values used as completion results on every backend.
 export const E = {
+  EPERM: -1,
   ENOENT: -2,
   EINTR: -4,
   EBADF: -9,
@@ -69,9 +83,17 @@ export const E = {
   ENOMEM: -12,
   EBUSY: -16,
   EINVAL: -22,
+  ENFILE: -23,
   EMFILE: -24,
   EPIPE: -32,
   ETIME: -62,
+  ENONET: -64,
+  EPROTO: -71,
+  ENOPROTOOPT: -92,
+  EOPNOTSUPP: -95,
+  ENETDOWN: -100,
+  ENOBUFS: -105,
+  EHOSTDOWN: -112,
   EALREADY: -114,
   EINPROGRESS: -115,
   ECANCELED: -125,
@@ -103,6 +125,9 @@ const MESSAGES: Record<string, string> = {
   EADDRINUSE: 'address already in use',
   EADDRNOTAVAIL: 'address not available',
   EMFILE: 'too many open files',
+  ENFILE: 'too many open files in system',
+  ENOBUFS: 'no buffer space available',
+  ENOMEM: 'out of memory',
   ECANCELED: 'cancelled',
 };
 

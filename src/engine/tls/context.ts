@@ -120,11 +120,14 @@ export class TlsContext {
     if (groups && !s.SSL_CTX_ctrl_str(this.ctx, o.SSL_CTRL_SET_GROUPS_LIST, 0, checkGroups(s, groups)))
       throw this.#fail('groups', `--groups '${groups}' is not valid`);
     // Peers that close without close_notify are common (and our own --close rst); count them, don't fail hard.
-    s.SSL_CTX_set_options(this.ctx, o.SSL_OP_IGNORE_UNEXPECTED_EOF);
-    // TlsSession.write reports bytes taken. Without PARTIAL_WRITE, an SSL_write larger than the
-    // pair's free space encrypts some records and then returns WANT_WRITE (-1): those bytes would
-    // be counted as not taken and sent again ("bad write retry"). With it, SSL_write returns what
-    // it took; the caller retries the rest, from a copy at another address (MOVING_WRITE_BUFFER).
+    // No TLS 1.2 renegotiation, either way: a server asking (HelloRequest) gets a no_renegotiation
+    // alert from our client, a client asking gets one from our server. Nothing here needs it, and
+    // a client-initiated one costs the server a full handshake on the peer's whim.
+    s.SSL_CTX_set_options(this.ctx, o.SSL_OP_IGNORE_UNEXPECTED_EOF | o.SSL_OP_NO_RENEGOTIATION);
+    // TlsSession.write reports bytes taken. Without PARTIAL_WRITE, an SSL_write of several records
+    // returns only once all are written, so what it took could not be told. With it, SSL_write
+    // returns after each record; TlsSession only hands over what fits in the pair, and the rest is
+    // written later from wherever the caller keeps it (MOVING_WRITE_BUFFER).
     s.SSL_CTX_ctrl(this.ctx, o.SSL_CTRL_MODE, o.SSL_MODE_ENABLE_PARTIAL_WRITE | o.SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER, null);
   }
 

@@ -1,15 +1,30 @@
 // The sans-I/O TLS session: an SSL whose I/O goes through a BIO pair. Ciphertext comes in with
 // readTls and leaves through peekTls/consumeTls (straight from the pair's own buffer, so a send
 // can be posted without a copy); plaintext goes through read/write. No sockets in here.
+//
+// The contract with whoever moves the bytes (the loop, or a test wiring two sessions back to
+// back): OpenSSL may want to write more than the outgoing pair holds (a handshake flight with a
+// long certificate chain, an alert, a KeyUpdate answer, close_notify). It then stops with
+// WANT_WRITE and `wantsWrite` says so: send what is pending, and once some of it is consumed,
+// drive the session again (handshake() while handshaking, retryWrites() and read() after).
+// Nothing else will: no ciphertext may ever arrive to wake it up.
 import koffi from 'koffi';
 import * as o from '../../../native/openssl';
 import { TlsError } from '../errors';
 import { TlsContext, onNewSession } from './context';
 import { negotiatedGroup } from './groups';
 import { drainErrorQueue, tlsErrorFromQueue, alertFromReason } from './openssl_errors';
+import { SavedSession } from './saved_session';
 
 /** Size of each direction's BIO pair buffer: room for several full 16 KiB records. */
 export const BIO_PAIR_SIZE = 64 * 1024;
+/** Largest TLS plaintext record. */
+const MAX_RECORD = 16 * 1024;
+/**
+ * Ciphertext a record adds to its plaintext, at most, for every suite we allow: header 5, then
+ * TLS 1.3 AEAD 1 + 16, TLS 1.2 GCM 8 + 16, or TLS 1.2 CBC IV 16 + HMAC-SHA384 48 + padding 16.
+ */
+export const RECORD_OVERHEAD = 128;
 
 export const enum ReadResult {
   /** Nothing more until more ciphertext arrives. */
@@ -23,10 +38,18 @@ export interface SessionOptions {
   servername?: string;
   /** Client: name (DNS or IP) the certificate must match when verifying. */
   verifyHost?: string;
-  /** Client: a session to resume (SSL_SESSION*, reference owned by the caller). */
-  resume?: bigint;
-  /** Client: called when the server's session ticket (or a TLS 1.2 session) is ready to resume with; return true to keep it (then SSL_SESSION_free it). */
-  onSession?: (sess: bigint) => boolean;
+  /** Client: a session to resume. The caller keeps its handle (and releases it): the SSL takes its own reference. */
+  resume?: SavedSession;
+  /** Client: called when the server's session ticket (or a TLS 1.2 session) is ready to resume with; return true to keep it (then release() it). */
+  onSession?: (sess: SavedSession) => boolean;
+}
+
+/** What stopped on WANT_WRITE, by the call that must run again once the outgoing pair has room. */
+const enum Blocked {
+  Handshake = 1,
+  Read = 2,
+  Shutdown = 4,
+  KeyUpdate = 8,
 }
 
 const IP_LITERAL = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)$/;
@@ -35,13 +58,14 @@ export class TlsSession {
   readonly ssl: bigint;
   /** The network side of the BIO pair: ciphertext in and out. */
   readonly net: bigint;
+  /** The SSL's side of the BIO pair (its counters: the TLS record bytes OpenSSL read and wrote). */
+  #internal: bigint;
   #o: o.OpenSSL;
   #handshakeDone = false;
   #error: TlsError | undefined;
   #peerClosed = false;
+  #blocked = 0;
   #scratch = new BigUint64Array(2);
-  /** The SSL's side of the BIO pair: its counters are the TLS record bytes OpenSSL read and wrote. */
-  #internal: bigint;
   #handshakeBytes: HandshakeBytes | undefined;
 
   constructor(
@@ -67,8 +91,10 @@ export class TlsSession {
         if (IP_LITERAL.test(h)) s.X509_VERIFY_PARAM_set1_ip_asc(param, h);
         else s.X509_VERIFY_PARAM_set1_host(param, h, 0);
       }
-      if (opts.resume) s.SSL_set_session(this.ssl, opts.resume);
-      if (opts.onSession) onNewSession(this.ssl, opts.onSession);
+      if (opts.resume) s.SSL_set_session(this.ssl, opts.resume.ptr);
+      const keep = opts.onSession;
+      // Not kept (false): OpenSSL frees the session itself, so the handle is dropped unreleased.
+      if (keep) onNewSession(this.ssl, (p) => keep(new SavedSession(p)));
       s.SSL_set_connect_state(this.ssl);
     } else {
       s.SSL_set_accept_state(this.ssl);
@@ -83,6 +109,13 @@ export class TlsSession {
   }
   get peerClosed(): boolean {
     return this.#peerClosed;
+  }
+  /**
+   * OpenSSL stopped because the outgoing pair was full (WANT_WRITE): once some pending ciphertext
+   * has been consumed, drive the session again (see the contract at the top of this file).
+   */
+  get wantsWrite(): boolean {
+    return this.#blocked !== 0;
   }
 
   // --- ciphertext
@@ -120,6 +153,7 @@ export class TlsSession {
     if (this.#handshakeDone) return true;
     if (this.#error) throw this.#error;
     const s = this.#o;
+    this.#blocked &= ~Blocked.Handshake;
     const sentBefore = this.context.role === 'server' ? s.BIO_number_written(this.#internal) : 0;
     const r = s.SSL_do_handshake(this.ssl);
     if (r === 1) {
@@ -128,7 +162,11 @@ export class TlsSession {
       return true;
     }
     const err = s.SSL_get_error(this.ssl, r);
-    if (err === o.SSL_ERROR_WANT_READ || err === o.SSL_ERROR_WANT_WRITE) return false;
+    if (err === o.SSL_ERROR_WANT_READ) return false;
+    if (err === o.SSL_ERROR_WANT_WRITE) {
+      this.#blocked |= Blocked.Handshake;
+      return false;
+    }
     throw this.#fail(err, 'handshake');
   }
 
@@ -136,10 +174,16 @@ export class TlsSession {
   read(dst: bigint | Uint8Array, max: number): number {
     if (this.#error) throw this.#error;
     const s = this.#o;
+    this.#blocked &= ~Blocked.Read;
     const r = s.SSL_read(this.ssl, dst, max);
     if (r > 0) return r;
     const err = s.SSL_get_error(this.ssl, r);
-    if (err === o.SSL_ERROR_WANT_READ || err === o.SSL_ERROR_WANT_WRITE) return ReadResult.WantRead;
+    if (err === o.SSL_ERROR_WANT_READ) return ReadResult.WantRead;
+    // A post-handshake message (a KeyUpdate to answer, a TLS 1.3 ticket) met a full outgoing pair.
+    if (err === o.SSL_ERROR_WANT_WRITE) {
+      this.#blocked |= Blocked.Read;
+      return ReadResult.WantRead;
+    }
     if (err === o.SSL_ERROR_ZERO_RETURN) {
       this.#peerClosed = true;
       return ReadResult.Closed;
@@ -147,22 +191,95 @@ export class TlsSession {
     throw this.#fail(err, 'read');
   }
 
-  /** Encrypts up to len bytes; returns how many were taken (0 when the outgoing pair buffer is full). */
+  /**
+   * Encrypts up to len bytes; returns how many were taken (less, or 0, when the outgoing pair is
+   * full: send, then write the rest). What is not taken was not encrypted: the rest may be
+   * written later from anywhere, and nothing else is held back by it.
+   */
   write(src: bigint | Uint8Array, len: number): number {
     if (this.#error) throw this.#error;
     const s = this.#o;
-    const r = s.SSL_write(this.ssl, src, len);
-    if (r > 0) return r;
-    const err = s.SSL_get_error(this.ssl, r);
-    if (err === o.SSL_ERROR_WANT_WRITE || err === o.SSL_ERROR_WANT_READ) return 0;
-    throw this.#fail(err, 'write');
+    // A KeyUpdate of ours still waiting for room goes first.
+    if (this.#blocked & Blocked.KeyUpdate) {
+      this.#pushKeyUpdate();
+      if (this.#blocked & Blocked.KeyUpdate) return 0;
+    }
+    // OpenSSL encrypts a record before it knows whether the pair takes it; one that does not fit
+    // stays half-written inside OpenSSL, and then nothing but the very same SSL_write may follow:
+    // a close_notify or a KeyUpdate fails with "bad write retry", and the caller could not give
+    // up on that data. So only what surely fits is handed over.
+    let total = 0;
+    while (total < len) {
+      const n = fits(Number(s.BIO_ctrl_get_write_guarantee(this.#internal)), len - total);
+      if (n === 0) break;
+      const from = total === 0 ? src : typeof src === 'bigint' ? src + BigInt(total) : src.subarray(total);
+      // PARTIAL_WRITE mode: SSL_write returns after each record, so loop for the rest that fits.
+      const r = s.SSL_write(this.ssl, from, n);
+      if (r > 0) {
+        total += r;
+        continue;
+      }
+      const err = s.SSL_get_error(this.ssl, r);
+      if (err === o.SSL_ERROR_WANT_WRITE || err === o.SSL_ERROR_WANT_READ) break;
+      throw this.#fail(err, 'write');
+    }
+    return total;
   }
 
-  /** Queues close_notify. */
+  /** Queues close_notify (once there is room for it: see wantsWrite). */
   close(): void {
     if (this.#error || !this.#handshakeDone) return;
-    this.#o.SSL_shutdown(this.ssl);
-    drainErrorQueue(this.#o);
+    this.#shutdown();
+  }
+
+  #shutdown(): void {
+    const s = this.#o;
+    this.#blocked &= ~Blocked.Shutdown;
+    // OpenSSL refuses to shut down while a KeyUpdate of ours is still being written (it is "in
+    // init" until then): that one goes out first, the close_notify after it.
+    if (this.#blocked & Blocked.KeyUpdate) {
+      this.#blocked |= Blocked.Shutdown;
+      return;
+    }
+    const r = s.SSL_shutdown(this.ssl);
+    if (r < 0 && s.SSL_get_error(this.ssl, r) === o.SSL_ERROR_WANT_WRITE) this.#blocked |= Blocked.Shutdown;
+    drainErrorQueue(s);
+  }
+
+  /**
+   * TLS 1.3: sends a KeyUpdate (new traffic keys for what we send); with `requestPeer` the peer
+   * must answer with its own. Returns false on TLS 1.2 (which has none) or after an error.
+   */
+  keyUpdate(requestPeer: boolean): boolean {
+    if (this.#error || !this.#handshakeDone || !this.isTls13()) return false;
+    const s = this.#o;
+    if (s.SSL_key_update(this.ssl, requestPeer ? o.SSL_KEY_UPDATE_REQUESTED : o.SSL_KEY_UPDATE_NOT_REQUESTED) !== 1) {
+      drainErrorQueue(s);
+      return false;
+    }
+    this.#pushKeyUpdate();
+    return true;
+  }
+
+  // OpenSSL writes a KeyUpdate on the next SSL_write or SSL_do_handshake; do it now.
+  #pushKeyUpdate(): void {
+    const s = this.#o;
+    this.#blocked &= ~Blocked.KeyUpdate;
+    const r = s.SSL_do_handshake(this.ssl);
+    if (r === 1) return;
+    const err = s.SSL_get_error(this.ssl, r);
+    if (err === o.SSL_ERROR_WANT_WRITE) this.#blocked |= Blocked.KeyUpdate;
+    else if (err !== o.SSL_ERROR_WANT_READ) throw this.#fail(err, 'key update');
+  }
+
+  /**
+   * Once the outgoing pair has room again: re-runs what stopped on WANT_WRITE outside handshake()
+   * and read() (close_notify, a KeyUpdate). handshake() and read() the caller re-runs itself.
+   */
+  retryWrites(): void {
+    if (this.#error) return;
+    if (this.#blocked & Blocked.KeyUpdate) this.#pushKeyUpdate();
+    if (this.#blocked & Blocked.Shutdown) this.#shutdown();
   }
 
   /**
@@ -173,6 +290,7 @@ export class TlsSession {
    */
   abandon(): void {
     if (this.#error || !this.#handshakeDone) return;
+    this.#blocked = 0;
     this.#o.SSL_set_quiet_shutdown(this.ssl, 1);
     this.#o.SSL_shutdown(this.ssl);
     drainErrorQueue(this.#o);
@@ -217,6 +335,7 @@ export class TlsSession {
       e = new TlsError(`TLS ${op} failed: SSL_get_error ${err}`, `ssl error ${err}`);
     }
     this.#error = e;
+    this.#blocked = 0;
     return e;
   }
 
@@ -321,6 +440,17 @@ export class TlsSession {
     this.#o.SSL_free(this.ssl); // frees the internal BIO too
     this.#o.BIO_free(this.net);
   }
+}
+
+/** How much of `len` plaintext bytes surely fits, as records, in `space` bytes of the outgoing pair. */
+function fits(space: number, len: number): number {
+  let n = 0;
+  while (n < len && space > RECORD_OVERHEAD) {
+    const r = Math.min(MAX_RECORD, space - RECORD_OVERHEAD, len - n);
+    n += r;
+    space -= r + RECORD_OVERHEAD;
+  }
+  return n;
 }
 
 /** TLS record bytes (headers included) of one handshake, from one side's point of view. */

@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { threadCpu, ThreadCpu } from '../../../native/thread_cpu';
 import { BulkLoad, Direction } from '../apps/bulk_client';
-import type { ClientLoadOptions } from '../apps/client_load';
+import type { ClientLoadOptions, ConnectionLimit } from '../apps/client_load';
 import { HandshakeLoad } from '../apps/handshake_client';
 import { PingPongLoad } from '../apps/pingpong_client';
 import { Loop } from '../loop';
@@ -78,6 +78,8 @@ export interface BenchWorkerResult {
   endedEarly: boolean;
   /** With a start time: when this worker actually began (wall clock, epoch ms). */
   startedAtMs?: number;
+  /** Set when this worker could not open all its connections (out of descriptors). */
+  connectionLimit?: ConnectionLimit;
 }
 
 /** How long in-flight work gets to finish once the window closed; shorter when interrupted. */
@@ -229,6 +231,7 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
     client,
     endedEarly,
     startedAtMs,
+    connectionLimit: (hs ?? bulk ?? pingpong)?.budget.report(),
   };
   hs?.free();
   context.free();

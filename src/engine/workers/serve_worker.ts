@@ -84,8 +84,10 @@ export interface ServeTick extends AcceptCounts {
 export interface ServeWorkerResult extends AcceptCounts {
   worker: number;
   totals: CounterSnapshot;
-  /** What is still allocated after the stop: all must be zero. */
-  leftover: { connections: number; recvBuffers: number };
+  /** Times accepting paused (backed off) because the process ran out of descriptors or memory. */
+  acceptPauses: number;
+  /** What is still allocated after the stop (all must be zero), and whether the listening socket is still open. */
+  leftover: { connections: number; recvBuffers: number; pendingOps: number; listening: boolean };
 }
 
 export function runServeWorker(init: WorkerInit<ServeJob>, post: Post): void {
@@ -144,8 +146,8 @@ export function runServeWorker(init: WorkerInit<ServeJob>, post: Post): void {
   while (loop.stats.open > 0 && performance.now() < until) loop.turn(20);
   for (const c of loop.conns) c?.close('rst');
   for (let i = 0; i < 50 && loop.stats.open > 0; i++) loop.turn(10);
-  // Let the listener's cancelled accepts complete so its socket is closed.
-  for (let i = 0; i < 5; i++) loop.turn(1);
+  // Let the listener's cancelled accepts (and the last closes) complete: no fd, nothing pending.
+  for (let i = 0; i < 100 && loop.pendingOps > 0; i++) loop.turn(10);
   tick();
   const ls = loop.listenerStats(index);
   const result: ServeWorkerResult = {
@@ -154,7 +156,8 @@ export function runServeWorker(init: WorkerInit<ServeJob>, post: Post): void {
     accepted: ls.accepted,
     rejected: ls.rejected,
     acceptErrors: ls.acceptErrors,
-    leftover: { connections: loop.stats.open, recvBuffers: loop.recvBuffersInUse },
+    acceptPauses: ls.acceptPauses,
+    leftover: { connections: loop.stats.open, recvBuffers: loop.recvBuffersInUse, pendingOps: loop.pendingOps, listening: ls.listening },
   };
   context.free();
   loop.destroy();
