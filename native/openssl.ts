@@ -58,6 +58,9 @@ export const SSL_RECEIVED_SHUTDOWN = 2;
 export const SSL_OP_NO_TICKET = 1n << 14n;
 export const SSL_OP_IGNORE_UNEXPECTED_EOF = 1n << 7n;
 export const SSL_OP_NO_RENEGOTIATION = 1n << 30n;
+/** 3.2+: RFC 8879 certificate compression off, sending and receiving (bits 32, 33). */
+export const SSL_OP_NO_TX_CERTIFICATE_COMPRESSION = 1n << 32n;
+export const SSL_OP_NO_RX_CERTIFICATE_COMPRESSION = 1n << 33n;
 
 /** SSL_key_update types. */
 export const SSL_KEY_UPDATE_NONE = -1;
