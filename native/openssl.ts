@@ -58,6 +58,9 @@ export const SSL_RECEIVED_SHUTDOWN = 2;
 export const SSL_OP_NO_TICKET = 1n << 14n;
 export const SSL_OP_IGNORE_UNEXPECTED_EOF = 1n << 7n;
 export const SSL_OP_NO_RENEGOTIATION = 1n << 30n;
+/** 3.2+: RFC 8879 certificate compression off, sending and receiving (bits 32, 33). */
+export const SSL_OP_NO_TX_CERTIFICATE_COMPRESSION = 1n << 32n;
+export const SSL_OP_NO_RX_CERTIFICATE_COMPRESSION = 1n << 33n;
 
 /** SSL_key_update types. */
 export const SSL_KEY_UPDATE_NONE = -1;
@@ -209,6 +212,8 @@ const SIGNATURES = {
   OBJ_nid2sn: 'const char *OBJ_nid2sn(int n)',
   OBJ_nid2ln: 'const char *OBJ_nid2ln(int n)',
   EVP_PKEY_get_id: 'int EVP_PKEY_get_id(void *pkey)',
+  EVP_PKEY_get0_type_name: 'const char *EVP_PKEY_get0_type_name(void *pkey)',
+  X509_get0_pubkey: 'void *X509_get0_pubkey(void *x)',
   EVP_PKEY_get_bits: 'int EVP_PKEY_get_bits(void *pkey)',
   EVP_PKEY_free: 'void EVP_PKEY_free(void *pkey)',
   CRYPTO_free: 'void CRYPTO_free(void *p, const char *file, int line)',
@@ -237,14 +242,33 @@ const SIGNATURES = {
   ERR_error_string_n: 'void ERR_error_string_n(unsigned long e, _Out_ char *buf, size_t len)',
   ERR_reason_error_string: 'const char *ERR_reason_error_string(unsigned long e)',
   ERR_lib_error_string: 'const char *ERR_lib_error_string(unsigned long e)',
+
+  // Bytes through a BIO since it was made: on the SSL's side of the pair, the TLS records it
+  // consumed / produced (header included), which is what the handshake put on the wire.
+  BIO_number_read: 'uint64_t BIO_number_read(void *b)',
+  BIO_number_written: 'uint64_t BIO_number_written(void *b)',
+} as const;
+
+/**
+ * Functions only some OpenSSL 3.x releases have: bound when present, undefined otherwise, so
+ * that callers fall back (and never fail to load on an older library).
+ */
+const OPTIONAL_SIGNATURES = {
+  /** 3.0+: the TLS name of a group, given SSL_get_negotiated_group's result. */
+  SSL_group_to_name: 'const char *SSL_group_to_name(void *ssl, int id)',
+  /** 3.2+: the TLS name of the group this connection's key exchange used (e.g. 'X25519MLKEM768'). */
+  SSL_get0_group_name: 'const char *SSL_get0_group_name(void *ssl)',
 } as const;
 
 type Bound = { [K in keyof typeof SIGNATURES]: (...args: any[]) => any };
+type OptionalBound = { [K in keyof typeof OPTIONAL_SIGNATURES]?: (...args: any[]) => any };
 
-export interface OpenSSL extends Bound {
+export interface OpenSSL extends Bound, OptionalBound {
   /** Where this OpenSSL came from: 'node' (the running executable) or a libssl path. */
   readonly source: string;
   readonly version: string;
+  /** Major and minor release of the loaded library (from OpenSSL_version_num: 0xMNN00PP0). */
+  readonly release: { major: number; minor: number };
   readonly lib: LibraryHandle;
 }
 
@@ -289,8 +313,17 @@ export function loadOpenSSL(libsslPath?: string): OpenSSL {
       throw new Error(`this Node.js does not export ${name}; use --openssl PATH to a libssl.so.3`);
     }
   }
+  for (const [name, sig] of Object.entries(OPTIONAL_SIGNATURES)) {
+    try {
+      bound[name] = lib.func(sig);
+    } catch {
+      // absent in this release: callers check for undefined
+    }
+  }
   const version = (bound.OpenSSL_version as (t: number) => string)(OPENSSL_VERSION);
-  loaded = Object.assign(bound, { source, version, lib }) as unknown as OpenSSL;
+  const num = Number((bound.OpenSSL_version_num as () => number | bigint)());
+  const release = { major: Math.floor(num / 2 ** 28) & 0xf, minor: Math.floor(num / 2 ** 20) & 0xff };
+  loaded = Object.assign(bound, { source, version, release, lib }) as unknown as OpenSSL;
   return loaded;
 }
 

@@ -36,6 +36,7 @@ const SIGNATURES = {
   EVP_PKEY_get_bits: 'int EVP_PKEY_get_bits(void *pkey)',
   EVP_PKEY_free: 'void EVP_PKEY_free(void *pkey)',
   EVP_sha256: 'const void *EVP_sha256(void)',
+  EVP_PKEY_get_default_digest_name: 'int EVP_PKEY_get_default_digest_name(void *pkey, _Out_ char *mdname, size_t mdname_sz)',
 
   X509_new: 'void *X509_new(void)',
   X509_free: 'void X509_free(void *x)',
@@ -150,7 +151,15 @@ export const EVP_PKEY_ED25519 = 1087;
 export const EVP_PKEY_ED448 = 1088;
 export const EVP_PKEY_RSA = 6;
 
-/** Keys whose signature algorithm has its digest built in: X509_sign must get a NULL md. */
-export function signsWithoutDigest(keyId: number): boolean {
-  return keyId === EVP_PKEY_ED25519 || keyId === EVP_PKEY_ED448;
+/**
+ * Keys whose signature algorithm has its digest built in (Ed25519, Ed448, ML-DSA): X509_sign must
+ * get a NULL md. Asked of the key itself, so a provider's algorithm without a NID (ML-DSA on 3.5)
+ * is recognised too: its default digest is "UNDEF".
+ */
+export function signsWithoutDigest(api: X509Api, pkey: Ptr): boolean {
+  const id = api.EVP_PKEY_get_id(pkey);
+  if (id === EVP_PKEY_ED25519 || id === EVP_PKEY_ED448) return true;
+  const name = Buffer.alloc(64);
+  if (api.EVP_PKEY_get_default_digest_name(pkey, name, name.length) <= 0) return false;
+  return name.toString('latin1', 0, name.indexOf(0)) === 'UNDEF';
 }

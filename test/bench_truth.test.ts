@@ -157,7 +157,7 @@ describe('bench: interrupted runs, dying servers, exact accounting', function ()
       assert.ok(d.warmup.totals.connects > 0);
       // An attempt cut off at the very end may have had its TCP handshake completed by the kernel
       // (so nginx accepts it) while our connect was being cancelled: at most cutOff more.
-      assert.ok(accepted >= ours && accepted <= ours + d.accounting.cutOff, `nginx ${accepted}, ours ${ours}, cut off ${d.accounting.cutOff}`);
+      assert.ok(accepted >= ours && accepted <= ours + d.accounting.cutOff, `nginx ${accepted}, ours ${ours}, accounting ${JSON.stringify(d.accounting)}, errors ${JSON.stringify(d.errors)} warmup ${JSON.stringify(d.warmup.totals)} after ${JSON.stringify(d.afterWindow)} totals ${JSON.stringify(d.totals)}`);
       checkAccounting(d);
     });
 

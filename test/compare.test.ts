@@ -77,6 +77,12 @@ describe('compareResults', () => {
     assert.deepEqual(d, [`connections: ${base.params.connections ?? '-'} -> 4`, `backend: ${base.backend} -> ${other.backend}`]);
   });
 
+  it('names a different key exchange group (Node 20 vs 24: X25519 vs X25519MLKEM768)', () => {
+    const pq: ResultDocument = { ...same, negotiated: { ...same.negotiated, group: 'X25519MLKEM768' } };
+    const classic: ResultDocument = { ...same, negotiated: { ...same.negotiated, group: 'X25519' } };
+    assert.deepEqual(compareResults(classic, pq, { thresholdPct: 5 }).differences, ['group: X25519 -> X25519MLKEM768']);
+  });
+
   it('refuses to compare different kinds', () => {
     assert.throws(() => compareResults(base, throughput, { thresholdPct: 5 }), CompareError);
   });

@@ -96,7 +96,7 @@ describe('connect vs openssl s_server', function () {
     const r = await runCliJson(['connect', `127.0.0.1:${server.port}`, ...TRUST, '--alpn', 'http/1.1']);
     assert.equal(r.code, 1, dump(r));
     assert.equal(r.doc.error.reason, 'alert: no application protocol');
-    assert.equal(r.stderr, 'iocptls: handshake failed: tlsv1 alert no application protocol\n');
+    assert.equal(r.stderr, 'iocptls: handshake failed: peer sent alert no application protocol\n');
   });
 
   it('ALPN offered to a server without ALPN: none negotiated', async () => {

@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import { KEY_TYPES, createCA, createLeaf, generateKey, parseSans, selfSigned, type IssuedCertificate, type KeyType } from '../src/engine/pki';
+import { KEY_TYPES, createCA, createLeaf, generateKey, isMlDsa, parseSans, selfSigned, type IssuedCertificate, type KeyType } from '../src/engine/pki';
+import { requirePq, skipUnless } from './helpers/openssl_release';
 
 const ROOT = path.resolve(__dirname, '../..');
 const FIXTURES = path.join(ROOT, 'fixtures');
@@ -72,9 +73,23 @@ const EXPECTED_KEY: Record<KeyType, { type: string; details: crypto.AsymmetricKe
   rsa2048: { type: 'rsa', details: { modulusLength: 2048 } },
   rsa3072: { type: 'rsa', details: { modulusLength: 3072 } },
   ed25519: { type: 'ed25519', details: {} },
+  'ml-dsa-44': { type: 'ml-dsa-44', details: {} },
+  'ml-dsa-65': { type: 'ml-dsa-65', details: {} },
+  'ml-dsa-87': { type: 'ml-dsa-87', details: {} },
 };
 
+// Node 22's crypto uses ML-DSA keys (through its OpenSSL 3.5) but does not name them; Node 24 does.
+const NODE_NAMES_ML_DSA = Number(process.versions.node.split('.')[0]) >= 24;
+
+// The openssl CLI on this machine (Debian's, 3.0) cannot parse ML-DSA certificates: for them,
+// Node's X509Certificate (OpenSSL 3.5 inside Node 22/24) checks chains and signatures instead.
+const SYSTEM_OPENSSL_REASON = 'the openssl CLI here is 3.0 and cannot read ML-DSA; Node X509Certificate checks these';
+
 function assertKeyType(key: crypto.KeyObject, keyType: KeyType): void {
+  if (isMlDsa(keyType) && !NODE_NAMES_ML_DSA) {
+    assert.equal(key.asymmetricKeyType, undefined, 'Node < 24 does not name ML-DSA keys');
+    return;
+  }
   assert.equal(key.asymmetricKeyType, EXPECTED_KEY[keyType].type);
   for (const [k, v] of Object.entries(EXPECTED_KEY[keyType].details)) {
     assert.equal((key.asymmetricKeyDetails as Record<string, unknown>)[k], v, `${keyType} ${k}`);
@@ -83,7 +98,8 @@ function assertKeyType(key: crypto.KeyObject, keyType: KeyType): void {
 
 describe('pki: keys', () => {
   for (const keyType of KEY_TYPES) {
-    it(`generateKey(${keyType}) gives a PKCS#8 PEM key of that type`, () => {
+    it(`generateKey(${keyType}) gives a PKCS#8 PEM key of that type`, function () {
+      if (isMlDsa(keyType)) requirePq(this);
       const pem = generateKey(keyType);
       assert.match(pem, /^-----BEGIN PRIVATE KEY-----\n/);
       assertKeyType(crypto.createPrivateKey(pem), keyType);
@@ -113,20 +129,23 @@ describe('pki: CA-signed chains, per key type', function () {
       let leaf: IssuedCertificate;
       let caFile: string;
       let leafFile: string;
-      before(() => {
+      before(function () {
+        if (isMlDsa(keyType)) requirePq(this);
         ca = createCA({ cn: `iocptls test CA ${keyType}`, days: 60, keyType });
         leaf = createLeaf({ ca, sans: ['localhost', '127.0.0.1', '::1', 'svc.example.test'], days: 7, keyType });
         caFile = write(`ca-${keyType}.pem`, ca.certPem);
         leafFile = write(`leaf-${keyType}.pem`, leaf.certPem);
       });
 
-      it('verifies with openssl verify -CAfile, for the sslserver purpose', () => {
+      it('verifies with openssl verify -CAfile, for the sslserver purpose', function () {
+        skipUnless(this, !isMlDsa(keyType), SYSTEM_OPENSSL_REASON);
         const r = opensslVerify(['-purpose', 'sslserver', '-CAfile', caFile, leafFile]);
         assert.ok(r.ok, r.output);
         assert.match(r.output, /: OK/);
       });
 
-      it('does not verify against a different CA', () => {
+      it('does not verify against a different CA', function () {
+        skipUnless(this, !isMlDsa(keyType), SYSTEM_OPENSSL_REASON);
         const other = createCA({ cn: 'unrelated', days: 1, keyType: 'ecdsa-p256' });
         const r = opensslVerify(['-CAfile', write(`other-${keyType}.pem`, other.certPem), leafFile]);
         assert.ok(!r.ok);
@@ -154,12 +173,20 @@ describe('pki: CA-signed chains, per key type', function () {
         assert.ok(x.checkPrivateKey(crypto.createPrivateKey(leaf.keyPem)));
       });
 
+      if (isMlDsa(keyType)) {
+        it('Node: the leaf does not verify against another CA of the same type', () => {
+          const other = createCA({ cn: 'unrelated', days: 1, keyType });
+          assert.equal(new crypto.X509Certificate(leaf.certPem).verify(new crypto.X509Certificate(other.certPem).publicKey), false);
+        });
+      }
+
       it('reports the fingerprint Node computes', () => {
         assert.equal(leaf.fingerprint256, new crypto.X509Certificate(leaf.certPem).fingerprint256);
         assert.equal(ca.fingerprint256, new crypto.X509Certificate(ca.certPem).fingerprint256);
       });
 
-      it('has the extensions openssl x509 -text shows for a CA and a server leaf', () => {
+      it('has the extensions openssl x509 -text shows for a CA and a server leaf', function () {
+        skipUnless(this, !isMlDsa(keyType), SYSTEM_OPENSSL_REASON);
         const caText = opensslText(caFile);
         assert.match(caText, /Basic Constraints: critical\s+CA:TRUE, pathlen:0/);
         assert.match(caText, /Key Usage: critical\s+Certificate Sign, CRL Sign/);
@@ -458,6 +485,28 @@ describe('iocptls cert', function () {
       assert.ok(!fs.existsSync(out) || fs.readdirSync(out).length === 0, 'nothing written');
     });
   }
+
+  it('--key-type ml-dsa-65: an ML-DSA CA and leaf that Node verifies, named in the report (OpenSSL 3.5)', function () {
+    requirePq(this);
+    const out = path.join(tmp, 'cli-mldsa');
+    const r = cli(['--out', out, '--key-type', 'ml-dsa-65', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).leaf.keyType, 'ml-dsa-65');
+    const x = new crypto.X509Certificate(fs.readFileSync(path.join(out, 'server.pem')));
+    const cax = new crypto.X509Certificate(fs.readFileSync(path.join(out, 'ca.pem')));
+    assert.ok(x.checkIssued(cax) && x.verify(cax.publicKey));
+    assert.ok(x.checkPrivateKey(crypto.createPrivateKey(fs.readFileSync(path.join(out, 'server.key')))));
+    assertKeyType(x.publicKey, 'ml-dsa-65');
+  });
+
+  it('--key-type ml-dsa-65 on OpenSSL 3.0: one line, exit 2, nothing written', function () {
+    skipUnless(this, !process.versions.openssl.match(/^3\.([5-9]|\d\d)/), 'this OpenSSL has ML-DSA');
+    const out = path.join(tmp, 'cli-mldsa-30');
+    const r = cli(['--out', out, '--key-type', 'ml-dsa-65']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(oneError(r.stderr), /^--key-type ml-dsa-65 needs OpenSSL 3\.5 or later for ML-DSA; this is OpenSSL 3\.0\.\d+ \(Node\.js 22 and 24 bundle 3\.5\)$/);
+    assert.ok(!fs.existsSync(out));
+  });
 
   it('--out where no directory can be made fails at once, in one line with exit 2 (it used to hang under /proc)', () => {
     for (const [dir, cause] of [

@@ -10,6 +10,7 @@ import { parseShard, parseStartAt, Shard, shardFlags, shardLoad } from './shard_
 import { parseTarget, resolveHost } from './target';
 import { tlsFlags, tlsOptionsFromFlags } from './tls_flags';
 import { BenchControl, BenchRun, defaultWorkers, runBench, BenchOptions, StartRecord } from '../engine/bench';
+import type { Backend } from '../engine/port/types';
 import { ConfigError } from '../engine/errors';
 import { totalErrors } from '../engine/stats/counters';
 import { createHistogram } from '../engine/stats/histograms';
@@ -75,60 +76,7 @@ export abstract class BenchCommand extends IocptlsCommand {
   static enableJsonFlag = true;
 
   protected async runBenchFrom(kind: BenchKind, targetArg: string | undefined, flags: BenchFlags, extra: Partial<BenchOptions>): Promise<ResultDocument> {
-    const { backend } = this.setupEngine(flags);
-    // Files are checked whether or not they will be used (--ca without --verify is still a typo to report).
-    for (const f of ['ca', 'cert', 'key'] as const) if (flags[f]) assertReadable(`--${f}`, flags[f]);
-    if (flags.html) checkHtmlOutput(flags.html);
-    const shard = flags.shard !== undefined ? parseShard(flags.shard) : undefined;
-    const startAtMs = flags['start-at'] !== undefined ? parseStartAt(flags['start-at']) : undefined;
-    let target: BenchOptions['target'];
-    if (targetArg) {
-      const t = parseTarget(targetArg, 443);
-      const r = await resolveHost(t.host);
-      target = { host: t.host, ip: r.ip, port: t.port };
-    }
-    if (flags.count && flags.warmup) throw new ConfigError('--count runs are counted from the first handshake: leave out --warmup');
-    const defaults = defaultWorkers(!target);
-    const tls = tlsOptionsFromFlags(flags);
-    const options: BenchOptions = {
-      kind,
-      target,
-      workers: flags.workers ?? defaults.client,
-      serverWorkers: flags['server-workers'] ?? defaults.server,
-      backend,
-      openssl: flags.openssl ?? process.env.IOCPTLS_OPENSSL,
-      connections: flags.connections ?? 1,
-      durationSec: flags.duration ?? 8,
-      count: flags.count ?? 0,
-      warmupSec: flags.warmup ?? (flags.count ? 0 : 1),
-      rate: 0,
-      timeoutMs: flags.timeout,
-      tls: {
-        ...tls,
-        verify: flags.verify,
-        ca: flags.ca,
-        certs: flags.cert ? [{ cert: flags.cert, key: flags.key }] : undefined,
-      },
-      servername: flags.servername,
-      resume: 'none',
-      resumeRatio: 1,
-      close: 'rst',
-      direction: 'down',
-      size: 16 * 1024,
-      pingpongSize: 0,
-      rounds: flags.rounds ?? 1,
-      roundPauseSec: flags['round-pause'] ?? 1,
-      ...extra,
-    };
-    if (options.tls.verify && !target) throw new ConfigError('--verify needs a target: the embedded server has a self-signed certificate');
-    const whole = { connections: options.connections, rate: options.rate, count: options.count };
-    if (shard) {
-      Object.assign(options, shardLoad(whole, shard));
-      // A shard ramps its share of the connections over the same time.
-      if (options.rampPerSec) options.rampPerSec = (options.rampPerSec * options.connections) / whole.connections;
-    }
-    options.sources = await parseBind(flags.bind, target?.ip ?? '127.0.0.1');
-    options.startAtMs = startAtMs;
+    const { options, backend, target, shard, whole, startAtMs } = await this.prepareBench(kind, targetArg, flags, extra);
     const maxErrorRate = parsePercent(flags['max-error-rate'], '--max-error-rate');
     const progress = process.stderr.isTTY && !this.jsonEnabled();
     const rounds = options.rounds ?? 1;
@@ -185,6 +133,70 @@ export abstract class BenchCommand extends IocptlsCommand {
     if (run.interrupted) process.exitCode = signalExitCode(run.interrupted as NodeJS.Signals);
     else if (failed) process.exitCode = EXIT_FAILURE;
     return doc;
+  }
+
+  /** The engine set up and the run's options from the flags, every flag checked (bad ones throw ConfigError). */
+  protected async prepareBench(kind: BenchKind, targetArg: string | undefined, flags: BenchFlags, extra: Partial<BenchOptions>) {
+    const { backend } = this.setupEngine(flags);
+    // Files are checked whether or not they will be used (--ca without --verify is still a typo to report).
+    for (const f of ['ca', 'cert', 'key'] as const) if (flags[f]) assertReadable(`--${f}`, flags[f]);
+    if (flags.html) checkHtmlOutput(flags.html);
+    const shard = flags.shard !== undefined ? parseShard(flags.shard) : undefined;
+    const startAtMs = flags['start-at'] !== undefined ? parseStartAt(flags['start-at']) : undefined;
+    let target: BenchOptions['target'];
+    if (targetArg) {
+      const t = parseTarget(targetArg, 443);
+      const r = await resolveHost(t.host);
+      target = { host: t.host, ip: r.ip, port: t.port };
+    }
+    if (flags.count && flags.warmup) throw new ConfigError('--count runs are counted from the first handshake: leave out --warmup');
+    const defaults = defaultWorkers(!target);
+    const tls = tlsOptionsFromFlags(flags);
+    const options: BenchOptions = {
+      kind,
+      target,
+      workers: flags.workers ?? defaults.client,
+      serverWorkers: flags['server-workers'] ?? defaults.server,
+      backend,
+      openssl: flags.openssl ?? process.env.IOCPTLS_OPENSSL,
+      connections: flags.connections ?? 1,
+      durationSec: flags.duration ?? 8,
+      count: flags.count ?? 0,
+      warmupSec: flags.warmup ?? (flags.count ? 0 : 1),
+      rate: 0,
+      timeoutMs: flags.timeout,
+      tls: {
+        ...tls,
+        verify: flags.verify,
+        ca: flags.ca,
+        certs: flags.cert ? [{ cert: flags.cert, key: flags.key }] : undefined,
+      },
+      servername: flags.servername,
+      resume: 'none',
+      resumeRatio: 1,
+      close: 'rst',
+      direction: 'down',
+      size: 16 * 1024,
+      pingpongSize: 0,
+      rounds: flags.rounds ?? 1,
+      roundPauseSec: flags['round-pause'] ?? 1,
+      ...extra,
+    };
+    if (options.tls.verify && !target) throw new ConfigError('--verify needs a target: the embedded server has a self-signed certificate');
+    const whole = { connections: options.connections, rate: options.rate, count: options.count };
+    if (shard) {
+      Object.assign(options, shardLoad(whole, shard));
+      // A shard ramps its share of the connections over the same time.
+      if (options.rampPerSec) options.rampPerSec = (options.rampPerSec * options.connections) / whole.connections;
+    }
+    options.sources = await parseBind(flags.bind, target?.ip ?? '127.0.0.1');
+    options.startAtMs = startAtMs;
+    return { options, backend: backend as Backend, target, shard, whole, startAtMs };
+  }
+
+  /** The result document of one run (maxErrorRate: --max-error-rate as a fraction). */
+  protected documentOf(kind: BenchKind, run: BenchRun, o: BenchOptions, backend: string, maxErrorRate: number): ResultDocument {
+    return this.#document(kind, run, o, backend, maxErrorRate);
   }
 
   #document(kind: BenchKind, run: BenchRun, o: BenchOptions, backend: string, maxErrorRate: number, shard?: Shard & { whole: { connections: number; rate: number; count: number } }): ResultDocument {
@@ -288,7 +300,7 @@ function signalExitCode(signal: NodeJS.Signals): number {
   return 128 + (os.constants.signals[signal] ?? 2);
 }
 
-function parsePercent(v: string, flag: string): number {
+export function parsePercent(v: string, flag: string): number {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 100) throw new ConfigError(`${flag} must be a percentage from 0 to 100, not '${v}'`);
   return n / 100;

@@ -1,6 +1,8 @@
 // TLS flags shared by connect, serve and bench, and their translation to context options.
 import { Flags } from '@oclif/core';
+import { openssl } from '../../native/openssl';
 import type { TlsContextOptions, TlsVersion } from '../engine/tls/context';
+import { checkGroups } from '../engine/tls/groups';
 
 const VERSIONS = ['1.2', '1.3'] as const;
 
@@ -9,7 +11,7 @@ export const tlsFlags = {
   'tls-max': Flags.option({ description: 'highest TLS version', options: VERSIONS })(),
   ciphers: Flags.string({ description: 'TLS 1.2 cipher list (OpenSSL syntax)' }),
   ciphersuites: Flags.string({ description: 'TLS 1.3 ciphersuites (OpenSSL syntax)' }),
-  groups: Flags.string({ description: 'key exchange groups, e.g. X25519:P-256' }),
+  groups: Flags.string({ description: 'key exchange groups in order of preference, e.g. X25519MLKEM768,X25519,P-256 (OpenSSL names; commas or colons)' }),
   alpn: Flags.string({ description: 'ALPN protocols, comma-separated, e.g. h2,http/1.1' }),
 };
 
@@ -22,13 +24,14 @@ export interface TlsFlagValues {
   alpn?: string;
 }
 
+/** The flags as context options; checks --groups against the loaded OpenSSL (call after setupEngine). */
 export function tlsOptionsFromFlags(f: TlsFlagValues): Partial<TlsContextOptions> {
   return {
     minVersion: f['tls-min'] as TlsVersion | undefined,
     maxVersion: f['tls-max'] as TlsVersion | undefined,
     ciphers: f.ciphers,
     ciphersuites: f.ciphersuites,
-    groups: f.groups,
+    groups: f.groups !== undefined ? checkGroups(openssl(), f.groups) : undefined,
     alpn: f.alpn
       ? f.alpn
           .split(',')

@@ -4,7 +4,7 @@ import { loadOpenSSL, requestedLibssl } from '../../native/openssl';
 import { PlainCommand } from '../cli/base';
 import { fsReason, prepareOutputDir } from '../cli/files';
 import { ConfigError } from '../engine/errors';
-import { KEY_TYPES, issueDirectory, plannedPaths, refuseOverwrite, writePkiFiles, type DirectoryDocument } from '../engine/pki';
+import { KEY_TYPES, issueDirectory, keyTypeUnavailable, plannedPaths, refuseOverwrite, writePkiFiles, type DirectoryDocument } from '../engine/pki';
 
 export type CertResult = DirectoryDocument & { openssl: { version: string; source: string } };
 
@@ -29,7 +29,7 @@ export default class Cert extends PlainCommand {
     out: Flags.string({ description: 'directory to write into', default: './iocptls-pki' }),
     'ca-cert': Flags.string({ description: 'sign with this CA certificate (PEM) instead of creating a CA', dependsOn: ['ca-key'] }),
     'ca-key': Flags.string({ description: 'private key (PEM, unencrypted) of --ca-cert', dependsOn: ['ca-cert'] }),
-    'key-type': Flags.option({ description: 'key algorithm', options: KEY_TYPES, default: 'ecdsa-p256' as const })(),
+    'key-type': Flags.option({ description: 'key algorithm (ml-dsa-*: post-quantum ML-DSA, OpenSSL 3.5+)', options: KEY_TYPES, default: 'ecdsa-p256' as const })(),
     san: Flags.string({
       description: 'DNS name or IP address the certificate is for (repeatable or comma-separated)',
       multiple: true,
@@ -58,6 +58,8 @@ export default class Cert extends PlainCommand {
 
     try {
       const ssl = loadOpenSSL(requestedLibssl(flags.openssl));
+      const unavailable = keyTypeUnavailable(flags['key-type']);
+      if (unavailable) fail(unavailable);
       const existingCA = flags['ca-cert'] && flags['ca-key']
         ? {
             certFile: flags['ca-cert'],

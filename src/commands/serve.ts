@@ -7,7 +7,7 @@ import { DEFAULT_HEADER_TIMEOUT_MS } from '../engine/apps/http';
 import { defaultBodySize, SERVER_MODES, ServerMode } from '../engine/apps/server_app';
 import { ConfigError } from '../engine/errors';
 import { opensslInfo } from '../engine/openssl_info';
-import { KEY_TYPES, KeyType } from '../engine/pki';
+import { KEY_TYPES, KeyType, keyTypeUnavailable } from '../engine/pki';
 import type { Backend } from '../engine/port/types';
 import { ServerTickInfo, startServer } from '../engine/server';
 import type { IntervalSample } from '../engine/stats/intervals';
@@ -63,6 +63,8 @@ workers. --mode http offers ALPN http/1.1 by default and refuses --alpn h2 (it s
     const certs = flags.cert ?? [];
     const keys = flags.key ?? [];
     if (certs.length !== keys.length) throw new ConfigError(`${certs.length} --cert but ${keys.length} --key: give them in pairs`);
+    const keyTypeProblem = certs.length === 0 ? keyTypeUnavailable(flags['key-type'] as KeyType) : undefined;
+    if (keyTypeProblem) throw new ConfigError(keyTypeProblem);
     if (flags['client-auth'] !== 'none' && !flags['client-ca']) throw new ConfigError(`--client-auth ${flags['client-auth']} needs --client-ca FILE`);
     checkAlpnForMode(flags.mode as ServerMode, flags.alpn);
     const workers = flags.workers ?? os.availableParallelism();

@@ -193,6 +193,8 @@ export function runDifferences(base: ResultDocument, next: ResultDocument): stri
     ...Object.fromEntries(Object.entries(d.params ?? {}).filter(([k]) => k !== 'duration')),
     backend: d.backend,
     openssl: d.openssl?.version,
+    // OpenSSL 3.0 and 3.5 default to different key exchanges (X25519, X25519MLKEM768): not like for like.
+    group: d.negotiated?.group ?? undefined,
     cpu: d.machine ? `${d.machine.cpuModel} x ${d.machine.cores}` : undefined,
     node: d.machine?.node,
     target: d.target?.embedded ? 'embedded server' : `${d.target?.host}:${d.target?.port}`,

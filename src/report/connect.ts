@@ -1,7 +1,7 @@
 // The `connect` report: a JSON document of what was negotiated, and its rendering for humans.
 import crypto from 'node:crypto';
 import type { ProbeResult } from '../engine/apps/probe';
-import type { NegotiatedInfo } from '../engine/tls/session';
+import type { HandshakeBytes, NegotiatedInfo } from '../engine/tls/session';
 import { paint } from './ansi';
 import { OpensslInfo, ToolInfo } from './facts';
 
@@ -22,20 +22,37 @@ export interface CertificateFacts {
 export interface ConnectDocument {
   schema: 'iocptls.connect/1';
   tool: ToolInfo;
+  /** The Node.js that ran it (process.version), whose bundled OpenSSL is the default one. */
+  node: string;
   openssl: OpensslInfo;
   backend: string;
   target: { host: string; port: number; ip: string };
   timings: { dnsMs: number; connectMs: number; handshakeMs: number; ttfbMs?: number };
+  /** TLS record bytes (headers included) this client sent and received until its handshake completed; docs/result-schema.md. */
+  handshakeBytes: HandshakeBytes;
   negotiated: NegotiatedInfo & { sniSent?: string };
   sessionTickets: number;
   certificates: CertificateFacts[];
   verification: { enforced: boolean; ok: boolean; result: string; hostname?: string; trust?: string };
   data?: { sent: number; received: number; closedBy: 'us' | 'peer' };
   /** handshakeMs is null for a reconnect that failed before its handshake completed. */
-  reconnect?: { attempts: number; resumed: number; handshakeMs: (number | null)[]; failed: number; errors?: string[] };
+  reconnect?: {
+    attempts: number;
+    resumed: number;
+    handshakeMs: (number | null)[];
+    /** Per reconnect, as handshakeBytes (null for one that failed before its handshake completed). */
+    handshakeBytes: (HandshakeBytes | null)[];
+    failed: number;
+    errors?: string[];
+  };
 }
 
-export function certificateFacts(der: Buffer, signatureAlgorithm?: string): CertificateFacts {
+/**
+ * What a report says about one certificate. The key type comes from the engine's OpenSSL when
+ * given (Node 22's crypto does not name ML-DSA keys; Node 24's does, as 'ml-dsa-65'); sizes and
+ * curves from Node's crypto.
+ */
+export function certificateFacts(der: Buffer, signatureAlgorithm?: string, keyType?: string): CertificateFacts {
   const x = new crypto.X509Certificate(der);
   const key = x.publicKey;
   const d = key.asymmetricKeyDetails ?? {};
@@ -44,7 +61,7 @@ export function certificateFacts(der: Buffer, signatureAlgorithm?: string): Cert
     subject: x.subject.replace(/\n/g, ', '),
     issuer: x.issuer.replace(/\n/g, ', '),
     subjectAltNames: x.subjectAltName ? x.subjectAltName.split(', ') : [],
-    keyType: (key.asymmetricKeyType ?? 'unknown').toUpperCase(),
+    keyType: (keyType ?? key.asymmetricKeyType ?? 'unknown').toUpperCase(),
     keyBits: d.modulusLength ?? curveBits(d.namedCurve) ?? (key.asymmetricKeyType === 'ed25519' ? 256 : undefined),
     curve: d.namedCurve,
     signatureAlgorithm,
@@ -92,13 +109,15 @@ export function buildConnectDocument(a: {
   const doc: ConnectDocument = {
     schema: 'iocptls.connect/1',
     tool: a.tool,
+    node: process.version,
     openssl: a.openssl,
     backend: a.backend,
     target: a.target,
     timings: { dnsMs: round(a.dnsMs), connectMs: round(p.connectMs), handshakeMs: round(p.handshakeMs), ttfbMs: p.ttfbMs !== undefined ? round(p.ttfbMs) : undefined },
+    handshakeBytes: p.handshakeBytes,
     negotiated: { ...p.negotiated, sniSent: a.sniSent },
     sessionTickets: p.tickets,
-    certificates: p.chainDer.map((der, i) => certificateFacts(der, p.chainSignatureAlgorithms[i])),
+    certificates: p.chainDer.map((der, i) => certificateFacts(der, p.chainSignatureAlgorithms[i], p.chainKeyTypes[i])),
     verification: {
       enforced: a.verifyEnforced,
       ok: a.trust ? p.verify.ok : false,
@@ -114,6 +133,7 @@ export function buildConnectDocument(a: {
       resumed: p.reconnects.filter((r) => r.negotiated?.resumed).length,
       failed: p.reconnects.filter((r) => r.error).length,
       handshakeMs: p.reconnects.map((r) => (r.negotiated ? round(r.handshakeMs) : null)),
+      handshakeBytes: p.reconnects.map((r) => r.handshakeBytes ?? null),
     };
     const errors = p.reconnects.filter((r) => r.error).map((r) => r.error!.message);
     if (errors.length) doc.reconnect.errors = errors;
@@ -136,12 +156,17 @@ export function renderConnect(d: ConnectDocument, color: boolean): string {
   const row = (k: string, v: string) => out.push(`  ${k.padEnd(16)}${v}`);
   const t = d.target;
   const where = t.ip === t.host ? `${t.host}:${t.port}` : `${t.host}:${t.port} (${t.ip})`;
-  out.push(p.bold(`Connected to ${where}`) + p.dim(` via ${d.backend}, ${d.openssl.version}${d.openssl.source === 'node' ? ' (inside Node.js)' : ` (${d.openssl.path})`}`));
+  const node = `Node.js ${d.node}`;
+  out.push(
+    p.bold(`Connected to ${where}`) +
+      p.dim(` via ${d.backend}, ${d.openssl.version}${d.openssl.source === 'node' ? ` (inside ${node})` : ` (${d.openssl.path}; ${node})`}`)
+  );
   out.push('');
   out.push(p.bold('Timings'));
   if (d.timings.dnsMs) row('DNS', ms(d.timings.dnsMs));
   row('TCP connect', ms(d.timings.connectMs));
   row('TLS handshake', ms(d.timings.handshakeMs));
+  row('Handshake size', `${d.handshakeBytes.sent} B sent, ${d.handshakeBytes.received} B received (TLS records)`);
   if (d.timings.ttfbMs !== undefined) row('First byte', ms(d.timings.ttfbMs));
   out.push('');
   out.push(p.bold('Negotiated'));
@@ -183,6 +208,11 @@ export function renderConnect(d: ConnectDocument, color: boolean): string {
     out.push(
       `${p.bold('Resumption')}  ${r.resumed}/${r.attempts} reconnects resumed${r.failed ? p.red(`, ${r.failed} failed`) : ''}` +
         p.dim(`  (handshakes: ${r.handshakeMs.map((x) => (x === null ? 'failed' : ms(x))).join(', ')})`)
+    );
+    const bytes = r.handshakeBytes.filter((b): b is HandshakeBytes => b !== null);
+    if (bytes.length)
+      out.push(
+        p.dim(`  handshake bytes per reconnect: ${r.handshakeBytes.map((b) => (b ? `${b.sent}/${b.received}` : 'failed')).join(', ')} (sent/received)`)
     );
     for (const e of [...new Set(r.errors ?? [])]) out.push(p.red(`  failed: ${e}`));
   }

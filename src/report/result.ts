@@ -129,6 +129,22 @@ export interface Negotiated {
   alpn: string | null;
 }
 
+/** Handshake bytes of one kind of handshake (full or resumed), means per handshake, from the client's side. */
+export interface HandshakeBytesStats {
+  /** Handshakes these means are over. */
+  count: number;
+  /** Mean TLS record bytes (5-byte headers included) the client sent until its handshake completed. */
+  sent: number;
+  /** Mean TLS record bytes the client received (and OpenSSL consumed) until its handshake completed. */
+  received: number;
+}
+
+/** What the handshakes put on the wire, per handshake (docs/result-schema.md says exactly what is counted). */
+export interface HandshakeBytesSection {
+  full?: HandshakeBytesStats;
+  resumed?: HandshakeBytesStats;
+}
+
 /** This run was one share of a larger one (--shard I/N); `params` holds this share's load. */
 export interface ShardInfo {
   /** 0..count-1. */
@@ -225,6 +241,10 @@ export interface ResultDocument {
   connectionLimit?: { reason: string; wanted: number; held: number };
   /** Failed attempts / attempts in the window, and the limit (--max-error-rate) beyond which the run fails. */
   errorRate?: { ratio: number; max: number };
+  /** Mean handshake bytes per full and per resumed handshake (when there were handshakes). */
+  handshakeBytes?: HandshakeBytesSection;
+  /** Handshakes by key exchange group, by OpenSSL's name (see docs/result-schema.md). */
+  groups?: Record<string, number>;
   /** --shard: this run was one share of a larger one. */
   shard?: ShardInfo;
   /** --start-at: when the run was meant to begin and when it did (merged: the earliest shard's start, the latest lateness). */
@@ -419,6 +439,9 @@ export function buildResult(input: ResultInput): ResultDocument {
     const sorted = [...input.perConnectionGbps].sort((a, b) => a - b);
     doc.perConnection = { gbps: { min: sorted[0], median: median(sorted), max: sorted[sorted.length - 1] } };
   }
+  const hsBytes = handshakeBytesSection(totals);
+  if (hsBytes) doc.handshakeBytes = hsBytes;
+  if (totals.groups && Object.keys(totals.groups).length > 0) doc.groups = { ...totals.groups };
   if (input.requestedRate !== undefined && input.requestedRate > 0) {
     // An open loop's own promise is to *start* at the rate; completions lag by the latency (a
     // stalled server leaves work in flight when the window closes), which the latencies show.
@@ -427,6 +450,17 @@ export function buildResult(input: ResultInput): ResultDocument {
     doc.rateTarget = { requested: input.requestedRate, achieved, shortfallPct };
   }
   return doc;
+}
+
+/** Means per full and per resumed handshake, to a tenth of a byte (sizes vary a little: signatures, tickets). */
+export function handshakeBytesSection(t: CounterSnapshot): HandshakeBytesSection | undefined {
+  const mean = (sum: number | undefined, n: number) => Math.round(((sum ?? 0) / n) * 10) / 10;
+  const out: HandshakeBytesSection = {};
+  if (t.full > 0 && (t.fullHandshakeSent ?? 0) > 0)
+    out.full = { count: t.full, sent: mean(t.fullHandshakeSent, t.full), received: mean(t.fullHandshakeReceived, t.full) };
+  if (t.resumed > 0 && (t.resumedHandshakeSent ?? 0) > 0)
+    out.resumed = { count: t.resumed, sent: mean(t.resumedHandshakeSent, t.resumed), received: mean(t.resumedHandshakeReceived, t.resumed) };
+  return out.full || out.resumed ? out : undefined;
 }
 
 function totalsOf(c: CounterSnapshot): Totals {

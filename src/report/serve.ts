@@ -27,6 +27,21 @@ export interface ServeDocument {
   memory: ServerTotals['memory'];
 }
 
+function groupsLine(t: ServerTotals['totals']): string[] {
+  const groups = Object.entries(t.groups ?? {}).sort((a, b) => b[1] - a[1]);
+  return groups.length ? [`  groups       ${groups.map(([g, n]) => `${g} ${n}`).join(', ')}`] : [];
+}
+
+// The server's side of the same bytes a client reports: what it sent is what the client received.
+function handshakeBytesLine(t: ServerTotals['totals']): string[] {
+  const mean = (sum: number | undefined, n: number) => Math.round((sum ?? 0) / n);
+  const parts: string[] = [];
+  if (t.full && t.fullHandshakeSent) parts.push(`full ${mean(t.fullHandshakeSent, t.full)} sent, ${mean(t.fullHandshakeReceived, t.full)} received`);
+  if (t.resumed && t.resumedHandshakeSent)
+    parts.push(`resumed ${mean(t.resumedHandshakeSent, t.resumed)} sent, ${mean(t.resumedHandshakeReceived, t.resumed)} received`);
+  return parts.length ? [`  hs bytes     ${parts.join('; ')} (mean per handshake, TLS records)`] : [];
+}
+
 const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
 const byReason = (r: Record<string, number>) =>
   Object.entries(r)
@@ -58,6 +73,8 @@ export function renderServeTotals(d: ServeDocument): string {
     `iocptls serve: stopped after ${d.durationSec.toFixed(1)} s (${d.stoppedBy})`,
     `  connections  ${c.accepted} accepted, ${c.rejected} rejected (max connections), ${acceptErrs} accept errors${acceptErrs ? ` (${byReason(c.acceptErrors)})` : ''}`,
     `  handshakes   ${t.handshakes} (${t.full} full, ${t.resumed} resumed)`,
+    ...groupsLine(t),
+    ...handshakeBytesLine(t),
     `  bytes        ${formatBytes(t.bytesIn)} in, ${formatBytes(t.bytesOut)} out (application data)`,
   ];
   if (d.mode === 'http') lines.push(`  responses    ${t.roundTrips}`);

@@ -184,6 +184,15 @@ function renderTotals(r: ResultDocument, p: Paint): string {
   const t = makeTable(['Totals', ''], p, ['left', 'left']);
   t.push([p.bold('Handshakes'), `${formatCount(tot.handshakes)} (full ${formatCount(tot.full)}, resumed ${formatCount(tot.resumed)})`]);
   t.push([p.bold('Connects'), formatCount(tot.connects)]);
+  const hb = r.handshakeBytes;
+  if (hb) {
+    const kinds = (['full', 'resumed'] as const).filter((k) => hb[k]);
+    const f = (x: number) => formatCount(Math.round(x));
+    // Means per handshake, from the client's side (TLS records until its handshake completed).
+    t.push([p.bold('Handshake bytes'), kinds.map((k) => `${k}: ${f(hb[k]!.sent)} sent, ${f(hb[k]!.received)} received (mean)`).join('\n')]);
+  }
+  const groups = Object.entries(r.groups ?? {});
+  if (groups.length > 1) t.push([p.bold('Groups'), groups.sort((a, b) => b[1] - a[1]).map(([g, n]) => `${g} ${formatCount(n)}`).join(', ')]);
   if (tot.roundTrips > 0 || r.kind === 'pingpong') t.push([p.bold('Round trips'), formatCount(tot.roundTrips)]);
   if (tot.bytesIn > 0 || tot.bytesOut > 0 || r.kind !== 'handshake') {
     t.push([p.bold('Bytes in'), formatBytes(tot.bytesIn)]);

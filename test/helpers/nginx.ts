@@ -67,7 +67,8 @@ http {
   const status = () =>
     new Promise<{ active: number; accepts: number; handled: number; requests: number }>((resolve, reject) => {
       http
-        .get({ host: '127.0.0.1', port: statusPort, path: '/status' }, (res) => {
+        // A fresh connection each time (Node's default agent keeps connections alive): each call is one accept.
+        .get({ host: '127.0.0.1', port: statusPort, path: '/status', agent: false }, (res) => {
           let body = '';
           res.on('data', (d) => (body += d));
           res.on('end', () => {

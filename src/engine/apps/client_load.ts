@@ -109,7 +109,7 @@ export function micros(fromMs: number, toMs: number): number {
  */
 export function recordHandshake(o: ClientLoadOptions, c: Connection, startedAt: number, first: { done: boolean }): void {
   const rec = o.rec;
-  rec.live.handshake(c.session.resumed());
+  rec.live.handshake(c.session.resumed(), { bytes: c.session.handshakeBytes(), group: c.session.group() });
   rec.record('connect', micros(c.tStart, c.tConnected));
   rec.record('handshake', micros(startedAt, c.tHandshake));
   if (startedAt !== c.tStart) rec.record('handshakeUncorrected', micros(c.tStart, c.tHandshake));

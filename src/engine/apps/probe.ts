@@ -7,7 +7,7 @@ import type { Loop } from '../loop';
 import type { SockAddr } from '../port/types';
 import type { TlsContext } from '../tls/context';
 import type { SavedSession } from '../tls/saved_session';
-import type { NegotiatedInfo } from '../tls/session';
+import type { HandshakeBytes, NegotiatedInfo } from '../tls/session';
 import { ClientSessionStore } from '../tls/client_sessions';
 
 export interface ProbeOptions {
@@ -37,6 +37,8 @@ export interface AttemptResult {
   handshakeMs: number;
   /** Absent only for a reconnect that failed before its handshake completed. */
   negotiated?: NegotiatedInfo;
+  /** TLS record bytes this client sent and received for the handshake (absent when it did not complete). */
+  handshakeBytes?: HandshakeBytes;
   tickets: number;
   /** What ended a reconnect early (the first connection throws instead). */
   error?: IocptlsError;
@@ -44,11 +46,14 @@ export interface AttemptResult {
 
 export interface ProbeResult extends AttemptResult {
   negotiated: NegotiatedInfo;
+  handshakeBytes: HandshakeBytes;
   ttfbMs?: number;
   bytesSent: number;
   bytesReceived: number;
   chainDer: Buffer[];
   chainSignatureAlgorithms: string[];
+  /** Key type of each chain certificate, as the loaded OpenSSL names it. */
+  chainKeyTypes: string[];
   verify: { ok: boolean; message: string };
   closedBy: 'us' | 'peer';
   reconnects: AttemptResult[];
@@ -96,8 +101,10 @@ async function attempt(
   let bytesSent = 0;
   let bytesReceived = 0;
   let info: NegotiatedInfo | undefined;
+  let handshakeBytes: HandshakeBytes | undefined;
   let chainDer: Buffer[] = [];
   let chainSig: string[] = [];
+  let chainKeys: string[] = [];
   let verify = { ok: false, message: '' };
   const pending: Buffer[] = [];
   let inputDone = !o.input || !full;
@@ -131,8 +138,10 @@ async function attempt(
       onHandshake(c) {
         handshaken = true;
         info = c.session.info();
+        handshakeBytes = c.session.handshakeBytes();
         chainDer = c.session.peerChainDer();
         chainSig = c.session.peerChainSignatureAlgorithms();
+        chainKeys = c.session.peerChainKeyTypes();
         verify = c.session.verifyResult();
         if (full && o.send) {
           sentAt = performance.now();
@@ -203,6 +212,7 @@ async function attempt(
     connectMs: conn.tConnected - conn.tStart,
     handshakeMs: conn.tHandshake - conn.tConnected,
     negotiated: info!,
+    handshakeBytes,
     tickets,
     error: closeError,
   };
@@ -214,6 +224,7 @@ async function attempt(
     bytesReceived,
     chainDer,
     chainSignatureAlgorithms: chainSig,
+    chainKeyTypes: chainKeys,
     verify,
     closedBy,
     reconnects: [],

@@ -25,7 +25,7 @@ export abstract class ServerApp implements ConnHandler {
   constructor(protected readonly o: ServerAppOptions) {}
 
   onHandshake(conn: Connection): void {
-    this.o.counters.handshake(conn.session.resumed());
+    this.o.counters.handshake(conn.session.resumed(), { bytes: conn.session.handshakeBytes(), group: conn.session.group() });
   }
 
   onClose(_conn: Connection, error: IocptlsError | undefined): void {

@@ -53,7 +53,7 @@ export function buildCertificate(api: X509Api, spec: CertificateSpec): { x509: P
     const issuerName = spec.issuerCert ? api.X509_get_subject_name(spec.issuerCert) : subject;
     check(api, api.X509_set_issuer_name(x, issuerName), 'X509_set_issuer_name');
     addExtensions(api, x, spec);
-    const md = signsWithoutDigest(api.EVP_PKEY_get_id(spec.issuerKey)) ? null : api.EVP_sha256();
+    const md = signsWithoutDigest(api, spec.issuerKey) ? null : api.EVP_sha256();
     if (api.X509_sign(x, spec.issuerKey, md) <= 0) throw new Error(`X509_sign failed${takeErrors(api)}`);
     return { x509: x, serialNumber: serialHex(serial) };
   } catch (e) {

@@ -1,4 +1,4 @@
-export { KEY_TYPES, generateKey, isKeyType, type KeyType } from './keys';
+export { KEY_TYPES, generateKey, isKeyType, isMlDsa, keyTypeUnavailable, type KeyType } from './keys';
 export { parseSans, type SubjectAltNames } from './names';
 export {
   checkCA,

@@ -20,14 +20,62 @@ export interface CounterSnapshot {
   roundTrips: number;
   /** Attempts begun: handshakes started (connects posted), or pings sent. What an open loop offers. */
   started: number;
+  /**
+   * TLS record bytes (headers included) that the handshakes counted in `full` sent and received,
+   * from this side, until each completed here (TlsSession.handshakeBytes): sums, so that a mean is
+   * the sum over `full` (over `resumed` for the resumed pair). Optional, like `groups`: snapshots
+   * made elsewhere (a merged document's, a test's) may not have them.
+   */
+  fullHandshakeSent?: number;
+  fullHandshakeReceived?: number;
+  resumedHandshakeSent?: number;
+  resumedHandshakeReceived?: number;
   /** Failures by short reason ('refused', 'alert: handshake failure', 'timeout', ...). */
   errors: Record<string, number>;
+  /** Handshakes by key exchange group ('X25519MLKEM768', 'P-256'...). A resumed TLS 1.2 handshake counts under its session's group; 'none': no (EC)DHE at all (RSA key exchange, TLS 1.3 psk_ke). */
+  groups?: Record<string, number>;
 }
 
-const NUMERIC_FIELDS = ['handshakes', 'resumed', 'full', 'connects', 'bytesIn', 'bytesOut', 'roundTrips', 'started'] as const;
+const NUMERIC_FIELDS = [
+  'handshakes',
+  'resumed',
+  'full',
+  'connects',
+  'bytesIn',
+  'bytesOut',
+  'roundTrips',
+  'started',
+  'fullHandshakeSent',
+  'fullHandshakeReceived',
+  'resumedHandshakeSent',
+  'resumedHandshakeReceived',
+] as const;
 
 export function emptyCounters(): CounterSnapshot {
-  return { handshakes: 0, resumed: 0, full: 0, connects: 0, bytesIn: 0, bytesOut: 0, roundTrips: 0, started: 0, errors: {} };
+  return {
+    handshakes: 0,
+    resumed: 0,
+    full: 0,
+    connects: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    roundTrips: 0,
+    started: 0,
+    fullHandshakeSent: 0,
+    fullHandshakeReceived: 0,
+    resumedHandshakeSent: 0,
+    resumedHandshakeReceived: 0,
+    errors: {},
+    groups: {},
+  };
+}
+
+/** What a completed handshake tells the counters beyond whether it resumed. */
+export interface HandshakeFacts {
+  /** TLS record bytes it sent and received (see TlsSession.handshakeBytes). */
+  bytes?: { sent: number; received: number };
+  /** Key exchange group, or undefined when there was none. */
+  group?: string;
 }
 
 /** A worker's live counters. Fields are public so the hot path is a plain `c.handshakes++`. */
@@ -40,13 +88,31 @@ export class Counters implements CounterSnapshot {
   bytesOut = 0;
   roundTrips = 0;
   started = 0;
+  fullHandshakeSent = 0;
+  fullHandshakeReceived = 0;
+  resumedHandshakeSent = 0;
+  resumedHandshakeReceived = 0;
   errors: Record<string, number> = {};
+  groups: Record<string, number> = {};
 
-  /** Counts a handshake and whether it resumed, keeping handshakes = full + resumed. */
-  handshake(resumed: boolean): void {
+  /** Counts a handshake and whether it resumed, keeping handshakes = full + resumed; its bytes and group when given. */
+  handshake(resumed: boolean, facts?: HandshakeFacts): void {
     this.handshakes++;
     if (resumed) this.resumed++;
     else this.full++;
+    if (!facts) return;
+    const b = facts.bytes;
+    if (b) {
+      if (resumed) {
+        this.resumedHandshakeSent += b.sent;
+        this.resumedHandshakeReceived += b.received;
+      } else {
+        this.fullHandshakeSent += b.sent;
+        this.fullHandshakeReceived += b.received;
+      }
+    }
+    const g = facts.group ?? 'none';
+    this.groups[g] = (this.groups[g] ?? 0) + 1;
   }
 
   error(reason: string, n = 1): void {
@@ -64,7 +130,12 @@ export class Counters implements CounterSnapshot {
       bytesOut: this.bytesOut,
       roundTrips: this.roundTrips,
       started: this.started,
+      fullHandshakeSent: this.fullHandshakeSent,
+      fullHandshakeReceived: this.fullHandshakeReceived,
+      resumedHandshakeSent: this.resumedHandshakeSent,
+      resumedHandshakeReceived: this.resumedHandshakeReceived,
       errors: { ...this.errors },
+      groups: { ...this.groups },
     };
   }
 
@@ -72,6 +143,7 @@ export class Counters implements CounterSnapshot {
     for (const f of NUMERIC_FIELDS) this[f] = 0;
     // A fresh object, never clearing in place: a snapshot already handed out must not change.
     this.errors = {};
+    this.groups = {};
   }
 
   /** snapshot() then reset(): the counts since the previous take. */
@@ -85,8 +157,13 @@ export class Counters implements CounterSnapshot {
 /** Adds `from` into `into` (mutating `into`) and returns it. */
 export function addCounters(into: CounterSnapshot, from: CounterSnapshot): CounterSnapshot {
   // `?? 0`: documents written before a field existed lack it.
-  for (const f of NUMERIC_FIELDS) into[f] += from[f] ?? 0;
+  for (const f of NUMERIC_FIELDS) into[f] = (into[f] ?? 0) + (from[f] ?? 0);
   for (const [reason, n] of Object.entries(from.errors)) into.errors[reason] = (into.errors[reason] ?? 0) + n;
+  // Snapshots from before groups were counted (an older worker's, a test's) have none.
+  for (const [group, n] of Object.entries(from.groups ?? {})) {
+    into.groups ??= {};
+    into.groups[group] = (into.groups[group] ?? 0) + n;
+  }
   return into;
 }
 

@@ -5,7 +5,9 @@ import fs from 'node:fs';
 import koffi from 'koffi';
 import * as o from '../../../native/openssl';
 import { ConfigError } from '../errors';
+import { opensslAtLeast } from '../openssl_info';
 import { useSharedSessionCache } from './external_cache';
+import { checkGroups } from './groups';
 import { drainErrorQueue } from './openssl_errors';
 import { resolveTrust, TrustSource } from './trust';
 
@@ -45,6 +47,11 @@ export interface TlsContextOptions {
   sharedSessionCache?: SharedArrayBuffer;
   /** Called with each NSS key log line; the line holds secrets and is only ever written where the user asked. */
   keylog?: (line: string) => void;
+  /**
+   * false: no RFC 8879 certificate compression (OpenSSL 3.2+ compresses TLS 1.3 Certificate
+   * messages when both sides can), so a flight is as large as its certificates. Default: OpenSSL's.
+   */
+  certCompression?: boolean;
 }
 
 const VERSIONS: Record<TlsVersion, number> = { '1.2': o.TLS1_2_VERSION, '1.3': o.TLS1_3_VERSION };
@@ -115,13 +122,16 @@ export class TlsContext {
     if (ciphers && !s.SSL_CTX_set_cipher_list(this.ctx, ciphers)) throw this.#fail('ciphers', `--ciphers '${ciphers}' matches no cipher`);
     if (ciphersuites && !s.SSL_CTX_set_ciphersuites(this.ctx, ciphersuites))
       throw this.#fail('ciphersuites', `--ciphersuites '${ciphersuites}' is not valid`);
-    if (groups && !s.SSL_CTX_ctrl_str(this.ctx, o.SSL_CTRL_SET_GROUPS_LIST, 0, groups))
+    // Checked group by group first, so the error names the one this OpenSSL lacks.
+    if (groups && !s.SSL_CTX_ctrl_str(this.ctx, o.SSL_CTRL_SET_GROUPS_LIST, 0, checkGroups(s, groups)))
       throw this.#fail('groups', `--groups '${groups}' is not valid`);
     // Peers that close without close_notify are common (and our own --close rst); count them, don't fail hard.
     // No TLS 1.2 renegotiation, either way: a server asking (HelloRequest) gets a no_renegotiation
     // alert from our client, a client asking gets one from our server. Nothing here needs it, and
     // a client-initiated one costs the server a full handshake on the peer's whim.
     s.SSL_CTX_set_options(this.ctx, o.SSL_OP_IGNORE_UNEXPECTED_EOF | o.SSL_OP_NO_RENEGOTIATION);
+    if (this.options.certCompression === false && opensslAtLeast(3, 2, s))
+      s.SSL_CTX_set_options(this.ctx, o.SSL_OP_NO_TX_CERTIFICATE_COMPRESSION | o.SSL_OP_NO_RX_CERTIFICATE_COMPRESSION);
     // TlsSession.write reports bytes taken. Without PARTIAL_WRITE, an SSL_write of several records
     // returns only once all are written, so what it took could not be told. With it, SSL_write
     // returns after each record; TlsSession only hands over what fits in the pair, and the rest is

@@ -2,7 +2,11 @@
 import { OpenSSL } from '../../../native/openssl';
 import { TlsError } from '../errors';
 
-const ALERT_REASON = /^(?:sslv3|tlsv1|tlsv13) alert (.+)$/;
+// The reason OpenSSL gives a received alert: 'sslv3 alert handshake failure' up to 3.4, 'ssl/tls
+// alert handshake failure' from 3.5, 'tlsv1 alert ...' and 'tlsv13 alert ...' in both. The prefix
+// is history, not the protocol version in use: reports say 'peer sent alert handshake failure'
+// whatever the release (sslReason keeps OpenSSL's own words).
+const ALERT_REASON = /^(?:sslv3|tlsv1|tlsv13|ssl\/tls) alert (.+)$/;
 
 /** Empties the error queue; returns the reason strings, oldest first. */
 export function drainErrorQueue(ssl: OpenSSL): string[] {
@@ -24,5 +28,6 @@ export function alertFromReason(reason: string): string | undefined {
 export function tlsErrorFromQueue(ssl: OpenSSL, context: string, fallback: string): TlsError {
   const reasons = drainErrorQueue(ssl);
   const reason = reasons.find((r) => ALERT_REASON.test(r)) ?? reasons[0] ?? fallback;
-  return new TlsError(`${context}: ${reason}`, reason, alertFromReason(reason));
+  const alert = alertFromReason(reason);
+  return new TlsError(`${context}: ${alert ? `peer sent alert ${alert}` : reason}`, reason, alert);
 }

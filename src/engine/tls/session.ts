@@ -19,6 +19,7 @@ import koffi from 'koffi';
 import * as o from '../../../native/openssl';
 import { TlsError } from '../errors';
 import { TlsContext, onNewSession } from './context';
+import { negotiatedGroup } from './groups';
 import { drainErrorQueue, tlsErrorFromQueue, alertFromReason } from './openssl_errors';
 import { SavedSession } from './saved_session';
 
@@ -69,7 +70,7 @@ export class TlsSession {
   readonly ssl: bigint;
   /** The network side of the BIO pair: ciphertext in and out. */
   readonly net: bigint;
-  /** The SSL's side of the BIO pair. */
+  /** The SSL's side of the BIO pair (its counters: the TLS record bytes OpenSSL read and wrote). */
   #internal: bigint;
   #o: o.OpenSSL;
   #handshakeDone = false;
@@ -82,6 +83,7 @@ export class TlsSession {
   #freed = false;
   /** The pending ciphertext as (at most) two runs of the pair's ring buffer, filled by peekTlsRuns. */
   readonly runs = { ptr1: 0n, len1: 0, ptr2: 0n, len2: 0 };
+  #handshakeBytes: HandshakeBytes | undefined;
 
   constructor(
     readonly context: TlsContext,
@@ -275,9 +277,11 @@ export class TlsSession {
     const s = this.#o;
     this.#pair();
     this.#blocked &= ~Blocked.Handshake;
+    const sentBefore = this.context.role === 'server' ? s.BIO_number_written(this.#internal) : 0;
     const r = s.SSL_do_handshake(this.ssl);
     if (r === 1) {
       this.#handshakeDone = true;
+      this.#handshakeBytes = this.#countHandshakeBytes(Number(sentBefore));
       return true;
     }
     const err = s.SSL_get_error(this.ssl, r);
@@ -421,6 +425,26 @@ export class TlsSession {
     drainErrorQueue(this.#o);
   }
 
+  /**
+   * What the handshake put on the wire, counted where the session finished it: every TLS record
+   * (5-byte header included) OpenSSL consumed and produced until SSL_do_handshake returned 1.
+   * Without read-ahead OpenSSL reads record by record, so nothing after the last handshake
+   * record is counted. A TLS 1.3 server writes its NewSessionTickets in the same call that reads
+   * the client's Finished (and nothing else then): that call's output is left out.
+   */
+  #countHandshakeBytes(sentBeforeLastCall: number): HandshakeBytes {
+    const s = this.#o;
+    const received = Number(s.BIO_number_read(this.#internal));
+    let sent = Number(s.BIO_number_written(this.#internal));
+    if (this.context.role === 'server' && s.SSL_version(this.ssl) === o.TLS1_3_VERSION) sent = sentBeforeLastCall;
+    return { sent, received };
+  }
+
+  /** Bytes of TLS records this side sent and received for the handshake (see #countHandshakeBytes); undefined until it completed. */
+  handshakeBytes(): HandshakeBytes | undefined {
+    return this.#handshakeBytes;
+  }
+
   #fail(err: number, op: string): TlsError {
     const s = this.#o;
     let e: TlsError;
@@ -448,7 +472,6 @@ export class TlsSession {
   info(): NegotiatedInfo {
     const s = this.#o;
     const cipher = s.SSL_get_current_cipher(this.ssl);
-    const group = Number(s.SSL_ctrl(this.ssl, o.SSL_CTRL_GET_NEGOTIATED_GROUP, 0, null));
     const sigHash = new Int32Array(1);
     const sigType = new Int32Array(1);
     const hasHash = Number(s.SSL_ctrl(this.ssl, o.SSL_CTRL_GET_PEER_SIGNATURE_NID, 0, sigHash)) > 0;
@@ -462,8 +485,8 @@ export class TlsSession {
     return {
       protocol: s.SSL_get_version(this.ssl),
       cipher: cipher ? s.SSL_CIPHER_get_name(cipher) : undefined,
-      group: group > 0 ? groupName(s, group) : undefined,
-      peerSignatureType: hasType ? s.OBJ_nid2sn(sigType[0]) : undefined,
+      group: negotiatedGroup(s, this.ssl),
+      peerSignatureType: hasType ? signatureAlgorithmName(s, sigType[0]) : undefined,
       peerSignatureDigest: hasHash ? s.OBJ_nid2sn(sigHash[0]) : undefined,
       alpn,
       servername: sni ?? undefined,
@@ -491,6 +514,19 @@ export class TlsSession {
     return out;
   }
 
+  /** The key type of each chain certificate, by position, as OpenSSL names it ('EC', 'RSA', 'ED25519', 'ML-DSA-65'...). */
+  peerChainKeyTypes(): string[] {
+    const s = this.#o;
+    const stack = s.SSL_get_peer_cert_chain(this.ssl);
+    if (!stack) return [];
+    const out: string[] = [];
+    for (let i = 0; i < s.OPENSSL_sk_num(stack); i++) {
+      const key = s.X509_get0_pubkey(s.OPENSSL_sk_value(stack, i));
+      out.push(key ? (s.EVP_PKEY_get0_type_name(key) ?? 'unknown') : 'unknown');
+    }
+    return out;
+  }
+
   /** The signature algorithm of each chain certificate, by position. */
   peerChainSignatureAlgorithms(): string[] {
     const s = this.#o;
@@ -500,6 +536,11 @@ export class TlsSession {
     const out: string[] = [];
     for (let i = 0; i < n; i++) out.push(s.OBJ_nid2ln(s.X509_get_signature_nid(s.OPENSSL_sk_value(stack, i))));
     return out;
+  }
+
+  /** The key exchange group's name (fewer calls than info()), or undefined when there was none (see negotiatedGroup). */
+  group(): string | undefined {
+    return negotiatedGroup(this.#o, this.ssl);
   }
 
   /** Whether TLS 1.3 was negotiated (one call, cheaper than info()). */
@@ -552,6 +593,12 @@ function fits(space: number, len: number): number {
   return n;
 }
 
+/** TLS record bytes (headers included) of one handshake, from one side's point of view. */
+export interface HandshakeBytes {
+  sent: number;
+  received: number;
+}
+
 export interface NegotiatedInfo {
   protocol: string;
   cipher?: string;
@@ -563,12 +610,11 @@ export interface NegotiatedInfo {
   resumed: boolean;
 }
 
-// SSL_get_negotiated_group returns a NID, or for groups without one (TLS 1.3 only), the group
-// id with TLSEXT_nid_unknown set.
-function groupName(s: o.OpenSSL, nid: number): string {
-  if (nid & o.TLSEXT_nid_unknown) return `0x${(nid & 0xffff).toString(16)}`;
+// OBJ_nid2sn names the post-quantum signatures 'id-ml-dsa-65', 'id-slh-dsa-...' (their OIDs'
+// names); their long names are the algorithm names people use ('ML-DSA-65').
+function signatureAlgorithmName(s: o.OpenSSL, nid: number): string {
   const sn = s.OBJ_nid2sn(nid) as string;
-  return sn === 'prime256v1' ? 'P-256' : sn === 'secp384r1' ? 'P-384' : sn === 'secp521r1' ? 'P-521' : sn;
+  return sn.startsWith('id-') ? (s.OBJ_nid2ln(nid) as string) : sn;
 }
 
 function x509Der(s: o.OpenSSL, x: bigint): Buffer {
