@@ -107,7 +107,15 @@ for (const { name, make } of variants()) {
       assert.equal(idle!.pairs.sessions, N, 'all still open while idle');
       assert.equal(idle!.pairs.bytes, 0, 'and none holds pair buffers');
       assert.equal(loop.recvBuffersInUse, 0);
-      assert.equal(idle!.inUseBytes, base.inUseBytes, 'idle connections hold no native buffer of ours');
+      if (idle!.recv.recvMode === 'pool') {
+        // io_uring without buffer rings (before Linux 5.19): each waiting receive owns its buffer, so
+        // an idle connection pins exactly one receive buffer (and no pair); they come back below.
+        const one = idle!.recv.recvBuffers.bufferSize;
+        assert.ok(idle!.inUseBytes - base.inUseBytes <= N * one, `idle connections hold at most their receive buffer (${idle!.inUseBytes - base.inUseBytes} bytes)`);
+      } else {
+        // The provided ring may even have shrunk back to its target since the baseline.
+        assert.ok(idle!.inUseBytes <= base.inUseBytes, `idle connections hold no native buffer of ours (${base.inUseBytes} -> ${idle!.inUseBytes})`);
+      }
       assert.ok(loop.stats.pairsReleased >= N);
 
       loop.maintain();
@@ -116,7 +124,7 @@ for (const { name, make } of variants()) {
       assert.equal(after.pairs.sessions, 0);
       assert.equal(after.pairs.bytes, 0);
       assert.equal(loop.recvBuffersInUse, 0, 'no receive buffer out');
-      assert.equal(after.inUseBytes, base.inUseBytes, `native memory in use is back at its baseline (${base.inUseBytes} -> ${after.inUseBytes})`);
+      assert.ok(after.inUseBytes <= base.inUseBytes, `native memory in use is back at (or below) its baseline (${base.inUseBytes} -> ${after.inUseBytes})`);
       assert.ok(
         after.recv.recvBuffers.allocated <= base.recv.recvBuffers.allocated + after.recv.recvBuffers.allocated / 2,
         `receive buffers trimmed: ${base.recv.recvBuffers.allocated} -> ${after.recv.recvBuffers.allocated}`
