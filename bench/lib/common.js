@@ -127,7 +127,7 @@ function spawnPinned(cpu, cmd, args, opts = {}) {
   const child = cp.spawn(full[0], full.slice(1), {
     cwd: opts.cwd || ROOT,
     env: { ...process.env, ...(opts.env || {}) },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     detached: true,
   });
   children.add(child);
