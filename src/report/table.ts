@@ -227,7 +227,7 @@ function renderTotals(r: ResultDocument, p: Paint): string {
     ].filter(Boolean);
     t.push([p.bold(unit), `${formatCount(a.started)} started = ${parts.join(' + ')}${notes.length ? ` (${notes.join(', ')})` : ''}`]);
   }
-  if (r.warmup && (r.warmup.duration > 0 || r.warmup.totals.handshakes > 0)) {
+  if (r.warmup && (r.warmup.duration >= 0.05 || r.warmup.totals.handshakes > 0)) {
     t.push([p.bold('Warmup'), `${r.warmup.duration.toFixed(1)} s: ${brief(r.warmup.totals, r.kind)} (not in the figures above)`]);
   }
   if (r.afterWindow && (r.afterWindow.handshakes > 0 || r.afterWindow.errors > 0 || r.afterWindow.roundTrips > 0)) {
