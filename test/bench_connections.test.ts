@@ -52,6 +52,8 @@ describe('bench connections', function () {
     assert.equal(c.memory.scope, 'client');
     assert.ok(c.memory.peakRssBytes >= c.memory.baselineRssBytes);
     assert.equal(c.memory.perConnectionBytes, Math.round((c.memory.peakRssBytes - c.memory.baselineRssBytes) / c.reached));
+    // What the loops hold at the end is reported (idle connections' pairs are checked in serve_memory and memory_wave).
+    assert.ok(Number.isInteger(c.memory.nativeAtEndBytes) && c.memory.nativeAtEndBytes > 0, `native buffers at the end: ${c.memory.nativeAtEndBytes}`);
     assert.equal(r.doc.params.ramp, 600);
   });
 
@@ -110,6 +112,7 @@ describe('bench connections', function () {
     assert.equal(r.code, 0, dump(r));
     assert.match(r.out, /│ Reached\s+│ 20 of 20 connections held at once, ramp [\d.]+ m?s, 20 open at the end/);
     assert.match(r.out, /│ Memory\s+│ [\d.]+ [kMG]?B per connection \(RSS [\d.]+ [kMG]?B -> [\d.]+ [kMG]?B, client\)/);
+    assert.match(r.out, /│ At the end\s+│ client loops' native buffers [\d.]+ [kMG]?B/);
     const w = await runCli(['bench', 'connections', '-c', '5', '--warmup', '1']);
     assert.equal(w.code, 2, dump(w));
     assert.match(w.stderr, /^iocptls: bench connections measures from the first connect: leave out --warmup/m);

@@ -158,7 +158,7 @@ export interface ConnectionsSummary {
   /** From the first connect to the last connection established or failed, ms; absent if the ramp did not end (interrupted). */
   rampMs?: number;
   /** The process's resident memory before any connection, and at its most while they were held; the difference per connection reached. */
-  memory: { baselineRssBytes: number; peakRssBytes: number; perConnectionBytes: number; scope: 'client' | 'client and embedded server' };
+  memory: { baselineRssBytes: number; peakRssBytes: number; perConnectionBytes: number; scope: 'client' | 'client and embedded server'; nativeAtEndBytes: number; cHeapAtEndBytes?: number };
 }
 
 export interface StartRecord {
@@ -380,6 +380,9 @@ async function runRound(o: BenchOptions, target: { host: string; ip: string; por
 }
 
 function connectionsSummary(o: BenchOptions, results: BenchWorkerResult[], peakOpen: number, baselineRss: number, peakRss: number): ConnectionsSummary {
+  // Process-wide: every worker read the same heap; the last to close its window saw it fullest.
+  const heaps = results.flatMap((r) => (r.connections?.cHeapAtEnd !== undefined ? [r.connections.cHeapAtEnd] : []));
+  const cHeapAtEnd = heaps.length ? Math.max(...heaps) : undefined;
   const c = results.flatMap((r) => (r.connections ? [r.connections] : []));
   // Held at once, as the 1 s ticks saw it (every worker holds during -d); without a tick, the workers' own peaks.
   const reached = peakOpen > 0 ? peakOpen : c.reduce((a, x) => a + x.reached, 0);
@@ -396,6 +399,8 @@ function connectionsSummary(o: BenchOptions, results: BenchWorkerResult[], peakO
       peakRssBytes: peak,
       perConnectionBytes: reached > 0 ? Math.round((peak - baselineRss) / reached) : 0,
       scope: o.target ? 'client' : 'client and embedded server',
+      nativeAtEndBytes: c.reduce((a, x) => a + x.nativeAtEnd, 0),
+      cHeapAtEndBytes: cHeapAtEnd,
     },
   };
 }

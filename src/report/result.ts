@@ -269,7 +269,16 @@ export interface ConnectionsRecord {
   /** First connect to the last connection established or failed, ms (absent when the run was interrupted during the ramp). */
   rampMs?: number;
   /** Resident memory of the client process before any connection and at its most while they were held, and the difference per connection reached. With no target it includes the embedded server (same process). */
-  memory: { baselineRssBytes: number; peakRssBytes: number; perConnectionBytes: number; scope: 'client' | 'client and embedded server' };
+  memory: {
+    baselineRssBytes: number;
+    peakRssBytes: number;
+    perConnectionBytes: number;
+    scope: 'client' | 'client and embedded server';
+    /** Native buffers of the client's loops in use when the window closed (receive buffers, BIO pairs, scratch). */
+    nativeAtEndBytes?: number;
+    /** The process's C heap in use then (glibc mallinfo2; absent elsewhere): OpenSSL's objects are there. */
+    cHeapAtEndBytes?: number;
+  };
 }
 
 export interface ResultInput {

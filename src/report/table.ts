@@ -208,6 +208,12 @@ function renderTotals(r: ResultDocument, p: Paint): string {
       p.bold('Memory'),
       `${formatBytes(m.perConnectionBytes)} per connection (RSS ${formatBytes(m.baselineRssBytes)} -> ${formatBytes(m.peakRssBytes)}, ${m.scope})`,
     ]);
+    // Where it went, when the window closed: our own buffers, and the C heap (OpenSSL's objects).
+    const parts = [
+      m.nativeAtEndBytes !== undefined && `client loops' native buffers ${formatBytes(m.nativeAtEndBytes)}`,
+      m.cHeapAtEndBytes !== undefined && `C heap in use ${formatBytes(m.cHeapAtEndBytes)} (${m.scope === 'client' ? 'the process' : 'the process, embedded server included'})`,
+    ].filter(Boolean);
+    if (parts.length) t.push([p.bold('At the end'), parts.join(', ')]);
   }
   if (r.sends && r.kind === 'throughput') {
     t.push([p.bold('Sends'), `${formatCount(r.sends.count)} of ${formatBytes(r.sends.meanBytes)} on average${r.sends.vectored ? `, ${formatCount(r.sends.vectored)} vectored` : ''}`]);

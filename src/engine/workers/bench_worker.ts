@@ -5,6 +5,7 @@
 // apart, so totals reconcile with what the server saw, but outside the window's time, rates and
 // histograms. One clock: performance.now(), turned into epoch ms with performance.timeOrigin.
 import { performance } from 'node:perf_hooks';
+import { heapStats } from '../../../native/memory';
 import { threadCpu, ThreadCpu } from '../../../native/thread_cpu';
 import { BulkLoad, Direction } from '../apps/bulk_client';
 import type { ClientLoadOptions, ConnectionLimit } from '../apps/client_load';
@@ -64,6 +65,10 @@ export interface ConnectionsResult {
   /** Most connections established and open at once, and how many were open when the window closed. */
   reached: number;
   heldAtEnd: number;
+  /** This loop's native buffers in use when the window closed (receive buffers, BIO pairs, scratch). */
+  nativeAtEnd: number;
+  /** The process's C heap in use then (mallinfo2: all threads, OpenSSL's allocations included), where glibc tells. */
+  cHeapAtEnd?: number;
   /** Epoch ms: the first connect, and when the last connection was established or had failed (absent if the ramp never ended). */
   firstMs: number;
   rampDoneMs?: number;
@@ -233,6 +238,8 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
   // The window closes now: what is in flight is noted, the last interval cut, the client's cost read.
   const windowEnd = performance.now();
   const heldAtEnd = conns?.held ?? 0;
+  const nativeAtEnd = conns ? loop.memory().inUseBytes : 0;
+  const cHeapAtEnd = conns ? heapStats()?.inUse : undefined;
   const endedEarly = longLived !== undefined && longLived.open === 0 && windowEnd < endAt && !stopRequested();
   let client: ClientCost = { busyMs: 0, waitMs: 0, dispatched: 0, queuedMs: 0 };
   let perConnectionGbps: number[] | undefined;
@@ -280,6 +287,8 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
       wanted: job.connections,
       reached: conns.peakHeld,
       heldAtEnd,
+      nativeAtEnd,
+      cHeapAtEnd,
       firstMs: epoch(conns.firstAt),
       rampDoneMs: conns.rampDoneAt ? epoch(conns.rampDoneAt) : undefined,
     },
