@@ -126,7 +126,17 @@ export function heapTrim(): boolean {
   return mallocTrim ? mallocTrim(0) === 1 : false;
 }
 
-/** Resident set size of the process, bytes (Linux: /proc/self/statm; elsewhere Node's figure). */
+let lastRss = 0;
+
+/**
+ * Resident set size of the process, bytes (Linux: /proc/self/statm; elsewhere Node's figure).
+ * Reading it opens a file: a process out of descriptors (EMFILE, which a server under load must
+ * survive) gets the last figure read instead of an exception.
+ */
 export function residentBytes(): number {
-  return process.memoryUsage.rss();
+  try {
+    return (lastRss = process.memoryUsage.rss());
+  } catch {
+    return lastRss;
+  }
 }

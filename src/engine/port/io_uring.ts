@@ -286,9 +286,13 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
 
   trim(discard: boolean): number {
     if (this.recvMode === 'provided') {
-      if (this.#retriesSinceTrim === 0) this.#ringTarget = discard ? RING_MIN : Math.max(RING_MIN, this.#ringTarget >> 1);
+      // Load dropped (discard): back to the minimum whatever the last second's retries were, or a
+      // ring grown by a wave that ended during one would keep its population with nobody left.
+      // Otherwise halve while nothing found it empty, and give back what is far above the target.
+      if (discard) this.#ringTarget = RING_MIN;
+      else if (this.#retriesSinceTrim === 0) this.#ringTarget = Math.max(RING_MIN, this.#ringTarget >> 1);
       this.#retriesSinceTrim = 0;
-      if (discard) this.#shrinkRing();
+      if (discard || this.#inRing.size > 2 * this.#ringTarget) this.#shrinkRing();
     }
     return this.#arena.trim(discard);
   }
