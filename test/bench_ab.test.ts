@@ -4,6 +4,9 @@
 // "regressed" with exit 1; A against itself is not; the rounds ran in ABBA order (read from the
 // document's own timestamps); bad input is a one-line error with exit 2.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { extractSideFlags, parseSideFlags, splitArgs } from '../src/cli/bench_ab';
 import { interleavedOrder, runInterleaved } from '../src/engine/interleave';
 import { dump, runCli, runCliJson } from './helpers/cli';
@@ -104,9 +107,17 @@ describe('bench ab on real runs', function () {
     assert.deepEqual(r.doc.comparison.differences, []);
   });
 
-  it('no target, B with sixteen connections instead of one: handshake latency regressed (terminal output), exit 1', async () => {
-    const r = await runCli(['bench', 'ab', '--a-flags=-c 1', '--b-flags', '-c 16', '--rounds', '6', ...QUICK], LONG);
+  it('no target, B with sixteen connections instead of one: handshake latency regressed (terminal output and --html), exit 1', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iocptls-ab-'));
+    const html = path.join(dir, 'ab.html');
+    const r = await runCli(['bench', 'ab', '--a-flags=-c 1', '--b-flags', '-c 16', '--rounds', '6', '--html', html, ...QUICK], LONG);
+    const page = fs.existsSync(html) ? fs.readFileSync(html, 'utf8') : '';
+    fs.rmSync(dir, { recursive: true, force: true });
     assert.equal(r.code, 1, dump(r));
+    // compare's page, with the sides named.
+    for (const part of ['data-chart="spectrum"', 'data-chart="timeline-base"', 'A: embedded server, -c 1', 'B: embedded server, -c 16', 'regressed']) {
+      assert.ok(page.includes(part), `the page has ${part}`);
+    }
     assert.match(r.out, /^iocptls bench ab: handshake, 6 rounds per side of 1 s, 0 s apart, in the order A B B A A B B A A B B A$/m);
     assert.match(r.out, /^ {2}A: embedded server, -c 1$/m);
     assert.match(r.out, /^ {2}B: embedded server, -c 16$/m);
