@@ -4,6 +4,7 @@
 // "regressed" with exit 1; A against itself is not; the rounds ran in ABBA order (read from the
 // document's own timestamps); bad input is a one-line error with exit 2.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -55,7 +56,8 @@ describe('bench ab side flags', () => {
     assert.deepEqual(s.flags, { connections: 16, groups: 'X25519', close: 'fin' });
     assert.deepEqual(s.given.sort(), ['close', 'connections', 'groups']);
     await assert.rejects(parseSideFlags('--b-flags', '--rounds 3'), /--b-flags: --rounds is the same for both sides/);
-    await assert.rejects(parseSideFlags('--a-flags', '--openssl /x/libssl.so'), /--a-flags: --openssl cannot differ/);
+    await assert.rejects(parseSideFlags('--a-flags', '--io epoll'), /--a-flags: --io cannot differ/);
+    assert.deepEqual((await parseSideFlags('--a-flags', '--openssl /x/libssl.so')).flags, { openssl: '/x/libssl.so' });
     await assert.rejects(parseSideFlags('--a-flags', '-c 0'), /--a-flags: --connections/);
   });
 });
@@ -126,6 +128,32 @@ describe('bench ab on real runs', function () {
     assert.match(r.out, /│ Handshake p50 .*│ regressed │/);
     assert.match(r.out, /significant regression\(s\) of B against A beyond 5%:/);
     assert.match(r.stderr, /B differs from A in connections: 1 -> 16/);
+  });
+});
+
+describe('bench ab with another OpenSSL on one side', function () {
+  this.timeout(240_000);
+  const SYSTEM_LIBSSL = '/usr/lib/x86_64-linux-gnu/libssl.so.3';
+
+  it("B's worker threads load the system libssl: its document reports that library, A's Node's own", async function () {
+    if (!fs.existsSync(SYSTEM_LIBSSL)) this.skip();
+    const r = await runCliJson(['bench', 'ab', '-c', '2', '--rounds', '2', `--b-flags=--openssl ${SYSTEM_LIBSSL}`, ...QUICK], LONG);
+    assert.equal(r.code, 0, dump(r));
+    const systemBuiltOn = execFileSync('openssl', ['version', '-b'], { encoding: 'utf8' }).trim().replace(/^built on:\s*/, '');
+    const [a, b] = [r.doc.a.document, r.doc.b.document];
+    assert.equal(a.openssl.source, 'node');
+    assert.equal(b.openssl.source, 'path');
+    assert.equal(b.openssl.path, SYSTEM_LIBSSL);
+    assert.equal(b.openssl.builtOn, systemBuiltOn);
+    assert.notEqual(a.openssl.builtOn, systemBuiltOn, 'the test needs two different builds to tell them apart');
+    assert.ok(a.totals.handshakes > 0 && b.totals.handshakes > 0 && a.totals.errors + b.totals.errors === 0, 'both sides handshook');
+    assert.ok(r.doc.comparison.differences.some((d: string) => d.startsWith('openssl: ') && d.endsWith(`(${SYSTEM_LIBSSL})`)), r.doc.comparison.differences.join('; '));
+  });
+
+  it('a side whose --openssl does not load: one line, exit 2', async () => {
+    const r = await runCli(['bench', 'ab', '--b-flags=--openssl /nonexistent/libssl.so.3']);
+    assert.equal(r.code, 2, dump(r));
+    assert.equal(r.stderr.trim(), 'iocptls: --openssl: no such file: /nonexistent/libssl.so.3');
   });
 });
 

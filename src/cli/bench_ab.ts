@@ -10,10 +10,10 @@ import type { RunningServer } from '../engine/server';
 import { totalErrors } from '../engine/stats/counters';
 import { AB_SCHEMA, AbDocument, AbSideName, AbSlot } from '../report/ab';
 import { compareResults } from '../report/compare';
-import { machineInfo, toolInfo } from '../report/facts';
+import { machineInfo, OpensslInfo, toolInfo } from '../report/facts';
 import type { ResultDocument } from '../report/result';
 import { opensslInfo } from '../engine/openssl_info';
-import { errorLine } from './base';
+import { errorLine, IocptlsCommand } from './base';
 import { commonBenchFlags } from './bench_command';
 import { handshakeFlags } from './handshake_flags';
 
@@ -24,7 +24,8 @@ import { handshakeFlags } from './handshake_flags';
  */
 const NOT_PER_SIDE: readonly string[] = ['rounds', 'round-pause', 'duration', 'warmup', 'hgrm', 'plot', 'html', 'shard', 'start-at', 'count'];
 
-const sideFlagDefinitions = { ...commonBenchFlags, ...handshakeFlags };
+// --openssl may differ: each side's worker threads (client and embedded server) load their own.
+const sideFlagDefinitions = { ...commonBenchFlags, ...handshakeFlags, openssl: IocptlsCommand.baseFlags.openssl };
 
 /** Splits a flag string as a shell would for the simple cases: spaces separate, quotes group, no expansion. */
 export function splitArgs(text: string): string[] {
@@ -93,7 +94,7 @@ export async function parseSideFlags(option: string, text: string | undefined): 
   } catch (err) {
     throw new ConfigError(`${option}: ${(err as Error).message}`);
   }
-  const engine = argv.find((t) => /^--(io|openssl|json|debug)(=|$)/.test(t));
+  const engine = argv.find((t) => /^--(io|json|debug)(=|$)/.test(t));
   if (engine) {
     throw new ConfigError(`${option}: ${engine.split('=')[0]} cannot differ between the sides of one run (one engine per process): give it outside ${option}, or run two benches and \`compare\` them`);
   }
@@ -121,6 +122,8 @@ export interface AbSide {
   flagsText: string;
   options: BenchOptions;
   maxErrorRate: number;
+  /** The side's own OpenSSL when it differs from this process's (--openssl in its flags): what its documents report. */
+  openssl?: OpensslInfo;
 }
 
 export interface AbInput {
@@ -185,6 +188,7 @@ export async function runAb(input: AbInput): Promise<AbDocument> {
     const o: BenchOptions = { ...side.options, rounds: parts[i].length, roundPauseSec: input.roundPauseSec };
     const doc = input.documentOf(combineRuns(parts[i], o, serverTotals[i]), o, side.maxErrorRate);
     if (servers[i]) doc.target.embedded = true;
+    if (side.openssl) doc.openssl = side.openssl;
     return doc;
   }) as [ResultDocument, ResultDocument];
   const comparison = compareResults(docs[0], docs[1], { thresholdPct: input.thresholdPct, alpha: input.alpha });

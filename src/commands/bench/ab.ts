@@ -6,6 +6,7 @@ import { BenchCommand, commonBenchFlags, parsePercent, signalExitCode, verdict }
 import { handshakeFlags, handshakeOptions } from '../../cli/handshake_flags';
 import { significanceFlags } from '../../cli/significance_flags';
 import { BenchControl } from '../../engine/bench';
+import { probeOpenssl } from '../../engine/workers/openssl_probe';
 import { AbDocument, renderAb, sideLabel } from '../../report/ab';
 import { renderComparisonMarkdown } from '../../report/compareRender';
 import { writeCompareHtml } from '../../report/html';
@@ -56,15 +57,23 @@ handshake flags for one side (e.g. --b-flags='-c 16', --b-flags='--groups X25519
     const targets = [args.a, args.b ?? args.a];
     const sides = [] as unknown as [AbSide, AbSide];
     for (const i of [0, 1]) {
-      const merged: Record<string, any> = { ...flags, ...given[i].flags };
+      // This thread keeps the command line's OpenSSL; a side's own --openssl is loaded by its worker threads.
+      const merged: Record<string, any> = { ...flags, ...given[i].flags, openssl: flags.openssl };
       const extra = { ...handshakeOptions(merged), durationSec: flags.duration ?? 2, rounds: 1 };
       const { options } = await this.prepareBench('handshake', targets[i], merged, extra);
+      const own = given[i].flags.openssl as string | undefined;
+      let openssl;
+      if (own !== undefined) {
+        openssl = await probeOpenssl(own);
+        options.openssl = openssl.path ?? undefined;
+      }
       sides.push({
         name: i === 0 ? 'A' : 'B',
         targetArg: targets[i],
         flagsText: texts[i],
         options,
         maxErrorRate: parsePercent(merged['max-error-rate'], '--max-error-rate'),
+        openssl,
       });
     }
     const backend = sides[0].options.backend;
