@@ -27,7 +27,8 @@ significantly beyond --threshold (or a side failed), 2 for bad input.
 
 Targets: A B (two servers), A (the same server for both), or none (each side its own embedded server, on
 127.0.0.1). Flags on the command line apply to both sides; --a-flags and --b-flags add or override bench
-handshake flags for one side (e.g. --b-flags='-c 16', --b-flags='--groups X25519MLKEM768').`;
+handshake flags for one side (e.g. --b-flags='-c 16', --b-flags='--groups X25519MLKEM768', or another
+OpenSSL build: --b-flags='--openssl /path/to/libssl.so.3').`;
   static examples = [
     `<%= config.bin %> bench ab --a-flags='-c 1' --b-flags='-c 16'`,
     '<%= config.bin %> bench ab 127.0.0.1:8443 127.0.0.1:9443 -c 32 --rounds 8 --markdown',
