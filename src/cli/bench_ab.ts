@@ -94,10 +94,10 @@ export async function parseSideFlags(option: string, text: string | undefined): 
   } catch (err) {
     throw new ConfigError(`${option}: ${(err as Error).message}`);
   }
-  const engine = argv.find((t) => /^--(io|json|debug)(=|$)/.test(t));
-  if (engine) {
-    throw new ConfigError(`${option}: ${engine.split('=')[0]} cannot differ between the sides of one run (one engine per process): give it outside ${option}, or run two benches and \`compare\` them`);
-  }
+  const io = argv.find((t) => /^--io(=|$)/.test(t));
+  if (io) throw new ConfigError(`${option}: --io cannot differ between the sides of one run (one completion port kind per process): give it outside ${option}, or run two benches and \`compare\` them`);
+  const whole = argv.find((t) => /^--(json|debug)(=|$)/.test(t));
+  if (whole) throw new ConfigError(`${option}: ${whole.split('=')[0]} is for the whole command: give it outside ${option}`);
   let parsed: Awaited<ReturnType<typeof Parser.parse>>;
   try {
     parsed = await Parser.parse(argv, { flags: sideFlagDefinitions, args: {}, strict: true, context: undefined });
@@ -117,7 +117,7 @@ export async function parseSideFlags(option: string, text: string | undefined): 
 /** One side, ready to run: its label, target (undefined: an embedded server of its own) and options. */
 export interface AbSide {
   name: AbSideName;
-  /** As given on the command line ('' for the embedded server). */
+  /** As given on the command line (undefined: an embedded server). */
   targetArg?: string;
   flagsText: string;
   options: BenchOptions;
