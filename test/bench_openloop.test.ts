@@ -34,8 +34,11 @@ describe('bench handshake: open loop shows a stalling server, closed loop hides 
     assert.equal(r.doc.rateTarget, undefined);
   });
 
-  it('open loop --rate 200 -c 200 -d 3: p99 and max carry the stall; rateTarget met', async () => {
-    const r = await runCliJson(['bench', 'handshake', `127.0.0.1:${server!.port}`, '--rate', '200', '-c', '200', '-d', '3', '--warmup', '0', '-w', '1']);
+  it('open loop --rate 100 -c 100 -d 4: p99 and max carry the stall; rateTarget met', async () => {
+    // 100/s and X25519, not more: the Node.js server must keep up outside its stalls on a busy
+    // 2-core machine (at 200/s and load 7 it fell behind and every start queued for a second; on
+    // OpenSSL 3.5 the default ML-KEM hybrid costs the server more again).
+    const r = await runCliJson(['bench', 'handshake', `127.0.0.1:${server!.port}`, '--rate', '100', '-c', '100', '-d', '4', '--warmup', '0', '-w', '1', '--groups', 'X25519']);
     assert.equal(r.code, 0, dump(r));
     const d = r.doc;
     const h = d.latency.handshake;
@@ -48,12 +51,12 @@ describe('bench handshake: open loop shows a stalling server, closed loop hides 
     assert.ok(h.p99 >= 300_000, info);
     assert.ok(h.max >= 300_000 && h.max < 2 * STALL_MS * 1000, info);
     assert.ok(h.p90 >= 150_000, info);
-    assert.equal(d.params.rate, 200);
-    assert.equal(d.rateTarget.requested, 200);
-    assert.ok(Math.abs(d.rateTarget.achieved - 200) <= 20, info);
+    assert.equal(d.params.rate, 100);
+    assert.equal(d.rateTarget.requested, 100);
+    assert.ok(Math.abs(d.rateTarget.achieved - 100) <= 10, info);
     assert.ok(d.rateTarget.shortfallPct >= 0 && d.rateTarget.shortfallPct < 10, info);
     // The rate is kept on the starts; handshakes still stalled when the window closed finish in the drain.
-    assert.ok(Math.abs(d.totals.started - 600) <= 40, info);
+    assert.ok(Math.abs(d.totals.started - 400) <= 30, info);
     assert.ok(Math.abs(d.totals.handshakes + d.afterWindow.handshakes - d.totals.started) <= 5, info);
     assert.equal(d.accounting.started, d.accounting.succeeded + d.accounting.failed + d.accounting.cutOff);
   });

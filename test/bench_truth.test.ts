@@ -45,7 +45,7 @@ describe('bench: interrupted runs, dying servers, exact accounting', function ()
   this.timeout(90_000);
 
   it('SIGINT mid-run: a valid JSON document marked interrupted, with totals that add up; exit 130', async () => {
-    const r = await runWithSignals(['bench', '-d', '30', '--json', '--close', 'fin'], [[4000, 'SIGINT']]);
+    const r = await runWithSignals(['bench', '-d', '30', '--json', '--close', 'fin'], [[8000, 'SIGINT']]);
     assert.equal(r.code, 130, `exit ${r.code}\n${r.err}`);
     const d = JSON.parse(r.out);
     console.log(`      interrupted after ${(r.ms / 1000).toFixed(1)} s: ${d.totals.handshakes} handshakes in ${d.duration.toFixed(2)} s measured`);
@@ -59,7 +59,7 @@ describe('bench: interrupted runs, dying servers, exact accounting', function ()
   });
 
   it('SIGTERM, text output: the full report says it was interrupted; exit 143', async () => {
-    const r = await runWithSignals(['bench', '-d', '30', '--no-plot'], [[4000, 'SIGTERM']]);
+    const r = await runWithSignals(['bench', '-d', '30', '--no-plot'], [[8000, 'SIGTERM']]);
     assert.equal(r.code, 143, `exit ${r.code}\n${r.err}`);
     assert.match(r.out, /Interrupted by SIGTERM after \d+\.\d s of measurement/);
     assert.match(r.out, /│ Totals\s+│/);

@@ -73,10 +73,17 @@ describe('serve: with cert and connect', function () {
     assert.doesNotMatch(r.stderr, /listening/);
   });
 
-  it('starts quickly with no flags (listening line well under a second when idle; bound at 2.5 s for busy CI machines)', async () => {
+  it('starts quickly with no flags (listening line within 2 s of a bare node\'s first line, measured in turn)', async () => {
+    // A bound in absolute milliseconds fails whenever the machine is busy (2.7 s seen at load 7 on
+    // Node 24), so serve is measured against a bare node started in turn with it: what is left is
+    // serve's own work (CLI, OpenSSL, the ephemeral certificate, workers), ~0.3 s when idle.
     // Only --port 0 (4433 may be taken by another test run); otherwise the defaults.
     const times: number[] = [];
+    const bare: number[] = [];
     for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      await run(process.execPath, ['-e', 'console.log(1)']);
+      bare.push(performance.now() - t0);
       const s = await startServe([], { json: false });
       servers.push(s);
       times.push(s.startupMs);
@@ -86,7 +93,8 @@ describe('serve: with cert and connect', function () {
       assert.match(x.stdout, /iocptls serve: stopped after/);
     }
     times.sort((a, b) => a - b);
-    if (process.env.SERVE_TEST_VERBOSE) console.log(`startup ms: ${times.map(Math.round).join(', ')}`);
-    assert.ok(times[1] < 2500, `median startup ${Math.round(times[1])} ms`);
+    bare.sort((a, b) => a - b);
+    if (process.env.SERVE_TEST_VERBOSE) console.log(`startup ms: ${times.map(Math.round).join(', ')}; bare node ${bare.map(Math.round).join(', ')}`);
+    assert.ok(times[1] - bare[1] < 2000, `median startup ${Math.round(times[1])} ms, bare node ${Math.round(bare[1])} ms`);
   });
 });

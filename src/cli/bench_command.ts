@@ -296,7 +296,7 @@ function startAtRecord(s: StartRecord): StartAt {
 }
 
 /** 130 for SIGINT, 143 for SIGTERM: what a shell reports for a process those signals ended. */
-function signalExitCode(signal: NodeJS.Signals): number {
+export function signalExitCode(signal: NodeJS.Signals): number {
   return 128 + (os.constants.signals[signal] ?? 2);
 }
 

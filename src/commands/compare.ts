@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { Args, Flags } from '@oclif/core';
 import { PlainCommand } from '../cli/base';
+import { significanceFlags } from '../cli/significance_flags';
 import { ConfigError } from '../engine/errors';
 import { CompareError, Comparison, compareResults } from '../report/compare';
 import { methodLine, regressionLines, renderComparisonMarkdown, renderComparisonTable, summaryLine } from '../report/compareRender';
@@ -31,26 +32,7 @@ export default class Compare extends PlainCommand {
   };
 
   static flags = {
-    threshold: Flags.custom<number>({
-      description: 'largest tolerated change in the bad direction, in percent',
-      default: 5,
-      helpValue: 'PCT',
-      parse: async (input) => {
-        const n = Number(input);
-        if (input.trim() === '' || !Number.isFinite(n) || n < 0) throw new Error(`--threshold must be a percentage >= 0, got "${input}"`);
-        return n;
-      },
-    })(),
-    alpha: Flags.custom<number>({
-      description: 'significance level: the chance that two runs of the same build fail the comparison (family-wise, Holm); confidence intervals are at 1 - alpha',
-      default: 0.05,
-      helpValue: 'P',
-      parse: async (input) => {
-        const n = Number(input);
-        if (input.trim() === '' || !Number.isFinite(n) || n <= 0 || n >= 0.5) throw new Error(`--alpha must be a probability between 0 and 0.5, got "${input}"`);
-        return n;
-      },
-    })(),
+    ...significanceFlags,
     markdown: Flags.boolean({ description: 'print a GitHub markdown table instead of the terminal table' }),
     html: Flags.string({ description: 'also write a self-contained HTML page (both spectra, rates over time, the changes) to this file', helpValue: 'FILE' }),
   };

@@ -209,6 +209,25 @@ function embeddedMode(o: BenchOptions): ServerMode {
   return 'echo';
 }
 
+/** The embedded server a run without a target benchmarks: loopback, port 0, the run's TLS limits, an ephemeral ECDSA P-256 certificate. */
+export function startEmbeddedServer(o: BenchOptions): Promise<RunningServer> {
+  return startServer({
+    host: '127.0.0.1',
+    port: 0,
+    workers: o.serverWorkers,
+    backend: o.backend,
+    openssl: o.openssl,
+    mode: embeddedMode(o),
+    bodySize: 16 * 1024,
+    tls: { minVersion: o.tls.minVersion, maxVersion: o.tls.maxVersion, ciphers: o.tls.ciphers, ciphersuites: o.tls.ciphersuites, groups: o.tls.groups, alpn: o.tls.alpn },
+    certs: [],
+    ephemeralKeyType: 'ecdsa-p256',
+    maxConnections: 0,
+    handshakeTimeoutMs: 10000,
+    idleTimeoutMs: 0,
+  });
+}
+
 /**
  * A benchmark run: one round, or with `rounds` > 1 several rounds separated by pauses, each a
  * complete run of its own (new workers and connections, warmup, window, drain) against the
@@ -221,21 +240,7 @@ export async function runBench(o: BenchOptions): Promise<BenchRun> {
   let server: RunningServer | undefined;
   let target = o.target;
   if (!target) {
-    server = await startServer({
-      host: '127.0.0.1',
-      port: 0,
-      workers: o.serverWorkers,
-      backend: o.backend,
-      openssl: o.openssl,
-      mode: embeddedMode(o),
-      bodySize: 16 * 1024,
-      tls: { minVersion: o.tls.minVersion, maxVersion: o.tls.maxVersion, ciphers: o.tls.ciphers, ciphersuites: o.tls.ciphersuites, groups: o.tls.groups, alpn: o.tls.alpn },
-      certs: [],
-      ephemeralKeyType: 'ecdsa-p256',
-      maxConnections: 0,
-      handshakeTimeoutMs: 10000,
-      idleTimeoutMs: 0,
-    });
+    server = await startEmbeddedServer(o);
     target = { host: '127.0.0.1', ip: '127.0.0.1', port: server.port };
   }
   const rounds = Math.max(1, o.rounds ?? 1);
@@ -258,6 +263,18 @@ export async function runBench(o: BenchOptions): Promise<BenchRun> {
   }
   const serverTotals = server ? await server.stop() : undefined;
   return combineRounds(runs, { embedded: server !== undefined, host: target.host, port: target.port }, serverTotals, o, rounds > 1);
+}
+
+/**
+ * One run made of single-round runs that were measured apart (`bench ab` runs each side's rounds
+ * between the other side's): the same sums as a --rounds run, each part kept as a round.
+ */
+export function combineRuns(parts: BenchRun[], o: BenchOptions, server?: ServerTotals): BenchRun {
+  if (parts.length === 0) throw new RangeError('combineRuns needs at least one run');
+  const runs: RoundRun[] = parts.map((p) => ({ ...p, interrupted: p.interrupted !== undefined }));
+  const run = combineRounds(runs, parts[0].target, server, o, true);
+  run.interrupted = parts.find((p) => p.interrupted)?.interrupted;
+  return run;
 }
 
 /** What one round measured (its workers' results merged). */

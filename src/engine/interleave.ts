@@ -14,6 +14,12 @@ export interface InterleaveOptions<V, R> {
   onResult?: (r: RoundResult<V, R>) => void;
   /** Stop early (e.g. on SIGINT): the runs so far are returned. */
   shouldStop?: () => boolean;
+  /**
+   * Reverse the order every other round (A B, B A, A B, ... = ABBA ABBA): a drift that is linear
+   * in time then lands on every variant equally, where a fixed order always gives the later slot
+   * the later machine. `bench ab` runs this way.
+   */
+  alternate?: boolean;
 }
 
 export interface RoundResult<V, R> {
@@ -37,7 +43,7 @@ export async function runInterleaved<V, R>(o: InterleaveOptions<V, R>): Promise<
   if (!Number.isInteger(o.rounds) || o.rounds < 1) throw new RangeError(`rounds must be a whole number >= 1, not ${o.rounds}`);
   const out: VariantResults<V, R>[] = o.variants.map((variant, index) => ({ variant, index, results: [] }));
   for (let round = 0; round < o.rounds; round++) {
-    for (let index = 0; index < o.variants.length; index++) {
+    for (const index of roundOrder(o.variants.length, round, o.alternate === true)) {
       if (o.shouldStop?.()) return out;
       const variant = o.variants[index];
       const result = await o.run(variant, index, round);
@@ -48,10 +54,16 @@ export async function runInterleaved<V, R>(o: InterleaveOptions<V, R>): Promise<
   return out;
 }
 
-/** The order runInterleaved runs in, as variant indexes (for reports: "A B C A B C"). */
-export function interleavedOrder(variants: number, rounds: number): number[] {
+/** The variants' order within one round: as given, or reversed in odd rounds when alternating. */
+function roundOrder(variants: number, round: number, alternate: boolean): number[] {
+  const order = Array.from({ length: variants }, (_, i) => i);
+  return alternate && round % 2 === 1 ? order.reverse() : order;
+}
+
+/** The order runInterleaved runs in, as variant indexes (for reports: "A B C A B C", or "A B B A" alternating). */
+export function interleavedOrder(variants: number, rounds: number, alternate = false): number[] {
   const order: number[] = [];
-  for (let r = 0; r < rounds; r++) for (let i = 0; i < variants; i++) order.push(i);
+  for (let r = 0; r < rounds; r++) order.push(...roundOrder(variants, r, alternate));
   return order;
 }
 

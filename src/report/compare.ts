@@ -192,7 +192,8 @@ export function runDifferences(base: ResultDocument, next: ResultDocument): stri
   const facts = (d: ResultDocument): Record<string, unknown> => ({
     ...Object.fromEntries(Object.entries(d.params ?? {}).filter(([k]) => k !== 'duration')),
     backend: d.backend,
-    openssl: d.openssl?.version,
+    // Two builds of one release differ too (a distribution's libssl next to Node's own).
+    openssl: d.openssl && `${d.openssl.version}${d.openssl.path ? ` (${d.openssl.path})` : ''}`,
     // OpenSSL 3.0 and 3.5 default to different key exchanges (X25519, X25519MLKEM768): not like for like.
     group: d.negotiated?.group ?? undefined,
     cpu: d.machine ? `${d.machine.cpuModel} x ${d.machine.cores}` : undefined,

@@ -76,10 +76,15 @@ export function methodLine(cmp: Comparison): string {
   );
 }
 
-export function renderComparisonTable(cmp: Comparison, opts: { color: boolean }): string {
+/** The two sides' column headings: compare's files are Base and New, bench ab's sides A and B. */
+export type SideHeadings = readonly [base: string, next: string];
+const BASE_NEW: SideHeadings = ['Base', 'New'];
+
+export function renderComparisonTable(cmp: Comparison, opts: { color: boolean; headings?: SideHeadings }): string {
   const p = paint(opts.color);
   const level = `${+(cmp.method.confidence * 100).toFixed(2)}% CI`;
-  const t = makeTable(['Metric', 'Base', 'New', 'Change', level, 'p', 'n', ''], p);
+  const [hb, hn] = opts.headings ?? BASE_NEW;
+  const t = makeTable(['Metric', hb, hn, 'Change', level, 'p', 'n', ''], p);
   for (const r of cmp.rows) {
     const change = formatChange(r.changePct);
     const shade = r.status === 'regressed' ? p.red : r.status === 'improved' ? p.green : r.status === 'info' ? p.dim : (s: string) => s;
@@ -119,11 +124,16 @@ function mdCell(s: string): string {
   return s.replace(/\|/g, '\\|');
 }
 
-export function renderComparisonMarkdown(cmp: Comparison, names?: { base: string; next: string }): string {
-  const lines = [`### iocptls compare: ${cmp.kind} (threshold ${cmp.thresholdPct}%, alpha ${cmp.method.alpha})`, ''];
-  if (names) lines.push(`Base: \`${names.base}\` · New: \`${names.next}\``, '');
+export function renderComparisonMarkdown(
+  cmp: Comparison,
+  names?: { base: string; next: string },
+  o: { title?: string; headings?: SideHeadings } = {}
+): string {
+  const [hb, hn] = o.headings ?? BASE_NEW;
+  const lines = [`### ${o.title ?? 'iocptls compare'}: ${cmp.kind} (threshold ${cmp.thresholdPct}%, alpha ${cmp.method.alpha})`, ''];
+  if (names) lines.push(`${hb}: \`${mdCell(names.base)}\` · ${hn}: \`${mdCell(names.next)}\``, '');
   const level = `${+(cmp.method.confidence * 100).toFixed(2)}% CI`;
-  lines.push(`| Metric | Base | New | Change | ${level} | p | n | |`, '|---|---:|---:|---:|---:|---:|---:|---|');
+  lines.push(`| Metric | ${hb} | ${hn} | Change | ${level} | p | n | |`, '|---|---:|---:|---:|---:|---:|---:|---|');
   for (const r of cmp.rows) {
     const status = r.verdict === 'regressed' ? '❌ regressed' : r.verdict === 'improved' ? '✅ improved' : verdictText(r);
     const cells = [r.label, formatMetric(r.base, r.unit), formatMetric(r.next, r.unit), formatChange(r.changePct), formatInterval(r), formatP(decidingP(r)), formatN(r), status];

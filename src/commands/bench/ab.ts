@@ -1,0 +1,131 @@
+import * as fs from 'node:fs';
+import { Args, Flags } from '@oclif/core';
+import { AbSide, extractSideFlags, parseSideFlags, runAb } from '../../cli/bench_ab';
+import { EXIT_FAILURE } from '../../cli/base';
+import { BenchCommand, commonBenchFlags, parsePercent, signalExitCode, verdict } from '../../cli/bench_command';
+import { handshakeFlags, handshakeOptions } from '../../cli/handshake_flags';
+import { significanceFlags } from '../../cli/significance_flags';
+import { BenchControl } from '../../engine/bench';
+import { probeOpenssl } from '../../engine/workers/openssl_probe';
+import { AbDocument, renderAb, sideLabel } from '../../report/ab';
+import { renderComparisonMarkdown } from '../../report/compareRender';
+import { writeCompareHtml } from '../../report/html';
+
+/** bench handshake's flags without those that do not fit an A/B run (counted runs, one histogram file, shards). */
+function benchHandshakeFlagsExcept(names: string[]) {
+  const all = { ...commonBenchFlags, ...handshakeFlags };
+  return Object.fromEntries(Object.entries(all).filter(([n]) => !names.includes(n))) as Omit<typeof all, 'count' | 'hgrm' | 'plot' | 'shard' | 'start-at'>;
+}
+
+export default class BenchAb extends BenchCommand {
+  static summary = 'A/B handshake benchmark in one run: two targets or two flag sets, in alternating rounds (A B B A ...), compared with significance as `compare` does.';
+  static description = `Runs the handshake benchmark for side A and side B in --rounds alternating rounds (ABBA order, so a drift
+of the machine lands on both sides alike), each round --warmup + --duration seconds, --round-pause apart, then
+compares B against A exactly as \`compare A.json B.json\` would: per metric the change, its bootstrap interval, a
+Mann-Whitney U p-value over the rounds, and the verdict (regressed / improved / ~). Exit 1 when B regressed
+significantly beyond --threshold (or a side failed), 2 for bad input.
+
+Targets: A B (two servers), A (the same server for both), or none (each side its own embedded server, on
+127.0.0.1). Flags on the command line apply to both sides; --a-flags and --b-flags add or override bench
+handshake flags for one side (e.g. --b-flags='-c 16', --b-flags='--groups X25519MLKEM768', or another
+OpenSSL build: --b-flags='--openssl /path/to/libssl.so.3').`;
+  static examples = [
+    `<%= config.bin %> bench ab --a-flags='-c 1' --b-flags='-c 16'`,
+    '<%= config.bin %> bench ab 127.0.0.1:8443 127.0.0.1:9443 -c 32 --rounds 8 --markdown',
+    `<%= config.bin %> bench ab 127.0.0.1:8443 --a-flags='--groups X25519' --b-flags='--groups X25519MLKEM768' --json > ab.json`,
+  ];
+  static args = {
+    a: Args.string({ description: 'HOST:PORT of side A [default: an embedded server]' }),
+    b: Args.string({ description: 'HOST:PORT of side B [default: the same as A]' }),
+  };
+  static flags = {
+    ...benchHandshakeFlagsExcept(['count', 'hgrm', 'plot', 'shard', 'start-at']),
+    duration: Flags.integer({ char: 'd', description: 'measured seconds of each round [default: 2]', min: 1 }),
+    rounds: Flags.integer({ description: 'rounds per side (each a sample of the comparison); even keeps ABBA balanced', default: 6, min: 2, max: 500 }),
+    'a-flags': Flags.string({ description: "side A's own bench handshake flags, e.g. '-c 1'", helpValue: 'FLAGS' }),
+    'b-flags': Flags.string({ description: "side B's own bench handshake flags, e.g. '-c 16'", helpValue: 'FLAGS' }),
+    ...significanceFlags,
+    markdown: Flags.boolean({ description: 'print a GitHub markdown table instead of the terminal table' }),
+    html: Flags.string({ description: "also write compare's self-contained HTML page (both sides' spectra, rates, the changes) to this file", helpValue: 'FILE' }),
+  };
+
+  async run(): Promise<AbDocument> {
+    // The side flags' values start with a dash, which oclif's parser would take for a missing value.
+    const side = extractSideFlags(this.argv);
+    const { args, flags } = await this.parse(BenchAb, side.argv);
+    const texts = [side.a?.trim() ?? '', side.b?.trim() ?? ''];
+    const given = await Promise.all([parseSideFlags('--a-flags', texts[0]), parseSideFlags('--b-flags', texts[1])]);
+    const targets = [args.a, args.b ?? args.a];
+    const sides = [] as unknown as [AbSide, AbSide];
+    for (const i of [0, 1]) {
+      // This thread keeps the command line's OpenSSL; a side's own --openssl is loaded by its worker threads.
+      const merged: Record<string, any> = { ...flags, ...given[i].flags, openssl: flags.openssl };
+      const extra = { ...handshakeOptions(merged), durationSec: flags.duration ?? 2, rounds: 1 };
+      const { options } = await this.prepareBench('handshake', targets[i], merged, extra);
+      const own = given[i].flags.openssl as string | undefined;
+      let openssl;
+      if (own !== undefined) {
+        openssl = await probeOpenssl(own);
+        options.openssl = openssl.path ?? undefined;
+      }
+      sides.push({
+        name: i === 0 ? 'A' : 'B',
+        targetArg: targets[i],
+        flagsText: texts[i],
+        options,
+        maxErrorRate: parsePercent(merged['max-error-rate'], '--max-error-rate'),
+        openssl,
+      });
+    }
+    const backend = sides[0].options.backend;
+
+    const tty = process.stderr.isTTY && !this.jsonEnabled();
+    const control = new BenchControl();
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (control.interruptedBy) process.exit(signalExitCode(signal));
+      if (tty) process.stderr.write('\r\x1b[K');
+      process.stderr.write(`iocptls: ${signal}: stopping, the comparison covers the rounds measured (again to quit at once)\n`);
+      control.interrupt(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    let doc: AbDocument;
+    try {
+      doc = await runAb({
+        sides,
+        backend,
+        rounds: flags.rounds,
+        roundPauseSec: flags['round-pause'],
+        thresholdPct: flags.threshold,
+        alpha: flags.alpha,
+        control,
+        documentOf: (run, o, maxErrorRate) => this.documentOf('handshake', run, o, backend, maxErrorRate),
+        progress: tty ? (line) => process.stderr.write(`\r  ${line}\x1b[K`) : undefined,
+      });
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    if (tty) process.stderr.write('\r\x1b[K');
+
+    const cmp = doc.comparison;
+    const names = { base: `A: ${sideLabel(doc.a)}`, next: `B: ${sideLabel(doc.b)}` };
+    if (flags.html) writeCompareHtml(flags.html, doc.a.document, doc.b.document, cmp, names);
+    const summaryFile = process.env.GITHUB_STEP_SUMMARY;
+    if (summaryFile) {
+      try {
+        fs.appendFileSync(summaryFile, renderComparisonMarkdown(cmp, { base: sideLabel(doc.a), next: sideLabel(doc.b) }, { title: 'iocptls bench ab', headings: ['A', 'B'] }) + '\n');
+      } catch (err) {
+        this.warn(`cannot append to GITHUB_STEP_SUMMARY (${summaryFile}): ${(err as Error).message}`);
+      }
+    }
+    if (cmp.differences.length) this.logToStderr(`iocptls: B differs from A in ${cmp.differences.join(', ')}`);
+    if (!this.jsonEnabled()) this.log(renderAb(doc, { color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR, markdown: flags.markdown }));
+
+    const failures = (['a', 'b'] as const).flatMap((s) => verdict('handshake', doc[s].document).map((v) => `side ${s.toUpperCase()}: ${v.message}`));
+    for (const line of failures) process.stderr.write(`iocptls: ${line}\n`);
+    if (doc.interrupted) process.exitCode = signalExitCode(doc.interrupted.signal as NodeJS.Signals);
+    else if (cmp.regressions.length > 0 || failures.length > 0) process.exitCode = EXIT_FAILURE;
+    return doc;
+  }
+}
