@@ -260,11 +260,15 @@ function renderTotals(r: ResultDocument, p: Paint): string {
 function brief(t: Totals, kind: ResultDocument['kind']): string {
   const main =
     kind === 'handshake' || kind === 'connections'
-      ? `${formatCount(t.handshakes)} handshakes`
+      ? counted(t.handshakes, 'handshake')
       : kind === 'pingpong'
-        ? `${formatCount(t.roundTrips)} round trips`
+        ? counted(t.roundTrips, 'round trip')
         : `${formatBytes(t.bytesIn + t.bytesOut)}`;
-  return t.errors > 0 ? `${main}, ${formatCount(t.errors)} errors` : main;
+  return t.errors > 0 ? `${main}, ${counted(t.errors, 'error')}` : main;
+}
+
+function counted(n: number, noun: string): string {
+  return `${formatCount(n)} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 function renderErrors(r: ResultDocument, p: Paint): string | undefined {

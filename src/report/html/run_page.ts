@@ -165,13 +165,14 @@ function kvTable(name: string, rows: ReadonlyArray<[string, HtmlValue]>): Html {
 
 /** A Totals-like object in a few words: '1,234 handshakes, 3 errors'. */
 function brief(t: Record<string, unknown>, kind: ResultDocument['kind']): string {
+  const counted = (n: unknown, noun: string) => `${fmtCount(n)} ${noun}${num(n) === 1 ? '' : 's'}`;
   const main =
-    kind === 'handshake'
-      ? `${fmtCount(t.handshakes)} handshakes`
+    kind === 'handshake' || kind === 'connections'
+      ? counted(t.handshakes, 'handshake')
       : kind === 'pingpong'
-        ? `${fmtCount(t.roundTrips)} round trips`
+        ? counted(t.roundTrips, 'round trip')
         : formatBytes((num(t.bytesIn) ?? 0) + (num(t.bytesOut) ?? 0));
-  return (num(t.errors) ?? 0) > 0 ? `${main}, ${fmtCount(t.errors)} errors` : main;
+  return (num(t.errors) ?? 0) > 0 ? `${main}, ${counted(t.errors, 'error')}` : main;
 }
 
 function accountingSection(doc: ReportDocument): Html | undefined {
