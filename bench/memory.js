@@ -39,26 +39,6 @@ const opt = C.parseArgs(process.argv.slice(2), {
 }, USAGE);
 const CLIENT = path.join(__dirname, 'lib', 'idle_client.py');
 
-/** VmRSS of a process and its descendants, bytes. */
-function treeRss(pid) {
-  let sum = 0;
-  const stack = [pid];
-  const seen = new Set();
-  while (stack.length) {
-    const p = stack.pop();
-    if (seen.has(p)) continue;
-    seen.add(p);
-    try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${p}/status`, 'latin1'));
-      if (m) sum += Number(m[1]) * 1024;
-      for (const t of fs.readdirSync(`/proc/${p}/task`)) {
-        for (const c of fs.readFileSync(`/proc/${p}/task/${t}/children`, 'latin1').trim().split(/\s+/)) if (c) stack.push(Number(c));
-      }
-    } catch {}
-  }
-  return sum;
-}
-
 /** One wave: the Python client opens n connections from `source`, holds them; `whileHeld` runs; then they close. */
 async function wave(port, n, source, whileHeld) {
   const client = C.spawnPinned(1, 'python3', [CLIENT, '127.0.0.1', String(port), String(n), '100', source], { stdin: true });
@@ -95,15 +75,15 @@ async function measure(server, n) {
   // Warm-up: what is allocated once (JIT, the first slab, OpenSSL's tables) is not per connection.
   await wave(server.port, 200, '127.0.0.1', async () => ({}));
   await C.sleep(opt.settle * 1000);
-  out.baseline = treeRss(server.proc.pid);
+  out.baseline = C.treeRss(server.proc.pid);
   out.baselineNative = server.native?.();
   for (let w = 0; w < opt.waves; w++) {
     const r = await wave(server.port, n, `127.0.0.${2 + w}`, async () => {
       await C.sleep(opt.settle * 1000);
-      return { held: treeRss(server.proc.pid), native: server.native?.() };
+      return { held: C.treeRss(server.proc.pid), native: server.native?.() };
     });
     await C.sleep(opt.settle * 1000);
-    r.after = treeRss(server.proc.pid);
+    r.after = C.treeRss(server.proc.pid);
     r.afterNative = server.native?.();
     r.perConnection = (r.held - out.baseline) / r.ok;
     C.log(`  ${server.name} wave ${w + 1}: ${r.ok} held (${r.failed} failed ${r.reasons}) in ${r.rampS.toFixed(1)} s; RSS ${mb(out.baseline)} -> ${mb(r.held)} -> ${mb(r.after)}; ${(r.perConnection / 1024).toFixed(1)} KiB per connection${r.native ? `; native held ${r.native.native} (pairs ${r.native.pairs}, recv ${r.native.recv}), after ${r.afterNative?.native}` : ''}`);

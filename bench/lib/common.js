@@ -208,8 +208,8 @@ function childPids(pid) {
   return out;
 }
 
-/** utime+stime of a process and its live descendants, in seconds. */
-function treeCpu(pid) {
+/** f(pid) summed over a process and its live descendants (f returns null for a process gone). */
+function sumOverTree(pid, f) {
   let sum = 0;
   const stack = [pid];
   const seen = new Set();
@@ -217,11 +217,31 @@ function treeCpu(pid) {
     const p = stack.pop();
     if (seen.has(p)) continue;
     seen.add(p);
-    const c = procCpu(p);
-    if (c !== null) sum += c;
+    const v = f(p);
+    if (v !== null) sum += v;
     stack.push(...childPids(p));
   }
   return sum;
+}
+
+/** utime+stime of a process and its live descendants, in seconds. */
+function treeCpu(pid) {
+  return sumOverTree(pid, procCpu);
+}
+
+/** VmRSS of one process in bytes; null once it is gone. */
+function procRss(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'latin1'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** VmRSS of a process and its live descendants, in bytes. */
+function treeRss(pid) {
+  return sumOverTree(pid, procRss);
 }
 
 /**
@@ -466,6 +486,7 @@ module.exports = {
   alive,
   procCpu,
   treeCpu,
+  treeRss,
   startSampler,
   steadyWindow,
   freePorts,
