@@ -26,7 +26,7 @@ import { SavedSession } from './saved_session';
 /** Size each direction's pair buffer starts at: one full TLS record and its overhead (bss_bio's own default). */
 export const BIO_PAIR_SMALL = 17 * 1024;
 /** What a pair grows to for bulk transfers: several records per send and per receive. */
-export const BIO_PAIR_SIZE = 256 * 1024;
+export const BIO_PAIR_SIZE = 1024 * 1024;
 
 /** The pair buffers of this thread's sessions (one loop per thread): what they hold in native memory. */
 export const pairMemory = { sessions: 0, paired: 0, bytes: 0, released: 0, freedBytes: 0 };
