@@ -84,6 +84,9 @@ export class TlsSession {
   /** The pending ciphertext as (at most) two runs of the pair's ring buffer, filled by peekTlsRuns. */
   readonly runs = { ptr1: 0n, len1: 0, ptr2: 0n, len2: 0 };
   #handshakeBytes: HandshakeBytes | undefined;
+  /** What the completed handshake settled, once asked (see isTls13 and resumed). */
+  #tls13: boolean | undefined;
+  #resumed: boolean | undefined;
 
   constructor(
     readonly context: TlsContext,
@@ -543,14 +546,21 @@ export class TlsSession {
     return negotiatedGroup(this.#o, this.ssl);
   }
 
-  /** Whether TLS 1.3 was negotiated (one call, cheaper than info()). */
+  /** Whether TLS 1.3 was negotiated (one call, cheaper than info(); none more once the handshake is done). */
   isTls13(): boolean {
-    return this.#o.SSL_version(this.ssl) === o.TLS1_3_VERSION;
+    if (this.#tls13 !== undefined) return this.#tls13;
+    const v = this.#o.SSL_version(this.ssl) === o.TLS1_3_VERSION;
+    // Settled once the handshake is: a bench asks several times per connection.
+    if (this.#handshakeDone) this.#tls13 = v;
+    return v;
   }
 
-  /** Whether this handshake resumed a session (one call, cheaper than info()). */
+  /** Whether this handshake resumed a session (one call, cheaper than info(); none more once the handshake is done). */
   resumed(): boolean {
-    return this.#o.SSL_session_reused(this.ssl) === 1;
+    if (this.#resumed !== undefined) return this.#resumed;
+    const r = this.#o.SSL_session_reused(this.ssl) === 1;
+    if (this.#handshakeDone) this.#resumed = r;
+    return r;
   }
 
   verifyResult(): { ok: boolean; message: string } {
