@@ -23,7 +23,7 @@ import { negotiatedGroup } from './groups';
 import { drainErrorQueue, tlsErrorFromQueue, alertFromReason } from './openssl_errors';
 import { SavedSession } from './saved_session';
 
-/** Size each direction's pair buffer starts at: one full TLS record and its overhead (bss_bio's own default). */
+/** Size each direction's pair buffer starts at: one full TLS record and its overhead (bss_bio's own default, 17 * 1024, which #pair relies on). */
 export const BIO_PAIR_SMALL = 17 * 1024;
 /** What a pair grows to for bulk transfers: several records per send and per receive. */
 export const BIO_PAIR_SIZE = 256 * 1024;
@@ -80,6 +80,8 @@ export class TlsSession {
   /** Size of each pair buffer: now when paired, next time otherwise. */
   #size = BIO_PAIR_SMALL;
   #paired = false;
+  /** The BIOs still have bss_bio's own buffer size (never resized): BIO_PAIR_SMALL. */
+  #defaultSize = true;
   #freed = false;
   /** The pending ciphertext as (at most) two runs of the pair's ring buffer, filled by peekTlsRuns. */
   readonly runs = { ptr1: 0n, len1: 0, ptr2: 0n, len2: 0 };
@@ -95,7 +97,7 @@ export class TlsSession {
     const s = (this.#o = o.openssl());
     this.ssl = s.SSL_new(context.ctx);
     if (!this.ssl) throw tlsErrorFromQueue(s, 'SSL_new', 'out of memory');
-    const method = s.BIO_s_bio();
+    const method = (bioMethod ||= s.BIO_s_bio());
     const internal = (this.#internal = s.BIO_new(method));
     this.net = s.BIO_new(method);
     if (!internal || !this.net) {
@@ -156,8 +158,11 @@ export class TlsSession {
   #pair(): void {
     if (this.#paired) return;
     const s = this.#o;
-    s.BIO_ctrl(this.#internal, o.BIO_C_SET_WRITE_BUF_SIZE, this.#size, null);
-    s.BIO_ctrl(this.net, o.BIO_C_SET_WRITE_BUF_SIZE, this.#size, null);
+    // A new BIO already has that size: two calls saved per connection (a short one pairs once).
+    if (!this.#defaultSize || this.#size !== BIO_PAIR_SMALL) {
+      s.BIO_ctrl(this.#internal, o.BIO_C_SET_WRITE_BUF_SIZE, this.#size, null);
+      s.BIO_ctrl(this.net, o.BIO_C_SET_WRITE_BUF_SIZE, this.#size, null);
+    }
     if (!s.BIO_ctrl(this.#internal, o.BIO_C_MAKE_BIO_PAIR, 0, this.net)) throw tlsErrorFromQueue(s, 'BIO_make_bio_pair', 'out of memory');
     this.#paired = true;
     pairMemory.paired++;
@@ -170,6 +175,7 @@ export class TlsSession {
     s.BIO_ctrl(this.net, o.BIO_C_DESTROY_BIO_PAIR, 0, null);
     s.BIO_ctrl(this.#internal, o.BIO_C_SET_WRITE_BUF_SIZE, 1, null);
     s.BIO_ctrl(this.net, o.BIO_C_SET_WRITE_BUF_SIZE, 1, null);
+    this.#defaultSize = false;
     this.#paired = false;
     pairMemory.paired--;
     pairMemory.bytes -= 2 * this.#size;
@@ -588,6 +594,9 @@ export class TlsSession {
     this.#o.BIO_free(this.net);
   }
 }
+
+/** BIO_s_bio()'s method table (static in libcrypto): asked once per thread, not per session. */
+let bioMethod = 0n;
 
 /** Out-pointer scratch for BIO_nread0/BIO_nread (filled and read within one call; one per thread). */
 const scratch = new BigUint64Array(1);
