@@ -190,7 +190,10 @@ describe('bench: interrupted runs, dying servers, exact accounting', function ()
       const d = r.doc;
       console.log(`      ping-pong --rate 200: ${d.totals.roundTrips} round trips, rtt p50 ${d.latency.rtt.p50} µs (uncorrected ${d.latency.rttUncorrected.p50} µs)`);
       assert.ok(Math.abs(d.totals.started - 400) <= 20, `started ${d.totals.started}`);
-      assert.ok(d.totals.roundTrips >= d.totals.started - 4 && d.totals.roundTrips <= d.totals.started);
+      // Starts are counted when they start and round trips when they end, so each edge of the window
+      // can move at most one ping per connection (-c 4) across: one begun in the warmup and echoed
+      // in the window (seen once in CI), or one begun in the window and echoed in the drain.
+      assert.ok(Math.abs(d.totals.roundTrips - d.totals.started) <= 4, `round trips ${d.totals.roundTrips}, started ${d.totals.started}`);
       assert.equal(d.latency.rtt.count, d.totals.roundTrips);
       assert.ok(d.latency.rtt.p50 >= d.latency.rttUncorrected.p50);
       assert.ok(d.rateTarget && Math.abs(d.rateTarget.achieved - 200) <= 10, JSON.stringify(d.rateTarget));
