@@ -102,6 +102,15 @@ export class TlsSession {
    */
   #outPending = 0;
   #outKnown = false;
+  /**
+   * Where the outgoing ring buffer starts (0n until known for this pairing): the first run peeked
+   * before anything was taken from a new pair starts there. bss_bio moves its read offset back to
+   * the start whenever the buffer empties, so a flight written into an empty pair is a run from
+   * the start, and such a run holds all that is pending (nread0 stops short only at the end).
+   */
+  #outBase = 0n;
+  /** Ciphertext was taken from the outgoing pair since it was paired (its offset may have moved). */
+  #outTaken = false;
   /** SSL_shutdown ran (our close_notify was queued, or a quiet shutdown): free() need not mark it. */
   #shutDown = false;
   /** Ciphertext bytes fed in by readTls, ever: with what OpenSSL read from the pair, what is left in it. */
@@ -188,6 +197,8 @@ export class TlsSession {
     }
     if (!s.BIO_ctrl(this.#internal, o.BIO_C_MAKE_BIO_PAIR, 0, this.net)) throw tlsErrorFromQueue(s, 'BIO_make_bio_pair', 'out of memory');
     this.#paired = true;
+    this.#outBase = 0n;
+    this.#outTaken = false;
     pairMemory.paired++;
     pairMemory.bytes += 2 * this.#size;
   }
@@ -288,7 +299,9 @@ export class TlsSession {
     }
     r.ptr1 = scratch[0];
     r.len1 = n;
-    const total = Number(s.BIO_ctrl_pending(this.net));
+    if (this.#outBase === 0n && !this.#outTaken) this.#outBase = r.ptr1;
+    // A run from the ring's start is all there is (see #outBase): one call saved per flight.
+    const total = r.ptr1 === this.#outBase ? n : Number(s.BIO_ctrl_pending(this.net));
     if (total > n) {
       r.ptr2 = r.ptr1 + BigInt(n - this.#size);
       r.len2 = total - n;
@@ -300,6 +313,7 @@ export class TlsSession {
   /** Marks n bytes of pending ciphertext as sent (across the ring's wrap if they span it). */
   consumeTls(n: number): void {
     if (this.#outKnown) this.#outPending = Math.max(0, this.#outPending - n);
+    this.#outTaken = true;
     while (n > 0) {
       const k = this.#o.BIO_nread(this.net, scratch, n);
       if (k <= 0) break;
@@ -310,6 +324,7 @@ export class TlsSession {
   writeTls(dst: bigint | Uint8Array, max: number): number {
     if (!this.#paired) return 0;
     this.#outKnown = false;
+    this.#outTaken = true;
     const n = this.#o.BIO_read(this.net, dst, max);
     return n > 0 ? n : 0;
   }
