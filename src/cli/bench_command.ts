@@ -22,6 +22,7 @@ import { plotLatency } from '../report/plot';
 import { buildResult, ResultDocument, StartAt } from '../report/result';
 import { renderResult } from '../report/table';
 import { renderProgress } from '../report/progress';
+import { signalExitCode, stopOnSignals } from './stop_on_signals';
 
 export const benchArgs = {
   target: Args.string({ description: 'HOST:PORT to benchmark [default: an embedded server on 127.0.0.1]' }),
@@ -91,22 +92,13 @@ export abstract class BenchCommand extends IocptlsCommand {
       options.onRound = (r) => (round = `round ${r + 1}/${rounds}`);
       options.onProgress = (s, elapsed) => process.stderr.write('\r' + (round ? `  ${round}` : '') + renderProgress(kind, s, elapsed, options.count ? 0 : options.durationSec) + '\x1b[K');
     }
-    // First Ctrl-C (or SIGTERM) ends the measured window and still reports; a second one exits at once.
     const control = (options.control = new BenchControl());
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (control.interruptedBy) process.exit(signalExitCode(signal));
-      if (progress) process.stderr.write('\r\x1b[K');
-      process.stderr.write(`iocptls: ${signal}: stopping, the report covers what was measured (again to quit at once)\n`);
-      control.interrupt(signal);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    const release = stopOnSignals(control, { clearLine: progress, covers: 'the report covers what was measured' });
     let run: BenchRun;
     try {
       run = await runBench(options);
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      release();
     }
     if (progress) process.stderr.write('\r\x1b[K');
     const doc = this.#document(kind, run, options, backend, maxErrorRate, shard && { ...shard, whole });
@@ -293,11 +285,6 @@ function startAtRecord(s: StartRecord): StartAt {
     lateMs: s.actualMs !== undefined ? ms(s.actualMs - s.intendedMs) : undefined,
     workerSpreadMs: s.workerSpreadMs !== undefined ? ms(s.workerSpreadMs) : undefined,
   };
-}
-
-/** 130 for SIGINT, 143 for SIGTERM: what a shell reports for a process those signals ended. */
-export function signalExitCode(signal: NodeJS.Signals): number {
-  return 128 + (os.constants.signals[signal] ?? 2);
 }
 
 export function parsePercent(v: string, flag: string): number {

@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import { Args, Flags } from '@oclif/core';
 import { AbSide, extractSideFlags, parseSideFlags, runAb } from '../../cli/bench_ab';
 import { EXIT_FAILURE } from '../../cli/base';
-import { BenchCommand, commonBenchFlags, parsePercent, signalExitCode, verdict } from '../../cli/bench_command';
+import { BenchCommand, commonBenchFlags, parsePercent, verdict } from '../../cli/bench_command';
+import { signalExitCode, stopOnSignals } from '../../cli/stop_on_signals';
 import { handshakeFlags, handshakeOptions } from '../../cli/handshake_flags';
 import { significanceFlags } from '../../cli/significance_flags';
 import { BenchControl } from '../../engine/bench';
@@ -81,14 +82,7 @@ OpenSSL build: --b-flags='--openssl /path/to/libssl.so.3').`;
 
     const tty = process.stderr.isTTY && !this.jsonEnabled();
     const control = new BenchControl();
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (control.interruptedBy) process.exit(signalExitCode(signal));
-      if (tty) process.stderr.write('\r\x1b[K');
-      process.stderr.write(`iocptls: ${signal}: stopping, the comparison covers the rounds measured (again to quit at once)\n`);
-      control.interrupt(signal);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    const release = stopOnSignals(control, { clearLine: tty, covers: 'the comparison covers the rounds measured' });
     let doc: AbDocument;
     try {
       doc = await runAb({
@@ -103,8 +97,7 @@ OpenSSL build: --b-flags='--openssl /path/to/libssl.so.3').`;
         progress: tty ? (line) => process.stderr.write(`\r  ${line}\x1b[K`) : undefined,
       });
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      release();
     }
     if (tty) process.stderr.write('\r\x1b[K');
 

@@ -219,24 +219,12 @@ export class IocpPort implements CompletionPort {
     this.#slab64.push(new BigUint64Array(ab));
     this.#slab32.push(new Uint32Array(ab));
     const n = this.#slabs.length * SLAB_SLOTS;
-    const kind = new Uint8Array(n);
-    kind.set(this.#kind);
-    this.#kind = kind;
-    const token = new Uint32Array(n);
-    token.set(this.#token);
-    this.#token = token;
-    const s = new Float64Array(n);
-    s.set(this.#sock);
-    this.#sock = s;
-    const aux = new Float64Array(n);
-    aux.set(this.#aux);
-    this.#aux = aux;
-    const maxLen = new Int32Array(n);
-    maxLen.set(this.#maxLen);
-    this.#maxLen = maxLen;
-    const empty = new Uint8Array(n);
-    empty.set(this.#empty);
-    this.#empty = empty;
+    this.#kind = grown(this.#kind, n);
+    this.#token = grown(this.#token, n);
+    this.#sock = grown(this.#sock, n);
+    this.#aux = grown(this.#aux, n);
+    this.#maxLen = grown(this.#maxLen, n);
+    this.#empty = grown(this.#empty, n);
     for (let i = n - 1; i >= n - SLAB_SLOTS; i--) this.#free.push(i);
   }
 
@@ -721,4 +709,13 @@ export class IocpPort implements CompletionPort {
     this.#w.VirtualFree(this.#scratch, 0, w.MEM_RELEASE);
     return this.#arena.destroy();
   }
+}
+
+type SlotArray = Uint8Array | Uint32Array | Int32Array | Float64Array;
+
+/** The same kind of per-slot array, n long, starting with what `a` held. */
+function grown<T extends SlotArray>(a: T, n: number): T {
+  const b = new (a.constructor as new (n: number) => T)(n);
+  b.set(a as any);
+  return b;
 }
