@@ -657,10 +657,12 @@ export class Loop {
           continue;
         }
         if (n === ReadResult.Closed) {
-          this.#flush(c);
+          // Without an onPeerClose handler the close below flushes what is pending itself.
+          if (c.state !== ConnState.Open || c.handler.onPeerClose) this.#flush(c);
           if (c.state === ConnState.Closing) return this.#teardown(c);
           if (c.handler.onPeerClose) c.handler.onPeerClose(c);
-          else this.#close(c, 'notify');
+          // A close the app asked for from inside this read (closeSoon) keeps its way of closing.
+          else this.#close(c, c.deferredClose ?? 'notify');
           return;
         }
         break;

@@ -3,7 +3,7 @@
 // runs from each handshake's *intended* start, so a stalled server shows in the percentiles
 // instead of silently slowing the clients down (coordinated omission, as wrk2 corrects it).
 import { performance } from 'node:perf_hooks';
-import type { Connection } from '../connection';
+import type { ConnHandler, Connection } from '../connection';
 import type { IocptlsError } from '../errors';
 import type { SavedSession } from '../tls/saved_session';
 import { ClientSessionStore } from '../tls/client_sessions';
@@ -50,6 +50,14 @@ export class HandshakeLoad {
   started = 0;
   /** Connections it may hold: all asked for, unless the process runs out of descriptors. */
   readonly budget: ConnectionBudget;
+  /** One handler for all its connections (each one's Attempt is its `data`): no closures per connection. */
+  readonly #handler: ConnHandler = {
+    onOpen: () => {
+      this.o.rec.live.connects++;
+    },
+    onHandshake: (c) => this.#onHandshake(c, c.data as Attempt),
+    onClose: (c, err) => this.#onClose(c, c.data as Attempt, err),
+  };
 
   constructor(readonly o: HandshakeLoadOptions) {
     this.budget = new ConnectionBudget(o.connections);
@@ -160,14 +168,10 @@ export class HandshakeLoad {
       resume,
       timeoutMs: o.timeoutMs,
       onSession: o.resume !== 'none' ? (sess) => this.#keep(sess, conn, a) : undefined,
-      handler: {
-        onOpen: () => {
-          o.rec.live.connects++;
-        },
-        onHandshake: (c) => this.#onHandshake(c, a),
-        onClose: (c, err) => this.#onClose(c, a, err),
-      },
+      handler: this.#handler,
     });
+    // Read by the handler's callbacks, none of which runs before connect() has returned.
+    conn.data = a;
     return conn;
   }
 

@@ -68,6 +68,19 @@ export function negotiatedGroup(s: o.OpenSSL, ssl: bigint): string | undefined {
   }
   const id = Number(s.SSL_ctrl(ssl, o.SSL_CTRL_GET_NEGOTIATED_GROUP, 0, null));
   if (id <= 0) return undefined;
+  // A bench asks this once per handshake: an id's name never changes, so it is looked up (a
+  // native string made into a JS one) and lower-cased once per thread, not per handshake.
+  const known = namesById.get(id);
+  if (known !== undefined) return known;
+  const name = groupNameById(s, ssl, id);
+  namesById.set(id, name);
+  return name;
+}
+
+/** Display names by SSL_get_negotiated_group result (3.0/3.1), for this thread. */
+const namesById = new Map<number, string>();
+
+function groupNameById(s: o.OpenSSL, ssl: bigint, id: number): string {
   // 3.0/3.1: the name from SSL_get_negotiated_group's result (a NID, or a code point with
   // TLSEXT_nid_unknown set for a group without one).
   if (s.SSL_group_to_name) {

@@ -23,7 +23,7 @@ import { negotiatedGroup } from './groups';
 import { drainErrorQueue, tlsErrorFromQueue, alertFromReason } from './openssl_errors';
 import { SavedSession } from './saved_session';
 
-/** Size each direction's pair buffer starts at: one full TLS record and its overhead (bss_bio's own default). */
+/** Size each direction's pair buffer starts at: one full TLS record and its overhead (bss_bio's own default, 17 * 1024, which #pair relies on). */
 export const BIO_PAIR_SMALL = 17 * 1024;
 /**
  * What a pair grows to for bulk transfers: several records per send and per receive. The loop
@@ -86,10 +86,43 @@ export class TlsSession {
   /** Size of each pair buffer: now when paired, next time otherwise. */
   #size = BIO_PAIR_SMALL;
   #paired = false;
+  /** The BIOs still have bss_bio's own buffer size (never resized): BIO_PAIR_SMALL. */
+  #defaultSize = true;
   #freed = false;
   /** The pending ciphertext as (at most) two runs of the pair's ring buffer, filled by peekTlsRuns. */
   readonly runs = { ptr1: 0n, len1: 0, ptr2: 0n, len2: 0 };
   #handshakeBytes: HandshakeBytes | undefined;
+  /** What the completed handshake settled, once asked (see isTls13 and resumed). */
+  #tls13: boolean | undefined;
+  #resumed: boolean | undefined;
+  /**
+   * OpenSSL last stopped for want of ciphertext (WANT_READ), and none came in since: it read the
+   * incoming pair dry (without read-ahead it reads what a record needs; WANT_READ means the BIO
+   * had no more), so the pair can take a whole buffer. Saves asking, once per receive posted.
+   */
+  #inDrained = false;
+  /**
+   * Ciphertext pending in the outgoing pair, exact while #outKnown: counted by peekTlsRuns (which
+   * asks), decreased by consumeTls; any call that lets OpenSSL write makes it unknown again. A
+   * send that took all of it then needs no call to learn that nothing is left.
+   */
+  #outPending = 0;
+  #outKnown = false;
+  /**
+   * Where the outgoing ring buffer starts (0n until known for this pairing): the first run peeked
+   * before anything was taken from a new pair starts there. bss_bio moves its read offset back to
+   * the start whenever the buffer empties, so a flight written into an empty pair is a run from
+   * the start, and such a run holds all that is pending (nread0 stops short only at the end).
+   */
+  #outBase = 0n;
+  /** Ciphertext was taken from the outgoing pair since it was paired (its offset may have moved). */
+  #outTaken = false;
+  /** SSL_shutdown ran (our close_notify was queued, or a quiet shutdown): free() need not mark it. */
+  #shutDown = false;
+  /** Ciphertext bytes fed in by readTls, ever: with what OpenSSL read from the pair, what is left in it. */
+  #fed = 0;
+  /** The version of the session offered for resumption, if known: a resumed handshake negotiated it. */
+  #resumeTls13: boolean | undefined;
 
   constructor(
     readonly context: TlsContext,
@@ -98,7 +131,7 @@ export class TlsSession {
     const s = (this.#o = o.openssl());
     this.ssl = s.SSL_new(context.ctx);
     if (!this.ssl) throw tlsErrorFromQueue(s, 'SSL_new', 'out of memory');
-    const method = s.BIO_s_bio();
+    const method = (bioMethod ||= s.BIO_s_bio());
     const internal = (this.#internal = s.BIO_new(method));
     this.net = s.BIO_new(method);
     if (!internal || !this.net) {
@@ -118,10 +151,14 @@ export class TlsSession {
         if (IP_LITERAL.test(h)) s.X509_VERIFY_PARAM_set1_ip_asc(param, h);
         else s.X509_VERIFY_PARAM_set1_host(param, h, 0);
       }
-      if (opts.resume) s.SSL_set_session(this.ssl, opts.resume.ptr);
+      if (opts.resume) {
+        s.SSL_set_session(this.ssl, opts.resume.ptr);
+        this.#resumeTls13 = opts.resume.knownTls13;
+      }
       const keep = opts.onSession;
       // Not kept (false): OpenSSL frees the session itself, so the handle is dropped unreleased.
-      if (keep) onNewSession(this.ssl, (p) => keep(new SavedSession(p)));
+      // A session that arrives after the handshake (a TLS 1.3 ticket) has the version it negotiated.
+      if (keep) onNewSession(this.ssl, (p) => keep(new SavedSession(p, this.#handshakeDone ? this.isTls13() : undefined)));
       s.SSL_set_connect_state(this.ssl);
     } else {
       s.SSL_set_accept_state(this.ssl);
@@ -159,10 +196,15 @@ export class TlsSession {
   #pair(): void {
     if (this.#paired) return;
     const s = this.#o;
-    s.BIO_ctrl(this.#internal, o.BIO_C_SET_WRITE_BUF_SIZE, this.#size, null);
-    s.BIO_ctrl(this.net, o.BIO_C_SET_WRITE_BUF_SIZE, this.#size, null);
+    // A new BIO already has that size: two calls saved per connection (a short one pairs once).
+    if (!this.#defaultSize || this.#size !== BIO_PAIR_SMALL) {
+      s.BIO_ctrl(this.#internal, o.BIO_C_SET_WRITE_BUF_SIZE, this.#size, null);
+      s.BIO_ctrl(this.net, o.BIO_C_SET_WRITE_BUF_SIZE, this.#size, null);
+    }
     if (!s.BIO_ctrl(this.#internal, o.BIO_C_MAKE_BIO_PAIR, 0, this.net)) throw tlsErrorFromQueue(s, 'BIO_make_bio_pair', 'out of memory');
     this.#paired = true;
+    this.#outBase = 0n;
+    this.#outTaken = false;
     pairMemory.paired++;
     pairMemory.bytes += 2 * this.#size;
   }
@@ -171,8 +213,10 @@ export class TlsSession {
   #unpair(): void {
     const s = this.#o;
     s.BIO_ctrl(this.net, o.BIO_C_DESTROY_BIO_PAIR, 0, null);
+    this.#outKnown = false;
     s.BIO_ctrl(this.#internal, o.BIO_C_SET_WRITE_BUF_SIZE, 1, null);
     s.BIO_ctrl(this.net, o.BIO_C_SET_WRITE_BUF_SIZE, 1, null);
+    this.#defaultSize = false;
     this.#paired = false;
     pairMemory.paired--;
     pairMemory.bytes -= 2 * this.#size;
@@ -220,16 +264,20 @@ export class TlsSession {
   /** Feeds received ciphertext; returns how many bytes the pair took (all, when len <= tlsSpace()). */
   readTls(src: bigint | Uint8Array, len: number): number {
     this.#pair();
+    this.#inDrained = false;
     const n = this.#o.BIO_write(this.net, src, len);
-    return n > 0 ? n : 0;
+    if (n <= 0) return 0;
+    this.#fed += n;
+    return n;
   }
   /** How much ciphertext the pair can take now (a whole buffer when it has none yet). */
   tlsSpace(): number {
-    return this.#paired ? Number(this.#o.BIO_ctrl_get_write_guarantee(this.net)) : this.#size;
+    return !this.#paired || this.#inDrained ? this.#size : Number(this.#o.BIO_ctrl_get_write_guarantee(this.net));
   }
   /** Ciphertext waiting to be sent. */
   tlsPending(): number {
-    return this.#paired ? Number(this.#o.BIO_ctrl_pending(this.net)) : 0;
+    if (!this.#paired) return 0;
+    return this.#outKnown ? this.#outPending : Number(this.#o.BIO_ctrl_pending(this.net));
   }
   /** The next contiguous run of pending ciphertext, in the pair's own buffer: [address, length]. Stays valid until consumeTls. */
   peekTls(): [bigint, number] {
@@ -247,21 +295,31 @@ export class TlsSession {
   peekTlsRuns(): number {
     const r = this.runs;
     r.len1 = r.len2 = 0;
-    if (!this.#paired) return 0;
+    if (!this.#paired || (this.#outKnown && this.#outPending === 0)) return 0;
     const s = this.#o;
     const n = s.BIO_nread0(this.net, scratch);
-    if (n <= 0) return 0;
+    if (n <= 0) {
+      this.#outKnown = true;
+      this.#outPending = 0;
+      return 0;
+    }
     r.ptr1 = scratch[0];
     r.len1 = n;
-    const total = Number(s.BIO_ctrl_pending(this.net));
+    if (this.#outBase === 0n && !this.#outTaken) this.#outBase = r.ptr1;
+    // A run from the ring's start is all there is (see #outBase): one call saved per flight.
+    const total = r.ptr1 === this.#outBase ? n : Number(s.BIO_ctrl_pending(this.net));
     if (total > n) {
       r.ptr2 = r.ptr1 + BigInt(n - this.#size);
       r.len2 = total - n;
     }
+    this.#outKnown = true;
+    this.#outPending = total;
     return r.len1 + r.len2;
   }
   /** Marks n bytes of pending ciphertext as sent (across the ring's wrap if they span it). */
   consumeTls(n: number): void {
+    if (this.#outKnown) this.#outPending = Math.max(0, this.#outPending - n);
+    this.#outTaken = true;
     while (n > 0) {
       const k = this.#o.BIO_nread(this.net, scratch, n);
       if (k <= 0) break;
@@ -271,6 +329,8 @@ export class TlsSession {
   /** Copies pending ciphertext out (for in-memory pairs and tests). */
   writeTls(dst: bigint | Uint8Array, max: number): number {
     if (!this.#paired) return 0;
+    this.#outKnown = false;
+    this.#outTaken = true;
     const n = this.#o.BIO_read(this.net, dst, max);
     return n > 0 ? n : 0;
   }
@@ -284,6 +344,7 @@ export class TlsSession {
     this.#pair();
     this.#blocked &= ~Blocked.Handshake;
     const sentBefore = this.context.role === 'server' ? s.BIO_number_written(this.#internal) : 0;
+    this.#outKnown = false;
     const r = s.SSL_do_handshake(this.ssl);
     if (r === 1) {
       this.#handshakeDone = true;
@@ -291,7 +352,10 @@ export class TlsSession {
       return true;
     }
     const err = s.SSL_get_error(this.ssl, r);
-    if (err === o.SSL_ERROR_WANT_READ) return false;
+    if (err === o.SSL_ERROR_WANT_READ) {
+      this.#inDrained = true;
+      return false;
+    }
     if (err === o.SSL_ERROR_WANT_WRITE) {
       this.#blocked |= Blocked.Handshake;
       return false;
@@ -305,12 +369,18 @@ export class TlsSession {
     // Without buffers there is nothing to read (they are only freed when all was read), and an
     // unpaired BIO would read as end of stream.
     if (!this.#paired) return ReadResult.WantRead;
+    // Nothing came in since OpenSSL last found the pair dry: SSL_read could only say WANT_READ again.
+    if (this.#inDrained) return ReadResult.WantRead;
     const s = this.#o;
     this.#blocked &= ~Blocked.Read;
+    this.#outKnown = false; // a KeyUpdate answer, an alert
     const r = s.SSL_read(this.ssl, dst, max);
     if (r > 0) return r;
     const err = s.SSL_get_error(this.ssl, r);
-    if (err === o.SSL_ERROR_WANT_READ) return ReadResult.WantRead;
+    if (err === o.SSL_ERROR_WANT_READ) {
+      this.#inDrained = true;
+      return ReadResult.WantRead;
+    }
     // A post-handshake message (a KeyUpdate to answer, a TLS 1.3 ticket) met a full outgoing pair.
     if (err === o.SSL_ERROR_WANT_WRITE) {
       this.#blocked |= Blocked.Read;
@@ -346,6 +416,7 @@ export class TlsSession {
       const n = fits(Number(s.BIO_ctrl_get_write_guarantee(this.#internal)), len - total);
       if (n === 0) break;
       const from = total === 0 ? src : typeof src === 'bigint' ? src + BigInt(total) : src.subarray(total);
+      this.#outKnown = false;
       // PARTIAL_WRITE mode: SSL_write returns after each record, so loop for the rest that fits.
       const r = s.SSL_write(this.ssl, from, n);
       if (r > 0) {
@@ -375,8 +446,14 @@ export class TlsSession {
       this.#blocked |= Blocked.Shutdown;
       return;
     }
+    this.#outKnown = false;
     const r = s.SSL_shutdown(this.ssl);
-    if (r < 0 && s.SSL_get_error(this.ssl, r) === o.SSL_ERROR_WANT_WRITE) this.#blocked |= Blocked.Shutdown;
+    // 0 (close_notify queued) and 1 (both sent) are successes: no error was queued to drain.
+    if (r >= 0) {
+      this.#shutDown = true;
+      return;
+    }
+    if (s.SSL_get_error(this.ssl, r) === o.SSL_ERROR_WANT_WRITE) this.#blocked |= Blocked.Shutdown;
     drainErrorQueue(s);
   }
 
@@ -400,6 +477,7 @@ export class TlsSession {
     const s = this.#o;
     this.#pair();
     this.#blocked &= ~Blocked.KeyUpdate;
+    this.#outKnown = false;
     const r = s.SSL_do_handshake(this.ssl);
     if (r === 1) return;
     const err = s.SSL_get_error(this.ssl, r);
@@ -427,8 +505,9 @@ export class TlsSession {
     if (this.#error || !this.#handshakeDone) return;
     this.#blocked = 0;
     this.#o.SSL_set_quiet_shutdown(this.ssl, 1);
-    this.#o.SSL_shutdown(this.ssl);
-    drainErrorQueue(this.#o);
+    this.#outKnown = false;
+    if (this.#o.SSL_shutdown(this.ssl) >= 0) this.#shutDown = true;
+    else drainErrorQueue(this.#o);
   }
 
   /**
@@ -441,6 +520,8 @@ export class TlsSession {
   #countHandshakeBytes(sentBeforeLastCall: number): HandshakeBytes {
     const s = this.#o;
     const received = Number(s.BIO_number_read(this.#internal));
+    // All that came in was read by the handshake: the first read() after it need not ask OpenSSL.
+    if (received === this.#fed) this.#inDrained = true;
     let sent = Number(s.BIO_number_written(this.#internal));
     if (this.context.role === 'server' && s.SSL_version(this.ssl) === o.TLS1_3_VERSION) sent = sentBeforeLastCall;
     return { sent, received };
@@ -549,14 +630,23 @@ export class TlsSession {
     return negotiatedGroup(this.#o, this.ssl);
   }
 
-  /** Whether TLS 1.3 was negotiated (one call, cheaper than info()). */
+  /** Whether TLS 1.3 was negotiated (one call, cheaper than info(); none more once the handshake is done). */
   isTls13(): boolean {
-    return this.#o.SSL_version(this.ssl) === o.TLS1_3_VERSION;
+    if (this.#tls13 !== undefined) return this.#tls13;
+    // A resumed handshake negotiated the version of the session it resumed.
+    if (this.#handshakeDone && this.#resumeTls13 !== undefined && this.resumed()) return (this.#tls13 = this.#resumeTls13);
+    const v = this.#o.SSL_version(this.ssl) === o.TLS1_3_VERSION;
+    // Settled once the handshake is: a bench asks several times per connection.
+    if (this.#handshakeDone) this.#tls13 = v;
+    return v;
   }
 
-  /** Whether this handshake resumed a session (one call, cheaper than info()). */
+  /** Whether this handshake resumed a session (one call, cheaper than info(); none more once the handshake is done). */
   resumed(): boolean {
-    return this.#o.SSL_session_reused(this.ssl) === 1;
+    if (this.#resumed !== undefined) return this.#resumed;
+    const r = this.#o.SSL_session_reused(this.ssl) === 1;
+    if (this.#handshakeDone) this.#resumed = r;
+    return r;
   }
 
   verifyResult(): { ok: boolean; message: string } {
@@ -572,7 +662,8 @@ export class TlsSession {
     // client that resets after its handshake could never resume by session ID. TLS 1.2 no longer
     // asks for that (RFC 5246 §7.2.1) and nginx keeps such sessions (a quiet shutdown); so do we,
     // unless TLS itself failed.
-    if (this.#handshakeDone && !this.#error) this.#o.SSL_set_shutdown(this.ssl, o.SSL_SENT_SHUTDOWN | o.SSL_RECEIVED_SHUTDOWN);
+    // (SSL_shutdown having run already set SSL_SENT_SHUTDOWN, which is what spares the session.)
+    if (this.#handshakeDone && !this.#error && !this.#shutDown) this.#o.SSL_set_shutdown(this.ssl, o.SSL_SENT_SHUTDOWN | o.SSL_RECEIVED_SHUTDOWN);
     this.#freed = true;
     if (this.#paired) {
       pairMemory.paired--;
@@ -584,6 +675,9 @@ export class TlsSession {
     this.#o.BIO_free(this.net);
   }
 }
+
+/** BIO_s_bio()'s method table (static in libcrypto): asked once per thread, not per session. */
+let bioMethod = 0n;
 
 /** Out-pointer scratch for BIO_nread0/BIO_nread (filled and read within one call; one per thread). */
 const scratch = new BigUint64Array(1);
