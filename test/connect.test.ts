@@ -158,11 +158,24 @@ describe('connect vs openssl s_server', function () {
     assert.match(r.out, /Resumption\s+1\/1 reconnects resumed/);
   });
 
-  it('is quick: one handshake well under a second of wall time', async () => {
+  it('is quick: one handshake adds well under a second to a bare node\'s start, measured in turn', async () => {
+    // Node's own start-up alone passed a second on a loaded CI runner, so the bound is on what
+    // connect adds to it (CLI, OpenSSL, one handshake: ~0.3 s when idle). A connect that waited
+    // for a timeout (a lost wake-up, an unread close_notify) would add seconds.
     server = await startSServer({ args: ['-www'] });
-    const r = await runCli(['connect', `127.0.0.1:${server.port}`, ...TRUST]);
-    assert.equal(r.code, 0, dump(r));
-    assert.ok(r.ms < 1000, `took ${Math.round(r.ms)} ms`);
+    const took: number[] = [];
+    const bare: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      execFileSync(process.execPath, ['-e', 'console.log(1)']);
+      bare.push(performance.now() - t0);
+      const r = await runCli(['connect', `127.0.0.1:${server.port}`, ...TRUST]);
+      assert.equal(r.code, 0, dump(r));
+      took.push(r.ms);
+    }
+    took.sort((a, b) => a - b);
+    bare.sort((a, b) => a - b);
+    assert.ok(took[1] - bare[1] < 1000, `median ${Math.round(took[1])} ms, bare node ${Math.round(bare[1])} ms`);
   });
 
   describe('--openssl with the system libssl', function () {
