@@ -189,6 +189,18 @@ async function main() {
   const results = {}; // scenario id -> client key -> [run]
   const crossChecks = [];
 
+  /** The observer's count once it stops moving (two readings 500 ms apart agree; at most 15 s). */
+  async function settledCount(observer) {
+    let last = await observer();
+    for (const t0 = Date.now(); Date.now() - t0 < 15_000; ) {
+      await C.sleep(500);
+      const now = await observer();
+      if (now === last) return now;
+      last = now;
+    }
+    return last;
+  }
+
   async function runClient(s, c) {
     const observer = s.observerFor ? s.observerFor(c) : s.observer;
     const logFile = s.logFor ? s.logFor(c) : null;
@@ -198,8 +210,9 @@ async function main() {
     const sampler = C.startSampler({ client: p.pid, server: nginx.pid }, observer, 100);
     const r = await p.done;
     const samples = await sampler.stop();
-    await C.sleep(300);
-    const obs1 = await observer();
+    // nginx logs a connection when it has closed it, which on a loaded machine can be seconds
+    // after the client exited: a fixed pause once let 5,753 lines of one run land in the next.
+    const obs1 = await settledCount(observer);
     const w = C.steadyWindow(samples, 'client');
     let parsed = null;
     try {
