@@ -4,13 +4,13 @@
 // "regressed" with exit 1; A against itself is not; the rounds ran in ABBA order (read from the
 // document's own timestamps); bad input is a one-line error with exit 2.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { extractSideFlags, parseSideFlags, splitArgs } from '../src/cli/bench_ab';
 import { interleavedOrder, runInterleaved } from '../src/engine/interleave';
-import { dump, ROOT, RUN_JS, runCli, runCliJson } from './helpers/cli';
+import { dump, runCli, runCliJson } from './helpers/cli';
 import { ServeProcess, startServe } from './helpers/serve';
 
 const QUICK = ['-w', '1', '-d', '1', '--warmup', '0', '--round-pause', '0'];
@@ -131,23 +131,11 @@ describe('bench ab on real runs', function () {
   });
 
   it('SIGINT mid-run: the rounds measured so far are compared and reported, exit 130', async () => {
-    const child = spawn(process.execPath, [RUN_JS, 'bench', 'ab', `127.0.0.1:${ecdsa!.port}`, '-c', '2', '--rounds', '40', ...QUICK, '--json'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const out: Buffer[] = [];
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
     // Long enough for a round of each side even on a loaded machine; 80 rounds take far longer.
-    const timer = setTimeout(() => child.kill('SIGINT'), 12_000);
-    const killer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    const code = await new Promise<number | null>((res) => child.on('close', res));
-    clearTimeout(timer);
-    clearTimeout(killer);
-    assert.equal(code, 130, err);
-    assert.match(err, /iocptls: SIGINT: stopping, the comparison covers the rounds measured/);
-    const doc = JSON.parse(Buffer.concat(out).toString());
+    const r = await runCli(['bench', 'ab', `127.0.0.1:${ecdsa!.port}`, '-c', '2', '--rounds', '40', ...QUICK, '--json'], { interruptAfterMs: 12_000, killAfterMs: 120_000 });
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, /iocptls: SIGINT: stopping, the comparison covers the rounds measured/);
+    const doc = JSON.parse(r.out);
     assert.deepEqual(doc.interrupted, { signal: 'SIGINT' });
     const a = doc.a.document.rounds.length;
     const b = doc.b.document.rounds.length;

@@ -3,9 +3,8 @@
 // summed time — and that reconciles with the embedded server's own count. Ctrl-C mid-rounds
 // still reports the rounds done.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { decodeHistogram, mergeHistograms } from '../src/engine/stats/histograms';
-import { dump, ROOT, RUN_JS, runCli, runCliJson } from './helpers/cli';
+import { dump, runCli, runCliJson } from './helpers/cli';
 
 const LONG = { killAfterMs: 120_000 };
 
@@ -85,22 +84,10 @@ describe('bench --rounds', function () {
   });
 
   it('SIGINT mid-rounds: the rounds done (and the one cut short) are reported; exit 130', async () => {
-    const child = spawn(process.execPath, [RUN_JS, 'bench', '-c', '2', '-d', '2', '--rounds', '20', '--round-pause', '0', '--warmup', '0', '--json'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const out: Buffer[] = [];
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    // Interrupt once the second round is under way: wait for the time it needs, not a fixed one.
-    const timer = setTimeout(() => child.kill('SIGINT'), 9000);
-    const killer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    const code = await new Promise<number | null>((res) => child.on('close', res));
-    clearTimeout(timer);
-    clearTimeout(killer);
-    assert.equal(code, 130, err);
-    const d = JSON.parse(Buffer.concat(out).toString());
+    // 9 s: past the first round (2 s) and its start-up even on a loaded machine, far from the 20th.
+    const r = await runCli(['bench', '-c', '2', '-d', '2', '--rounds', '20', '--round-pause', '0', '--warmup', '0', '--json'], { interruptAfterMs: 9000, killAfterMs: 90_000 });
+    assert.equal(r.code, 130, r.stderr);
+    const d = JSON.parse(r.out);
     assert.deepEqual(d.interrupted, { signal: 'SIGINT' });
     assert.ok(d.rounds.length >= 1 && d.rounds.length < 20, `${d.rounds.length} rounds`);
     console.log(`      interrupted after ${d.rounds.length} round(s), ${d.duration.toFixed(1)} s measured; last round interrupted: ${d.rounds.at(-1).interrupted === true}`);

@@ -28,6 +28,8 @@ export interface CliOptions {
   cwd?: string;
   /** Kill the child after this long (it then fails the test with what it printed so far). */
   killAfterMs?: number;
+  /** Send SIGINT (a user's Ctrl-C) this long after the start. */
+  interruptAfterMs?: number;
 }
 
 export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
@@ -43,12 +45,15 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult
     child.stdout!.on('data', (d: Buffer) => out.push(d));
     child.stderr!.on('data', (d: Buffer) => err.push(d));
     const killer = setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs ?? 20_000);
+    const interrupter = opts.interruptAfterMs !== undefined ? setTimeout(() => child.kill('SIGINT'), opts.interruptAfterMs) : undefined;
     child.on('error', (e) => {
       clearTimeout(killer);
+      clearTimeout(interrupter);
       reject(e);
     });
     child.on('close', (code, signal) => {
       clearTimeout(killer);
+      clearTimeout(interrupter);
       const stdout = Buffer.concat(out);
       resolve({ code, signal, stdout, out: stdout.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), ms: performance.now() - t0 });
     });
