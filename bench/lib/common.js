@@ -358,8 +358,9 @@ function stubStatus(port) {
       res.on('data', (d) => (b += d));
       res.on('end', () => {
         const m = /accepts handled requests\s+(\d+)\s+(\d+)\s+(\d+)/.exec(b);
+        const a = /Active connections:\s*(\d+)/.exec(b);
         if (!m) return reject(new Error(`bad stub_status: ${b}`));
-        resolve({ accepts: Number(m[1]), handled: Number(m[2]), requests: Number(m[3]) });
+        resolve({ active: a ? Number(a[1]) : NaN, accepts: Number(m[1]), handled: Number(m[2]), requests: Number(m[3]) });
       });
     });
     req.on('error', reject);
@@ -393,7 +394,7 @@ function makeCerts(dir) {
  * Writes nginx.conf: one worker pinned to CPU 0, stub_status on a plain port, and the given http /
  * stream server blocks (strings). Returns the path.
  */
-function writeNginxConf(dir, { statusPort, httpServers = [], streamServers = [], cpuMask = '01' }) {
+function writeNginxConf(dir, { statusPort, httpServers = [], streamServers = [], cpuMask = '01', workerConnections = 16384 }) {
   const stream = streamServers.length && fs.existsSync('/usr/lib/nginx/modules/ngx_stream_module.so');
   const t = path.join(dir, 'tmp');
   fs.mkdirSync(t, { recursive: true });
@@ -404,7 +405,7 @@ worker_processes 1;
 worker_cpu_affinity ${cpuMask};
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log crit;
-events { worker_connections 16384; multi_accept on; }
+events { worker_connections ${workerConnections}; multi_accept on; }
 http {
   access_log off;
   sendfile off;
