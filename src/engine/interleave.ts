@@ -66,11 +66,3 @@ export function interleavedOrder(variants: number, rounds: number, alternate = f
   for (let r = 0; r < rounds; r++) order.push(...roundOrder(variants, r, alternate));
   return order;
 }
-
-/** Median of a list of numbers (NaN for none). */
-export function median(values: readonly number[]): number {
-  if (values.length === 0) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}

@@ -1,7 +1,7 @@
 // `bench handshake --compare-groups`: the per-run result documents of the interleaved rounds,
 // added up per key exchange group (counts and histograms added, never averaged), side by side
 // with ratios to the first group; and its rendering.
-import { median } from '../engine/interleave';
+import { median } from '../engine/stats/median';
 import { CounterSnapshot, emptyCounters } from '../engine/stats/counters';
 import { decodeHistogram, mergeHistograms, summarizeHistogram } from '../engine/stats/histograms';
 import { Paint, paint } from './ansi';

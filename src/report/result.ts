@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import { CounterSnapshot, totalErrors } from '../engine/stats/counters';
 import { Histogram, LatencySummary, encodeHistogram, summarizeHistogram } from '../engine/stats/histograms';
 import { IntervalSample, RateSummary, summarizeRate } from '../engine/stats/intervals';
+import { median } from '../engine/stats/median';
 import type { Accounting } from '../engine/stats/recorder';
 import { ClientReport, ClientInput, clientReport } from './client_cost';
 import { MachineInfo, OpensslInfo, ToolInfo, machineInfo, nodeOpensslInfo, toolInfo } from './facts';
@@ -374,11 +375,6 @@ function buildRates(kind: ResultKind, intervals: readonly IntervalSample[], tota
     if (totals.bytesOut > 0) rates.bitsOutPerSec = rate((c) => c.bytesOut * 8);
   }
   return rates;
-}
-
-function median(sorted: readonly number[]): number {
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function iso(t: Date | string): string {

@@ -6,22 +6,11 @@ import { Counters } from '../../src/engine/stats/counters';
 import { Histogram, createHistogram, encodeHistogram } from '../../src/engine/stats/histograms';
 import { IntervalSample, IntervalSeries, IntervalTicker } from '../../src/engine/stats/intervals';
 import { ResultDocument, ResultKind, RoundInput, buildResult } from '../../src/report/result';
-
-/** mulberry32: a small deterministic PRNG, so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../src/report/stats/rng';
 
 /** Integer µs latencies, log-normal around `medianUs` (latency is skewed, never normal). */
 export function latencies(seed: number, n: number, medianUs: number, sigma = 0.5): number[] {
-  const rand = rng(seed);
+  const rand = mulberry32(seed); // seeded, so failures reproduce
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
     // Box-Muller
