@@ -2,6 +2,8 @@
 // Linux, VirtualAlloc on Windows) for the engine's buffer slabs, a way to drop the pages of a
 // buffer without giving up its address (madvise DONTNEED; decommit + recommit), and, for what
 // OpenSSL mallocs, glibc's malloc_trim and mallinfo2. The only file that knows these calls.
+// Also koffi's views, allocations and addresses, so that the engine above reads and writes
+// native memory through typed arrays without importing koffi itself.
 import koffi from 'koffi';
 import * as c from './libc';
 
@@ -63,6 +65,33 @@ export function pageDiscard(p: bigint, bytes: number): void {
   } else {
     c.libc.madvise(p, bytes, c.MADV_DONTNEED);
   }
+}
+
+// --- JS views of native memory (thin wrappers: the engine's ring and slot setup, OpenSSL's out-parameters)
+
+/** An ArrayBuffer over [p, p + bytes) of native memory: no copy, writes land there. Wrap it in the typed array you need. */
+export function nativeMemory(p: bigint, bytes: number): ArrayBuffer {
+  return koffi.view(p, bytes);
+}
+
+/** A copy of [p, p + bytes) in JS memory, for bytes that must outlive the native call that lent them. */
+export function copyFromNative(p: bigint, bytes: number): Uint8Array {
+  return new Uint8Array(koffi.view(p, bytes).slice(0));
+}
+
+/** `bytes` from the C heap at an address the GC never moves; give it back with nativeFree. */
+export function nativeAlloc(bytes: number): bigint {
+  return koffi.alloc('uint8_t', bytes) as bigint;
+}
+
+/** Frees what nativeAlloc returned. */
+export function nativeFree(p: bigint): void {
+  koffi.free(p);
+}
+
+/** The address of a JS buffer's bytes, valid during the one native call it is passed to (the GC may move it afterwards). */
+export function addressOf(buf: Uint8Array): bigint {
+  return koffi.address(buf);
 }
 
 // --- the C heap (what OpenSSL allocates: SSLs, BIO pair buffers, record buffers)

@@ -227,6 +227,9 @@ function bind() {
   };
 }
 
+/** A koffi function prototype (AcceptExProto, ConnectExProto), for callers that pass one through. */
+export type FunctionProto = TypeObject;
+
 /** Extension functions, fetched per socket provider through WSAIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER). */
 export const AcceptExProto = koffi.proto(
   'int __stdcall AcceptEx_t(intptr_t sListenSocket, intptr_t sAcceptSocket, void *lpOutputBuffer, uint32_t dwReceiveDataLength, uint32_t dwLocalAddressLength, uint32_t dwRemoteAddressLength, void *lpdwBytesReceived, void *lpOverlapped)'

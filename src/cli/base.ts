@@ -1,10 +1,8 @@
 // What every iocptls command shares: --debug, --io, --openssl, and how failures are shown:
 // one line naming the cause and a non-zero exit code; a stack trace only with --debug.
 import { Command, Flags, Interfaces } from '@oclif/core';
-import { loadOpenSSL, requestedLibssl, type OpenSSL } from '../../native/openssl';
 import { ConfigError, IocptlsError } from '../engine/errors';
-import { BACKEND_CHOICES, BackendChoice, defaultBackendChoice, resolveBackend } from '../engine/port';
-import type { Backend } from '../engine/port/types';
+import { BACKEND_CHOICES, BackendChoice, defaultBackendChoice, resolveBackend, useOpenSSL, type Backend, type LoadedOpenSSL } from '../engine/setup';
 
 /** Exit codes: 1 the target or the run failed; 2 the command line or a file was wrong. */
 export const EXIT_FAILURE = 1;
@@ -62,10 +60,10 @@ export abstract class IocptlsCommand extends PlainCommand {
   };
 
   /** Loads OpenSSL (from node, --openssl or IOCPTLS_OPENSSL) and picks the I/O backend, announcing a fallback on stderr. */
-  protected setupEngine(flags: { io?: string; openssl?: string }): { ssl: OpenSSL; backend: Backend } {
-    let ssl: OpenSSL;
+  protected setupEngine(flags: { io?: string; openssl?: string }): { ssl: LoadedOpenSSL; backend: Backend } {
+    let ssl: LoadedOpenSSL;
     try {
-      ssl = loadOpenSSL(requestedLibssl(flags.openssl));
+      ssl = useOpenSSL(flags.openssl);
     } catch (e) {
       throw new ConfigError((e as Error).message);
     }

@@ -10,7 +10,7 @@ import { parseShard, parseStartAt, Shard, shardFlags, shardLoad } from './shard_
 import { parseTarget, resolveHost } from './target';
 import { tlsFlags, tlsOptionsFromFlags } from './tls_flags';
 import { BenchControl, BenchRun, defaultWorkers, runBench, BenchOptions, StartRecord } from '../engine/bench';
-import type { Backend } from '../engine/port/types';
+import type { Backend } from '../engine/setup';
 import { ConfigError } from '../engine/errors';
 import { totalErrors } from '../engine/stats/counters';
 import { createHistogram } from '../engine/stats/histograms';

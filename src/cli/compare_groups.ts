@@ -6,7 +6,7 @@ import { BenchOptions, runBench, BenchRun } from '../engine/bench';
 import { ConfigError } from '../engine/errors';
 import { runInterleaved } from '../engine/interleave';
 import { opensslInfo } from '../engine/openssl_info';
-import type { Backend } from '../engine/port/types';
+import type { Backend } from '../engine/setup';
 import { totalErrors } from '../engine/stats/counters';
 import { machineInfo, toolInfo } from '../report/facts';
 import { COMPARE_GROUPS_SCHEMA, GroupComparison, GroupRun, summarizeGroups } from '../report/group_compare';

@@ -1,8 +1,7 @@
 // TLS flags shared by connect, serve and bench, and their translation to context options.
 import { Flags } from '@oclif/core';
-import { openssl } from '../../native/openssl';
 import type { TlsContextOptions, TlsVersion } from '../engine/tls/context';
-import { checkGroups } from '../engine/tls/groups';
+import { checkGroupsFlag } from '../engine/setup';
 
 const VERSIONS = ['1.2', '1.3'] as const;
 
@@ -31,7 +30,7 @@ export function tlsOptionsFromFlags(f: TlsFlagValues): Partial<TlsContextOptions
     maxVersion: f['tls-max'] as TlsVersion | undefined,
     ciphers: f.ciphers,
     ciphersuites: f.ciphersuites,
-    groups: f.groups !== undefined ? checkGroups(openssl(), f.groups) : undefined,
+    groups: f.groups !== undefined ? checkGroupsFlag(f.groups) : undefined,
     alpn: f.alpn
       ? f.alpn
           .split(',')

@@ -1,10 +1,10 @@
 import { Flags } from '@oclif/core';
 import fs from 'node:fs';
-import { loadOpenSSL, requestedLibssl } from '../../native/openssl';
 import { PlainCommand } from '../cli/base';
 import { fsReason, prepareOutputDir } from '../cli/files';
 import { ConfigError } from '../engine/errors';
 import { KEY_TYPES, issueDirectory, keyTypeUnavailable, plannedPaths, refuseOverwrite, writePkiFiles, type DirectoryDocument } from '../engine/pki';
+import { useOpenSSL } from '../engine/setup';
 
 export type CertResult = DirectoryDocument & { openssl: { version: string; source: string } };
 
@@ -57,7 +57,7 @@ export default class Cert extends PlainCommand {
     if (name === 'ca' && !flags['ca-cert']) fail('--name ca would overwrite the new CA; choose another name');
 
     try {
-      const ssl = loadOpenSSL(requestedLibssl(flags.openssl));
+      const ssl = useOpenSSL(flags.openssl);
       const unavailable = keyTypeUnavailable(flags['key-type']);
       if (unavailable) fail(unavailable);
       const existingCA = flags['ca-cert'] && flags['ca-key']

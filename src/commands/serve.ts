@@ -8,7 +8,7 @@ import { defaultBodySize, SERVER_MODES, ServerMode } from '../engine/apps/server
 import { ConfigError } from '../engine/errors';
 import { opensslInfo } from '../engine/openssl_info';
 import { KEY_TYPES, KeyType, keyTypeUnavailable } from '../engine/pki';
-import type { Backend } from '../engine/port/types';
+import type { Backend } from '../engine/setup';
 import { ServerTickInfo, startServer } from '../engine/server';
 import type { IntervalSample } from '../engine/stats/intervals';
 import { renderServeTotals, renderStatsLine, ServeDocument } from '../report/serve';

@@ -4,9 +4,8 @@
 // whole free slabs back to the system and drops the pages of free buffers it keeps, so memory
 // taken by a wave of connections returns when they leave. A buffer handed to the kernel stays
 // out of the arena until that operation's completion is reaped.
-import koffi from 'koffi';
 import { nativeView } from '../../native/libc';
-import { PAGE_SIZE, pageAlloc, pageDiscard, pageFree } from '../../native/memory';
+import { PAGE_SIZE, nativeAlloc, pageAlloc, pageDiscard, pageFree } from '../../native/memory';
 
 export interface ArenaStats {
   bufferSize: number;
@@ -156,6 +155,6 @@ export class BufferArena {
 
 /** One native buffer plus a Uint8Array over it (the loop's plaintext scratch). */
 export function nativeScratch(size: number): { ptr: bigint; view: Uint8Array } {
-  const ptr = koffi.alloc('uint8_t', size) as bigint;
+  const ptr = nativeAlloc(size);
   return { ptr, view: nativeView(ptr, size) };
 }

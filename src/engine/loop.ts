@@ -11,8 +11,7 @@
 // writer first and then posts everything pending at once, in two runs (one vectored send) when
 // the pair's ring buffer wraps.
 import { performance } from 'node:perf_hooks';
-import koffi from 'koffi';
-import { heapStats, HeapStats, heapTrim } from '../../native/memory';
+import { heapStats, HeapStats, heapTrim, nativeFree } from '../../native/memory';
 import { nativeScratch } from './buffer_pool';
 import { CloseHow, ConnHandler, Connection, ConnState } from './connection';
 import { IocptlsError, NetError, TlsError } from './errors';
@@ -20,6 +19,9 @@ import { CompletionPort, E, NO_BUFFER, PortError, PortMemory, SockAddr, errorMes
 import { newTimer, Timer, TimerHeap } from './timers';
 import { TlsContext } from './tls/context';
 import { BIO_PAIR_SIZE, pairMemory, ReadResult, SessionOptions, TlsSession } from './tls/session';
+
+/** The address type connect() takes, for apps (which speak to the loop, never to a port). */
+export type { SockAddr };
 
 // A token is (index << OP_BITS) | op: the index is a connection slot, or an accept's own id, so
 // every operation that may need cancelling has a token no other operation in flight shares.
@@ -1017,7 +1019,7 @@ export class Loop {
     const until = performance.now() + waitMs;
     while (this.#pending > 0 && performance.now() < until) this.turn(5);
     this.port.submitAndWait(0, 0);
-    koffi.free(this.#plain.ptr); // only OpenSSL writes the plaintext scratch, and only inside our calls
+    nativeFree(this.#plain.ptr); // only OpenSSL writes the plaintext scratch, and only inside our calls
     const bufferSize = this.port.recvBufferSize;
     const leakedBuffers = this.port.close();
     return { pendingOps: this.#pending, leakedBuffers, leakedBytes: leakedBuffers * bufferSize };

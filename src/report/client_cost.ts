@@ -1,7 +1,7 @@
 // The client's side of the bill, and the one-line warning when the client — not the server —
 // was the bottleneck (wrk2 warns when it could not keep its rate). A load generator whose loop
 // never waits is measuring itself: its queueing ends up in the latencies and caps the rates.
-import type { LatencyStats, ResultKind, Totals } from './result';
+import type { ResultKind } from './result_kind';
 
 /** What the bench workers measured about themselves over the window. */
 export interface ClientInput {
@@ -42,7 +42,15 @@ export const LAG_LIMIT_US = 1000;
 
 const OP_UNIT: Record<ResultKind, ClientReport['opUnit']> = { handshake: 'handshake', pingpong: 'round trip', throughput: 'MiB', connections: 'connection' };
 
-export function clientReport(kind: ResultKind, c: ClientInput, totals: Totals, latency: { scheduleLag?: LatencyStats }): ClientReport {
+/** The counts an operation is made of (a result's totals). */
+export interface OpCounts {
+  handshakes: number;
+  roundTrips: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export function clientReport(kind: ResultKind, c: ClientInput, totals: OpCounts, latency: { scheduleLag?: { p99: number } }): ClientReport {
   const ops =
     kind === 'handshake' || kind === 'connections'
       ? totals.handshakes

@@ -13,11 +13,11 @@ import { median } from '../engine/stats/median';
 import type { Accounting } from '../engine/stats/recorder';
 import { ClientReport, ClientInput, clientReport } from './client_cost';
 import { MachineInfo, OpensslInfo, ToolInfo, machineInfo, nodeOpensslInfo, toolInfo } from './facts';
+import { RESULT_KINDS, type ResultKind } from './result_kind';
 
 export const SCHEMA = 'iocptls.result/1';
 
-export type ResultKind = 'handshake' | 'throughput' | 'pingpong' | 'connections';
-export const RESULT_KINDS: readonly ResultKind[] = ['handshake', 'throughput', 'pingpong', 'connections'];
+export { RESULT_KINDS, type ResultKind } from './result_kind';
 // Spelled out here rather than imported from the engine: a persisted format must not change
 // because the engine grew a backend.
 export type ResultBackend = 'io_uring' | 'epoll' | 'iocp';

@@ -2,8 +2,7 @@
 import { performance } from 'node:perf_hooks';
 import type { ConnHandler, Connection } from '../connection';
 import { NetError } from '../errors';
-import type { Loop } from '../loop';
-import type { SockAddr } from '../port/types';
+import type { Loop, SockAddr } from '../loop';
 import type { Recorder } from '../stats/recorder';
 import type { TlsContext } from '../tls/context';
 import type { NegotiatedInfo } from '../tls/session';

@@ -3,8 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Connection } from '../connection';
 import { IocptlsError } from '../errors';
-import type { Loop } from '../loop';
-import type { SockAddr } from '../port/types';
+import type { Loop, SockAddr } from '../loop';
 import type { TlsContext } from '../tls/context';
 import type { SavedSession } from '../tls/saved_session';
 import type { HandshakeBytes, NegotiatedInfo } from '../tls/session';

@@ -17,10 +17,9 @@
 // into the ring, or to the arena if the ring is above its target. Kernels without buffer rings
 // get the fallback: a buffer from the arena for each receive in flight, named in the upper half
 // of its user_data.
-import koffi from 'koffi';
 import * as c from '../../../native/libc';
 import * as u from '../../../native/io_uring';
-import { PAGE_SIZE, pageAlloc, pageDiscard, pageFree } from '../../../native/memory';
+import { PAGE_SIZE, nativeMemory, pageAlloc, pageDiscard, pageFree } from '../../../native/memory';
 import { BufferArena } from '../buffer_pool';
 import * as sock from './posix_sockets';
 import { CompletionPort, E, NO_BUFFER, PortError, PortMemory, RecvMode, SockAddr } from './types';
@@ -173,7 +172,7 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
     const sqesSize = sqEntries * u.SQE_SIZE;
     const sqes = this.#map(sqesSize, u.IORING_OFF_SQES);
 
-    const ringAb = koffi.view(ring, ringSize);
+    const ringAb = nativeMemory(ring, ringSize);
     this.#sqRing = new Uint32Array(ringAb);
     this.#cqRing = this.#sqRing;
     this.#sqHead = sqo(u.SQO_HEAD) >> 2;
@@ -188,16 +187,16 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
     // The SQ index array maps ring slots to SQEs; we use the identity mapping once and for all.
     const arr = sqo(u.SQO_ARRAY) >> 2;
     for (let i = 0; i < sqEntries; i++) this.#sqRing[arr + i] = i;
-    const sqesAb = koffi.view(sqes, sqesSize);
+    const sqesAb = nativeMemory(sqes, sqesSize);
     this.#sqes32 = new Uint32Array(sqesAb);
     this.#sqes64 = new BigUint64Array(sqesAb);
     this.#tail = this.#sqRing[this.#sqTail];
 
     this.#arg = c.libc.calloc(1, u.GETEVENTS_ARG_SIZE + u.TIMESPEC_SIZE) as bigint;
-    this.#argView = new BigInt64Array(koffi.view(this.#arg, u.GETEVENTS_ARG_SIZE + u.TIMESPEC_SIZE));
+    this.#argView = new BigInt64Array(nativeMemory(this.#arg, u.GETEVENTS_ARG_SIZE + u.TIMESPEC_SIZE));
     this.#argView[2] = this.#arg + BigInt(u.GETEVENTS_ARG_SIZE); // arg.ts -> the timespec after it
     this.#timespecs = c.libc.calloc(sqEntries, u.TIMESPEC_SIZE) as bigint;
-    this.#timespecView = new BigInt64Array(koffi.view(this.#timespecs, sqEntries * u.TIMESPEC_SIZE));
+    this.#timespecView = new BigInt64Array(nativeMemory(this.#timespecs, sqEntries * u.TIMESPEC_SIZE));
     const wantRing = opts.providedBuffers ?? process.env.IOCPTLS_PBUF !== '0';
     this.recvMode = wantRing && this.#registerRing() ? 'provided' : 'pool';
   }
@@ -209,7 +208,7 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
     const bytes = RING_ENTRIES * u.BUF_SIZE;
     if (this.#ring === 0n) {
       this.#ring = pageAlloc(Math.ceil(bytes / PAGE_SIZE) * PAGE_SIZE);
-      const ab = koffi.view(this.#ring, bytes);
+      const ab = nativeMemory(this.#ring, bytes);
       this.#ring64 = new BigUint64Array(ab);
       this.#ring32 = new Uint32Array(ab);
       this.#ring16 = new Uint16Array(ab);
@@ -305,7 +304,7 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
       const base = this.#msgRegions.length * per;
       const p = pageAlloc(65536);
       this.#msgRegions.push(p);
-      this.#msg64.push(new BigUint64Array(koffi.view(p, 65536)));
+      this.#msg64.push(new BigUint64Array(nativeMemory(p, 65536)));
       for (let i = per - 1; i >= 0; i--) this.#msgFree.push(base + i);
     }
     return this.#msgFree.pop()!;

@@ -17,7 +17,7 @@
 // WSARecv reads into a buffer taken from the port's arena then, which the caller releases as soon
 // as it copied the bytes out. Every socket is put in non-blocking mode for that read (as libuv
 // does); overlapped operations are not affected by it.
-import koffi, { type TypeObject } from 'koffi';
+import { nativeMemory } from '../../../native/memory';
 import * as w from '../../../native/win32';
 import { BufferArena } from '../buffer_pool';
 import * as sock from './win_sockets';
@@ -136,7 +136,7 @@ export class IocpPort implements CompletionPort {
     this.handle = port;
     const scratchSize = this.#entries * w.OVERLAPPED_ENTRY_SIZE + 8;
     this.#scratch = this.#alloc(scratchSize);
-    const ab = koffi.view(this.#scratch, scratchSize);
+    const ab = nativeMemory(this.#scratch, scratchSize);
     this.#entry64 = new BigUint64Array(ab);
     this.#entry32 = new Uint32Array(ab);
     this.#removed = this.#scratch + BigInt(this.#entries * w.OVERLAPPED_ENTRY_SIZE);
@@ -214,7 +214,7 @@ export class IocpPort implements CompletionPort {
   // --- slots
   #grow(): void {
     const slab = this.#alloc(SLAB_BYTES);
-    const ab = koffi.view(slab, SLAB_BYTES);
+    const ab = nativeMemory(slab, SLAB_BYTES);
     this.#slabs.push(slab);
     this.#slab64.push(new BigUint64Array(ab));
     this.#slab32.push(new Uint32Array(ab));
@@ -528,7 +528,7 @@ export class IocpPort implements CompletionPort {
     this.#push(token, res);
   }
 
-  #extension<T>(cache: Map<4 | 6, T>, family: 4 | 6, s: number, id: Uint8Array, proto: TypeObject): T {
+  #extension<T>(cache: Map<4 | 6, T>, family: 4 | 6, s: number, id: Uint8Array, proto: w.FunctionProto): T {
     let fn = cache.get(family);
     if (!fn) {
       try {

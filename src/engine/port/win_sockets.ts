@@ -1,6 +1,6 @@
 // Socket setup for the IOCP backend: synchronous Winsock calls made once per socket, never per
 // operation. Every socket is overlapped; the port associates it with itself.
-import koffi from 'koffi';
+import { nativeMemory } from '../../../native/memory';
 import * as w from '../../../native/win32';
 import { PortError, SockAddr } from './types';
 
@@ -118,7 +118,7 @@ export function makeSockaddr(ip: string, port: number): SockAddr {
     arenaUsed = 0;
   }
   const ptr = arena + BigInt(arenaUsed);
-  const len = w.writeSockaddr(new Uint8Array(koffi.view(ptr, ENTRY)), ip, port);
+  const len = w.writeSockaddr(new Uint8Array(nativeMemory(ptr, ENTRY)), ip, port);
   arenaUsed += ENTRY;
   return { ptr, len, family: len === w.SOCKADDR_IN_SIZE ? 4 : 6, ip, port };
 }

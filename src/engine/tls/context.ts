@@ -2,7 +2,8 @@
 // trust, client auth, tickets, session cache and keylog. Built once per worker, shared by
 // every session of that worker.
 import fs from 'node:fs';
-import koffi from 'koffi';
+import { NativeCallback } from '../../../native/callbacks';
+import { nativeMemory } from '../../../native/memory';
 import * as o from '../../../native/openssl';
 import { ConfigError } from '../errors';
 import { opensslAtLeast } from '../openssl_info';
@@ -59,20 +60,20 @@ const VERSIONS: Record<TlsVersion, number> = { '1.2': o.TLS1_2_VERSION, '1.3': o
 // Per thread: koffi callbacks are per isolate. Sessions that want to hear about new session
 // tickets register here by SSL pointer.
 const newSessionListeners = new Map<bigint, (sess: bigint) => boolean>();
-let newSessionCb: unknown;
+let newSessionCb: NativeCallback | undefined;
 
 export function onNewSession(ssl: bigint, fn: ((sess: bigint) => boolean) | undefined): void {
   if (fn) newSessionListeners.set(ssl, fn);
   else newSessionListeners.delete(ssl);
 }
 
-function newSessionCallback(): unknown {
-  newSessionCb ??= koffi.register((ssl: bigint, sess: bigint) => {
+function newSessionCallback(): bigint {
+  newSessionCb ??= new NativeCallback((ssl: bigint, sess: bigint) => {
     const fn = newSessionListeners.get(ssl);
     // Returning 1 keeps OpenSSL's reference for us; 0 lets OpenSSL free the session.
     return fn && fn(sess) ? 1 : 0;
-  }, koffi.pointer(o.NewSessionCallback));
-  return newSessionCb;
+  }, o.NewSessionCallback);
+  return newSessionCb.ptr;
 }
 
 export class TlsContext {
@@ -81,7 +82,7 @@ export class TlsContext {
   readonly trust?: TrustSource;
   readonly verify: boolean;
   readonly alpn?: Uint8Array;
-  #callbacks: unknown[] = [];
+  #callbacks: NativeCallback[] = [];
   #sharedCache: { free: () => void } | undefined;
   #ssl: o.OpenSSL;
 
@@ -270,35 +271,35 @@ export class TlsContext {
     // that offers ALPN but none of ours gets alert 120, no_application_protocol: RFC 7301 §3.2
     // says the server SHALL send it (nginx does); carrying on without ALPN would leave the client
     // to guess what we speak. A client that offers no ALPN at all is not asked (no callback).
-    const cb = koffi.register((_ssl: bigint, out: bigint, outlen: bigint, inp: bigint, inlen: number) => {
-      const offered = new Uint8Array(koffi.view(inp, inlen));
+    const cb = new NativeCallback((_ssl: bigint, out: bigint, outlen: bigint, inp: bigint, inlen: number) => {
+      const offered = new Uint8Array(nativeMemory(inp, inlen));
       for (const want of protocols) {
         for (let i = 0; i < offered.length; ) {
           const n = offered[i];
           if (n === want.length && Buffer.from(offered.subarray(i + 1, i + 1 + n)).toString('latin1') === want) {
-            new BigUint64Array(koffi.view(out, 8))[0] = inp + BigInt(i + 1);
-            new Uint8Array(koffi.view(outlen, 1))[0] = n;
+            new BigUint64Array(nativeMemory(out, 8))[0] = inp + BigInt(i + 1);
+            new Uint8Array(nativeMemory(outlen, 1))[0] = n;
             return o.SSL_TLSEXT_ERR_OK;
           }
           i += 1 + n;
         }
       }
       return o.SSL_TLSEXT_ERR_ALERT_FATAL;
-    }, koffi.pointer(o.AlpnSelectCallback));
+    }, o.AlpnSelectCallback);
     this.#callbacks.push(cb);
-    s.SSL_CTX_set_alpn_select_cb(this.ctx, cb, null);
+    s.SSL_CTX_set_alpn_select_cb(this.ctx, cb.ptr, null);
     return wire;
   }
 
   #configureKeylog(sink: (line: string) => void): void {
-    const cb = koffi.register((_ssl: bigint, line: string) => sink(line), koffi.pointer(o.KeylogCallback));
+    const cb = new NativeCallback((_ssl: bigint, line: string) => sink(line), o.KeylogCallback);
     this.#callbacks.push(cb);
-    this.#ssl.SSL_CTX_set_keylog_callback(this.ctx, cb);
+    this.#ssl.SSL_CTX_set_keylog_callback(this.ctx, cb.ptr);
   }
 
   free(): void {
     if (this.ctx) this.#ssl.SSL_CTX_free(this.ctx);
-    for (const cb of this.#callbacks) koffi.unregister(cb as never);
+    for (const cb of this.#callbacks) cb.unregister();
     this.#callbacks = [];
     this.#sharedCache?.free();
     this.#sharedCache = undefined;

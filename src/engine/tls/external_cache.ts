@@ -2,9 +2,10 @@
 // session to the store (serialized with i2d_SSL_SESSION), looks sessions up there when a client
 // offers a session ID (d2i_SSL_SESSION), and forgets them when OpenSSL removes one. OpenSSL's own
 // per-context cache is off (SSL_SESS_CACHE_NO_INTERNAL), so every worker sees the same sessions.
-import koffi from 'koffi';
-import * as o from '../../../native/openssl';
+import { NativeCallback } from '../../../native/callbacks';
 import { nativeView } from '../../../native/libc';
+import { copyFromNative, nativeAlloc, nativeFree, nativeMemory } from '../../../native/memory';
+import * as o from '../../../native/openssl';
 import { SharedSessionStore } from './session_store';
 
 export interface ExternalCacheOptions {
@@ -22,9 +23,9 @@ export function useSharedSessionCache(ssl: o.OpenSSL, ctx: bigint, buffer: Share
   let scratch: { ptr: bigint; view: Uint8Array } = { ptr: 0n, view: new Uint8Array(0) };
   const scratchFor = (n: number) => {
     if (scratch.view.length < n) {
-      if (scratch.ptr) koffi.free(scratch.ptr);
+      if (scratch.ptr) nativeFree(scratch.ptr);
       const size = Math.max(n, 4096);
-      const ptr = koffi.alloc('uint8_t', size) as bigint;
+      const ptr = nativeAlloc(size);
       scratch = { ptr, view: nativeView(ptr, size) };
     }
     return scratch;
@@ -33,10 +34,10 @@ export function useSharedSessionCache(ssl: o.OpenSSL, ctx: bigint, buffer: Share
   const pp = new BigUint64Array(1);
   const sessionId = (sess: bigint): Uint8Array | undefined => {
     const p = ssl.SSL_SESSION_get_id(sess, idLen) as bigint;
-    return p && idLen[0] ? new Uint8Array(koffi.view(p, idLen[0]).slice(0)) : undefined;
+    return p && idLen[0] ? copyFromNative(p, idLen[0]) : undefined;
   };
 
-  const onNew = koffi.register((_ssl: bigint, sess: bigint): number => {
+  const onNew = new NativeCallback((_ssl: bigint, sess: bigint): number => {
     if (opts.statelessTls13 && ssl.SSL_SESSION_get_protocol_version(sess) === o.TLS1_3_VERSION) return 0;
     const id = sessionId(sess);
     const len = ssl.i2d_SSL_SESSION(sess, null) as number;
@@ -52,11 +53,11 @@ export function useSharedSessionCache(ssl: o.OpenSSL, ctx: bigint, buffer: Share
     store.put(id, buf.view.subarray(0, len), Date.now() + timeoutSec * 1000);
     // 0: we kept no reference (the store holds a copy); OpenSSL frees its own.
     return 0;
-  }, koffi.pointer(o.NewSessionCallback));
+  }, o.NewSessionCallback);
 
-  const onGet = koffi.register((_ssl: bigint, idPtr: bigint, idlen: number, copy: bigint): bigint | null => {
+  const onGet = new NativeCallback((_ssl: bigint, idPtr: bigint, idlen: number, copy: bigint): bigint | null => {
     if (!idPtr || idlen <= 0) return null;
-    const der = store.get(new Uint8Array(koffi.view(idPtr, idlen).slice(0)));
+    const der = store.get(copyFromNative(idPtr, idlen));
     if (!der) return null;
     const buf = scratchFor(der.length);
     buf.view.set(der);
@@ -67,23 +68,23 @@ export function useSharedSessionCache(ssl: o.OpenSSL, ctx: bigint, buffer: Share
       return null;
     }
     // *copy = 0: OpenSSL takes over the reference d2i_SSL_SESSION gave us.
-    new Int32Array(koffi.view(copy, 4))[0] = 0;
+    new Int32Array(nativeMemory(copy, 4))[0] = 0;
     return sess;
-  }, koffi.pointer(o.GetSessionCallback));
+  }, o.GetSessionCallback);
 
-  const onRemove = koffi.register((_ctx: bigint, sess: bigint): void => {
+  const onRemove = new NativeCallback((_ctx: bigint, sess: bigint): void => {
     const id = sessionId(sess);
     if (id) store.delete(id);
-  }, koffi.pointer(o.RemoveSessionCallback));
+  }, o.RemoveSessionCallback);
 
   ssl.SSL_CTX_ctrl(ctx, o.SSL_CTRL_SET_SESS_CACHE_MODE, o.SSL_SESS_CACHE_SERVER | o.SSL_SESS_CACHE_NO_INTERNAL, null);
-  ssl.SSL_CTX_sess_set_new_cb(ctx, onNew);
-  ssl.SSL_CTX_sess_set_get_cb(ctx, onGet);
-  ssl.SSL_CTX_sess_set_remove_cb(ctx, onRemove);
+  ssl.SSL_CTX_sess_set_new_cb(ctx, onNew.ptr);
+  ssl.SSL_CTX_sess_set_get_cb(ctx, onGet.ptr);
+  ssl.SSL_CTX_sess_set_remove_cb(ctx, onRemove.ptr);
   return {
     free: () => {
-      for (const cb of [onNew, onGet, onRemove]) koffi.unregister(cb);
-      if (scratch.ptr) koffi.free(scratch.ptr);
+      for (const cb of [onNew, onGet, onRemove]) cb.unregister();
+      if (scratch.ptr) nativeFree(scratch.ptr);
       scratch = { ptr: 0n, view: new Uint8Array(0) };
     },
   };

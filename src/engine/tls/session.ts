@@ -15,7 +15,7 @@
 // WANT_WRITE and `wantsWrite` says so: send what is pending, and once some of it is consumed,
 // drive the session again (handshake() while handshaking, retryWrites() and read() after).
 // Nothing else will: no ciphertext may ever arrive to wake it up.
-import koffi from 'koffi';
+import { addressOf, nativeMemory } from '../../../native/memory';
 import * as o from '../../../native/openssl';
 import { TlsError } from '../errors';
 import { TlsContext, onNewSession } from './context';
@@ -567,7 +567,7 @@ export class TlsSession {
     const alpnLen = new Uint32Array(1);
     s.SSL_get0_alpn_selected(this.ssl, alpnPtr, alpnLen);
     let alpn: string | undefined;
-    if (alpnLen[0] > 0) alpn = Buffer.from(new Uint8Array(koffi.view(alpnPtr[0], alpnLen[0]))).toString('latin1');
+    if (alpnLen[0] > 0) alpn = Buffer.from(nativeMemory(alpnPtr[0], alpnLen[0])).toString('latin1');
     const sni = s.SSL_get_servername(this.ssl, o.TLSEXT_NAMETYPE_host_name) as string | null;
     return {
       protocol: s.SSL_get_version(this.ssl),
@@ -721,6 +721,6 @@ function x509Der(s: o.OpenSSL, x: bigint): Buffer {
   const len = s.i2d_X509(x, null);
   const buf = Buffer.alloc(len);
   // i2d advances the pointer it is given; hand it a scratch slot holding the buffer's address.
-  s.i2d_X509(x, new BigUint64Array([koffi.address(buf)]));
+  s.i2d_X509(x, new BigUint64Array([addressOf(buf)]));
   return buf;
 }
