@@ -3,7 +3,6 @@
 // progress and rates) and, at the end, their histograms (added, never averaged). With --rounds,
 // does that once per round and adds the rounds up the same way.
 import os from 'node:os';
-import type { Direction } from './apps/bulk_client';
 import type { ConnectionLimit } from './apps/client_load';
 import type { ServerMode } from './apps/server_app';
 import { IocptlsError } from './errors';
@@ -14,14 +13,12 @@ import { addCounters, CounterSnapshot, emptyCounters, mergeCounters } from './st
 import { Histogram, mergeHistograms } from './stats/histograms';
 import { IntervalSample, IntervalSeries } from './stats/intervals';
 import { Accounting, HISTOGRAM_NAMES, HistogramName } from './stats/recorder';
-import type { TlsContextOptions } from './tls/context';
 import type { NegotiatedInfo } from './tls/session';
 import { residentBytes } from '../../native/memory';
 import { WorkerPool } from './workers/pool';
-import type { BenchJob, BenchKind, BenchWorkerResult, ClientCost } from './workers/bench_worker';
+import type { BenchConnectionOptions, BenchJob, BenchWorkerResult, ClientCost } from './workers/bench_worker';
 
-export interface BenchOptions {
-  kind: BenchKind;
+export interface BenchOptions extends BenchConnectionOptions {
   /** Resolved target; undefined: start the embedded server on loopback. */
   target?: { host: string; ip: string; port: number };
   workers: number;
@@ -34,17 +31,6 @@ export interface BenchOptions {
   count: number;
   warmupSec: number;
   rate: number;
-  timeoutMs: number;
-  tls: Omit<TlsContextOptions, 'role' | 'keylog'>;
-  servername?: string;
-  resume: 'none' | 'tickets' | 'ids';
-  resumeRatio: number;
-  close: 'rst' | 'fin';
-  direction: Direction;
-  size: number;
-  pingpongSize: number;
-  /** Local addresses to connect from, in turn (--bind). */
-  sources?: string[];
   /** Wall-clock instant (epoch ms) at which every worker begins, warmup included (--start-at); the first round only. */
   startAtMs?: number;
   /** Measured rounds (each a complete run: warmup, window, drain), 1 for a plain run. */
@@ -53,9 +39,6 @@ export interface BenchOptions {
   roundPauseSec?: number;
   /** connections: connections opened per second over all workers (0: all at once). */
   rampPerSec?: number;
-  /** connections: bytes per message per connection (0: none), and every how many ms. */
-  messageSize?: number;
-  intervalMs?: number;
   onProgress?: (sample: IntervalSample, elapsedSec: number) => void;
   /** A round (0-based) is about to start; only called with rounds > 1. */
   onRound?: (round: number) => void;
@@ -497,22 +480,7 @@ function combineRounds(
 }
 
 function addClientSummaries(list: ClientSummary[]): ClientSummary {
-  if (list.length === 1) return list[0];
-  const s: ClientSummary = { workers: Math.max(...list.map((c) => c.workers)), busyMs: 0, waitMs: 0, dispatched: 0, queuedMs: 0, busy: 0 };
-  let cpu: { user: number; system: number } | undefined = { user: 0, system: 0 };
-  for (const c of list) {
-    s.busyMs += c.busyMs;
-    s.waitMs += c.waitMs;
-    s.dispatched += c.dispatched;
-    s.queuedMs += c.queuedMs;
-    if (c.cpuUs && cpu) {
-      cpu.user += c.cpuUs.user;
-      cpu.system += c.cpuUs.system;
-    } else cpu = undefined;
-  }
-  s.cpuUs = cpu;
-  s.busy = s.busyMs + s.waitMs > 0 ? s.busyMs / (s.busyMs + s.waitMs) : 0;
-  return s;
+  return list.length === 1 ? list[0] : summarizeClient(list, Math.max(...list.map((c) => c.workers)));
 }
 
 function sumAccounting(list: Accounting[]): Accounting {
@@ -528,8 +496,9 @@ function sumAccounting(list: Accounting[]): Accounting {
   return sum;
 }
 
-function summarizeClient(list: ClientCost[]): ClientSummary {
-  const s: ClientSummary = { workers: list.length, busyMs: 0, waitMs: 0, dispatched: 0, queuedMs: 0, busy: 0 };
+/** The workers' (or the rounds') loop costs added up; CPU only when every one of them could tell. */
+function summarizeClient(list: readonly ClientCost[], workers = list.length): ClientSummary {
+  const s: ClientSummary = { workers, busyMs: 0, waitMs: 0, dispatched: 0, queuedMs: 0, busy: 0 };
   let cpu: { user: number; system: number } | undefined = { user: 0, system: 0 };
   for (const c of list) {
     s.busyMs += c.busyMs;

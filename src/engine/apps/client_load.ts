@@ -2,26 +2,17 @@
 import { performance } from 'node:perf_hooks';
 import type { ConnHandler, Connection } from '../connection';
 import { NetError } from '../errors';
-import type { Loop, SockAddr } from '../loop';
 import type { Recorder } from '../stats/recorder';
-import type { TlsContext } from '../tls/context';
 import type { NegotiatedInfo } from '../tls/session';
+import { type ClientTarget, connectTo } from './client_target';
 
-export interface ClientLoadOptions {
-  loop: Loop;
-  addr: SockAddr;
-  context: TlsContext;
-  servername?: string;
-  verifyHost?: string;
+export interface ClientLoadOptions extends ClientTarget {
   /** Concurrent connections (closed loop), or the cap on them (open loop). */
   connections: number;
-  timeoutMs: number;
   /** Counts, latencies (µs) and accounting, routed by the run's phase. */
   rec: Recorder;
   /** Called once with the first successful handshake's parameters. */
   onNegotiated?: (info: NegotiatedInfo) => void;
-  /** The local address each new connection binds to (--bind, in turn); the kernel's choice when absent. */
-  source?: () => SockAddr | undefined;
 }
 
 /** Takes the items in turn, starting at `first` (so that workers begin on different source addresses). */
@@ -131,31 +122,24 @@ export function connectCounted(
   const acc = o.rec.accounting;
   let handshaken = false;
   acc.started++;
-  return o.loop.connect(o.addr, {
-    source: o.source?.(),
-    context: o.context,
-    servername: o.servername,
-    verifyHost: o.verifyHost,
-    timeoutMs: o.timeoutMs,
-    handler: {
-      onOpen: () => {
-        o.rec.live.connects++;
-      },
-      onHandshake: (c) => {
-        handshaken = true;
-        recordHandshake(o, c, c.tStart, first);
-        h.onHandshake(c);
-      },
-      onDrain: h.onDrain,
-      onData: h.onData,
-      onClose: (_c, err) => {
-        h.onClose();
-        if (err) {
-          o.rec.live.error(err.reason);
-          acc.failed++;
-        } else if (handshaken) acc.succeeded++;
-        else acc.cutOff++;
-      },
+  return connectTo(o, undefined, undefined, {
+    onOpen: () => {
+      o.rec.live.connects++;
+    },
+    onHandshake: (c) => {
+      handshaken = true;
+      recordHandshake(o, c, c.tStart, first);
+      h.onHandshake(c);
+    },
+    onDrain: h.onDrain,
+    onData: h.onData,
+    onClose: (_c, err) => {
+      h.onClose();
+      if (err) {
+        o.rec.live.error(err.reason);
+        acc.failed++;
+      } else if (handshaken) acc.succeeded++;
+      else acc.cutOff++;
     },
   });
 }

@@ -8,6 +8,7 @@ import type { IocptlsError } from '../errors';
 import type { SavedSession } from '../tls/saved_session';
 import { ClientSessionStore } from '../tls/client_sessions';
 import { ClientLoadOptions, ConnectionBudget, micros, recordHandshake } from './client_load';
+import { connectTo } from './client_target';
 
 export interface HandshakeLoadOptions extends ClientLoadOptions {
   /** Handshakes per second for this worker; 0 = closed loop. */
@@ -160,16 +161,7 @@ export class HandshakeLoad {
 
   #connect(a: Attempt, resume: SavedSession | undefined): Connection {
     const o = this.o;
-    const conn: Connection = o.loop.connect(o.addr, {
-      source: o.source?.(),
-      context: o.context,
-      servername: o.servername,
-      verifyHost: o.verifyHost,
-      resume,
-      timeoutMs: o.timeoutMs,
-      onSession: o.resume !== 'none' ? (sess) => this.#keep(sess, conn, a) : undefined,
-      handler: this.#handler,
-    });
+    const conn: Connection = connectTo(o, resume, o.resume !== 'none' ? (sess) => this.#keep(sess, conn, a) : undefined, this.#handler);
     // Read by the handler's callbacks, none of which runs before connect() has returned.
     conn.data = a;
     return conn;

@@ -3,19 +3,12 @@
 import { performance } from 'node:perf_hooks';
 import type { Connection } from '../connection';
 import { IocptlsError } from '../errors';
-import type { Loop, SockAddr } from '../loop';
-import type { TlsContext } from '../tls/context';
 import type { SavedSession } from '../tls/saved_session';
 import type { HandshakeBytes, NegotiatedInfo } from '../tls/session';
 import { ClientSessionStore } from '../tls/client_sessions';
+import { type ClientTarget, connectTo } from './client_target';
 
-export interface ProbeOptions {
-  loop: Loop;
-  addr: SockAddr;
-  context: TlsContext;
-  servername?: string;
-  verifyHost?: string;
-  timeoutMs: number;
+export interface ProbeOptions extends ClientTarget {
   /** Bytes to send once the handshake is done. */
   send?: Buffer;
   /** Streamed to the connection after the handshake (stdin). */
@@ -27,8 +20,6 @@ export interface ProbeOptions {
   /** How long to wait for a TLS 1.3 session ticket when there is no data exchange. */
   ticketWaitMs: number;
   reconnect: number;
-  /** The local address each connection binds to (--bind, in turn); the kernel's choice when absent. */
-  source?: () => SockAddr | undefined;
 }
 
 export interface AttemptResult {
@@ -121,51 +112,43 @@ async function attempt(
     }
   };
 
-  const conn = loop.connect(o.addr, {
-    source: o.source?.(),
-    context: o.context,
-    servername: o.servername,
-    verifyHost: o.verifyHost,
-    resume,
-    timeoutMs: o.timeoutMs,
-    onSession: (sess) => {
-      // TLS 1.3 announces each NewSessionTicket; TLS 1.2 announces the session at handshake end.
-      if (sess.hasTicket) tickets++;
-      return sessions.add(sess);
-    },
-    handler: {
-      onHandshake(c) {
-        handshaken = true;
-        info = c.session.info();
-        handshakeBytes = c.session.handshakeBytes();
-        chainDer = c.session.peerChainDer();
-        chainSig = c.session.peerChainSignatureAlgorithms();
-        chainKeys = c.session.peerChainKeyTypes();
-        verify = c.session.verifyResult();
-        if (full && o.send) {
-          sentAt = performance.now();
-          pending.push(o.send);
-          flushPending(c);
-        }
-      },
-      onData(c, data) {
-        const now = performance.now();
-        if (!firstByteAt) firstByteAt = now;
-        lastByteAt = now;
-        bytesReceived += data.length;
-        o.onOutput?.(Buffer.from(data));
-      },
-      onDrain(c) {
+  const onSession = (sess: SavedSession): boolean => {
+    // TLS 1.3 announces each NewSessionTicket; TLS 1.2 announces the session at handshake end.
+    if (sess.hasTicket) tickets++;
+    return sessions.add(sess);
+  };
+  const conn = connectTo(o, resume, onSession, {
+    onHandshake(c) {
+      handshaken = true;
+      info = c.session.info();
+      handshakeBytes = c.session.handshakeBytes();
+      chainDer = c.session.peerChainDer();
+      chainSig = c.session.peerChainSignatureAlgorithms();
+      chainKeys = c.session.peerChainKeyTypes();
+      verify = c.session.verifyResult();
+      if (full && o.send) {
+        sentAt = performance.now();
+        pending.push(o.send);
         flushPending(c);
-      },
-      onPeerClose(c) {
-        closedBy = 'peer';
-        c.close('notify');
-      },
-      onClose(_c, err) {
-        closed = true;
-        closeError = err;
-      },
+      }
+    },
+    onData(c, data) {
+      const now = performance.now();
+      if (!firstByteAt) firstByteAt = now;
+      lastByteAt = now;
+      bytesReceived += data.length;
+      o.onOutput?.(Buffer.from(data));
+    },
+    onDrain(c) {
+      flushPending(c);
+    },
+    onPeerClose(c) {
+      closedBy = 'peer';
+      c.close('notify');
+    },
+    onClose(_c, err) {
+      closed = true;
+      closeError = err;
     },
   });
 

@@ -22,9 +22,9 @@
 // kernel's wait with EINTR; submitAndWait then waits again for what is left of its timeout.
 import * as c from '../../../native/libc';
 import * as ep from '../../../native/epoll';
-import { BufferArena } from '../buffer_pool';
 import * as sock from './posix_sockets';
-import { CompletionPort, E, NO_BUFFER, PortError, PortMemory, SockAddr } from './types';
+import { RECV_BUFFER_SIZE } from './recv_arena';
+import { CompletionPort, E, NO_BUFFER, PortError, SockAddr } from './types';
 
 const OP_ACCEPT = 1;
 const OP_CONNECT = 2;
@@ -33,9 +33,6 @@ const OP_SEND = 4;
 const OP_TIMEOUT = 5;
 const OP_RECV_SELECT = 6;
 const OP_SENDV = 7;
-
-/** Bytes per receive buffer (as on io_uring): several TLS records per read when there are. */
-export const RECV_BUFFER_SIZE = 64 * 1024;
 
 const NONE = -1;
 /** What #attempt returns when the operation has to wait for readiness. */
@@ -82,9 +79,7 @@ export class EpollPort extends sock.PosixSocketSetup implements CompletionPort {
   /** The buffer the last #attempt of a select receive read into (NO_BUFFER if none). */
   #attemptBuf = NO_BUFFER;
 
-  readonly recvBufferSize = RECV_BUFFER_SIZE;
   readonly recvMode = 'readiness' as const;
-  #arena = new BufferArena(RECV_BUFFER_SIZE);
 
   // Per fd: FIFO queues of operations waiting to read (recv, accept) and to write (send, connect).
   #rHead = new Int32Array(0);
@@ -213,32 +208,16 @@ export class EpollPort extends sock.PosixSocketSetup implements CompletionPort {
 
   /** Reads into a buffer taken now; keeps it (in #attemptBuf) only when bytes came. */
   #recvSelect(fd: number, len: number): number {
-    const id = this.#arena.take();
-    const r = ep.epoll.recv(fd, this.#arena.address(id), len, RECV_FLAGS) as number;
+    const id = this.arena.take();
+    const r = ep.epoll.recv(fd, this.arena.address(id), len, RECV_FLAGS) as number;
     if (r > 0) {
       this.#attemptBuf = id;
       return r;
     }
     const e = r < 0 ? c.lastErrno() : 0;
-    this.#arena.give(id);
+    this.arena.give(id);
     this.#attemptBuf = NO_BUFFER;
     return r === 0 ? 0 : e === EAGAIN ? WOULD_BLOCK : -e;
-  }
-
-  recvBuffer(id: number): bigint {
-    return this.#arena.address(id);
-  }
-
-  releaseRecvBuffer(id: number): void {
-    this.#arena.give(id);
-  }
-
-  memory(): PortMemory {
-    return { recvMode: this.recvMode, recvBuffers: this.#arena.stats() };
-  }
-
-  trim(discard: boolean): number {
-    return this.#arena.trim(discard);
   }
 
   prepSend(fd: number, buf: bigint, len: number, token: number): void {
@@ -367,7 +346,7 @@ export class EpollPort extends sock.PosixSocketSetup implements CompletionPort {
     c.libc.free(this.#msg);
     this.#pending.clear();
     // Reads are synchronous here: a buffer still out is one a completion named and the caller kept.
-    return this.#arena.destroy();
+    return this.arena.destroy();
   }
 
   // --- readiness

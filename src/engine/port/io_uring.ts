@@ -20,14 +20,12 @@
 import * as c from '../../../native/libc';
 import * as u from '../../../native/io_uring';
 import { PAGE_SIZE, nativeMemory, pageAlloc, pageDiscard, pageFree } from '../../../native/memory';
-import { BufferArena } from '../buffer_pool';
 import * as sock from './posix_sockets';
+import { RECV_BUFFER_SIZE } from './recv_arena';
 import { CompletionPort, E, NO_BUFFER, PortError, PortMemory, RecvMode, SockAddr } from './types';
 
 const ACCEPT_FLAGS = c.SOCK_NONBLOCK | c.SOCK_CLOEXEC;
 
-/** Bytes per receive buffer: several full TLS records per receive for bulk; a quiet receive touches one page of it. */
-export const RECV_BUFFER_SIZE = 64 * 1024;
 /** Provided buffer ring: its entries (the most buffers it can hold), the population it starts with and shrinks back to. */
 const RING_ENTRIES = 1024;
 const RING_MIN = 16;
@@ -103,9 +101,7 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
   #timespecView: BigInt64Array;
 
   // Receive buffers: the arena, and the provided buffer ring when the kernel has one.
-  readonly recvBufferSize = RECV_BUFFER_SIZE;
   readonly recvMode: RecvMode;
-  #arena = new BufferArena(RECV_BUFFER_SIZE);
   #ring = 0n; // struct io_uring_buf[RING_ENTRIES], page-aligned
   #ring64: BigUint64Array | undefined;
   #ring32: Uint32Array | undefined;
@@ -228,12 +224,12 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
 
   /** Adds arena buffers until the ring holds its target. */
   #fillRing(): void {
-    while (this.#inRing.size < this.#ringTarget) this.#ringAdd(this.#arena.take());
+    while (this.#inRing.size < this.#ringTarget) this.#ringAdd(this.arena.take());
   }
 
   #ringAdd(id: number): void {
     const i = (this.#ringTail & (RING_ENTRIES - 1)) * (u.BUF_SIZE >> 2); // u32 index of the entry
-    this.#ring64![i >> 1] = this.#arena.address(id);
+    this.#ring64![i >> 1] = this.arena.address(id);
     this.#ring32![i + (u.BUF_LEN >> 2)] = RECV_BUFFER_SIZE;
     this.#ring16![(i << 1) + (u.BUF_BID >> 1)] = id; // bid; resv (or the tail, in entry 0) untouched
     this.#ringTail = (this.#ringTail + 1) & 0xffff;
@@ -261,29 +257,25 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
     new Uint32Array(reg.buffer)[u.BUF_REG_BGID >> 2] = BUFFER_GROUP;
     if (Number(c.libc.syscall_io_uring_register(c.SYS_io_uring_register, this.ringFd, u.IORING_UNREGISTER_PBUF_RING, reg, 1)) < 0) return;
     for (const id of this.#inRing) {
-      pageDiscard(this.#arena.address(id), RECV_BUFFER_SIZE);
-      this.#arena.give(id);
+      pageDiscard(this.arena.address(id), RECV_BUFFER_SIZE);
+      this.arena.give(id);
     }
     this.#inRing.clear();
     if (!this.#registerRing()) throw new PortError('io_uring: provided buffer ring could not be registered again', E.ENOMEM);
   }
 
-  recvBuffer(id: number): bigint {
-    return this.#arena.address(id);
-  }
-
-  releaseRecvBuffer(id: number): void {
+  override releaseRecvBuffer(id: number): void {
     if (this.recvMode === 'provided' && this.#inRing.size < this.#ringTarget) this.#ringAdd(id);
-    else this.#arena.give(id);
+    else super.releaseRecvBuffer(id);
   }
 
-  memory(): PortMemory {
-    const m: PortMemory = { recvMode: this.recvMode, recvBuffers: this.#arena.stats() };
+  override memory(): PortMemory {
+    const m = super.memory();
     if (this.recvMode === 'provided') m.ring = { buffers: this.#inRing.size, target: this.#ringTarget, retries: this.#ringRetries };
     return m;
   }
 
-  trim(discard: boolean): number {
+  override trim(discard: boolean): number {
     if (this.recvMode === 'provided') {
       // Load dropped (discard): back to the minimum whatever the last second's retries were, or a
       // ring grown by a wave that ended during one would keep its population with nobody left.
@@ -293,7 +285,7 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
       this.#retriesSinceTrim = 0;
       if (discard || this.#inRing.size > 2 * this.#ringTarget) this.#shrinkRing();
     }
-    return this.#arena.trim(discard);
+    return super.trim(discard);
   }
 
   // --- prepSendv's msghdr slots
@@ -426,9 +418,9 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
   prepRecvSelect(fd: number, maxLen: number, token: number): void {
     const len = Math.min(maxLen, RECV_BUFFER_SIZE);
     if (this.recvMode === 'pool') {
-      const id = this.#arena.take();
+      const id = this.arena.take();
       this.#hiOf.set(token >>> 0, (HI_SELECT | id) >>> 0);
-      return this.#sqe(u.IORING_OP_RECV, fd, this.#arena.address(id), len, 0n, 0, token, -1, HI_SELECT | id);
+      return this.#sqe(u.IORING_OP_RECV, fd, this.arena.address(id), len, 0n, 0, token, -1, HI_SELECT | id);
     }
     if (fd >= this.#selectLen.length) {
       const grown = new Int32Array(Math.max(fd + 1, this.#selectLen.length * 2, 1024));
@@ -582,9 +574,9 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
     c.libc.free(this.#arg);
     c.libc.free(this.#timespecs);
     c.libc.close(this.ringFd);
-    for (const id of this.#inRing) this.#arena.give(id);
+    for (const id of this.#inRing) this.arena.give(id);
     this.#inRing.clear();
-    const leaked = this.#arena.destroy();
+    const leaked = this.arena.destroy();
     if (this.#ring) pageFree(this.#ring, Math.ceil((RING_ENTRIES * u.BUF_SIZE) / PAGE_SIZE) * PAGE_SIZE);
     this.#ring = 0n;
     for (const p of this.#msgRegions) pageFree(p, 65536);

@@ -19,9 +19,9 @@
 // does); overlapped operations are not affected by it.
 import { nativeMemory } from '../../../native/memory';
 import * as w from '../../../native/win32';
-import { BufferArena } from '../buffer_pool';
+import { RECV_BUFFER_SIZE, RecvArenaPort } from './recv_arena';
 import * as sock from './win_sockets';
-import { CompletionPort, E, NO_BUFFER, PortError, PortMemory, SockAddr } from './types';
+import { CompletionPort, E, NO_BUFFER, PortError, SockAddr } from './types';
 
 const enum Kind {
   Free = 0,
@@ -34,9 +34,6 @@ const enum Kind {
   /** prepRecvSelect after a zero-byte receive twice found nothing to read: an overlapped read into an arena buffer (aux holds it). */
   RecvPooled = 6,
 }
-
-/** Bytes per receive buffer (as on Linux). */
-export const RECV_BUFFER_SIZE = 64 * 1024;
 
 // Slot layout, in bytes.
 const SLOT_SIZE = 160;
@@ -62,7 +59,7 @@ export interface IocpOptions {
   skipOnSuccess?: boolean;
 }
 
-export class IocpPort implements CompletionPort {
+export class IocpPort extends RecvArenaPort implements CompletionPort {
   readonly backend = 'iocp' as const;
   /**
    * GetQueuedCompletionStatusEx takes whole milliseconds, and Windows offers no finer wait on a
@@ -110,9 +107,7 @@ export class IocpPort implements CompletionPort {
   #readyRes = new Int32Array(1024);
   #readyBuf = new Uint32Array(1024);
 
-  readonly recvBufferSize = RECV_BUFFER_SIZE;
   readonly recvMode = 'zero-byte' as const;
-  #arena = new BufferArena(RECV_BUFFER_SIZE);
   /** Zero-byte receives that completed but found nothing (the pooled read took over after the second). */
   emptyWakeups = 0;
   #readyHead = 0;
@@ -129,6 +124,7 @@ export class IocpPort implements CompletionPort {
   #timerFired = false;
 
   constructor(opts: IocpOptions = {}) {
+    super();
     this.#entries = opts.entries ?? 512;
     this.skipOnSuccess = opts.skipOnSuccess ?? true;
     const port = this.#w.CreateIoCompletionPort(w.INVALID_HANDLE_VALUE, null, 0, 1) as bigint | null;
@@ -273,7 +269,7 @@ export class IocpPort implements CompletionPort {
         buf = this.#aux[slot];
         res = ok ? bytes : w.errnoFromWin32(winError);
         if (res <= 0) {
-          this.#arena.give(buf);
+          this.arena.give(buf);
           buf = NO_BUFFER;
         }
         break;
@@ -312,8 +308,8 @@ export class IocpPort implements CompletionPort {
   #readNow(slot: number): void {
     const token = this.#token[slot];
     const s = this.#sock[slot];
-    const id = this.#arena.take();
-    this.#setWsabuf(slot, this.#arena.address(id), this.#maxLen[slot]);
+    const id = this.arena.take();
+    this.#setWsabuf(slot, this.arena.address(id), this.#maxLen[slot]);
     const base = (slot & (SLAB_SLOTS - 1)) * SLOT_SIZE;
     const v32 = this.#slab32[slot >> 10];
     v32[(base + S_BYTES) >> 2] = 0;
@@ -321,11 +317,11 @@ export class IocpPort implements CompletionPort {
     if (r === 0) {
       const n = v32[(base + S_BYTES) >> 2];
       if (n > 0) return this.#release(slot, token, n, id);
-      this.#arena.give(id);
+      this.arena.give(id);
       return this.#release(slot, token, 0); // EOF
     }
     const err = this.#w.WSAGetLastError();
-    this.#arena.give(id);
+    this.arena.give(id);
     if (err !== w.WSAEWOULDBLOCK) return this.#release(slot, token, w.errnoFromWin32(err));
     this.emptyWakeups++;
     if (this.#empty[slot]++ >= 1) return this.#issuePooled(slot);
@@ -342,11 +338,11 @@ export class IocpPort implements CompletionPort {
   }
 
   #issuePooled(slot: number): void {
-    const id = this.#arena.take();
+    const id = this.arena.take();
     this.#kind[slot] = Kind.RecvPooled;
     this.#aux[slot] = id;
     this.#zeroOverlapped(slot);
-    this.#setWsabuf(slot, this.#arena.address(id), this.#maxLen[slot]);
+    this.#setWsabuf(slot, this.arena.address(id), this.#maxLen[slot]);
     const r = this.#w.WSARecv(this.#sock[slot], this.#ptr(slot, S_WSABUF), 1, null, this.#ptr(slot, S_FLAGS), this.#ptr(slot, S_OV), null);
     this.#issued(slot, r === 0);
   }
@@ -469,22 +465,6 @@ export class IocpPort implements CompletionPort {
     this.#maxLen[slot] = Math.min(maxLen, RECV_BUFFER_SIZE);
     this.#empty[slot] = 0;
     this.#issueZero(slot);
-  }
-
-  recvBuffer(id: number): bigint {
-    return this.#arena.address(id);
-  }
-
-  releaseRecvBuffer(id: number): void {
-    this.#arena.give(id);
-  }
-
-  memory(): PortMemory {
-    return { recvMode: this.recvMode, recvBuffers: this.#arena.stats() };
-  }
-
-  trim(discard: boolean): number {
-    return this.#arena.trim(discard);
   }
 
   prepSend(fd: number, buf: bigint, len: number, token: number): void {
@@ -707,7 +687,7 @@ export class IocpPort implements CompletionPort {
     this.#slab64 = [];
     this.#slab32 = [];
     this.#w.VirtualFree(this.#scratch, 0, w.MEM_RELEASE);
-    return this.#arena.destroy();
+    return this.arena.destroy();
   }
 }
 

@@ -1,6 +1,7 @@
 // Socket setup shared by the Linux backends (io_uring, epoll): synchronous libc calls made
 // once per socket, never per operation.
 import * as c from '../../../native/libc';
+import { RecvArenaPort } from './recv_arena';
 import { PortError, SockAddr } from './types';
 
 const int1 = new Int32Array([1]);
@@ -90,8 +91,8 @@ export function shutdownWrite(fd: number): void {
   c.libc.shutdown(fd, c.SHUT_WR);
 }
 
-/** The socket-setup half of CompletionPort, for the Linux backends. */
-export abstract class PosixSocketSetup {
+/** The socket-setup half of CompletionPort, for the Linux backends (on top of the receive buffers every port has). */
+export abstract class PosixSocketSetup extends RecvArenaPort {
   openListener(ip: string, port: number, backlog: number, reusePort = false): { fd: number; port: number } {
     return openListener(ip, port, backlog, reusePort);
   }

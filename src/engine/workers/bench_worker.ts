@@ -25,20 +25,11 @@ import type { Post } from './worker_main';
 
 export type BenchKind = 'handshake' | 'throughput' | 'pingpong' | 'connections';
 
-export interface BenchJob {
+/** What every client connection of a bench does: the same for the whole run (BenchOptions) and for one worker (BenchJob). */
+export interface BenchConnectionOptions {
   kind: BenchKind;
-  ip: string;
-  port: number;
   servername?: string;
-  verifyHost?: string;
   tls: Omit<TlsContextOptions, 'role' | 'keylog'>;
-  connections: number;
-  /** This worker's share of --rate (handshakes/s or round trips/s); 0: closed loop. */
-  rate: number;
-  /** This worker's share of --count; 0: run for durationMs. */
-  count: number;
-  durationMs: number;
-  warmupMs: number;
   timeoutMs: number;
   resume: 'none' | 'tickets' | 'ids';
   resumeRatio: number;
@@ -50,11 +41,25 @@ export interface BenchJob {
   sources?: string[];
   /** Wall-clock instant (epoch ms) to begin at, warmup included (--start-at); at once when absent. */
   startAtMs?: number;
-  /** connections: this worker's share of --ramp (connections per second; 0: all at once). */
-  rampPerSec?: number;
   /** connections: bytes each connection sends per message (0: none) and how often, ms. */
   messageSize?: number;
   intervalMs?: number;
+}
+
+/** One worker's share of a bench. */
+export interface BenchJob extends BenchConnectionOptions {
+  ip: string;
+  port: number;
+  verifyHost?: string;
+  connections: number;
+  /** This worker's share of --rate (handshakes/s or round trips/s); 0: closed loop. */
+  rate: number;
+  /** This worker's share of --count; 0: run for durationMs. */
+  count: number;
+  durationMs: number;
+  warmupMs: number;
+  /** connections: this worker's share of --ramp (connections per second; 0: all at once). */
+  rampPerSec?: number;
   /** Begin only once the main thread sets this cell (Int32Array[1] to 1): it measures the process before any connection. */
   goCell?: SharedArrayBuffer;
 }
