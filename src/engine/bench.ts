@@ -260,26 +260,9 @@ export function combineRuns(parts: BenchRun[], o: BenchOptions, server?: ServerT
   return run;
 }
 
-/** What one round measured (its workers' results merged). */
-interface RoundRun {
-  start: Date;
-  finish: Date;
-  totals: CounterSnapshot;
-  intervals: IntervalSample[];
-  durationSec: number;
-  histograms: Partial<Record<HistogramName, Histogram>>;
-  perConnectionGbps?: number[];
-  negotiated?: NegotiatedInfo;
-  warmup: { durationSec: number; totals: CounterSnapshot };
-  after: CounterSnapshot;
-  accounting: Accounting;
-  client: ClientSummary;
+/** What one round measured (its workers' results merged): a run's figures, without what only the whole run has; interrupted or not. */
+interface RoundRun extends Omit<BenchRun, 'target' | 'server' | 'interrupted' | 'rounds'> {
   interrupted: boolean;
-  endedEarly: boolean;
-  startAt?: StartRecord;
-  connectionLimit?: ConnectionLimit;
-  connections?: ConnectionsSummary;
-  sends: { count: number; bytes: number; vectored: number };
 }
 
 /** One round: starts the bench workers with their share of the load, and merges what they report. */

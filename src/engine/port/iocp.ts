@@ -19,6 +19,7 @@
 // does); overlapped operations are not affected by it.
 import { nativeMemory } from '../../../native/memory';
 import * as w from '../../../native/win32';
+import { newTimer, Timer, TimerHeap } from '../timers';
 import { RECV_BUFFER_SIZE, RecvArenaPort } from './recv_arena';
 import * as sock from './win_sockets';
 import { CompletionPort, E, NO_BUFFER, PortError, SockAddr } from './types';
@@ -113,12 +114,9 @@ export class IocpPort extends RecvArenaPort implements CompletionPort {
   #readyHead = 0;
   #readyTail = 0;
 
-  // Timers: a binary min-heap on deadline; cancelled timers stay in it until popped.
-  #timerAt: number[] = [];
-  #timerSeq: number[] = [];
-  #timerToken = new Map<number, number>(); // live seq → token
-  #timerByToken = new Map<number, number>(); // token → live seq (the newest)
-  #nextSeq = 0;
+  // Timeouts: the loop's own timer heap (engine/timers.ts), one timer per prepTimeout.
+  #timers = new TimerHeap();
+  #timerByToken = new Map<number, Timer>(); // token → its armed timeout (the newest)
   #woken = false;
   /** A timer fired during this submitAndWait: like io_uring, that ends the wait short of minComplete. */
   #timerFired = false;
@@ -528,17 +526,20 @@ export class IocpPort extends RecvArenaPort implements CompletionPort {
   }
 
   prepTimeout(ms: number, token: number): void {
-    const seq = this.#nextSeq++;
-    this.#timerToken.set(seq, token);
-    this.#timerByToken.set(token, seq);
-    this.#heapPush(performance.now() + ms, seq);
+    const t = newTimer(() => {
+      if (this.#timerByToken.get(token) === t) this.#timerByToken.delete(token);
+      this.#push(token, E.ETIME);
+      this.#timerFired = true;
+    });
+    this.#timerByToken.set(token, t);
+    this.#timers.set(t, performance.now() + ms);
   }
 
   prepCancel(target: number, token: number): void {
-    const seq = this.#timerByToken.get(target);
-    if (seq !== undefined) {
+    const timer = this.#timerByToken.get(target);
+    if (timer !== undefined) {
       this.#timerByToken.delete(target);
-      this.#timerToken.delete(seq);
+      this.#timers.delete(timer);
       this.#push(target, E.ECANCELED);
       this.#push(token, 0);
       return;
@@ -553,63 +554,12 @@ export class IocpPort extends RecvArenaPort implements CompletionPort {
   }
 
   // --- timers
-  #heapPush(at: number, seq: number): void {
-    const a = this.#timerAt;
-    const s = this.#timerSeq;
-    let i = a.length;
-    a.push(at);
-    s.push(seq);
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (a[p] <= at) break;
-      a[i] = a[p];
-      s[i] = s[p];
-      i = p;
-    }
-    a[i] = at;
-    s[i] = seq;
-  }
-
-  #heapPop(): void {
-    const a = this.#timerAt;
-    const s = this.#timerSeq;
-    const at = a.pop()!;
-    const seq = s.pop()!;
-    const n = a.length;
-    if (n === 0) return;
-    let i = 0;
-    for (;;) {
-      let c = 2 * i + 1;
-      if (c >= n) break;
-      if (c + 1 < n && a[c + 1] < a[c]) c++;
-      if (a[c] >= at) break;
-      a[i] = a[c];
-      s[i] = s[c];
-      i = c;
-    }
-    a[i] = at;
-    s[i] = seq;
-  }
-
   /** Fires due timers; returns ms until the next live one (Infinity if none). */
   #expireTimers(): number {
     const now = performance.now();
-    while (this.#timerAt.length > 0) {
-      const seq = this.#timerSeq[0];
-      const token = this.#timerToken.get(seq);
-      if (token === undefined) {
-        this.#heapPop(); // cancelled
-        continue;
-      }
-      const at = this.#timerAt[0];
-      if (at > now) return at - now;
-      this.#heapPop();
-      this.#timerToken.delete(seq);
-      if (this.#timerByToken.get(token) === seq) this.#timerByToken.delete(token);
-      this.#push(token, E.ETIME);
-      this.#timerFired = true;
-    }
-    return Infinity;
+    for (let t = this.#timers.popDue(now); t; t = this.#timers.popDue(now)) t.fn();
+    const next = this.#timers.peek();
+    return next ? next.at - now : Infinity;
   }
 
   // --- completion
