@@ -230,12 +230,7 @@ export class IocpPort extends RecvArenaPort implements CompletionPort {
     this.#token[slot] = token;
     this.#sock[slot] = s;
     this.#aux[slot] = -1;
-    const v = this.#slab64[slot >> 10];
-    const b = (slot & (SLAB_SLOTS - 1)) * (SLOT_SIZE / 8);
-    v[b] = 0n;
-    v[b + 1] = 0n;
-    v[b + 2] = 0n;
-    v[b + 3] = 0n;
+    this.#zeroOverlapped(slot);
     this.#inFlight++;
     this.#byToken.set(token, slot);
     return slot;
