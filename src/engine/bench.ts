@@ -13,7 +13,7 @@ import { RunningServer, ServerTotals, startServer } from './server';
 import { addCounters, CounterSnapshot, emptyCounters, mergeCounters } from './stats/counters';
 import { Histogram, mergeHistograms } from './stats/histograms';
 import { IntervalSample, IntervalSeries } from './stats/intervals';
-import { Accounting, HISTOGRAM_NAMES, HistogramName } from './stats/recorder';
+import { Accounting, HISTOGRAM_NAMES, HistogramName, sumAccounting } from './stats/recorder';
 import type { TlsContextOptions } from './tls/context';
 import type { NegotiatedInfo } from './tls/session';
 import { residentBytes } from '../../native/memory';
@@ -513,19 +513,6 @@ function addClientSummaries(list: ClientSummary[]): ClientSummary {
   s.cpuUs = cpu;
   s.busy = s.busyMs + s.waitMs > 0 ? s.busyMs / (s.busyMs + s.waitMs) : 0;
   return s;
-}
-
-function sumAccounting(list: Accounting[]): Accounting {
-  const sum: Accounting = { unit: list[0].unit, started: 0, succeeded: 0, failed: 0, cutOff: 0, inFlightAtEnd: 0, backlogAtEnd: 0 };
-  for (const a of list) {
-    sum.started += a.started;
-    sum.succeeded += a.succeeded;
-    sum.failed += a.failed;
-    sum.cutOff += a.cutOff;
-    sum.inFlightAtEnd += a.inFlightAtEnd;
-    sum.backlogAtEnd += a.backlogAtEnd;
-  }
-  return sum;
 }
 
 function summarizeClient(list: ClientCost[]): ClientSummary {
