@@ -12,6 +12,7 @@ import { IntervalSample, RateSummary, summarizeRate } from '../engine/stats/inte
 import type { Accounting } from '../engine/stats/recorder';
 import { ClientReport, ClientInput, clientReport } from './client_cost';
 import { MachineInfo, OpensslInfo, ToolInfo, machineInfo, nodeOpensslInfo, toolInfo } from './facts';
+import { checkResultFields, FieldError } from './validate';
 
 export const SCHEMA = 'iocptls.result/1';
 
@@ -513,7 +514,12 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Checks that a parsed JSON value is a result document this version understands. */
+/**
+ * Checks that a parsed JSON value is a result document this version understands: its schema
+ * version and kind, then every field against docs/result-schema.md (src/report/validate.ts),
+ * encoded histograms included (bounded decoding). compare, merge and report all read documents
+ * through here (readResult, readResults), so none of them sees a document that is not one.
+ */
 export function validateResult(value: unknown, name: string): ResultDocument {
   if (!isObject(value) || !('schema' in value)) {
     throw new ResultFileError(`${name} is not an iocptls result document (no "schema": "${SCHEMA}")`);
@@ -524,8 +530,11 @@ export function validateResult(value: unknown, name: string): ResultDocument {
   if (!RESULT_KINDS.includes(value.kind as ResultKind)) {
     throw new ResultFileError(`${name} has an unknown kind ${JSON.stringify(value.kind)}`);
   }
-  for (const field of ['totals', 'rates', 'latency', 'errors'] as const) {
-    if (!isObject(value[field])) throw new ResultFileError(`${name} is missing "${field}"`);
+  try {
+    checkResultFields(value);
+  } catch (e) {
+    if (e instanceof FieldError) throw new ResultFileError(`${name}: ${e.message}`);
+    throw e;
   }
   return value as unknown as ResultDocument;
 }
