@@ -251,7 +251,18 @@ export interface ResultDocument {
   /** --start-at: when the run was meant to begin and when it did (merged: the earliest shard's start, the latest lateness). */
   startAt?: StartAt;
   /** A merged document (`iocptls merge`): how many inputs, of how many shards, how far apart they started. */
-  merged?: { inputs: number; of?: number; missing?: number[]; startSkewMs: number };
+  merged?: {
+    inputs: number;
+    of?: number;
+    missing?: number[];
+    startSkewMs: number;
+    /**
+     * The inputs' measured windows: from the earliest start to the latest finish, the time any of them
+     * was measuring (union) and the time all were (overlap), and how the rates were merged: 'sum' (they
+     * ran together: each rate's mean is the sum of the inputs' own) or 'consecutive' (over their summed time).
+     */
+    window?: { start: string; finish: string; unionS: number; overlapS: number; rates: 'sum' | 'consecutive' };
+  };
   /** A merged document: one row per input, in shard order. */
   shards?: ShardRow[];
   /** bench connections: what capacity was reached and what it cost the client. */

@@ -324,7 +324,7 @@ export const RESULT_SCHEMA = obj({
     'of?': count,
     'missing?': arr(count),
     startSkewMs: anyNumber,
-    'window?': obj({ start: isoTime, finish: isoTime, unionS: nonNegative, overlapS: nonNegative, rates: oneOf(['sum', 'union']) }),
+    'window?': obj({ start: isoTime, finish: isoTime, unionS: nonNegative, overlapS: nonNegative, rates: oneOf(['sum', 'consecutive']) }),
   }),
   'shards?': arr(shardRow),
   'connections?': obj({
