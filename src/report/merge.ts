@@ -289,20 +289,21 @@ function mergedConnections(docs: readonly ResultDocument[]): ResultDocument['con
   const baselineRssBytes = sum((c) => c.memory.baselineRssBytes);
   const peakRssBytes = sum((c) => c.memory.peakRssBytes);
   const ramps = list.map((c) => c.rampMs);
-  return {
+  const out: NonNullable<ResultDocument['connections']> = {
     wanted: sum((c) => c.wanted),
     reached,
     heldAtEnd: sum((c) => c.heldAtEnd),
-    rampMs: ramps.every((r) => r !== undefined) ? Math.max(...(ramps as number[])) : undefined,
     memory: {
       baselineRssBytes,
       peakRssBytes,
       perConnectionBytes: reached > 0 ? Math.round((peakRssBytes - baselineRssBytes) / reached) : 0,
       scope: list[0].memory.scope,
-      nativeAtEndBytes: list.every((c) => c.memory.nativeAtEndBytes !== undefined) ? sum((c) => c.memory.nativeAtEndBytes!) : undefined,
-      cHeapAtEndBytes: list.every((c) => c.memory.cHeapAtEndBytes !== undefined) ? sum((c) => c.memory.cHeapAtEndBytes!) : undefined,
     },
   };
+  if (ramps.every((r) => r !== undefined)) out.rampMs = Math.max(...(ramps as number[]));
+  if (list.every((c) => c.memory.nativeAtEndBytes !== undefined)) out.memory.nativeAtEndBytes = sum((c) => c.memory.nativeAtEndBytes!);
+  if (list.every((c) => c.memory.cHeapAtEndBytes !== undefined)) out.memory.cHeapAtEndBytes = sum((c) => c.memory.cHeapAtEndBytes!);
+  return out;
 }
 
 function label(i: MergeInput): string {
