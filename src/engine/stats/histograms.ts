@@ -62,6 +62,14 @@ export const MAX_INFLATED_BYTES = 2 * 2 ** 20;
 /** The most buckets a decoded histogram may have (ours: 17,408 for 60 s; 45,056 grown to 2^53 µs). */
 export const MAX_COUNTS = 2 ** 18;
 
+/**
+ * An encoded histogram may inflate to at most this many times its own length, plus INFLATE_SLACK:
+ * real counts compress 2-5x, while a zlib bomb of 400 characters inflates to megabytes of repeated
+ * words. With this, checking a document costs time in proportion to its size.
+ */
+export const INFLATE_RATIO = 64;
+export const INFLATE_SLACK = 64 * 1024;
+
 const V2_COOKIE = 0x1c849303;
 const V2_COMPRESSED_COOKIE = 0x1c849304;
 const V2_HEADER_BYTES = 40;
@@ -123,13 +131,16 @@ export function inspectEncodedHistogram(encoded: unknown): EncodedHistogramInfo 
   if (compressedLength > bytes.length - 8) {
     throw new HistogramDecodeError(`encoded histogram claims ${compressedLength} compressed bytes, holds ${bytes.length - 8}`);
   }
+  const maxInflated = Math.min(MAX_INFLATED_BYTES, INFLATE_RATIO * text.length + INFLATE_SLACK);
   let inflated: Buffer;
   try {
-    inflated = zlib.inflateSync(bytes.subarray(8, 8 + compressedLength), { maxOutputLength: MAX_INFLATED_BYTES });
+    inflated = zlib.inflateSync(bytes.subarray(8, 8 + compressedLength), { maxOutputLength: maxInflated });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw new HistogramDecodeError(
-      err.code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError ? `encoded histogram inflates past ${MAX_INFLATED_BYTES} bytes` : 'encoded histogram is not a zlib stream'
+      err.code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError
+        ? `encoded histogram of ${text.length} characters inflates past ${maxInflated} bytes`
+        : 'encoded histogram is not a zlib stream'
     );
   }
   if (inflated.length < V2_HEADER_BYTES) throw new HistogramDecodeError('encoded histogram too short for its V2 header');
