@@ -466,7 +466,7 @@ export function buildResult(input: ResultInput): ResultDocument {
   if (input.requestedRate !== undefined && input.requestedRate > 0) {
     // An open loop's own promise is to *start* at the rate; completions lag by the latency (a
     // stalled server leaves work in flight when the window closes), which the latencies show.
-    const achieved = kind !== 'throughput' && totals.started > 0 ? totals.started / duration : (doc.rates[PRIMARY_RATE[kind]]?.mean ?? 0);
+    const achieved = kind !== 'throughput' && totals.started > 0 && duration > 0 ? totals.started / duration : (doc.rates[PRIMARY_RATE[kind]]?.mean ?? 0);
     const shortfallPct = Math.max(0, ((input.requestedRate - achieved) / input.requestedRate) * 100);
     doc.rateTarget = { requested: input.requestedRate, achieved, shortfallPct };
   }
