@@ -58,7 +58,7 @@ export interface Merged {
 const LOAD_PARAMS = ['connections', 'rate', 'count', 'workers', 'serverWorkers'] as const;
 /** Parameters that may differ between shards without making them different runs. */
 const FREE_PARAMS = new Set<string>([...LOAD_PARAMS, 'bind']);
-/** Starts further apart than this blur per-second sums: say so. */
+/** Starts further apart than this make second k of the merged series add seconds that only partly overlapped (the rates stay exact): say so. */
 export const SKEW_WARN_MS = 100;
 
 export function mergeResults(inputs: readonly MergeInput[]): Merged {
