@@ -68,7 +68,7 @@ export const MAX_COUNTS = 2 ** 18;
  * words. With this, checking a document costs time in proportion to its size.
  */
 export const INFLATE_RATIO = 64;
-export const INFLATE_SLACK = 64 * 1024;
+export const INFLATE_SLACK = 16 * 1024;
 
 const V2_COOKIE = 0x1c849303;
 const V2_COMPRESSED_COOKIE = 0x1c849304;
@@ -164,6 +164,18 @@ export function inspectEncodedHistogram(encoded: unknown): EncodedHistogramInfo 
   let index = 0;
   let totalCount = 0;
   while (pos < end) {
+    const first = inflated[pos];
+    if (first < 0x80) {
+      // One-byte words (counts below 64, short zero runs): most of any payload.
+      pos++;
+      if (first & 1) index += (first + 1) >>> 1;
+      else {
+        totalCount += first >>> 1;
+        index++;
+      }
+      if (index > countsLength) throw new HistogramDecodeError(`encoded histogram fills more than its ${countsLength} buckets`);
+      continue;
+    }
     let value = 0;
     let scale = 1;
     let k = 0;
