@@ -312,7 +312,8 @@ describe('HTML report in headless Chromium', function () {
     evil.accounting = { unit: 'handshake', started: 100, succeeded: 90, failed: 4, cutOff: 6, inFlightAtEnd: 6, backlogAtEnd: 0 };
     evil.warmup = { duration: 1, totals: { ...real.totals, handshakes: 50, errors: 1 } };
     evil.latency.handshakeUncorrected = { ...real.latency.handshake };
-    evil.latency.connect.encoded = 'HISTFgarbage<script>';
+    // A garbled histogram is an input error (exit 2, the field named; test/result_validation.test.ts), checked below.
+    delete evil.latency.connect;
     // Ten minutes of intervals (a long run's page must stay small), each carrying the run's histogram; two with errors.
     const t0 = Date.parse(real.start);
     evil.intervals = Array.from({ length: 600 }, (_, i) => ({
@@ -322,12 +323,31 @@ describe('HTML report in headless Chromium', function () {
       counters: { handshakes: 1000 + (i % 7) * 50, resumed: 0, full: 1000, connects: 1000, bytesIn: 0, bytesOut: 0, roundTrips: 0, started: 1000, errors: i === 3 ? { [`timeout ${XSS}`]: 2 } : i === 9 ? { refused: 5 } : {} },
       histograms: { handshake: real.latency.handshake!.encoded },
     }));
-    evil.shards = [
-      { index: 0, host: XSS, totals: { handshakes: 10 } },
-      { index: 1, host: IMG, totals: { handshakes: 12 } },
-    ];
+    const row = (shard: number, host: string, handshakes: number) => ({
+      shard,
+      of: 2,
+      host,
+      file: `${host}.json`,
+      backend: real.backend,
+      opensslVersion: real.openssl.version,
+      params: {},
+      start: real.start,
+      finish: real.finish,
+      duration: real.duration,
+      startSkewMs: 0,
+      totals: { ...real.totals, handshakes },
+      errors: real.errors,
+      rates: real.rates,
+      latency: {},
+    });
+    evil.shards = [row(0, XSS, 10), row(1, IMG, 12)];
     const file = path.join(dir, 'evil.json');
     fs.writeFileSync(file, JSON.stringify(evil));
+    const garbled = path.join(dir, 'garbled.json');
+    fs.writeFileSync(garbled, JSON.stringify({ ...evil, latency: { ...evil.latency, connect: { ...real.latency.handshake, encoded: 'HISTFgarbage<script>' } } }));
+    const refused = await runCli(['report', garbled, '--html', page('garbled')]);
+    assert.equal(refused.code, 2, dump(refused));
+    assert.match(refused.stderr, /^iocptls: .*garbled\.json: latency\.connect\.encoded: encoded histogram is not base64\n$/);
     const r = await runCli(['report', file, '--html', page('evil')]);
     assert.equal(r.code, 0, dump(r));
     const html = fs.readFileSync(page('evil'), 'utf8');
@@ -360,7 +380,7 @@ describe('HTML report in headless Chromium', function () {
         const c = info.find((i) => i.name === n);
         assert.ok(c && c.drawn > 0, `${n}: ${JSON.stringify(c)}`);
       }
-      // Corrected + uncorrected; the garbled connect histogram is left out, not fatal.
+      // Corrected + uncorrected.
       assert.equal(await o.page.evaluate(`document.querySelectorAll('svg[data-chart="spectrum"] g.series').length`), 2);
       // 600 intervals: one area, not 600 slivers.
       await assertPainted(o.page, 'timeline', 'path.area.c1', 'fill', 20000);

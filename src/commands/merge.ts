@@ -10,10 +10,13 @@ import { renderShards } from '../report/shards_table';
 import { renderResult } from '../report/table';
 
 export default class Merge extends IocptlsCommand {
-  static summary = 'Merge the result documents of shards (--shard I/N) into one: counts summed, histograms added, seconds aligned by wall clock.';
+  static summary = "Merge the result documents of shards (--shard I/N) into one: counts summed, histograms added, rates the sum of the shards' own.";
   static description = `Reads result documents (bench --json) from files, or from standard input with '-'; a file may hold
 several, one after the other, as \`kubectl logs\` prints an Indexed Job's pods (other lines in between are skipped).
-Refuses documents of different kinds or targets, a shard given twice, and shards of different runs (exit 2).
+Shards that ran together (their windows overlap) give rates that are the sum of each shard's own, whatever their
+skew; inputs that did not run together are merged as consecutive parts of one run (docs/result-schema.md).
+Refuses documents that are not what the schema says, of different kinds or targets, a shard given twice, and
+shards of different runs (exit 2).
 The merged document is a result document like bench's: \`iocptls compare\` reads it.`;
   static examples = [
     '<%= config.bin %> merge shard0.json shard1.json',

@@ -12,7 +12,7 @@ import { RunningServer, ServerTotals, startServer } from './server';
 import { addCounters, CounterSnapshot, emptyCounters, mergeCounters } from './stats/counters';
 import { Histogram, mergeHistograms } from './stats/histograms';
 import { IntervalSample, IntervalSeries } from './stats/intervals';
-import { Accounting, HISTOGRAM_NAMES, HistogramName } from './stats/recorder';
+import { Accounting, HISTOGRAM_NAMES, HistogramName, sumAccounting } from './stats/recorder';
 import type { NegotiatedInfo } from './tls/session';
 import { residentBytes } from '../../native/memory';
 import { WorkerPool } from './workers/pool';
@@ -464,19 +464,6 @@ function combineRounds(
 
 function addClientSummaries(list: ClientSummary[]): ClientSummary {
   return list.length === 1 ? list[0] : summarizeClient(list, Math.max(...list.map((c) => c.workers)));
-}
-
-function sumAccounting(list: Accounting[]): Accounting {
-  const sum: Accounting = { unit: list[0].unit, started: 0, succeeded: 0, failed: 0, cutOff: 0, inFlightAtEnd: 0, backlogAtEnd: 0 };
-  for (const a of list) {
-    sum.started += a.started;
-    sum.succeeded += a.succeeded;
-    sum.failed += a.failed;
-    sum.cutOff += a.cutOff;
-    sum.inFlightAtEnd += a.inFlightAtEnd;
-    sum.backlogAtEnd += a.backlogAtEnd;
-  }
-  return sum;
 }
 
 /** The workers' (or the rounds') loop costs added up; CPU only when every one of them could tell. */

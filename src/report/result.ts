@@ -14,6 +14,7 @@ import type { Accounting } from '../engine/stats/recorder';
 import { ClientReport, ClientInput, clientReport } from './client_cost';
 import { MachineInfo, OpensslInfo, ToolInfo, machineInfo, nodeOpensslInfo, toolInfo } from './facts';
 import { RESULT_KINDS, type ResultKind } from './result_kind';
+import { checkResultFields, FieldError } from './validate';
 
 export const SCHEMA = 'iocptls.result/1';
 
@@ -251,7 +252,18 @@ export interface ResultDocument {
   /** --start-at: when the run was meant to begin and when it did (merged: the earliest shard's start, the latest lateness). */
   startAt?: StartAt;
   /** A merged document (`iocptls merge`): how many inputs, of how many shards, how far apart they started. */
-  merged?: { inputs: number; of?: number; missing?: number[]; startSkewMs: number };
+  merged?: {
+    inputs: number;
+    of?: number;
+    missing?: number[];
+    startSkewMs: number;
+    /**
+     * The inputs' measured windows: from the earliest start to the latest finish, the time any of them
+     * was measuring (union) and the time all were (overlap), and how the rates were merged: 'sum' (they
+     * ran together: each rate's mean is the sum of the inputs' own) or 'consecutive' (over their summed time).
+     */
+    window?: { start: string; finish: string; unionS: number; overlapS: number; rates: 'sum' | 'consecutive' };
+  };
   /** A merged document: one row per input, in shard order. */
   shards?: ShardRow[];
   /** bench connections: what capacity was reached and what it cost the client. */
@@ -450,7 +462,7 @@ export function buildResult(input: ResultInput): ResultDocument {
   if (input.requestedRate !== undefined && input.requestedRate > 0) {
     // An open loop's own promise is to *start* at the rate; completions lag by the latency (a
     // stalled server leaves work in flight when the window closes), which the latencies show.
-    const achieved = kind !== 'throughput' && totals.started > 0 ? totals.started / duration : (doc.rates[PRIMARY_RATE[kind]]?.mean ?? 0);
+    const achieved = kind !== 'throughput' && totals.started > 0 && duration > 0 ? totals.started / duration : (doc.rates[PRIMARY_RATE[kind]]?.mean ?? 0);
     const shortfallPct = Math.max(0, ((input.requestedRate - achieved) / input.requestedRate) * 100);
     doc.rateTarget = { requested: input.requestedRate, achieved, shortfallPct };
   }
@@ -509,7 +521,12 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Checks that a parsed JSON value is a result document this version understands. */
+/**
+ * Checks that a parsed JSON value is a result document this version understands: its schema
+ * version and kind, then every field against docs/result-schema.md (src/report/validate.ts),
+ * encoded histograms included (bounded decoding). compare, merge and report all read documents
+ * through here (readResult, readResults), so none of them sees a document that is not one.
+ */
 export function validateResult(value: unknown, name: string): ResultDocument {
   if (!isObject(value) || !('schema' in value)) {
     throw new ResultFileError(`${name} is not an iocptls result document (no "schema": "${SCHEMA}")`);
@@ -520,8 +537,11 @@ export function validateResult(value: unknown, name: string): ResultDocument {
   if (!RESULT_KINDS.includes(value.kind as ResultKind)) {
     throw new ResultFileError(`${name} has an unknown kind ${JSON.stringify(value.kind)}`);
   }
-  for (const field of ['totals', 'rates', 'latency', 'errors'] as const) {
-    if (!isObject(value[field])) throw new ResultFileError(`${name} is missing "${field}"`);
+  try {
+    checkResultFields(value);
+  } catch (e) {
+    if (e instanceof FieldError) throw new ResultFileError(`${name}: ${e.message}`);
+    throw e;
   }
   return value as unknown as ResultDocument;
 }

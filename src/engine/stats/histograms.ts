@@ -3,6 +3,7 @@
 // them: percentiles of a merge are exact for the union of samples, averages of percentiles
 // would not be.
 
+import * as zlib from 'node:zlib';
 import * as hdr from 'hdr-histogram-js';
 
 /** The concrete histogram type we use everywhere: the plain-JS implementation. */
@@ -41,8 +42,174 @@ export function encodeHistogram(h: Histogram): string {
   return hdr.encodeIntoCompressedBase64(h);
 }
 
+// Decoding is bounded. An encoded histogram comes from a file that anyone may have written, and
+// hdr-histogram-js believes its headers: a payload length of 2 GiB makes it walk 2 GiB of bytes
+// that are not there (38 s), a run of zeros of 2^60 buckets makes it scan that many counts, and a
+// large enough range allocates gigabytes. So before hdr-histogram-js sees the bytes we check what
+// the V2 format promises (HdrHistogram's EncodableHistogram / "V2 compressed" layout):
+//   outer: int32 cookie 0x1c84930x, int32 length of the zlib stream, the stream;
+//   inner: int32 cookie 0x1c84930x, int32 payload length, int32 normalizing offset, int32 digits,
+//          int64 lowest, int64 highest, float64 conversion ratio (40 bytes), then the counts as
+//          ZigZag LEB128 words (a negative word is a run of zero counts).
+// Every claimed length must fit in the bytes actually there, the range must make a counts array
+// of a sane size, and the words must fill no more than that array: then decoding costs at most
+// a few milliseconds per histogram, whatever the file says.
+
+/** The longest encoded histogram accepted (base64 characters). Ours: a few KiB; a full 2^53 range at 3 digits stays under 1 MiB. */
+export const MAX_ENCODED_CHARS = 4 * 2 ** 20;
+/** The largest inflated histogram accepted, bytes (a counts array of MAX_COUNTS at 9 bytes per word, and the header). */
+export const MAX_INFLATED_BYTES = 2 * 2 ** 20;
+/** The most buckets a decoded histogram may have (ours: 17,408 for 60 s; 45,056 grown to 2^53 µs). */
+export const MAX_COUNTS = 2 ** 18;
+
+/**
+ * An encoded histogram may inflate to at most this many times its own length, plus INFLATE_SLACK:
+ * real counts compress 2-5x, while a zlib bomb of 400 characters inflates to megabytes of repeated
+ * words. With this, checking a document costs time in proportion to its size.
+ */
+export const INFLATE_RATIO = 64;
+export const INFLATE_SLACK = 16 * 1024;
+
+const V2_COOKIE = 0x1c849303;
+const V2_COMPRESSED_COOKIE = 0x1c849304;
+const V2_HEADER_BYTES = 40;
+
+/** An encoded histogram that is not one, or not one we agree to decode; the message is a short phrase. */
+export class HistogramDecodeError extends Error {
+  readonly code = 'IOCPTLS_ERR_HISTOGRAM';
+  constructor(message: string) {
+    super(message);
+    this.name = 'HistogramDecodeError';
+  }
+}
+
+/** What the checks learned about an encoded histogram. */
+export interface EncodedHistogramInfo {
+  /** Bytes of the zlib-inflated encoding (header and counts). */
+  inflatedBytes: number;
+  /** Buckets of the histogram it decodes into. */
+  countsLength: number;
+  totalCount: number;
+  /** The inflated encoding, to decode without inflating twice. */
+  inflated: Uint8Array;
+}
+
+/** HdrHistogram's counts array length for a range and precision (AbstractHistogram's constructor), or Infinity past MAX_COUNTS. */
+export function countsArrayLength(lowest: number, highest: number, digits: number): number {
+  const largestValueWithSingleUnitResolution = 2 * 10 ** digits;
+  const subBucketCountMagnitude = Math.ceil(Math.log2(largestValueWithSingleUnitResolution));
+  const subBucketHalfCountMagnitude = Math.max(subBucketCountMagnitude, 1) - 1;
+  const subBucketCount = 2 ** (subBucketHalfCountMagnitude + 1);
+  const unitMagnitude = Math.floor(Math.log2(lowest));
+  let smallestUntrackableValue = subBucketCount * 2 ** unitMagnitude;
+  let bucketsNeeded = 1;
+  while (smallestUntrackableValue <= highest) {
+    if (smallestUntrackableValue > Number.MAX_SAFE_INTEGER / 2) {
+      bucketsNeeded++;
+      break;
+    }
+    smallestUntrackableValue *= 2;
+    bucketsNeeded++;
+  }
+  const n = (bucketsNeeded + 1) * (subBucketCount / 2);
+  return n > MAX_COUNTS ? Infinity : n;
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** Checks an encoded histogram without trusting any length it claims; throws HistogramDecodeError. */
+export function inspectEncodedHistogram(encoded: unknown): EncodedHistogramInfo {
+  if (typeof encoded !== 'string') throw new HistogramDecodeError(`expected an encoded histogram (a base64 string), got ${encoded === null ? 'null' : typeof encoded}`);
+  const text = encoded.trim();
+  if (text.length > MAX_ENCODED_CHARS) throw new HistogramDecodeError(`encoded histogram of ${text.length} characters (at most ${MAX_ENCODED_CHARS})`);
+  if (text.length % 4 !== 0 || !BASE64.test(text)) throw new HistogramDecodeError('encoded histogram is not base64');
+  const bytes = Buffer.from(text, 'base64');
+  if (bytes.length < 8) throw new HistogramDecodeError('encoded histogram too short for its header');
+  const outer = bytes.readUInt32BE(0);
+  if ((outer & ~0xf0) >>> 0 !== V2_COMPRESSED_COOKIE) throw new HistogramDecodeError('not an HdrHistogram V2 compressed encoding (bad cookie)');
+  const compressedLength = bytes.readUInt32BE(4);
+  if (compressedLength > bytes.length - 8) {
+    throw new HistogramDecodeError(`encoded histogram claims ${compressedLength} compressed bytes, holds ${bytes.length - 8}`);
+  }
+  const maxInflated = Math.min(MAX_INFLATED_BYTES, INFLATE_RATIO * text.length + INFLATE_SLACK);
+  let inflated: Buffer;
+  try {
+    inflated = zlib.inflateSync(bytes.subarray(8, 8 + compressedLength), { maxOutputLength: maxInflated });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new HistogramDecodeError(
+      err.code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError
+        ? `encoded histogram of ${text.length} characters inflates past ${maxInflated} bytes`
+        : 'encoded histogram is not a zlib stream'
+    );
+  }
+  if (inflated.length < V2_HEADER_BYTES) throw new HistogramDecodeError('encoded histogram too short for its V2 header');
+  if ((inflated.readUInt32BE(0) & ~0xf0) >>> 0 !== V2_COOKIE) throw new HistogramDecodeError('not an HdrHistogram V2 encoding (bad inner cookie)');
+  const payloadLength = inflated.readUInt32BE(4);
+  if (payloadLength > inflated.length - V2_HEADER_BYTES) {
+    throw new HistogramDecodeError(`encoded histogram claims a payload of ${payloadLength} bytes, holds ${inflated.length - V2_HEADER_BYTES}`);
+  }
+  const digits = inflated.readInt32BE(12);
+  const lowest = Number(inflated.readBigInt64BE(16));
+  const highest = Number(inflated.readBigInt64BE(24));
+  if (!(digits >= 0 && digits <= 5)) throw new HistogramDecodeError(`encoded histogram has ${digits} significant digits (0 to 5)`);
+  if (!(lowest >= 1 && highest >= 2 * lowest && highest <= Number.MAX_SAFE_INTEGER)) {
+    throw new HistogramDecodeError(`encoded histogram has a range of ${lowest} to ${highest}`);
+  }
+  const countsLength = countsArrayLength(lowest, highest, digits);
+  if (countsLength === Infinity) throw new HistogramDecodeError(`encoded histogram would have more than ${MAX_COUNTS} buckets`);
+  // The words, as hdr-histogram-js reads them (ZigZagEncoding.decode: up to 9 bytes of 7 bits).
+  let pos = V2_HEADER_BYTES;
+  const end = V2_HEADER_BYTES + payloadLength;
+  let index = 0;
+  let totalCount = 0;
+  while (pos < end) {
+    const first = inflated[pos];
+    if (first < 0x80) {
+      // One-byte words (counts below 64, short zero runs): most of any payload.
+      pos++;
+      if (first & 1) index += (first + 1) >>> 1;
+      else {
+        totalCount += first >>> 1;
+        index++;
+      }
+      if (index > countsLength) throw new HistogramDecodeError(`encoded histogram fills more than its ${countsLength} buckets`);
+      continue;
+    }
+    let value = 0;
+    let scale = 1;
+    let k = 0;
+    for (;;) {
+      if (pos >= end) throw new HistogramDecodeError('encoded histogram ends inside a count');
+      const b = inflated[pos++];
+      value += (b & 0x7f) * scale;
+      scale *= 128;
+      if ((b & 0x80) === 0 || ++k === 9) break;
+    }
+    const word = value % 2 === 0 ? value / 2 : -(value + 1) / 2;
+    if (word < 0) index -= word; // a run of zero counts
+    else {
+      totalCount += word;
+      index++;
+    }
+    if (index > countsLength) throw new HistogramDecodeError(`encoded histogram fills more than its ${countsLength} buckets`);
+  }
+  if (!Number.isSafeInteger(totalCount)) throw new HistogramDecodeError('encoded histogram counts more than 2^53 samples');
+  return { inflatedBytes: inflated.length, countsLength, totalCount, inflated };
+}
+
+type V2Decoder = (data: Uint8Array, bitBucketSize: number, minBarForHighestTrackableValue: number) => Histogram;
+
+/**
+ * Decodes an encoded histogram once inspectEncodedHistogram has found it sound, so a hostile one
+ * fails in milliseconds (HistogramDecodeError) instead of hanging or exhausting memory.
+ */
 export function decodeHistogram(encoded: string): Histogram {
-  const h = hdr.decodeFromCompressedBase64(encoded, BIT_BUCKET_SIZE, false) as Histogram;
+  const info = inspectEncodedHistogram(encoded);
+  // hdr-histogram-js decodes inflated bytes with JsHistogram.decode (set by its encoding module);
+  // through it we inflate once. Should a later version move it, the public call does the same.
+  const decodeV2 = (hdr.JsHistogram as unknown as { decode?: V2Decoder }).decode;
+  const h = (typeof decodeV2 === 'function' ? decodeV2(info.inflated, BIT_BUCKET_SIZE, 0) : hdr.decodeFromCompressedBase64(encoded, BIT_BUCKET_SIZE, false)) as Histogram;
   h.autoResize = true;
   return h;
 }

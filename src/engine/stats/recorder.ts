@@ -29,6 +29,20 @@ export interface Accounting {
   backlogAtEnd: number;
 }
 
+/** The sum of several runs' (workers', rounds', shards') accounting: every field added; the unit is the first's. */
+export function sumAccounting(list: readonly Accounting[]): Accounting {
+  const sum: Accounting = { unit: list[0]?.unit ?? 'handshake', started: 0, succeeded: 0, failed: 0, cutOff: 0, inFlightAtEnd: 0, backlogAtEnd: 0 };
+  for (const a of list) {
+    sum.started += a.started;
+    sum.succeeded += a.succeeded;
+    sum.failed += a.failed;
+    sum.cutOff += a.cutOff;
+    sum.inFlightAtEnd += a.inFlightAtEnd;
+    sum.backlogAtEnd += a.backlogAtEnd;
+  }
+  return sum;
+}
+
 export const HISTOGRAM_NAMES = ['handshake', 'connect', 'rtt', 'handshakeUncorrected', 'scheduleLag', 'rttUncorrected'] as const;
 export type HistogramName = (typeof HISTOGRAM_NAMES)[number];
 export type EncodedHistograms = Partial<Record<HistogramName, string>>;
