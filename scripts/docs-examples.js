@@ -42,7 +42,7 @@ const { spawn, execFileSync } = require('node:child_process');
 
 const ROOT = path.join(__dirname, '..');
 const DOCS_NODE = '24.22.3';
-const MARK = /^<!--\s*example:\s*([\w.-]+)\s*-->\s*$/;
+const MARK = /^( *)<!--\s*example:\s*([\w.-]+)\s*-->\s*$/;
 const ELLIPSIS = '…';
 const OPTIONAL = [/^Warning: /, /^iocptls: .*using (epoll|io_uring)/];
 
@@ -67,17 +67,18 @@ function examplesOf(text) {
   for (let i = 0; i < lines.length; i++) {
     const m = MARK.exec(lines[i]);
     if (!m) continue;
-    if (!/^```console\s*$/.test(lines[i + 1] ?? '')) throw new Error(`example ${m[1]}: no \`\`\`console block right after its marker (line ${i + 1})`);
+    const [, indent, name] = m; // a block inside a list item is indented: so are its marker and fences
+    if (lines[i + 1] !== `${indent}\`\`\`console`) throw new Error(`example ${name}: no \`\`\`console block right after its marker (line ${i + 1})`);
     let end = i + 2;
-    while (end < lines.length && !/^```\s*$/.test(lines[end])) end++;
-    const body = lines.slice(i + 2, end);
+    while (end < lines.length && lines[end] !== `${indent}\`\`\``) end++;
+    const body = lines.slice(i + 2, end).map((l) => (l.startsWith(indent) ? l.slice(indent.length) : l.trimStart()));
     const steps = [];
     for (const l of body) {
       if (l.startsWith('$ ')) steps.push({ cmd: l.slice(2), out: [] });
-      else if (!steps.length) throw new Error(`example ${m[1]}: output before the first $ command`);
+      else if (!steps.length) throw new Error(`example ${name}: output before the first $ command`);
       else steps[steps.length - 1].out.push(l);
     }
-    found.push({ name: m[1], start: i + 2, end, steps });
+    found.push({ name, indent, start: i + 2, end, steps });
   }
   return found;
 }
@@ -122,7 +123,7 @@ function bashScript(steps, port, node) {
 
 function runBlock(steps, cwd, port, node) {
   return new Promise((resolve) => {
-    const env = { ...process.env, PATH: `${path.dirname(node)}:${process.env.PATH}`, COLUMNS: '100', NO_COLOR: '1', FORCE_COLOR: '0' };
+    const env = { ...process.env, PATH: `${path.dirname(node)}:${process.env.PATH}`, OCLIF_COLUMNS: '100', NO_COLOR: '1', FORCE_COLOR: '0' };
     delete env.SSLKEYLOGFILE;
     const child = spawn('bash', ['-c', bashScript(steps, port, node)], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -272,7 +273,7 @@ async function main() {
           console.log(`${update ? 'updated ' : 'MISMATCH'} ${rel} ${ex.name} (${secs} s)${update ? '' : '\n    ' + why.join('\n    ')}`);
         } else console.log(`ok       ${rel} ${ex.name} (${secs} s)`);
         if (update) {
-          const body = ex.steps.flatMap((s, i) => [`$ ${s.cmd}`, ...updated(s.out, outputs[i])]);
+          const body = ex.steps.flatMap((s, i) => [`$ ${s.cmd}`, ...updated(s.out, outputs[i])]).map((l) => (l ? ex.indent + l : l));
           edits.push({ start: ex.start, end: ex.end, body });
         }
       }
