@@ -17,7 +17,7 @@
 //
 // Each page is one shell session in a fresh directory: its examples run in order, each block in
 // one bash (so `T=$(...)` and `wait` work within a block), files left by one block are there for
-// the next. `npx iocptls` and `iocptls` run this checkout's bin/run.js. A command ending in `&`
+// the next (the directory shows as /tmp/demo in the output). `npx iocptls` and `iocptls` run this checkout's bin/run.js. A command ending in `&`
 // runs in the background until the page is done (then it gets SIGTERM); the block shows what it
 // printed by the time it was ready (its first line). Port 4433 in a command (and serve's default,
 // 4433) is replaced by a free port, and back in the output, so examples never collide with a
@@ -44,6 +44,8 @@ const ROOT = path.join(__dirname, '..');
 const DOCS_NODE = '24.22.3';
 const MARK = /^( *)<!--\s*example:\s*([\w.-]+)\s*-->\s*$/;
 const ELLIPSIS = '…';
+/** The page's working directory (a fresh temporary one) as the output shows it. */
+const WORKDIR = '/tmp/demo';
 const OPTIONAL = [/^Warning: /, /^iocptls: .*using (epoll|io_uring)/];
 
 function pages(args) {
@@ -144,7 +146,7 @@ function runBlock(steps, cwd, port, node) {
       for (let i = 0; i < outputs.length; i++) {
         if (outputs[i].length && outputs[i][outputs[i].length - 1] === '' ) outputs[i].pop();
       }
-      resolve(outputs.map((o) => o.map((l) => l.replace(new RegExp(`\\b${port}\\b`, 'g'), '4433').replace(/\s+$/, ''))));
+      resolve(outputs.map((o) => o.map((l) => l.split(cwd).join(WORKDIR).replace(new RegExp(`\\b${port}\\b`, 'g'), '4433').replace(/\s+$/, ''))));
     });
   });
 }
@@ -257,7 +259,7 @@ async function main() {
     const examples = examplesOf(text).filter((e) => !only.length || only.includes(e.name));
     if (!examples.length) continue;
     const rel = path.relative(ROOT, file);
-    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'iocptls-docs-'));
+    const cwd = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'iocptls-docs-')));
     const port = await freePort();
     const lines = text.split('\n');
     const edits = [];
