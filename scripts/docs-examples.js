@@ -6,6 +6,7 @@
 //   node scripts/docs-examples.js --update      rewrite the pages with the output of this run
 //   node scripts/docs-examples.js README.md     only these pages;  --only NAME  only these examples
 //   node scripts/docs-examples.js --node PATH   run the examples on this node binary
+//   node scripts/docs-examples.js --jobs N      pages at a time (default 2)
 //
 // An example is a ```console block right after an HTML comment naming it:
 //
@@ -28,7 +29,8 @@
 // normalise alike (histogram bars, table rows of one kind) count once — then compared line by
 // line. A line `…` in a block stands for any number of lines; --update keeps such elisions (the
 // same number of lines before and after). Lines that come and go with the machine's load
-// (`Warning: ...`, the io_uring fallback notice) are ignored on both sides, and so is the verdict
+// (`Warning: ...`, the io_uring fallback notice, bench's `After window` row and its `(N in flight
+// at the end)`: there may be none) are ignored on both sides, and so is the verdict
 // cell of a compare table's row (a noisy metric's `~` may read `regressed` in the next run).
 //
 // The examples are made on Node.js 24 (OpenSSL 3.5: post-quantum key exchange by default); the
@@ -46,7 +48,7 @@ const MARK = /^( *)<!--\s*example:\s*([\w.-]+)\s*-->\s*$/;
 const ELLIPSIS = '…';
 /** The page's working directory (a fresh temporary one) as the output shows it. */
 const WORKDIR = '/tmp/demo';
-const OPTIONAL = [/^Warning: /, /^iocptls: .*using (epoll|io_uring)/];
+const OPTIONAL = [/^Warning: /, /^iocptls: .*using (epoll|io_uring)/, /^│ After window /];
 
 function pages(args) {
   if (args.length) return args.map((a) => path.resolve(a));
@@ -170,6 +172,7 @@ function shape(line) {
     .replace(/[-+]\d+(\.\d+)?%/g, '#')
     .replace(NUMBER, '#')
     .replace(/#(?:[\s,.–\-/:x]+#)+/g, '#')
+    .replace(/ \(# in flight at the end\)/, '')
     .replace(/[█▉▊▋▌▍▎▏]+/g, '')
     .replace(/─+/g, '─')
     .replace(/\s+/g, ' ')
@@ -237,16 +240,64 @@ function updated(shown, actual) {
   return out;
 }
 
+/** Runs one page's examples in a fresh directory; with --update, writes the outputs back. */
+async function runPage(file, { only, update, node }) {
+  let text = fs.readFileSync(file, 'utf8');
+  const examples = examplesOf(text).filter((e) => !only.length || only.includes(e.name));
+  const log = [];
+  let failed = 0;
+  if (!examples.length) return { log, failed, count: 0 };
+  const rel = path.relative(ROOT, file);
+  const cwd = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'iocptls-docs-')));
+  const port = await freePort();
+  const lines = text.split('\n');
+  const edits = [];
+  try {
+    for (const ex of examples) {
+      const t = Date.now();
+      const outputs = await runBlock(ex.steps, cwd, port, node);
+      const why = ex.steps.map((s, i) => mismatch(s.out, outputs[i]) && `$ ${s.cmd}\n      ${mismatch(s.out, outputs[i])}`).filter(Boolean);
+      const secs = ((Date.now() - t) / 1000).toFixed(1);
+      if (why.length) {
+        if (!update) failed++;
+        log.push(`${update ? 'updated ' : 'MISMATCH'} ${rel} ${ex.name} (${secs} s)${update ? '' : '\n    ' + why.join('\n    ')}`);
+      } else log.push(`ok       ${rel} ${ex.name} (${secs} s)`);
+      if (update) {
+        const body = ex.steps.flatMap((s, i) => [`$ ${s.cmd}`, ...updated(s.out, outputs[i])]).map((l) => (l ? ex.indent + l : l));
+        edits.push({ start: ex.start, end: ex.end, body });
+      }
+    }
+  } finally {
+    const pids = fs.existsSync(path.join(cwd, '.bgpids')) ? fs.readFileSync(path.join(cwd, '.bgpids'), 'utf8').split('\n').filter(Boolean) : [];
+    for (const pid of pids) {
+      try { process.kill(Number(pid), 'SIGTERM'); } catch { /* already gone */ }
+    }
+    await new Promise((r) => setTimeout(r, pids.length ? 1500 : 0));
+    for (const pid of pids) {
+      try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ }
+    }
+    fs.rmSync(cwd, { recursive: true, force: true });
+  }
+  if (update && edits.length) {
+    for (const e of edits.reverse()) lines.splice(e.start, e.end - e.start, ...e.body);
+    text = lines.join('\n');
+    fs.writeFileSync(file, text);
+  }
+  return { log, failed, count: examples.length };
+}
+
 async function main() {
   const argv = process.argv.slice(2);
   const update = argv.includes('--update');
   const only = [];
   let node;
+  let jobs = 2;
   const files = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--update') continue;
     else if (argv[i] === '--only') only.push(...argv[++i].split(','));
     else if (argv[i] === '--node') node = argv[++i];
+    else if (argv[i] === '--jobs') jobs = Math.max(1, Number(argv[++i]) || 1);
     else files.push(argv[i]);
   }
   node ??= execFileSync('bash', [path.join(ROOT, 'scripts', 'fetch-node.sh'), DOCS_NODE], { encoding: 'utf8' }).trim();
@@ -254,48 +305,18 @@ async function main() {
   const t0 = Date.now();
   let failed = 0;
   let count = 0;
-  for (const file of pages(files)) {
-    let text = fs.readFileSync(file, 'utf8');
-    const examples = examplesOf(text).filter((e) => !only.length || only.includes(e.name));
-    if (!examples.length) continue;
-    const rel = path.relative(ROOT, file);
-    const cwd = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'iocptls-docs-')));
-    const port = await freePort();
-    const lines = text.split('\n');
-    const edits = [];
-    try {
-      for (const ex of examples) {
-        const t = Date.now();
-        const outputs = await runBlock(ex.steps, cwd, port, node);
-        count++;
-        const why = ex.steps.map((s, i) => mismatch(s.out, outputs[i]) && `$ ${s.cmd}\n      ${mismatch(s.out, outputs[i])}`).filter(Boolean);
-        const secs = ((Date.now() - t) / 1000).toFixed(1);
-        if (why.length) {
-          if (!update) failed++;
-          console.log(`${update ? 'updated ' : 'MISMATCH'} ${rel} ${ex.name} (${secs} s)${update ? '' : '\n    ' + why.join('\n    ')}`);
-        } else console.log(`ok       ${rel} ${ex.name} (${secs} s)`);
-        if (update) {
-          const body = ex.steps.flatMap((s, i) => [`$ ${s.cmd}`, ...updated(s.out, outputs[i])]).map((l) => (l ? ex.indent + l : l));
-          edits.push({ start: ex.start, end: ex.end, body });
-        }
-      }
-    } finally {
-      const pids = fs.existsSync(path.join(cwd, '.bgpids')) ? fs.readFileSync(path.join(cwd, '.bgpids'), 'utf8').split('\n').filter(Boolean) : [];
-      for (const pid of pids) {
-        try { process.kill(Number(pid), 'SIGTERM'); } catch { /* already gone */ }
-      }
-      await new Promise((r) => setTimeout(r, pids.length ? 1500 : 0));
-      for (const pid of pids) {
-        try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ }
-      }
-      fs.rmSync(cwd, { recursive: true, force: true });
+  // Pages run --jobs at a time (default 2: the README's bench ab alone takes half a minute), each
+  // page's examples in order; a page's lines are printed when it is done.
+  const queue = pages(files);
+  const worker = async () => {
+    for (let file = queue.shift(); file; file = queue.shift()) {
+      const r = await runPage(file, { only, update, node });
+      for (const l of r.log) console.log(l);
+      failed += r.failed;
+      count += r.count;
     }
-    if (update && edits.length) {
-      for (const e of edits.reverse()) lines.splice(e.start, e.end - e.start, ...e.body);
-      text = lines.join('\n');
-      fs.writeFileSync(file, text);
-    }
-  }
+  };
+  await Promise.all(Array.from({ length: jobs }, worker));
   const secs = ((Date.now() - t0) / 1000).toFixed(0);
   console.log(`${count} examples, ${failed} not matching the docs (${secs} s, node ${execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()})`);
   if (failed) process.exitCode = 1;
