@@ -7,6 +7,7 @@
 //   node scripts/docs-examples.js README.md     only these pages;  --only NAME  only these examples
 //   node scripts/docs-examples.js --node PATH   run the examples on this node binary
 //   node scripts/docs-examples.js --jobs N      pages at a time (default 2)
+//   node scripts/docs-examples.js --all         also the examples marked slow (minutes of load)
 //
 // An example is a ```console block right after an HTML comment naming it:
 //
@@ -20,9 +21,11 @@
 // one bash (so `T=$(...)` and `wait` work within a block), files left by one block are there for
 // the next (the directory shows as /tmp/demo in the output). `npx iocptls` and `iocptls` run this checkout's bin/run.js. A command ending in `&`
 // runs in the background until the page is done (then it gets SIGTERM); the block shows what it
-// printed by the time it was ready (its first line). Port 4433 in a command (and serve's default,
-// 4433) is replaced by a free port, and back in the output, so examples never collide with a
-// server already on 4433.
+// printed by the time it was ready (a server's first line; other background commands are not
+// waited for: `wait` in the block does). Ports 4433-4436 in a command (and serve's default, 4433)
+// are replaced by free ports, and back in the output, so examples never collide with a server
+// already there. `<!-- example: NAME slow -->` marks an example that runs only with --all (or
+// --only NAME): rounds of benchmarks that take minutes; the default run stays under two minutes.
 //
 // Shape: both sides are normalised — numbers with their units, dates, hex fingerprints, month
 // names and runs of spaces or table rules become one token each, and consecutive lines that
@@ -44,11 +47,13 @@ const { spawn, execFileSync } = require('node:child_process');
 
 const ROOT = path.join(__dirname, '..');
 const DOCS_NODE = '24.22.3';
-const MARK = /^( *)<!--\s*example:\s*([\w.-]+)\s*-->\s*$/;
+const MARK = /^( *)<!--\s*example:\s*([\w.-]+)(\s+slow)?\s*-->\s*$/;
+/** Ports the pages use (serve's default 4433 and the next ones): each is given a free port per page. */
+const DOC_PORTS = [4433, 4434, 4435, 4436];
 const ELLIPSIS = '…';
 /** The page's working directory (a fresh temporary one) as the output shows it. */
 const WORKDIR = '/tmp/demo';
-const OPTIONAL = [/^Warning: /, /^iocptls: .*using (epoll|io_uring)/, /^│ After window /];
+const OPTIONAL = [/^Warning: /, /^iocptls: warning: /, /^iocptls: .*using (epoll|io_uring)/, /^│ After window /];
 
 function pages(args) {
   if (args.length) return args.map((a) => path.resolve(a));
@@ -71,7 +76,7 @@ function examplesOf(text) {
   for (let i = 0; i < lines.length; i++) {
     const m = MARK.exec(lines[i]);
     if (!m) continue;
-    const [, indent, name] = m; // a block inside a list item is indented: so are its marker and fences
+    const [, indent, name, slow] = m; // a block inside a list item is indented: so are its marker and fences
     if (lines[i + 1] !== `${indent}\`\`\`console`) throw new Error(`example ${name}: no \`\`\`console block right after its marker (line ${i + 1})`);
     let end = i + 2;
     while (end < lines.length && lines[end] !== `${indent}\`\`\``) end++;
@@ -82,7 +87,7 @@ function examplesOf(text) {
       else if (!steps.length) throw new Error(`example ${name}: output before the first $ command`);
       else steps[steps.length - 1].out.push(l);
     }
-    found.push({ name, indent, start: i + 2, end, steps });
+    found.push({ name, indent, slow: Boolean(slow), start: i + 2, end, steps });
   }
   return found;
 }
@@ -98,44 +103,57 @@ function freePort() {
   });
 }
 
-function bashScript(steps, port, node) {
+function bashScript(steps, ports, node) {
   const run = `"${node}" "${path.join(ROOT, 'bin', 'run.js')}"`;
   const pre = [
     `iocptls() { ${run} "$@"; }`,
     'npx() { if [ "$1" = iocptls ]; then shift; iocptls "$@"; else command npx "$@"; fi; }',
     'export -f iocptls npx',
+    '__rc=0',
   ];
   const body = [];
   steps.forEach((s, i) => {
-    let cmd = s.cmd.replace(/\b4433\b/g, String(port));
+    let cmd = s.cmd.replace(/\b443[3-6]\b/g, (p) => String(ports.get(Number(p))));
     // serve's default port is 4433: give it the free one.
-    if (/^(npx )?iocptls serve\b/.test(cmd) && !/ (--port|-p)[ =]/.test(cmd)) cmd = cmd.replace(/\s*&?\s*$/, (m) => ` --port ${port}${m}`);
-    body.push(`printf '\\n@@step ${i}\\n'`);
+    if (/^(npx )?iocptls serve\b/.test(cmd) && !/ (--port|-p)[ =]/.test(cmd)) cmd = cmd.replace(/\s*&?\s*$/, (m) => ` --port ${ports.get(4433)}${m}`);
+    // The marker must not change $?: `echo $?` after a command shows that command's status.
+    body.push(`printf '\\n@@step ${i}\\n'; (exit $__rc)`);
     const bg = /&\s*$/.test(cmd);
     if (bg) {
       // Background: keep it running for the page (exec: the pid is the command's own, for the
       // SIGTERM at the end); show its first line once it is ready.
       cmd = cmd.replace(/&\s*$/, '').replace(/^(npx )?iocptls /, `exec ${run} `);
       body.push(`( ${cmd} ) > .bg${i}.log 2>&1 & echo $! >> .bgpids`);
-      body.push(`for _ in $(seq 200); do [ -s .bg${i}.log ] && break; sleep 0.05; done; sleep 0.2; head -n 1 .bg${i}.log`);
+      // A server is ready when it says where it listens; other background commands are not waited for.
+      // A server runs until the page is done, so `wait` in the block must not wait for it: disown it.
+      if (/^exec \S+ \S+ serve\b/.test(cmd)) body.push('disown $!');
+      if (/^exec \S+ \S+ serve\b/.test(cmd)) body.push(`for _ in $(seq 200); do [ -s .bg${i}.log ] && break; sleep 0.05; done; sleep 0.2; head -n 1 .bg${i}.log`);
     } else {
-      body.push(`{ ${cmd} ; } 2>&1`);
+      body.push(`{ ${cmd} ; } 2>&1; __rc=$?`);
     }
   });
   return [...pre, ...body].join('\n') + '\n';
 }
 
-function runBlock(steps, cwd, port, node) {
-  return new Promise((resolve) => {
+function runBlock(steps, cwd, ports, node, timeoutMs) {
+  return new Promise((resolve, reject) => {
     const env = { ...process.env, PATH: `${path.dirname(node)}:${process.env.PATH}`, OCLIF_COLUMNS: '100', NO_COLOR: '1', FORCE_COLOR: '0' };
     delete env.SSLKEYLOGFILE;
-    const child = spawn('bash', ['-c', bashScript(steps, port, node)], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', ['-c', bashScript(steps, ports, node)], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
     child.on('close', () => {
       clearTimeout(timer);
+      if (timedOut) {
+        reject(new Error(`still running after ${timeoutMs / 1000} s, killed: ${steps.map((st) => st.cmd).join('; ').slice(0, 200)}`));
+        return;
+      }
       const outputs = steps.map(() => []);
       let cur = -1;
       for (const l of out.replace(/\n$/, '').split('\n')) {
@@ -148,7 +166,8 @@ function runBlock(steps, cwd, port, node) {
       for (let i = 0; i < outputs.length; i++) {
         if (outputs[i].length && outputs[i][outputs[i].length - 1] === '' ) outputs[i].pop();
       }
-      resolve(outputs.map((o) => o.map((l) => l.split(cwd).join(WORKDIR).replace(new RegExp(`\\b${port}\\b`, 'g'), '4433').replace(/\s+$/, ''))));
+      const back = (l) => [...ports].reduce((t, [doc, free]) => t.replace(new RegExp(`\\b${free}\\b`, 'g'), String(doc)), l);
+      resolve(outputs.map((o) => o.map((l) => back(l.split(cwd).join(WORKDIR)).replace(/\s+$/, ''))));
     });
   });
 }
@@ -241,21 +260,29 @@ function updated(shown, actual) {
 }
 
 /** Runs one page's examples in a fresh directory; with --update, writes the outputs back. */
-async function runPage(file, { only, update, node }) {
+async function runPage(file, { only, update, node, all }) {
   let text = fs.readFileSync(file, 'utf8');
-  const examples = examplesOf(text).filter((e) => !only.length || only.includes(e.name));
+  const examples = examplesOf(text).filter((e) => (only.length ? only.includes(e.name) : all || !e.slow));
   const log = [];
   let failed = 0;
   if (!examples.length) return { log, failed, count: 0 };
   const rel = path.relative(ROOT, file);
   const cwd = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'iocptls-docs-')));
-  const port = await freePort();
+  const ports = new Map();
+  for (const p of DOC_PORTS) ports.set(p, await freePort());
   const lines = text.split('\n');
   const edits = [];
   try {
     for (const ex of examples) {
       const t = Date.now();
-      const outputs = await runBlock(ex.steps, cwd, port, node);
+      let outputs;
+      try {
+        outputs = await runBlock(ex.steps, cwd, ports, node, ex.slow ? 900_000 : 120_000);
+      } catch (e) {
+        failed++;
+        log.push(`FAILED   ${rel} ${ex.name}: ${e.message}`);
+        continue;
+      }
       const why = ex.steps.map((s, i) => mismatch(s.out, outputs[i]) && `$ ${s.cmd}\n      ${mismatch(s.out, outputs[i])}`).filter(Boolean);
       const secs = ((Date.now() - t) / 1000).toFixed(1);
       if (why.length) {
@@ -289,12 +316,13 @@ async function runPage(file, { only, update, node }) {
 async function main() {
   const argv = process.argv.slice(2);
   const update = argv.includes('--update');
+  const all = argv.includes('--all');
   const only = [];
   let node;
   let jobs = 2;
   const files = [];
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--update') continue;
+    if (argv[i] === '--update' || argv[i] === '--all') continue;
     else if (argv[i] === '--only') only.push(...argv[++i].split(','));
     else if (argv[i] === '--node') node = argv[++i];
     else if (argv[i] === '--jobs') jobs = Math.max(1, Number(argv[++i]) || 1);
@@ -310,7 +338,7 @@ async function main() {
   const queue = pages(files);
   const worker = async () => {
     for (let file = queue.shift(); file; file = queue.shift()) {
-      const r = await runPage(file, { only, update, node });
+      const r = await runPage(file, { only, update, node, all });
       for (const l of r.log) console.log(l);
       failed += r.failed;
       count += r.count;
