@@ -34,7 +34,8 @@
 // same number of lines before and after). Lines that come and go with the machine's load
 // (`Warning: ...`, the io_uring fallback notice, bench's `After window` row and its `(N in flight
 // at the end)`: there may be none; compare's note of percentiles with too few events) are ignored on both sides, and so is the verdict
-// cell of a compare table's row (a noisy metric's `~` may read `regressed` in the next run).
+// cell of a compare table's row and the names in its list of regressions (a noisy metric's `~` may
+// read `regressed` in the next run).
 //
 // The examples are made on Node.js 24 (OpenSSL 3.5: post-quantum key exchange by default); the
 // node binary is found by scripts/fetch-node.sh (cached in ~/.cache/iocptls-node).
@@ -181,6 +182,7 @@ const NUMBER = new RegExp(`[+-]?(?:\\d[\\d,]*(?:\\.\\d+)?|\\.\\d+)(?:e[+-]?\\d+)
 function shape(line) {
   return line
     .replace(/\x1b\[[0-9;]*m/g, '')
+    .replace(/^(\s+)[^:│]+?: (?=\S.* -> )/, '$1METRIC: ') // which metrics regressed is data, like the numbers
     .replace(/\b[0-9A-F]{2}(?::[0-9A-F]{2}){3,}(?::…)?/g, 'HEX')
     .replace(/\b[0-9a-f]{8}\b/g, 'ID')
     .replace(/\d{4}-\d\d-\d\d(?:T[\d:.]+Z)?/g, 'DATE')
@@ -192,6 +194,7 @@ function shape(line) {
     .replace(NUMBER, '#')
     .replace(/#(?:[\s,.–\-/:x]+#)+/g, '#')
     .replace(/ \(# in flight at the end\)/, '')
+    .replace(/([<=])#/g, '#') // p<0.001 and p=0.007 alike
     .replace(/[█▉▊▋▌▍▎▏]+/g, '')
     .replace(/─+/g, '─')
     .replace(/\s+/g, ' ')
@@ -201,7 +204,10 @@ function shape(line) {
 function shapes(lines) {
   const out = [];
   for (const l of lines) {
-    if (OPTIONAL.some((r) => r.test(l))) continue;
+    if (OPTIONAL.some((r) => r.test(l))) {
+      if (l.startsWith('│') && out.length && out[out.length - 1].startsWith('├')) out.pop(); // and the rule above the row
+      continue;
+    }
     const s = l === ELLIPSIS ? ELLIPSIS : shape(l);
     if (out.length && out[out.length - 1] === s && s !== ELLIPSIS) continue;
     out.push(s);
