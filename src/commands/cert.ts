@@ -15,6 +15,7 @@ export default class Cert extends PlainCommand {
     'Writes ca.pem + ca.key (unless --ca-cert/--ca-key name an existing CA) and NAME.pem + NAME.key into --out. ' +
       'The leaf file holds the leaf certificate only; private keys are unencrypted PKCS#8 with mode 0600.',
     'For testing only: anyone holding ca.key can impersonate any name to clients that trust ca.pem.',
+    'See docs/commands/cert.md.',
   ].join('\n\n');
 
   static examples = [
@@ -40,7 +41,7 @@ export default class Cert extends PlainCommand {
     client: Flags.boolean({ description: 'issue a clientAuth certificate instead of a serverAuth one', default: false }),
     name: Flags.string({ description: 'base name of the leaf files [default: server, or client with --client]' }),
     force: Flags.boolean({ description: 'overwrite existing files', default: false }),
-    openssl: Flags.string({ description: 'libssl to use instead of the OpenSSL inside Node.js (or IOCPTLS_OPENSSL)' }),
+    openssl: Flags.string({ description: 'path to a libssl to use instead of the OpenSSL inside Node.js [env: IOCPTLS_OPENSSL]' }),
   };
 
   async run(): Promise<CertResult> {

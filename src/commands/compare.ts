@@ -16,7 +16,8 @@ export default class Compare extends PlainCommand {
     'its bootstrap confidence interval and a Mann-Whitney U p-value over the samples (rounds, else per-second ' +
     'intervals). Exits 1 only when a gated metric (the headline rate, the headline latency percentiles) changes for ' +
     'the worse significantly (Holm-adjusted p < --alpha) and by more than --threshold; 2 when the files cannot be ' +
-    'compared. See docs/compare.md.';
+    'compared.\n\n' +
+    'See docs/commands/compare.md (the command) and docs/compare.md (the statistics).';
 
   static examples = [
     '<%= config.bin %> compare base.json new.json',

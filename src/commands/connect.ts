@@ -12,11 +12,15 @@ import { buildConnectDocument, ConnectDocument, renderConnect } from '../report/
 import { toolInfo } from '../report/facts';
 
 export default class Connect extends IocptlsCommand {
-  static summary = 'Connect to a TLS server and report what was negotiated, how long each step took, and the certificate chain.';
-  static description = `Verifies the certificate and hostname unless --insecure (trust: --ca FILE, else the system CA bundle,
-else Node.js's built-in roots; the report says which). With --send, or with data piped on stdin, sends it after the
-handshake and writes the reply to stdout, like openssl s_client (with --json, stdout holds only the JSON document and
-the reply goes to stderr).`;
+  static summary = 'Connect to a TLS server: what it negotiates, the timings, the certificate chain.';
+  static description = [
+    'Verifies the certificate and hostname unless --insecure (which still reports the result). Trust comes from ' +
+      '--ca FILE, else the system CA bundle, else Node.js\'s built-in roots; the report says which.',
+    'With --send, or with data piped on stdin, sends the data after the handshake and writes the reply to stdout, ' +
+      'like openssl s_client (with --json, stdout holds only the JSON document and the reply goes to stderr). ' +
+      '--reconnect N reconnects N times offering the session, and reports how many resumed.',
+    'See docs/commands/connect.md.',
+  ].join('\n\n');
   static examples = [
     '<%= config.bin %> connect 127.0.0.1:4433 --ca ca.pem --servername localhost',
     '<%= config.bin %> connect example.com --alpn h2,http/1.1 --json',
@@ -31,12 +35,12 @@ the reply goes to stderr).`;
     servername: Flags.string({ description: 'SNI to send and name to verify [default: the host, unless it is an IP address]' }),
     ca: Flags.string({ description: 'trust only the CA certificates in this PEM file' }),
     insecure: Flags.boolean({ char: 'k', description: 'do not fail on certificate or hostname errors (still reported)', default: false }),
-    cert: Flags.string({ description: 'client certificate (PEM, with chain)', dependsOn: ['key'] }),
+    cert: Flags.string({ description: 'client certificate, with its chain (PEM)', dependsOn: ['key'] }),
     key: Flags.string({ description: 'private key of --cert (PEM)', dependsOn: ['cert'] }),
     reconnect: Flags.integer({ description: 'reconnect N times resuming the session, and report how many resumed', default: 0, min: 0, max: 1000 }),
     send: Flags.string({ description: 'data to send after the handshake (\\r and \\n escapes understood); the reply goes to stdout' }),
-    keylog: Flags.string({ description: 'append TLS secrets to this file in NSS key log format [env: SSLKEYLOGFILE]' }),
-    timeout: Flags.integer({ description: 'connect + handshake timeout, ms', default: 10000, min: 1 }),
+    keylog: Flags.string({ description: 'append TLS secrets to this file (NSS key log format) [env: SSLKEYLOGFILE]' }),
+    timeout: Flags.integer({ description: 'connect + handshake timeout per connection, ms', default: 10000, min: 1 }),
     quiet: Flags.integer({ description: 'after sending, close once the peer has been silent this long, ms', default: 1000, min: 0 }),
     ...bindFlag,
   };

@@ -15,11 +15,16 @@ import BenchThroughput from './bench/throughput';
 const ADDED = ['--shard', '--start-at', '--json'];
 
 export default class K8sJob extends IocptlsCommand {
-  static summary = 'Print a Kubernetes Indexed Job that runs a bench as N shards on N pods, starting together.';
-  static description = `Everything after -- is the bench to run (bench, bench handshake or bench throughput, with a target).
-Each pod runs its share (--shard auto/N: the pod's JOB_COMPLETION_INDEX), all begin at one instant (--start-at, the
-time this is written plus --start-in), and print their result document on stdout; the comments above the manifest
-give the kubectl command that collects the documents and merges them (iocptls merge). No cluster is needed to write it.`;
+  static summary = 'Print a Kubernetes Indexed Job that runs a bench as N shards, starting together.';
+  static description = [
+    'Everything after -- is the bench to run (bench, bench handshake or bench throughput, with a target), checked ' +
+      'here as bench would check it. Each pod runs its share (--shard auto/N: the pod\'s JOB_COMPLETION_INDEX), all ' +
+      'pods begin at one instant (--start-at: the time this is written plus --start-in), and each prints its result ' +
+      'document on stdout.',
+    'The comments above the manifest give the kubectl command that collects the documents and merges them ' +
+      '(iocptls merge). No cluster is needed to write the manifest.',
+    'See docs/commands/k8s-job.md.',
+  ].join('\n\n');
   static examples = [
     '<%= config.bin %> k8s-job --parallelism 4 --image registry.example/iocptls:0.1.0 -- bench handshake 10.0.0.5:443 -c 400 -d 30 > job.yaml',
   ];

@@ -10,14 +10,17 @@ import { renderShards } from '../report/shards_table';
 import { renderResult } from '../report/table';
 
 export default class Merge extends IocptlsCommand {
-  static summary = "Merge the result documents of shards (--shard I/N) into one: counts summed, histograms added, rates the sum of the shards' own.";
-  static description = `Reads result documents (bench --json) from files, or from standard input with '-'; a file may hold
-several, one after the other, as \`kubectl logs\` prints an Indexed Job's pods (other lines in between are skipped).
-Shards that ran together (their windows overlap) give rates that are the sum of each shard's own, whatever their
-skew; inputs that did not run together are merged as consecutive parts of one run (docs/result-schema.md).
-Refuses documents that are not what the schema says, of different kinds or targets, a shard given twice, and
-shards of different runs (exit 2).
-The merged document is a result document like bench's: \`iocptls compare\` reads it.`;
+  static summary = 'Merge the result documents of a run\'s shards (--shard I/N) into one.';
+  static description = [
+    'Counts are summed and HDR histograms added; each shard keeps a row. Shards that ran together (their windows ' +
+      'overlap) give rates that are the sum of each shard\'s own, whatever their skew; inputs that did not run ' +
+      'together are merged as consecutive parts of one run (docs/result-schema.md). Reads result documents (bench ' +
+      '--json) from files, or from standard input with "-"; a file may hold several, one after the other, as ' +
+      '`kubectl logs` prints an Indexed Job\'s pods (other lines in between are skipped).',
+    'Refuses documents that are not what the schema says, of different kinds or targets, a shard given twice, and ' +
+      'shards of different runs (exit 2). The merged document is a result document like bench\'s: `iocptls compare` reads it.',
+    'See docs/commands/merge.md.',
+  ].join('\n\n');
   static examples = [
     '<%= config.bin %> merge shard0.json shard1.json',
     '<%= config.bin %> merge shard*.json --out merged.json',

@@ -6,13 +6,15 @@ import { renderReportText } from '../report/reportText';
 import { ResultDocument, ResultFileError, readResult } from '../report/result';
 
 export default class Report extends PlainCommand {
-  static summary = 'Show a saved result document: the text report bench printed, or a self-contained HTML page with --html.';
+  static summary = 'Show a saved result document as a text report, or as an HTML page (--html).';
 
-  static description =
+  static description = [
     'Reads a result document (`iocptls bench ... --json > run.json`, or a merged one). Without --html, prints the ' +
-    'same tables and latency plot as bench. With --html FILE, writes one HTML file with the percentile spectrum, ' +
-    'the latency distribution, the rate second by second and the errors by reason: no scripts, nothing fetched, ' +
-    'fit to attach to a CI job or open offline.';
+      'same tables and latency plot as bench. With --html FILE, writes one HTML file with the percentile spectrum, ' +
+      'the latency distribution, the rate second by second and the errors by reason: no scripts, nothing fetched, ' +
+      'fit to attach to a CI job or open offline.',
+    'See docs/commands/report.md.',
+  ].join('\n\n');
 
   static examples = ['<%= config.bin %> report run.json', '<%= config.bin %> report run.json --html run.html'];
 

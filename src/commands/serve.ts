@@ -14,12 +14,16 @@ import type { IntervalSample } from '../engine/stats/intervals';
 import { renderServeTotals, renderStatsLine, ServeDocument } from '../report/serve';
 
 export default class Serve extends IocptlsCommand {
-  static summary = 'Run a TLS server: echo, sink, source, http or handshake-only, on a pool of completion-port workers.';
-  static description = `Binds 127.0.0.1:4433 unless told otherwise. Without --cert/--key it generates an ephemeral
-self-signed certificate for localhost/127.0.0.1/::1 and prints its SHA-256 fingerprint. SIGINT, SIGTERM or SIGHUP
-stops accepting, closes connections with close_notify, prints totals and exits 0. TLS 1.2 session IDs resume on any
-worker (one session cache in shared memory), like tickets (one set of ticket keys); --max-connections counts over all
-workers. --mode http offers ALPN http/1.1 by default and refuses --alpn h2 (it speaks HTTP/1.x only).`;
+  static summary = 'Run a TLS server (echo, sink, source, http, handshake) on worker threads.';
+  static description = [
+    'Binds 127.0.0.1:4433 unless told otherwise. Without --cert/--key it generates an ephemeral self-signed ' +
+      'certificate for localhost, 127.0.0.1 and ::1 and prints its SHA-256 fingerprint. SIGINT, SIGTERM or SIGHUP ' +
+      'stops accepting, closes connections with close_notify, prints the totals and exits 0.',
+    'The workers are one server: TLS 1.2 session IDs resume on any worker (one session cache in shared memory), ' +
+      'as tickets do (one set of ticket keys), and --max-connections counts over all workers. --mode http offers ' +
+      'ALPN http/1.1 by default and refuses --alpn h2 (it speaks HTTP/1.x only).',
+    'See docs/commands/serve.md.',
+  ].join('\n\n');
   static examples = [
     '<%= config.bin %> serve',
     '<%= config.bin %> serve --mode http --cert server.pem --key server.key --cert rsa.pem --key rsa.key',
@@ -44,7 +48,7 @@ workers. --mode http offers ALPN http/1.1 by default and refuses --alpn h2 (it s
     'session-cache': Flags.boolean({ description: 'server-side session cache (session IDs)', default: true, allowNo: true }),
     'client-ca': Flags.string({ description: 'CA file for verifying client certificates' }),
     'client-auth': Flags.option({ description: 'ask for client certificates', options: ['none', 'request', 'require'] as const, default: 'none' as const })(),
-    keylog: Flags.string({ description: 'append TLS secrets to this file (NSS key log format)' }),
+    keylog: Flags.string({ description: 'append TLS secrets to this file (NSS key log format) [env: SSLKEYLOGFILE]' }),
     stats: Flags.boolean({ description: 'print a stats line every second (to stderr)', default: false }),
     'max-connections': Flags.integer({ description: 'refuse connections beyond this many open, over all workers (0: no limit)', default: 0, min: 0 }),
     'handshake-timeout': Flags.integer({ description: 'ms a client gets to complete the handshake (0: none)', default: 10000, min: 0 }),

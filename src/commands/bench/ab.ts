@@ -19,17 +19,19 @@ function benchHandshakeFlagsExcept(names: string[]) {
 }
 
 export default class BenchAb extends BenchCommand {
-  static summary = 'A/B handshake benchmark in one run: two targets or two flag sets, in alternating rounds (A B B A ...), compared with significance as `compare` does.';
-  static description = `Runs the handshake benchmark for side A and side B in --rounds alternating rounds (ABBA order, so a drift
-of the machine lands on both sides alike), each round --warmup + --duration seconds, --round-pause apart, then
-compares B against A exactly as \`compare A.json B.json\` would: per metric the change, its bootstrap interval, a
-Mann-Whitney U p-value over the rounds, and the verdict (regressed / improved / ~). Exit 1 when B regressed
-significantly beyond --threshold (or a side failed), 2 for bad input.
-
-Targets: A B (two servers), A (the same server for both), or none (each side its own embedded server, on
-127.0.0.1). Flags on the command line apply to both sides; --a-flags and --b-flags add or override bench
-handshake flags for one side (e.g. --b-flags='-c 16', --b-flags='--groups X25519MLKEM768', or another
-OpenSSL build: --b-flags='--openssl /path/to/libssl.so.3').`;
+  static summary = 'A/B handshake benchmark in alternating rounds (A B B A ...), with a verdict.';
+  static description = [
+    'Runs the handshake benchmark for side A and side B in --rounds alternating rounds (ABBA order, so a drift ' +
+      'of the machine lands on both sides alike), each round --warmup + --duration seconds, --round-pause apart, then ' +
+      'compares B against A exactly as `compare A.json B.json` would: per metric the change, its bootstrap interval, a ' +
+      'Mann-Whitney U p-value over the rounds, and the verdict (regressed / improved / ~). Exit 1 when B regressed ' +
+      'significantly beyond --threshold (or a side failed), 2 for bad input.',
+    'Targets: A B (two servers), A (the same server for both), or none (each side its own embedded server, on ' +
+      '127.0.0.1). Flags on the command line apply to both sides; --a-flags and --b-flags add or override bench ' +
+      'handshake flags for one side (e.g. --b-flags=\'-c 16\', --b-flags=\'--groups X25519MLKEM768\', or another ' +
+      'OpenSSL build: --b-flags=\'--openssl /path/to/libssl.so.3\').',
+    'See docs/commands/bench-ab.md.',
+  ].join('\n\n');
   static examples = [
     `<%= config.bin %> bench ab --a-flags='-c 1' --b-flags='-c 16'`,
     '<%= config.bin %> bench ab 127.0.0.1:8443 127.0.0.1:9443 -c 32 --rounds 8 --markdown',

@@ -4,18 +4,20 @@ import { ConfigError } from '../../engine/errors';
 import type { ResultDocument } from '../../report/result';
 
 export default class BenchConnections extends BenchCommand {
-  static summary = 'Measure connection capacity: open N TLS connections at a ramp rate, hold them, optionally ping each; report connections reached, ramp time, failures, client memory per connection.';
-  static description = `Opens -c TLS connections at --ramp per second (open loop: connection i is due at i/ramp s), holds
-them for -d seconds once every one was tried, and closes them with close_notify. With --message-size S each
-connection sends S bytes every --interval ms to an echo server and the round trip is measured from the intended send
-time (coordinated-omission corrected, as ping-pong --rate). Reports the most connections held at once, the ramp time,
-failures by reason, the client's resident memory per connection (RSS growth / connections reached; with no target
-that includes the embedded server, which runs in the same process) and the round-trip histogram.
-
-One source address offers about 28,000 ephemeral ports to one destination (net.ipv4.ip_local_port_range);
---bind 127.0.0.2,127.0.0.3,... (any local addresses, taken in turn) goes past that, and each process needs a
-descriptor per connection (ulimit -n; Node raises its soft limit to the hard one). Without a target, an embedded
-echo server on 127.0.0.1 answers.`;
+  static summary = 'Measure connection capacity: open N TLS connections at a ramp rate, hold them.';
+  static description = [
+    'Opens -c TLS connections at --ramp per second (open loop: connection i is due at i/ramp s), holds ' +
+      'them for -d seconds once every one was tried, and closes them with close_notify. With --message-size S each ' +
+      'connection sends S bytes every --interval ms to an echo server and the round trip is measured from the intended send ' +
+      'time (coordinated-omission corrected, as ping-pong --rate). Reports the most connections held at once, the ramp time, ' +
+      'failures by reason, the client\'s resident memory per connection (RSS growth / connections reached; with no target ' +
+      'that includes the embedded server, which runs in the same process) and the round-trip histogram.',
+    'One source address offers about 28,000 ephemeral ports to one destination (net.ipv4.ip_local_port_range); ' +
+      '--bind 127.0.0.2,127.0.0.3,... (any local addresses, taken in turn) goes past that, and each process needs a ' +
+      'descriptor per connection (ulimit -n; Node raises its soft limit to the hard one). Without a target, an embedded ' +
+      'echo server on 127.0.0.1 answers.',
+    'See docs/commands/bench.md.',
+  ].join('\n\n');
   static examples = [
     '<%= config.bin %> bench connections -c 10000 --ramp 2000 -d 10',
     '<%= config.bin %> bench connections 127.0.0.1:4433 -c 50000 --ramp 5000 --bind 127.0.0.2,127.0.0.3 --json > cap.json',

@@ -7,15 +7,17 @@ import { GroupComparison, renderGroupComparison } from '../../report/group_compa
 import type { ResultDocument } from '../../report/result';
 
 export default class BenchHandshake extends BenchCommand {
-  static summary = 'Load-test TLS handshakes: rate, handshake and connect latency histograms, errors by reason.';
-  static description = `Closed loop by default: each of -c connections handshakes, closes and starts again. With --rate,
-open loop at a constant rate with coordinated-omission correction (as wrk2). Without a target, benchmarks the
-embedded server on 127.0.0.1 (serve's engine, its own workers).
-
-With --compare-groups, runs the same load once per group of --groups (A,B,C), in --rounds interleaved rounds
-(A B C A B C ...; 3 by default) of --duration seconds each (3 by default), and prints handshakes/s, client CPU
-per handshake, latency and handshake bytes per group, with ratios to the first. The embedded server then runs
-in its own process.`;
+  static summary = 'Load-test TLS handshakes: rate, latency histograms, errors by reason.';
+  static description = [
+    'Closed loop by default: each of -c connections handshakes, closes and starts again. With --rate, ' +
+      'open loop at a constant rate with coordinated-omission correction (as wrk2). Without a target, benchmarks the ' +
+      'embedded server on 127.0.0.1 (serve\'s engine, its own workers).',
+    'With --compare-groups, runs the same load once per group of --groups (A,B,C), in --rounds interleaved rounds ' +
+      '(A B C A B C ...; 3 by default) of --duration seconds each (3 by default), and prints handshakes/s, client CPU ' +
+      'per handshake, latency and handshake bytes per group, with ratios to the first. The embedded server then runs ' +
+      'in its own process.',
+    'See docs/commands/bench.md.',
+  ].join('\n\n');
   static examples = [
     '<%= config.bin %> bench handshake',
     '<%= config.bin %> bench handshake 127.0.0.1:4433 -c 64 -d 10 --json > a.json',

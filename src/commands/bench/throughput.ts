@@ -4,11 +4,15 @@ import type { Direction } from '../../engine/apps/bulk_client';
 import type { ResultDocument } from '../../report/result';
 
 export default class BenchThroughput extends BenchCommand {
-  static summary = 'Measure bulk TLS throughput (Gbit/s, total and per connection), or request/response latency with --pingpong.';
-  static description = `--direction up sends to a sink server, down receives from a source server, both sends to an echo
-server and reads it back. --pingpong SIZE sends SIZE bytes and waits for them to come back from an echo server, as
-fast as possible (or at --rate round trips per second, open loop), and reports the round-trip latency histogram. Without a target, the embedded server runs the
-matching mode.`;
+  static summary = 'Measure bulk TLS throughput, or round-trip latency with --pingpong.';
+  static description = [
+    '--direction up sends to a sink server, down receives from a source server, both sends to an echo ' +
+      'server and reads it back; it reports Gbit/s in all and per connection. --pingpong SIZE sends SIZE bytes and ' +
+      'waits for them to come back from an echo server, as fast as possible (or at --rate round trips per second, ' +
+      'open loop), and reports the round-trip latency histogram. Without a target, the embedded server runs the ' +
+      'matching mode.',
+    'See docs/commands/bench.md.',
+  ].join('\n\n');
   static examples = [
     '<%= config.bin %> bench throughput',
     '<%= config.bin %> bench throughput 127.0.0.1:4433 --direction up -c 4',
