@@ -164,7 +164,7 @@ describe('compare: significance over rounds', function () {
   it('keeps the family-wise false alarm rate at alpha: 60 pairs of same-vs-same, threshold 0', () => {
     let alarms = 0;
     for (let i = 0; i < 60; i++) {
-      const cmp = compareResults(noisyRounds(1000 + 2 * i), noisyRounds(1001 + 2 * i), { thresholdPct: 0, resamples: 200 });
+      const cmp = compareResults(noisyRounds(1000 + 2 * i), noisyRounds(1001 + 2 * i), { thresholdPct: 0 });
       if (cmp.rows.some((r) => r.status === 'regressed' || r.status === 'improved')) alarms++;
     }
     console.log(`      ${alarms} of 60 same-vs-same comparisons had a significant change at threshold 0`);
