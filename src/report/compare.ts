@@ -51,8 +51,9 @@ export interface ComparisonMethod {
   history?: string[];
 }
 
-/** One gated metric that left the comparison inconclusive: why, and what would settle it. */
+/** Gated metrics that left the comparison inconclusive for one reason: why, and what would settle it. */
 export interface InconclusiveReason {
+  /** The metrics' labels, comma-separated. */
   metric: string;
   why: string;
   settle: string;
@@ -203,7 +204,15 @@ function buildComparison(base: ResultDocument, next: ResultDocument, pair: Sampl
   }
   const gatedRows = rows.filter((r) => r.gated && r.significance?.p !== null && r.significance?.p !== undefined);
   const regressions = rows.filter((r) => r.verdict === 'regressed');
-  const inconclusive = rows.filter((r) => r.verdict === 'inconclusive').map((r) => ({ metric: r.label, why: r.significance?.why ?? '', settle: r.significance?.settle ?? '' }));
+  // Metrics left inconclusive for the same reason are named together, in one line.
+  const inconclusive: InconclusiveReason[] = [];
+  for (const r of rows.filter((x) => x.verdict === 'inconclusive')) {
+    const why = r.significance?.why ?? '';
+    const settle = r.significance?.settle ?? '';
+    const same = inconclusive.find((x) => x.why === why && x.settle === settle);
+    if (same) same.metric += `, ${r.label}`;
+    else inconclusive.push({ metric: r.label, why, settle });
+  }
   // Never a pass by default: no gated row at all (nothing measured, nothing testable) is inconclusive.
   const anyGated = rows.some((r) => r.gated);
   if (!anyGated) inconclusive.push({ metric: 'comparison', why: 'no gated metric could be computed', settle: 'check both documents measured something' });

@@ -103,7 +103,8 @@ export function samplesOf(base: ResultDocument, next: ResultDocument): SamplePai
   };
   const pair = { base: make(base), next: make(next), notes };
   if (!pair.base.histograms || !pair.next.histograms) {
-    const why = [!pair.base.histograms && `BASE has ${missingHistograms(base)}`, !pair.next.histograms && `NEW has ${missingHistograms(next)}`].filter(Boolean);
+    // Blame the document that lacks them: a side can lose its histograms only because the other side has no intervals.
+    const why = [!hasHistograms(base) && `BASE has ${missingHistograms(base)}`, !hasHistograms(next) && `NEW has ${missingHistograms(next)}`].filter(Boolean);
     notes.push(`latency significance unavailable: ${why.join('; ')}; latency rows are shown, rates alone are tested`);
   }
   return pair;

@@ -309,7 +309,7 @@ function decide(pending: Tested[], o: SignificanceOptions, source: SampleSource)
       else if (need === null) {
         settle =
           mode === 'runs'
-            ? `the run-to-run noise (${noise}) is too large for a ${o.thresholdPct}% threshold with one new run, however long the history: raise --threshold, or run both sides with --rounds; ${detect}`
+            ? `the run-to-run noise (${noise}) is too large for a ${o.thresholdPct}% threshold with one new run, however long the history: write every run (history and new) with --rounds ${RECIPE_ROUNDS} so that each run's figure averages its rounds, or compare BASE NEW with rounds, or raise --threshold; ${detect}`
             : `at the measured noise (${noise}) no practical number of rounds tells ${o.thresholdPct}%: quieten the machine or raise --threshold; ${detect}`;
       } else {
         settle =
