@@ -67,8 +67,14 @@ export const POWER = 0.8;
 export const RECIPE_ROUNDS = 8;
 /** Baseline runs a history needs before one new run can be judged against it (docs/compare.md). */
 export const RECIPE_HISTORY = 10;
-/** A percentile gates only when the median sample has at least this many events above it: p99 needs 1,000 events per sample. */
+/** A percentile is tested only when the median sample has at least this many events above it: p99 needs 1,000 events per sample. */
 export const MIN_TAIL_EVENTS = 10;
+/**
+ * A headline percentile gates only with this many events above it in the median sample (p50: 200
+ * events per sample, p90: 1,000, p99: 10,000): below that, a sample's percentile carries its own
+ * sampling noise on top of the run-to-run noise, and the gate would mostly say "inconclusive".
+ */
+export const MIN_GATE_TAIL_EVENTS = 100;
 
 interface RateMetric {
   key: keyof Rates;
@@ -226,9 +232,10 @@ function tested(
   logBase: number[],
   logNext: number[],
   blocked?: { why: string; settle: string },
-  note?: string
+  untested?: string,
+  note = untested
 ): Tested {
-  const t = note ? null : twoSampleT(logBase, logNext);
+  const t = untested ? null : twoSampleT(logBase, logNext);
   const sig: RowSignificance = {
     n: { base: logBase.length, next: logNext.length },
     p: null,
@@ -344,12 +351,15 @@ function latencyRows(
   const events = Math.min(median(tb.map((i) => gb.samples[i].total)), median(tn.map((i) => gn.samples[i].total)));
   const gatedName = GATED_LATENCY[kind] === name;
   return PERCENTILES.map(([key, p], k): Tested => {
-    const needed = Math.ceil(MIN_TAIL_EVENTS / (1 - p / 100));
+    const needed = Math.ceil(MIN_TAIL_EVENTS / (1 - p / 100) - 1e-9);
+    const toGate = Math.ceil(MIN_GATE_TAIL_EVENTS / (1 - p / 100) - 1e-9);
     const enough = events >= needed;
-    const note = enough ? undefined : `too few events per sample to test p${p} (needs ${needed.toLocaleString('en-US')}, has ${Math.round(events).toLocaleString('en-US')})`;
+    const has = Math.round(events).toLocaleString('en-US');
+    const note = enough ? undefined : `too few events per sample to test p${p} (needs ${needed.toLocaleString('en-US')}, has ${has})`;
     const b = Number.isFinite(pb[k]) ? pb[k] : null;
     const x = Number.isFinite(pn[k]) ? pn[k] : null;
-    const gate = gatedName && enough;
+    const gate = gatedName && events >= toGate;
+    const why = gatedName && enough && !gate ? `too few events per sample to gate p${p} (needs ${toGate.toLocaleString('en-US')}, has ${has})` : note;
     return tested(
       `latency.${name}.${key}`,
       `${LATENCY_LABELS[name]} p${p}`,
@@ -361,7 +371,8 @@ function latencyRows(
       logs(ob.map((v) => v[k])),
       logs(on.map((v) => v[k])),
       gate ? perSecond : undefined,
-      note
+      note,
+      why
     );
   });
 }
