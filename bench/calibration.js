@@ -4,7 +4,7 @@
 //
 // Each sample (a round, or a whole run in history mode) has a load factor exp(sigma·z), sigma the
 // run-to-run noise: its rate is rate/load and its latency histogram (1,000 events at one value,
-// so p50 and p90 gate beside the rate: Holm over three) is 2 ms·load. A regression of r divides
+// so p50, p90 and p99 gate beside the rate: Holm over four, as a real handshake run) is 2 ms·load. A regression of r divides
 // NEW's rate by 1/(1 - r) and multiplies its latency alike. Prints, as markdown tables:
 //   1. A/A under the default recipe (8 rounds a side): how often each verdict comes out;
 //   2. a 10% regression under the recipe: how often it is "regressed";
@@ -78,7 +78,7 @@ function rates(seed, source, nb, nn, noise, change, n = trials) {
 const p = (x) => `${(100 * x).toFixed(1)}%`;
 const NOISES = [0.03, 0.05, 0.1];
 
-console.log(`Calibration of compare's verdicts: threshold ${thresholdPct}%, alpha ${alpha}, ${trials} comparisons per row, 3 gated metrics (rate, p50, p90)\n`);
+console.log(`Calibration of compare's verdicts: threshold ${thresholdPct}%, alpha ${alpha}, ${trials} comparisons per row, 4 gated metrics (rate, p50, p90, p99)\n`);
 
 console.log(`1. A/A (no true change), default recipe: ${RECIPE_ROUNDS} rounds a side\n`);
 console.log('| run-to-run noise | regressed | no regression | inconclusive |');

@@ -164,7 +164,7 @@ describe('bench ab with another OpenSSL on one side', function () {
   it("B's worker threads load the system libssl: its document reports that library, A's Node's own", async function () {
     if (!fs.existsSync(SYSTEM_LIBSSL)) this.skip();
     const r = await runCliJson(['bench', 'ab', '-c', '2', '--rounds', '2', `--b-flags=--openssl ${SYSTEM_LIBSSL}`, ...QUICK], LONG);
-    assert.equal(r.code, 0, dump(r));
+    assert.ok(r.code === 0 || r.code === 3, dump(r)); // no regression, or inconclusive: never regressed
     const systemBuiltOn = execFileSync('openssl', ['version', '-b'], { encoding: 'utf8' }).trim().replace(/^built on:\s*/, '');
     const [a, b] = [r.doc.a.document, r.doc.b.document];
     assert.equal(a.openssl.source, 'node');
@@ -191,7 +191,7 @@ describe('bench ab --markdown', function () {
     const summary = path.join(dir, 'summary.md');
     try {
       const r = await runCli(['bench', 'ab', '-c', '1', '--rounds', '2', '--markdown', ...QUICK], { ...LONG, env: { ...process.env, GITHUB_STEP_SUMMARY: summary } });
-      assert.equal(r.code, 0, dump(r));
+      assert.ok(r.code === 0 || r.code === 3, dump(r)); // no regression, or inconclusive: never regressed
       assert.match(r.out, /^### iocptls bench ab: handshake \(threshold 5%, alpha 0\.05\)$/m);
       assert.match(r.out, /^A: `embedded server` · B: `embedded server`$/m);
       assert.match(r.out, /^\| Metric \| A \| B \| Change \|/m);

@@ -154,8 +154,7 @@ describe('compare: significance over rounds', function () {
     assert.equal(cmp.method.samples, 'rounds');
     assert.deepEqual(cmp.method.n, { base: 6, next: 6 });
     const gated = cmp.rows.filter((r) => r.gated);
-    // p90 gates with 1,000 events per round (100 above it); these rounds have ~600.
-    assert.deepEqual(gated.map((r) => r.id), ['rates.handshakesPerSec.mean', 'latency.handshake.p50']);
+    assert.deepEqual(gated.map((r) => r.id), ['rates.handshakesPerSec.mean', 'latency.handshake.p50', 'latency.handshake.p90']);
     for (const r of gated) {
       assert.notEqual(r.verdict, 'regressed', `${r.id}: ${JSON.stringify(r.significance)}`);
       assert.ok(r.significance!.pAdjusted! >= r.significance!.p!);
@@ -176,7 +175,7 @@ describe('compare: significance over rounds', function () {
   it('a 2x slower server is flagged on the rate and the latency, with intervals that exclude no change', () => {
     const cmp = compareResults(noisyRounds(3), noisyRounds(4, { scale: 2 }), { thresholdPct: 5 });
     const ids = cmp.regressions.map((r) => r.id);
-    assert.deepEqual(ids, ['rates.handshakesPerSec.mean', 'latency.handshake.p50']);
+    assert.deepEqual(ids, ['rates.handshakesPerSec.mean', 'latency.handshake.p50', 'latency.handshake.p90']);
     for (const r of cmp.regressions) {
       const s = r.significance!;
       assert.ok(s.p! < 0.01, `${r.id} p ${s.p}`); // 6 vs 6 rounds completely apart would be 2/924, the smallest there is

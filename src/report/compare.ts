@@ -13,7 +13,7 @@ import { LatencySummary, PERCENTILES } from '../engine/stats/histograms';
 import { changePct, MetricRow, MetricUnit } from './metric_row';
 import { Rates, ResultDocument } from './result';
 import { historySamples, SamplePair, samplesOf } from './samples';
-import { compareSamples, DEFAULT_ALPHA, GATED_LATENCY, MIN_GATE_TAIL_EVENTS, MIN_TAIL_EVENTS, SampleSource } from './significance';
+import { compareSamples, DEFAULT_ALPHA, GATED_LATENCY, MIN_TAIL_EVENTS, SampleSource } from './significance';
 import { LATENCY_LABELS, RATE_LABELS } from './table';
 
 export { changePct } from './metric_row';
@@ -201,10 +201,6 @@ function buildComparison(base: ResultDocument, next: ResultDocument, pair: Sampl
   const untested = rows.filter((r) => gatedLatency && r.id.startsWith(`latency.${gatedLatency}.`) && r.significance?.note?.startsWith('too few events'));
   if (untested.length > 0) {
     notes.push(`not tested, too few events per sample (a percentile needs ${MIN_TAIL_EVENTS} above it in each): ${untested.map((r) => r.label).join(', ')}`);
-  }
-  const ungated = rows.filter((r) => gatedLatency && r.id.startsWith(`latency.${gatedLatency}.`) && r.significance?.note?.startsWith('too few events per sample to gate'));
-  if (ungated.length > 0) {
-    notes.push(`tested but not gated, too few events per sample (a headline percentile gates with ${MIN_GATE_TAIL_EVENTS} above it in each): ${ungated.map((r) => r.label).join(', ')}`);
   }
   const gatedRows = rows.filter((r) => r.gated && r.significance?.p !== null && r.significance?.p !== undefined);
   const regressions = rows.filter((r) => r.verdict === 'regressed');

@@ -70,11 +70,10 @@ export const RECIPE_HISTORY = 10;
 /** A percentile is tested only when the median sample has at least this many events above it: p99 needs 1,000 events per sample. */
 export const MIN_TAIL_EVENTS = 10;
 /**
- * A headline percentile gates only with this many events above it in the median sample (p50: 200
- * events per sample, p90: 1,000, p99: 10,000): below that, a sample's percentile carries its own
- * sampling noise on top of the run-to-run noise, and the gate would mostly say "inconclusive".
+ * The highest headline percentile that gates. p99.9 and p99.99 are tested and shown, never gate:
+ * in a round they are its few slowest events, and every extra gated metric costs Holm power.
  */
-export const MIN_GATE_TAIL_EVENTS = 100;
+export const MAX_GATED_PERCENTILE = 99;
 
 interface RateMetric {
   key: keyof Rates;
@@ -232,9 +231,9 @@ function tested(
   logBase: number[],
   logNext: number[],
   blocked?: { why: string; settle: string },
-  untested?: string,
-  note = untested
+  untested?: string
 ): Tested {
+  const note = untested;
   const t = untested ? null : twoSampleT(logBase, logNext);
   const sig: RowSignificance = {
     n: { base: logBase.length, next: logNext.length },
@@ -352,14 +351,12 @@ function latencyRows(
   const gatedName = GATED_LATENCY[kind] === name;
   return PERCENTILES.map(([key, p], k): Tested => {
     const needed = Math.ceil(MIN_TAIL_EVENTS / (1 - p / 100) - 1e-9);
-    const toGate = Math.ceil(MIN_GATE_TAIL_EVENTS / (1 - p / 100) - 1e-9);
     const enough = events >= needed;
     const has = Math.round(events).toLocaleString('en-US');
     const note = enough ? undefined : `too few events per sample to test p${p} (needs ${needed.toLocaleString('en-US')}, has ${has})`;
     const b = Number.isFinite(pb[k]) ? pb[k] : null;
     const x = Number.isFinite(pn[k]) ? pn[k] : null;
-    const gate = gatedName && events >= toGate;
-    const why = gatedName && enough && !gate ? `too few events per sample to gate p${p} (needs ${toGate.toLocaleString('en-US')}, has ${has})` : note;
+    const gate = gatedName && enough && p <= MAX_GATED_PERCENTILE;
     return tested(
       `latency.${name}.${key}`,
       `${LATENCY_LABELS[name]} p${p}`,
@@ -371,8 +368,7 @@ function latencyRows(
       logs(ob.map((v) => v[k])),
       logs(on.map((v) => v[k])),
       gate ? perSecond : undefined,
-      note,
-      why
+      note
     );
   });
 }
