@@ -59,7 +59,7 @@ export default class Compare extends PlainCommand {
     ...significanceFlags,
     history: Flags.string({
       description:
-        'A baseline run or a directory of them (its *.json files), repeatable: NEW is judged against the spread of these runs, each run one sample, so one new run is enough once the history holds enough runs (10 or more at typical noise). Give NEW as the only argument.',
+        'A baseline run or a directory of them (its *.json files), repeatable: NEW is judged against the spread of these runs, each run one sample, so one new run is enough once the history holds enough runs (10 or more, and runs less noisy than about a third of --threshold: see docs/compare.md). Give NEW as the only argument.',
       helpValue: 'DIR|FILE',
       multiple: true,
       multipleNonGreedy: true,
