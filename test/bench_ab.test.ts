@@ -82,7 +82,10 @@ describe('bench ab on real runs', function () {
     const r = await runCliJson(['bench', 'ab', `127.0.0.1:${ecdsa!.port}`, `127.0.0.1:${rsa!.port}`, '-c', '2', '--rounds', '8', ...QUICK], LONG);
     const doc = r.doc;
     console.log(`      ECDSA -> RSA-3072: exit ${r.code}: ${gatedLine(doc)}`);
-    assert.equal(r.code, 1, dump(r));
+    // Never a pass. On a quiet machine regressed (exit 1); when the shared machine's noise hides even
+    // this (round-to-round spread near 50% at load 20), inconclusive (exit 3), saying so.
+    assert.ok(r.code === 1 || r.code === 3, dump(r));
+    assert.notEqual(doc.comparison.verdict, 'no regression');
     assert.equal(doc.schema, 'iocptls.ab/1');
     assert.equal(doc.params.order, 'ABBA');
     assert.equal(doc.a.target, `127.0.0.1:${ecdsa!.port}`);
@@ -94,17 +97,21 @@ describe('bench ab on real runs', function () {
     assert.equal(doc.b.document.rounds.length, 8);
     assert.equal(doc.comparison.method.samples, 'rounds');
     const rate = doc.comparison.rows.find((x: any) => x.id === 'rates.handshakesPerSec.mean');
-    assert.equal(rate.verdict, 'regressed', JSON.stringify(rate));
-    assert.ok(doc.comparison.regressions.length >= 1);
+    assert.ok(rate.changePct < 0, JSON.stringify(rate));
+    if (r.code === 1) assert.ok(doc.comparison.regressions.length >= 1);
+    else assert.ok(doc.comparison.inconclusive.length >= 1);
     assert.equal(doc.a.document.totals.errors + doc.b.document.totals.errors, 0, 'no failed handshakes');
     assert.deepEqual(doc.comparison.differences, [`target: 127.0.0.1:${ecdsa!.port} -> 127.0.0.1:${rsa!.port}`]);
   });
 
-  it('A against itself (same server, same flags): nothing regressed, exit 0', async () => {
+  it('A against itself (same server, same flags): nothing regressed, exit 0 (or 3 if the noise hides it), and 6 rounds get the warning', async () => {
     // A strict level and a generous threshold: the same configuration must never fail this.
     const r = await runCliJson(['bench', 'ab', `127.0.0.1:${ecdsa!.port}`, '-c', '2', '--rounds', '6', '--alpha', '0.01', '--threshold', '50', ...QUICK], LONG);
     console.log(`      A/A: exit ${r.code}: ${gatedLine(r.doc)}`);
-    assert.equal(r.code, 0, dump(r));
+    assert.ok(r.code === 0 || r.code === 3, dump(r));
+    assert.equal(r.code, r.doc.comparison.verdict === 'no regression' ? 0 : 3);
+    assert.equal(r.doc.comparison.exitCode, r.code);
+    assert.match(r.stderr, /^iocptls: WARNING: 6 rounds per side detect only changes of \d+% or more at 5% round-to-round noise \(8 rounds: \d+%\)/m);
     assert.equal(r.doc.comparison.regressions.length, 0);
     for (const row of r.doc.comparison.rows.filter((x: any) => x.gated)) assert.notEqual(row.verdict, 'regressed', row.id);
     assert.deepEqual(r.doc.comparison.differences, []);
@@ -126,8 +133,17 @@ describe('bench ab on real runs', function () {
     assert.match(r.out, /^ {2}B: embedded server, -c 16$/m);
     assert.match(r.out, /│ Metric +│ +A │ +B │/);
     assert.match(r.out, /│ Handshake p50 .*│ regressed │/);
-    assert.match(r.out, /significant regression\(s\) of B against A beyond 5%:/);
+    assert.match(r.out, /^REGRESSED: \d gated metric\(s\) of B against A worse beyond 5%:$/m);
     assert.match(r.stderr, /B differs from A in connections: 1 -> 16/);
+  });
+
+  it('2 rounds a side of A against itself: a loud warning, and never "regressed" (exit 0 or 3)', async () => {
+    const r = await runCliJson(['bench', 'ab', `127.0.0.1:${ecdsa!.port}`, '-c', '2', '--rounds', '2', ...QUICK], LONG);
+    console.log(`      A/A, 2 rounds: exit ${r.code}: ${gatedLine(r.doc)}`);
+    assert.match(r.stderr, /WARNING: 2 rounds per side detect only changes of \d+% or more/);
+    assert.ok(r.code === 0 || r.code === 3, dump(r));
+    assert.notEqual(r.doc.comparison.verdict, 'regressed');
+    assert.equal(r.doc.params.inconclusive, 'exit');
   });
 
   it('SIGINT mid-run: the rounds measured so far are compared and reported, exit 130', async () => {
@@ -152,7 +168,7 @@ describe('bench ab with another OpenSSL on one side', function () {
   it("B's worker threads load the system libssl: its document reports that library, A's Node's own", async function () {
     if (!fs.existsSync(SYSTEM_LIBSSL)) this.skip();
     const r = await runCliJson(['bench', 'ab', '-c', '2', '--rounds', '2', `--b-flags=--openssl ${SYSTEM_LIBSSL}`, ...QUICK], LONG);
-    assert.equal(r.code, 0, dump(r));
+    assert.ok(r.code === 0 || r.code === 3, dump(r)); // no regression, or inconclusive: never regressed
     const systemBuiltOn = execFileSync('openssl', ['version', '-b'], { encoding: 'utf8' }).trim().replace(/^built on:\s*/, '');
     const [a, b] = [r.doc.a.document, r.doc.b.document];
     assert.equal(a.openssl.source, 'node');
@@ -179,7 +195,7 @@ describe('bench ab --markdown', function () {
     const summary = path.join(dir, 'summary.md');
     try {
       const r = await runCli(['bench', 'ab', '-c', '1', '--rounds', '2', '--markdown', ...QUICK], { ...LONG, env: { ...process.env, GITHUB_STEP_SUMMARY: summary } });
-      assert.equal(r.code, 0, dump(r));
+      assert.ok(r.code === 0 || r.code === 3, dump(r)); // no regression, or inconclusive: never regressed
       assert.match(r.out, /^### iocptls bench ab: handshake \(threshold 5%, alpha 0\.05\)$/m);
       assert.match(r.out, /^A: `embedded server` · B: `embedded server`$/m);
       assert.match(r.out, /^\| Metric \| A \| B \| Change \|/m);

@@ -50,27 +50,30 @@ describe('bench reports: JSON document, compare, hgrm, defaults, throughput', fu
     assert.ok(Math.abs(Number(data[data.length - 1].trim().split(/\s+/)[0]) - d.latency.handshake!.max / 1000) < 0.01);
   });
 
-  it('compare a.json a.json: "~" and exit 0; 20% fewer handshakes in each of its 2 seconds: still "~", and it says 2 samples cannot decide', async () => {
+  it('compare a.json a.json: inconclusive, exit 3 (seconds of one run carry no run-to-run noise); 20% fewer handshakes in each second: still inconclusive, naming the cure', async () => {
     const a = path.join(dir, 'a.json');
     assert.ok(fs.existsSync(a), 'the previous test wrote a.json');
     const same = await runCli(['compare', a, a]);
-    assert.equal(same.code, 0, dump(same));
-    assert.match(same.out, /Handshakes\/s mean .* 0\.0% .* 1\.000 .* ~ /);
-    assert.match(same.out, /No significant regression beyond 5%/);
+    assert.equal(same.code, 3, dump(same));
+    assert.match(same.out, /Handshakes\/s mean .* 0\.0% .* inconclusive /);
+    assert.match(same.out, /INCONCLUSIVE: the samples cannot tell whether NEW regressed beyond 5%/);
+    assert.equal((await runCli(['compare', a, a, '--inconclusive', 'pass'])).code, 0);
 
-    // The same run with every measured second 20% slower: a real change, but two seconds per side
-    // cannot show it is not noise (the smallest p of 2 vs 2 samples is 0.33). Rounds can (compare_runs.test).
+    // The same run with every measured second 20% slower: a real change, but seconds of one run
+    // cannot show it is not noise. Rounds can (compare_runs.test).
     const doc = JSON.parse(fs.readFileSync(a, 'utf8'));
     for (const s of doc.intervals) s.counters.handshakes = Math.round(s.counters.handshakes * 0.8);
     const b = path.join(dir, 'b.json');
     fs.writeFileSync(b, JSON.stringify(doc));
     const j = await runCliJson(['compare', a, b]);
-    assert.equal(j.code, 0, dump(j));
+    assert.equal(j.code, 3, dump(j));
     const row = j.doc.rows.find((x: { id: string }) => x.id === 'rates.handshakesPerSec.mean');
     assert.ok(Math.abs(row.changePct + 20) < 0.5, `change ${row.changePct}`);
-    assert.equal(row.verdict, '~');
+    assert.equal(row.verdict, 'inconclusive');
+    assert.match(row.significance.why, /per-second samples of one run/);
     assert.deepEqual(j.doc.method.n, { base: doc.intervals.length, next: doc.intervals.length });
-    assert.ok(j.doc.notes.some((n: string) => /cannot reach p < 0\.05/.test(n)), j.doc.notes.join('\n'));
+    assert.equal(j.doc.verdict, 'inconclusive');
+    assert.equal(j.doc.exitCode, 3);
   });
 
   it('the default `bench` (no arguments): 8 s measured after 1 s of warmup, a full report, in about 10 s', async function () {

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { dump, runCli } from './helpers/cli';
 
 const cases: { name: string; args: string[]; cause: RegExp }[] = [
-  { name: 'compare without arguments', args: ['compare'], cause: /^missing arguments base and new \(the baseline result document; the result document to check\); see --help$/ },
-  { name: 'compare with one argument', args: ['compare', 'a.json'], cause: /^missing argument new \(the result document to check\); see --help$/ },
+  { name: 'compare without arguments', args: ['compare'], cause: /^give BASE and NEW \(`compare BASE NEW`\), or NEW and --history \(`compare NEW --history DIR`\)$/ },
+  { name: 'compare with one argument', args: ['compare', 'a.json'], cause: /^give BASE and NEW \(`compare BASE NEW`\), or NEW and --history \(`compare NEW --history DIR`\)$/ },
   { name: 'compare --threshold abc', args: ['compare', 'a.json', 'b.json', '--threshold', 'abc'], cause: /^--threshold must be a percentage >= 0, got "abc"$/ },
   { name: 'compare with a missing file', args: ['compare', 'nope-a.json', 'nope-b.json'], cause: /^cannot read nope-a\.json: no such file/ },
   { name: 'connect without a target', args: ['connect'], cause: /^missing argument target \(HOST\[:PORT\]/ },
@@ -37,7 +37,7 @@ describe('CLI errors: one line, exit 2, for every command', function () {
     const r = await runCli(['compare', '--json']);
     assert.equal(r.code, 2, dump(r));
     assert.deepEqual(JSON.parse(r.out), {
-      error: { message: 'missing arguments base and new (the baseline result document; the result document to check); see --help', code: 'IOCPTLS_ERR_CONFIG', reason: 'config' },
+      error: { message: 'give BASE and NEW (`compare BASE NEW`), or NEW and --history (`compare NEW --history DIR`)', code: 'IOCPTLS_ERR_CONFIG', reason: 'config' },
     });
   });
 });

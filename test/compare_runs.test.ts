@@ -1,5 +1,6 @@
 // compare on real runs, on a shared and noisy machine: two runs of the same configuration are
-// "~" (exit 0) pair after pair, and the same server with an RSA-3072 certificate instead of
+// never "regressed" (exit 0 or 3: no regression, or inconclusive when the noise is larger than
+// the threshold), pair after pair, and the same server with an RSA-3072 certificate instead of
 // ECDSA P-256 (several times slower handshakes) is "regressed" (exit 1).
 //
 // Both runs of a pair are measured at the same time, against `iocptls serve --mode handshake
@@ -54,7 +55,7 @@ describe('compare on real runs', function () {
     const cmp = JSON.parse(r.out);
     const gated = cmp.rows.filter((x: any) => x.gated);
     const line = gated
-      .map((x: any) => `${x.id.replace(/^(rates|latency)\./, '')} ${x.changePct >= 0 ? '+' : ''}${x.changePct.toFixed(1)}% p=${x.significance.p.toPrecision(2)} (Holm ${x.significance.pAdjusted.toPrecision(2)}) ${x.verdict}`)
+      .map((x: any) => `${x.id.replace(/^(rates|latency)\./, '')} ${x.changePct >= 0 ? '+' : ''}${x.changePct?.toFixed(1)}% p=${x.significance.p?.toPrecision(2)} (Holm ${x.significance.pAdjusted?.toPrecision(2)}) ${x.verdict}`)
       .join('; ');
     return { code: r.code, cmp, gated, line, stderr: r.stderr };
   }
@@ -62,21 +63,23 @@ describe('compare on real runs', function () {
   // The statistics do not depend on the I/O backend: the repeats run once, on the default one.
   const pairs = process.env.IOCPTLS_IO === 'epoll' ? 1 : 3;
 
-  it(`same configuration, ${pairs} pair(s) of runs: every gated metric "~", exit 0, every time`, async () => {
+  it(`same configuration, ${pairs} pair(s) of runs: no gated metric regressed, exit 0 or 3, every time`, async () => {
     for (let i = 1; i <= pairs; i++) {
       const [a, b] = await pairOfRuns(`same${i}`, ecdsa!.port, ecdsa!.port);
       const c = await compare(a, b);
       console.log(`      pair ${i}: exit ${c.code}: ${c.line}`);
       assert.equal(c.cmp.method.samples, 'rounds');
       assert.ok(c.gated.length >= 2, 'the rate and the latency p50 gate at least');
-      for (const row of c.gated) assert.equal(row.verdict, '~', `pair ${i}: ${row.id} ${JSON.stringify(row.significance)}`);
-      assert.equal(c.code, 0, c.stderr);
+      for (const row of c.gated) assert.notEqual(row.verdict, 'regressed', `pair ${i}: ${row.id} ${JSON.stringify(row.significance)}`);
+      assert.ok(c.code === 0 || c.code === 3, `exit ${c.code}: ${c.stderr}`);
+      assert.equal(c.code, c.cmp.verdict === 'no regression' ? 0 : 3);
     }
   });
 
   it('the same server with an RSA-3072 certificate: handshakes/s and handshake latency regressed, exit 1', async () => {
-    // 12 rounds at compare's default alpha: on a machine at load 6-7, 8 rounds at 0.01 once left
-    // the rate at p 0.083 although it fell by a third (runs in parallel share two busy cores).
+    // 12 rounds a side at compare's default alpha: at load 20 on this shared machine 1 s rounds
+    // vary by ~50%, and 4 rounds a side left a -51% drop inconclusive (p 0.10); bench/verdicts_real.js
+    // shows 3 rounds of 2 s enough when the machine is calmer.
     const [a, b] = await pairOfRuns('rsa', ecdsa!.port, rsa!.port, 12);
     const c = await compare(a, b, '0.05');
     console.log(`      ECDSA P-256 -> RSA-3072: exit ${c.code}: ${c.line}`);

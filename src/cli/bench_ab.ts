@@ -9,7 +9,7 @@ import { runInterleaved } from '../engine/interleave';
 import type { RunningServer } from '../engine/server';
 import { totalErrors } from '../engine/stats/counters';
 import { AB_SCHEMA, AbDocument, AbSideName, AbSlot } from '../report/ab';
-import { compareResults } from '../report/compare';
+import { compareResults, exitCodeFor, InconclusiveMode } from '../report/compare';
 import { machineInfo, OpensslInfo, toolInfo } from '../report/facts';
 import type { ResultDocument } from '../report/result';
 import { opensslInfo } from '../engine/openssl_info';
@@ -133,6 +133,8 @@ export interface AbInput {
   roundPauseSec: number;
   thresholdPct: number;
   alpha: number;
+  /** --inconclusive: what an inconclusive comparison exits with. */
+  inconclusive: InconclusiveMode;
   /** The result document of one side's combined rounds (BenchCommand.documentOf). */
   documentOf: (run: BenchRun, o: BenchOptions, maxErrorRate: number) => ResultDocument;
   control: BenchControl;
@@ -192,6 +194,7 @@ export async function runAb(input: AbInput): Promise<AbDocument> {
     return doc;
   }) as [ResultDocument, ResultDocument];
   const comparison = compareResults(docs[0], docs[1], { thresholdPct: input.thresholdPct, alpha: input.alpha });
+  comparison.exitCode = exitCodeFor(comparison.verdict, input.inconclusive);
   const doc: AbDocument = {
     schema: AB_SCHEMA,
     tool: toolInfo(),
@@ -207,6 +210,7 @@ export async function runAb(input: AbInput): Promise<AbDocument> {
       roundPause: input.roundPauseSec,
       threshold: input.thresholdPct,
       alpha: input.alpha,
+      inconclusive: input.inconclusive,
     },
     a: { target: sides[0].targetArg ?? null, flags: sides[0].flagsText, document: docs[0] },
     b: { target: sides[1].targetArg ?? null, flags: sides[1].flagsText, document: docs[1] },

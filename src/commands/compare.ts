@@ -1,52 +1,106 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { PlainCommand } from '../cli/base';
 import { significanceFlags } from '../cli/significance_flags';
 import { ConfigError } from '../engine/errors';
-import { CompareError, Comparison, compareResults } from '../report/compare';
-import { methodLine, regressionLines, renderComparisonMarkdown, renderComparisonTable, summaryLine } from '../report/compareRender';
+import { CompareError, Comparison, compareHistory, compareResults, exitCodeFor } from '../report/compare';
+import { detectableLine, methodLine, renderComparisonMarkdown, renderComparisonTable, verdictLines } from '../report/compareRender';
 import { checkHtmlOutput, writeCompareHtml } from '../report/html';
-import { ResultFileError, readResult } from '../report/result';
+import { ResultDocument, ResultFileError, readResult } from '../report/result';
+
+/** The files --history names: each file as given, each directory's *.json files. */
+export function historyFiles(entries: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const e of entries) {
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(e);
+    } catch {
+      throw new ConfigError(`--history: cannot read ${e}: no such file or directory`);
+    }
+    if (!stat.isDirectory()) out.push(e);
+    else
+      out.push(
+        ...fs
+          .readdirSync(e)
+          .filter((f) => f.endsWith('.json'))
+          .sort()
+          .map((f) => path.join(e, f))
+      );
+  }
+  return out;
+}
 
 export default class Compare extends PlainCommand {
-  static summary = 'Compare two benchmark results and fail on a regression.';
+  static summary = 'Compare results: regressed (exit 1), no regression (0), inconclusive (3).';
 
-  static description =
-    'Compare two result documents (from `iocptls bench ... --json`, best with --rounds). For each metric: the change, ' +
-    'its bootstrap confidence interval and a Mann-Whitney U p-value over the samples (rounds, else per-second ' +
-    'intervals). Exits 1 only when a gated metric (the headline rate, the headline latency percentiles) changes for ' +
-    'the worse significantly (Holm-adjusted p < --alpha) and by more than --threshold; 2 when the files cannot be ' +
-    'compared.\n\n' +
-    'See docs/commands/compare.md (the command) and docs/compare.md (the statistics).';
+  static description = [
+    'Compares NEW with BASE (`compare BASE NEW`, both best written by `bench ... --rounds 8 --json`) or with a history of baseline runs (`compare NEW --history DIR`, e.g. the last main-branch runs kept as CI artifacts). Each gated metric (the headline rate, the headline latency percentiles) gets one verdict from Welch\'s t on the logs of the samples\' own figures (rounds, or whole runs of the history): its change, interval and one-sided p all come from that t.',
+    'regressed (exit 1): significantly worse (Holm-adjusted p < --alpha) and worse than --threshold by the estimate. no regression (exit 0): the interval shows no change for the worse beyond --threshold. inconclusive (exit 3, or as --inconclusive says): the samples cannot tell, with the reason and what would settle it (rounds or history runs needed at the measured noise). Per-second samples of a single run are always inconclusive: they do not carry run-to-run noise. Exit 2: the files cannot be read or compared.',
+    'See docs/commands/compare.md (the command) and docs/compare.md (the method, the default recipe and a CI example).',
+  ].join('\n\n');
 
   static examples = [
     '<%= config.bin %> compare base.json new.json',
+    '<%= config.bin %> compare new.json --history history/',
     '<%= config.bin %> compare base.json new.json --threshold 10 --markdown',
-    '<%= config.bin %> compare base.json new.json --alpha 0.01 --json',
+    '<%= config.bin %> compare base.json new.json --inconclusive pass --json',
   ];
 
   static enableJsonFlag = true;
 
   static args = {
-    base: Args.string({ description: 'the baseline result document', required: true }),
-    new: Args.string({ description: 'the result document to check', required: true }),
+    base: Args.string({ description: 'the baseline result document (with --history: the result document to check)' }),
+    new: Args.string({ description: 'the result document to check (not with --history)' }),
   };
 
   static flags = {
     ...significanceFlags,
+    history: Flags.string({
+      description:
+        'A baseline run or a directory of them (its *.json files), repeatable: NEW is judged against the spread of these runs, each run one sample, so one new run is enough once the history holds enough runs (10 or more, and runs less noisy than about a third of --threshold: see docs/compare.md). Give NEW as the only argument.',
+      helpValue: 'DIR|FILE',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
+    'history-last': Flags.integer({
+      description: 'Use only the newest N runs of the history (by their finish time), so that it rolls as new runs are added.',
+      default: 20,
+      min: 2,
+      helpValue: 'N',
+    }),
     markdown: Flags.boolean({ description: 'print a GitHub markdown table instead of the terminal table' }),
-    html: Flags.string({ description: 'also write a self-contained HTML page (both spectra, rates over time, the changes) to this file', helpValue: 'FILE' }),
+    html: Flags.string({ description: 'Also write a self-contained HTML page (both spectra, rates over time, the changes) to this file.', helpValue: 'FILE' }),
   };
 
   public async run(): Promise<Comparison> {
     // Usage errors (oclif's parse errors included) exit 2 in PlainCommand's catch: exit 1 means "regressed" only.
     const { args, flags } = await this.parse(Compare);
     let cmp: Comparison;
+    let names: { base: string; next: string };
     try {
       if (flags.html) checkHtmlOutput(flags.html);
-      const docs = [readResult(args.base), readResult(args.new)];
-      cmp = compareResults(docs[0], docs[1], { thresholdPct: flags.threshold, alpha: flags.alpha });
-      if (flags.html) writeCompareHtml(flags.html, docs[0], docs[1], cmp, { base: args.base, next: args.new });
+      let baseDoc: ResultDocument;
+      let newDoc: ResultDocument;
+      if (flags.history) {
+        if (!args.base || args.new) throw new ConfigError('with --history, give only NEW: `compare NEW --history DIR`');
+        const files = historyFiles(flags.history);
+        const docs = files.map((f) => ({ f, d: readResult(f) }));
+        const kept = docs.sort((a, b) => Date.parse(a.d.finish) - Date.parse(b.d.finish)).slice(-flags['history-last']);
+        newDoc = readResult(args.base);
+        if (kept.length < 2) throw new ConfigError(`--history holds ${kept.length} result document(s): it needs 2 or more (10 or more to judge one new run at typical noise)`);
+        cmp = compareHistory(kept.map((k) => k.d), newDoc, { thresholdPct: flags.threshold, alpha: flags.alpha, files: kept.map((k) => k.f) });
+        baseDoc = kept[kept.length - 1].d;
+        names = { base: `history (${kept.length} runs, newest ${kept[kept.length - 1].f})`, next: args.base };
+      } else {
+        if (!args.base || !args.new) throw new ConfigError('give BASE and NEW (`compare BASE NEW`), or NEW and --history (`compare NEW --history DIR`)');
+        baseDoc = readResult(args.base);
+        newDoc = readResult(args.new);
+        cmp = compareResults(baseDoc, newDoc, { thresholdPct: flags.threshold, alpha: flags.alpha });
+        names = { base: args.base, next: args.new };
+      }
+      if (flags.html) writeCompareHtml(flags.html, baseDoc, newDoc, cmp, names);
     } catch (err) {
       if (err instanceof ResultFileError || err instanceof CompareError) {
         // Files that cannot be compared are the command line's problem (exit 2), with their own code under --json.
@@ -56,8 +110,9 @@ export default class Compare extends PlainCommand {
       }
       throw err;
     }
+    cmp.exitCode = exitCodeFor(cmp.verdict, flags.inconclusive);
 
-    const markdown = renderComparisonMarkdown(cmp, { base: args.base, next: args.new });
+    const markdown = renderComparisonMarkdown(cmp, names);
     const summaryFile = process.env.GITHUB_STEP_SUMMARY;
     if (summaryFile) {
       try {
@@ -74,11 +129,13 @@ export default class Compare extends PlainCommand {
       this.log(flags.markdown ? markdown : renderComparisonTable(cmp, { color }));
       if (!flags.markdown) {
         this.log(methodLine(cmp));
+        const detect = detectableLine(cmp);
+        if (detect) this.log(detect);
         for (const n of cmp.notes) this.log(`Note: ${n}`);
-        this.log([summaryLine(cmp), ...regressionLines(cmp).map((l) => `  ${l}`)].join('\n'));
+        this.log(verdictLines(cmp).join('\n'));
       }
     }
-    if (cmp.regressions.length > 0) process.exitCode = 1;
+    process.exitCode = cmp.exitCode;
     return cmp;
   }
 }

@@ -2,7 +2,7 @@
 // rounds ran in, and compare's comparison of B against A) and its rendering, which is compare's
 // with the sides named A and B.
 import type { Comparison } from './compare';
-import { methodLine, regressionLines, renderComparisonMarkdown, renderComparisonTable, summaryLine } from './compareRender';
+import { detectableLine, methodLine, renderComparisonMarkdown, renderComparisonTable, verdictLines } from './compareRender';
 import type { MachineInfo, OpensslInfo, ToolInfo } from './facts';
 import type { ResultDocument } from './result';
 import { formatRate } from './units';
@@ -46,6 +46,8 @@ export interface AbDocument {
     roundPause: number;
     threshold: number;
     alpha: number;
+    /** --inconclusive: what an inconclusive comparison exits with. */
+    inconclusive: 'exit' | 'pass' | 'fail';
   };
   a: AbSideRecord;
   b: AbSideRecord;
@@ -88,9 +90,9 @@ export function renderAb(doc: AbDocument, o: { color: boolean; markdown?: boolea
     renderComparisonTable(cmp, { color: o.color, headings: HEADINGS }).trimEnd(),
     '',
     methodLine(cmp),
+    ...(detectableLine(cmp) ? [detectableLine(cmp)!] : []),
     ...cmp.notes.map((n) => `Note: ${n}`),
-    summaryLine(cmp).replace(/^(No significant regression|\d+ significant regression\(s\))/, '$1 of B against A'),
-    ...regressionLines(cmp).map((l) => `  ${l}`),
+    ...verdictLines(cmp, 'B against A'),
   ];
   return lines.join('\n');
 }

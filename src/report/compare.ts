@@ -1,59 +1,86 @@
-// Compares two result documents metric by metric, for CI regression gates, with statistics
-// over the samples each document carries (rounds, else per-second intervals): see
-// significance.ts for the method and docs/compare.md for how to read it.
+// Compares result documents metric by metric, for CI regression gates: NEW against one BASE
+// (both best with --rounds: each round a sample) or against a history of baseline runs (each run
+// a sample); see significance.ts for the method and docs/compare.md for how to read it.
 //
 // Only a few metrics gate — the kind's headline rate and the percentiles of its headline
-// latency that the samples can speak for — and a gated metric regresses only when the change
-// is significant (Mann-Whitney U, Holm-corrected over the gated metrics, p < alpha) and beyond
-// the threshold. Everything else (other rates and latencies, spreads, maxima, totals, errors)
-// is shown, with its interval and p-value where it has samples, but never fails a run.
+// latency that the samples can speak for — and each gets one of three verdicts: regressed, no
+// regression, inconclusive. The comparison's verdict: any regressed → regressed; else any
+// inconclusive → inconclusive; else no regression. Everything else (other rates and latencies,
+// spreads, maxima, totals, errors) is shown, with its interval and p-value where it has samples,
+// but never decides.
 
 import { LatencySummary, PERCENTILES } from '../engine/stats/histograms';
 import { changePct, MetricRow, MetricUnit } from './metric_row';
 import { Rates, ResultDocument } from './result';
-import { samplesOf } from './samples';
-import { compareSamples, DEFAULT_ALPHA, DEFAULT_RESAMPLES, DEFAULT_SEED, GATED_LATENCY, MIN_TAIL_EVENTS, SampleSource } from './significance';
+import { historySamples, SamplePair, samplesOf } from './samples';
+import { compareSamples, DEFAULT_ALPHA, GATED_LATENCY, MIN_TAIL_EVENTS, SampleSource } from './significance';
 import { LATENCY_LABELS, RATE_LABELS } from './table';
 
 export { changePct } from './metric_row';
 export type { MetricRow, MetricStatus, MetricUnit, RowSignificance, Verdict } from './metric_row';
 
+export type OverallVerdict = 'regressed' | 'no regression' | 'inconclusive';
+
+/** Exit codes of `compare` and `bench ab`: 2 stays "bad input". */
+export const EXIT_REGRESSED = 1;
+export const EXIT_INCONCLUSIVE = 3;
+/** What an inconclusive comparison exits with: its own code (default), 0, or 1. */
+export type InconclusiveMode = 'exit' | 'pass' | 'fail';
+
+export function exitCodeFor(verdict: OverallVerdict, mode: InconclusiveMode = 'exit'): number {
+  if (verdict === 'regressed') return EXIT_REGRESSED;
+  if (verdict === 'no regression') return 0;
+  return mode === 'pass' ? 0 : mode === 'fail' ? EXIT_REGRESSED : EXIT_INCONCLUSIVE;
+}
+
 /** How the significance was judged, for the reader and for the JSON. */
 export interface ComparisonMethod {
-  /** What the samples are: rounds, per-second intervals, or per-second rates (older documents). */
+  /** What the samples are: rounds, baseline runs (history), per-second intervals, or per-second rates (older documents). */
   samples: SampleSource;
-  /** Samples per side (before a cut-off last one is left out of the rank test). */
+  /** Samples per side (before a cut-off last one is left out of the test); with a history, base is its runs. */
   n: { base: number; next: number };
   alpha: number;
-  /** Of the confidence intervals: 1 - alpha. */
+  /** Of each one-sided bound (the intervals' ends): 1 - alpha; the intervals shown are 1 - 2·alpha. */
   confidence: number;
-  test: 'Mann-Whitney U, two-sided';
-  interval: 'percentile bootstrap';
-  resamples: number;
-  seed: number;
+  test: 'Welch t on log figures (pooled-variance t when one side has one sample)';
+  /** Holm over the gated rows for 'regressed'; none for 'no regression' (each row at 1 - alpha: an intersection-union test). */
   correction: 'holm';
   /** Gated rows that were tested: the family Holm's correction runs over. */
   gated: number;
+  /** The history's files, oldest first (history mode only). */
+  history?: string[];
+}
+
+/** Gated metrics that left the comparison inconclusive for one reason: why, and what would settle it. */
+export interface InconclusiveReason {
+  /** The metrics' labels, comma-separated. */
+  metric: string;
+  why: string;
+  settle: string;
 }
 
 export interface Comparison {
   kind: ResultDocument['kind'];
   thresholdPct: number;
+  /** regressed / no regression / inconclusive: see exitCodeFor for the exit code. */
+  verdict: OverallVerdict;
   rows: MetricRow[];
   regressions: MetricRow[];
-  /** What differs between the two runs besides their results ('connections: 32 -> 4'): a comparison that is not like for like. */
+  /** The gated rows that are inconclusive, one line each. */
+  inconclusive: InconclusiveReason[];
+  /** What differs between the runs besides their results ('connections: 32 -> 4'): a comparison that is not like for like. */
   differences: string[];
   method: ComparisonMethod;
-  /** What the reader must know about this comparison's statistics (missing histograms, too few samples...). */
+  /** What the reader must know about this comparison's statistics (missing histograms, seconds instead of rounds...). */
   notes: string[];
+  /** Set by the command: the exit code this comparison gave under --inconclusive. */
+  exitCode?: number;
 }
 
 export interface CompareOptions {
   thresholdPct: number;
   /** Family-wise significance level (default 0.05). */
   alpha?: number;
-  resamples?: number;
-  seed?: number;
 }
 
 export class CompareError extends Error {
@@ -91,17 +118,30 @@ export function compareResults(base: ResultDocument, next: ResultDocument, opts:
   if (base.kind !== next.kind) {
     throw new CompareError(`cannot compare a ${base.kind} result with a ${next.kind} result`);
   }
+  return buildComparison(base, next, samplesOf(base, next), runDifferences(base, next), opts);
+}
+
+/**
+ * NEW against a history of baseline runs (each run one sample, whatever rounds it had): one new
+ * run is judged against the spread of the history. The Base column of tested rows is the
+ * history's pooled figure; other rows show the newest history run.
+ */
+export function compareHistory(history: readonly ResultDocument[], next: ResultDocument, opts: CompareOptions & { files?: string[] }): Comparison {
+  if (history.length === 0) throw new CompareError('--history holds no result documents');
+  const other = history.find((d) => d.kind !== next.kind);
+  if (other) throw new CompareError(`cannot compare a ${other.kind} result with a ${next.kind} result`);
+  const newest = history.reduce((a, d) => (Date.parse(d.finish) > Date.parse(a.finish) ? d : a));
+  const differences = [...new Set(history.flatMap((d) => runDifferences(d, next)))];
+  const cmp = buildComparison(newest, next, historySamples(history, next), differences, opts);
+  if (opts.files) cmp.method.history = opts.files;
+  return cmp;
+}
+
+function buildComparison(base: ResultDocument, next: ResultDocument, pair: SamplePair, differences: string[], opts: CompareOptions): Comparison {
   const { thresholdPct } = opts;
   const alpha = opts.alpha ?? DEFAULT_ALPHA;
-  const resamples = opts.resamples ?? DEFAULT_RESAMPLES;
-  const seed = opts.seed ?? DEFAULT_SEED;
-  const pair = samplesOf(base, next);
   const notes = [...pair.notes];
-  const testable = pair.base.samples.length > 0 && pair.next.samples.length > 0;
-  if (!testable) notes.push('no samples (neither intervals nor per-second rates) on one side: nothing could be tested');
-  const tested = new Map(
-    (testable ? compareSamples(base.kind, pair.base, pair.next, { thresholdPct, alpha, resamples, seed }) : []).map((r) => [r.id, r])
-  );
+  const tested = new Map(compareSamples(base.kind, pair.base, pair.next, { thresholdPct, alpha }).map((r) => [r.id, r]));
 
   const rows: MetricRow[] = [];
   /** A row straight from the documents: shown, never gating. */
@@ -120,7 +160,7 @@ export function compareResults(base: ResultDocument, next: ResultDocument, opts:
   for (const key of Object.keys(RATE_LABELS) as Array<keyof Rates>) {
     const b = base.rates[key];
     const n = next.rates[key];
-    if (!b && !n) continue;
+    if (!b && !n && !tested.has(`rates.${key}.mean`)) continue;
     const unit: MetricUnit = key.startsWith('bits') ? 'bitsPerSec' : 'perSec';
     const label = unit === 'perSec' ? `${RATE_LABELS[key].label}/s` : RATE_LABELS[key].label;
     if (!fromSamples(`rates.${key}.mean`)) info(`rates.${key}.mean`, `${label} mean`, unit, b?.mean, n?.mean, 'higher');
@@ -163,23 +203,34 @@ export function compareResults(base: ResultDocument, next: ResultDocument, opts:
     notes.push(`not tested, too few events per sample (a percentile needs ${MIN_TAIL_EVENTS} above it in each): ${untested.map((r) => r.label).join(', ')}`);
   }
   const gatedRows = rows.filter((r) => r.gated && r.significance?.p !== null && r.significance?.p !== undefined);
-  const tooFew = gatedRows.find((r) => r.significance?.note?.includes('cannot reach'))?.significance?.note;
-  if (tooFew) notes.push(`${tooFew}: use more rounds (docs/compare.md)`);
+  const regressions = rows.filter((r) => r.verdict === 'regressed');
+  // Metrics left inconclusive for the same reason are named together, in one line.
+  const inconclusive: InconclusiveReason[] = [];
+  for (const r of rows.filter((x) => x.verdict === 'inconclusive')) {
+    const why = r.significance?.why ?? '';
+    const settle = r.significance?.settle ?? '';
+    const same = inconclusive.find((x) => x.why === why && x.settle === settle);
+    if (same) same.metric += `, ${r.label}`;
+    else inconclusive.push({ metric: r.label, why, settle });
+  }
+  // Never a pass by default: no gated row at all (nothing measured, nothing testable) is inconclusive.
+  const anyGated = rows.some((r) => r.gated);
+  if (!anyGated) inconclusive.push({ metric: 'comparison', why: 'no gated metric could be computed', settle: 'check both documents measured something' });
+  const verdict = regressions.length > 0 ? 'regressed' : inconclusive.length > 0 ? 'inconclusive' : 'no regression';
   return {
     kind: base.kind,
     thresholdPct,
+    verdict,
     rows,
-    regressions: rows.filter((r) => r.status === 'regressed'),
-    differences: runDifferences(base, next),
+    regressions,
+    inconclusive,
+    differences,
     method: {
       samples: pair.base.source,
       n: { base: pair.base.samples.length, next: pair.next.samples.length },
       alpha,
       confidence: 1 - alpha,
-      test: 'Mann-Whitney U, two-sided',
-      interval: 'percentile bootstrap',
-      resamples,
-      seed,
+      test: 'Welch t on log figures (pooled-variance t when one side has one sample)',
       correction: 'holm',
       gated: gatedRows.length,
     },

@@ -1,4 +1,5 @@
-// The samples a result document offers to compare's statistics, best first:
+// The samples result documents offer to compare's statistics, best first:
+//   runs       a history of baseline runs (compare --history): each document one sample;
 //   rounds     (--rounds N, N >= 2 on both sides): each round a complete, separate run;
 //   intervals  each measured second, with its own histograms;
 //   rates      older documents: only each second's rates, no histograms (latency untestable).
@@ -51,6 +52,39 @@ function rateSamples(doc: ResultDocument): Sample[] {
 
 const hasHistograms = (doc: ResultDocument) => (doc.intervals ?? []).some((i) => i.histograms && Object.keys(i.histograms).length > 0);
 
+/** Why a document has no per-interval histograms: what is actually missing, not a guess at its age. */
+function missingHistograms(doc: ResultDocument): string {
+  if (doc.intervals === undefined) return 'no per-interval records (written by an older iocptls)';
+  const ms = doc.intervals.reduce((t, i) => t + i.durationMs, 0);
+  if (doc.intervals.length === 0 || ms === 0) return 'no measured interval (its measured window is empty)';
+  const t = doc.totals;
+  if (t.handshakes + t.roundTrips + t.bytesIn + t.bytesOut === 0) return 'nothing measured in its window (no event recorded)';
+  return 'no per-interval histograms (written by an older iocptls)';
+}
+
+/** A whole run as one sample: its measured time, its totals, its whole-run histograms. */
+function runSample(doc: ResultDocument): Sample {
+  return {
+    durationMs: doc.duration * 1000,
+    counters: doc.totals,
+    histograms: Object.fromEntries(Object.entries(doc.latency).flatMap(([name, l]) => (l?.encoded ? [[name, l.encoded]] : []))),
+  };
+}
+
+/** A history of baseline runs against one new run: every document is one sample, rounds or not (runs carry the run-to-run noise). */
+export function historySamples(history: readonly ResultDocument[], next: ResultDocument): SamplePair {
+  const all = [...history, next];
+  const histograms = all.every((d) => Object.values(d.latency).some((l) => l?.encoded));
+  const notes: string[] = [];
+  if (!histograms) notes.push('latency significance unavailable: some documents carry no encoded histograms; rates alone are tested');
+  return {
+    base: { source: 'runs', samples: history.map(runSample), histograms },
+    next: { source: 'runs', samples: [runSample(next)], histograms },
+    notes,
+  };
+}
+
+
 export function samplesOf(base: ResultDocument, next: ResultDocument): SamplePair {
   const notes: string[] = [];
   const rounds = (d: ResultDocument) => d.rounds?.length ?? 0;
@@ -69,9 +103,9 @@ export function samplesOf(base: ResultDocument, next: ResultDocument): SamplePai
   };
   const pair = { base: make(base), next: make(next), notes };
   if (!pair.base.histograms || !pair.next.histograms) {
-    const which = [!pair.base.histograms && 'BASE', !pair.next.histograms && 'NEW'].filter(Boolean);
-    const verb = which.length > 1 ? 'have' : 'has';
-    notes.push(`latency significance unavailable: ${which.join(' and ')} ${verb} no per-interval histograms (written by an older iocptls); latency rows are shown, rates alone are tested`);
+    // Blame the document that lacks them: a side can lose its histograms only because the other side has no intervals.
+    const why = [!hasHistograms(base) && `BASE has ${missingHistograms(base)}`, !hasHistograms(next) && `NEW has ${missingHistograms(next)}`].filter(Boolean);
+    notes.push(`latency significance unavailable: ${why.join('; ')}; latency rows are shown, rates alone are tested`);
   }
   return pair;
 }

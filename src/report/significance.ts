@@ -1,34 +1,39 @@
-// Compares two sets of samples of the same benchmark — rounds, or per-second intervals — metric
-// by metric, as benchstat does: for each metric, the change of the whole-run figure, its
-// bootstrap confidence interval, and a Mann-Whitney U p-value over the samples; then Holm's
-// correction over the metrics that gate, and the verdict.
+// Compares two sets of samples of the same benchmark — rounds, baseline runs, or per-second
+// intervals — metric by metric, and gives each gated metric one of three verdicts: regressed,
+// no regression, inconclusive (docs/compare.md).
 //
-// This knows nothing of files or rendering: `compare` feeds it the samples of two result
-// documents (samples.ts), and an interleaved A/B runner can feed it rounds it measured itself.
+// One statistic gives the sign, the size, the interval and the p-value of a change: Welch's t on
+// the logs of the samples' own figures (each sample's rate; each sample's percentile). The change
+// is exp(mean log NEW − mean log BASE) − 1, its interval the same t's, its p the same t's, so they
+// cannot disagree. When one side has a single sample (one new run against a history of baseline
+// runs) the pooled-variance t takes the noise from the other side.
 //
-// What is tested, per metric:
-// - a rate (handshakes/s, round trips/s, bits/s): the whole-run figure is Σcount / Σtime; the
-//   interval resamples whole samples and recomputes that ratio (a short sample weighs by its
-//   length); the rank test compares the samples' own rates.
-// - a latency percentile: the whole-run figure is the percentile of all samples' histograms
-//   added; the interval resamples samples and adds their histograms (never averages
-//   percentiles); the rank test compares each sample's own percentile. A percentile gates only
-//   where the samples hold enough events above it to have one (MIN_TAIL_EVENTS).
+// The rule, per gated metric, with g the log change in the good direction and thr the log of the
+// threshold's limit (log(1 − 5%) for a rate, −log(1 + 5%) for a latency):
+//   regressed      g is significantly below 0 (one-sided p, Holm-adjusted over the gated
+//                  metrics, below alpha) and the estimate is beyond thr;
+//   no regression  the one-sided (1 − alpha) lower bound of g is above thr (each metric at
+//                  alpha: "all are fine" is an intersection-union test, which needs no correction);
+//   inconclusive   otherwise, and always when the samples are seconds of one run (they do not
+//                  carry run-to-run noise) or a side has nothing to measure.
+//
+// This knows nothing of files or rendering: `compare` feeds it the samples of result documents
+// (samples.ts), and `bench ab` the rounds it measured itself. The whole-run figures (Σcount/Σtime;
+// the percentile of all histograms added) are kept in the rows for information.
 
 import type { CounterSnapshot } from '../engine/stats/counters';
 import { PERCENTILES, type Histogram } from '../engine/stats/histograms';
+import { median } from '../engine/stats/median';
 import { changePct, MetricRow, MetricUnit, RowSignificance } from './metric_row';
 import { LATENCY_NAMES, Rates, ResultKind } from './result';
-import { bootstrapChanges, ChangeInterval } from './stats/bootstrap';
 import { HistogramGroup } from './stats/histogram_group';
 import { holmAdjust } from './stats/holm';
-import { mannWhitneyU, smallestP } from './stats/mann_whitney';
-import { seedFor } from './stats/rng';
+import { tCdf, tQuantile, twoSampleT, TwoSampleT } from './stats/student_t';
 import { LATENCY_LABELS, RATE_LABELS } from './table';
 
 export type LatencyName = (typeof LATENCY_NAMES)[number];
 
-/** One sample: a round, or one measured second. */
+/** One sample: a round, a whole run (history), or one measured second. */
 export interface Sample {
   durationMs: number;
   counters: Pick<CounterSnapshot, 'handshakes' | 'connects' | 'roundTrips' | 'bytesIn' | 'bytesOut'>;
@@ -36,8 +41,11 @@ export interface Sample {
   histograms?: Partial<Record<LatencyName, Histogram | string>>;
 }
 
-/** Where samples came from: rounds (--rounds), the per-second intervals, or (older documents) per-second rates alone. */
-export type SampleSource = 'rounds' | 'intervals' | 'rates';
+/**
+ * Where samples came from: rounds (--rounds), whole runs (a history of baseline documents, one
+ * sample each), the per-second intervals, or (older documents) per-second rates alone.
+ */
+export type SampleSource = 'rounds' | 'runs' | 'intervals' | 'rates';
 
 export interface SampleSet {
   source: SampleSource;
@@ -48,21 +56,24 @@ export interface SampleSet {
 
 export interface SignificanceOptions {
   thresholdPct: number;
-  /** Family-wise significance level of the gated rows; the intervals are at 1 - alpha. */
+  /** Family-wise significance level of 'regressed'; each 'no regression' is at confidence 1 - alpha. */
   alpha: number;
-  /** Bootstrap replicates (latency may use fewer on very large documents: see LATENCY_WORK_BUDGET). */
-  resamples?: number;
-  seed?: number;
 }
 
 export const DEFAULT_ALPHA = 0.05;
-export const DEFAULT_RESAMPLES = 2000;
-export const DEFAULT_SEED = 1;
-/** A percentile gates only when the median sample has at least this many events above it: p99 needs 1,000 events per sample. */
+/** The power the "what would settle it" figures and the minimum detectable change are computed for. */
+export const POWER = 0.8;
+/** The default recipe (docs/compare.md, bench/calibration.js): rounds per run that see a 10% change at 5% run-to-run noise 90% of the time. */
+export const RECIPE_ROUNDS = 8;
+/** Baseline runs a history needs before one new run can be judged against it (docs/compare.md). */
+export const RECIPE_HISTORY = 10;
+/** A percentile is tested only when the median sample has at least this many events above it: p99 needs 1,000 events per sample. */
 export const MIN_TAIL_EVENTS = 10;
-/** Bucket additions allowed per latency histogram name; beyond it the replicates are cut (never below MIN_LATENCY_RESAMPLES). */
-const LATENCY_WORK_BUDGET = 4e7;
-const MIN_LATENCY_RESAMPLES = 400;
+/**
+ * The highest headline percentile that gates. p99.9 and p99.99 are tested and shown, never gate:
+ * in a round they are its few slowest events, and every extra gated metric costs Holm power.
+ */
+export const MAX_GATED_PERCENTILE = 99;
 
 interface RateMetric {
   key: keyof Rates;
@@ -89,115 +100,232 @@ const RATE_METRICS: Record<ResultKind, RateMetric[]> = {
 /**
  * The latency that gates, per kind: what the benchmark is about. TCP connect time is part of the
  * handshake latency (measured from the connect); uncorrected latencies restate the corrected
- * ones; start lag measures the client. Those are tested and shown, but do not gate: every extra
- * gated metric costs the test power under the family-wise correction.
+ * ones; start lag measures the client. Those are tested and shown, but do not gate.
  */
 export const GATED_LATENCY: Record<ResultKind, LatencyName | undefined> = { handshake: 'handshake', pingpong: 'rtt', throughput: undefined, connections: 'rtt' };
 
-function median(values: readonly number[]): number {
-  if (values.length === 0) return 0;
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
-
-/** Samples long enough for the rank test: at least half the group's median length (drops a cut-off last second or an interrupted round). */
+/** Samples long enough to test: at least half the group's median length (drops a cut-off last second or an interrupted round). */
 function testable(set: SampleSet): number[] {
   const m = median(set.samples.map((s) => s.durationMs));
   return set.samples.flatMap((s, i) => (s.durationMs > 0 && s.durationMs >= m / 2 ? [i] : []));
 }
 
-interface Pending {
-  row: MetricRow;
-  p: number | null;
+/** The limit of the good-direction log change beyond which a metric has regressed. */
+export function logThreshold(better: 'higher' | 'lower', thresholdPct: number): number {
+  const t = thresholdPct / 100;
+  return better === 'higher' ? (t >= 1 ? -Infinity : Math.log(1 - t)) : -Math.log(1 + t);
 }
 
-function rankTest(x: number[], y: number[]): Pick<RowSignificance, 'p' | 'test'> {
-  if (x.length === 0 || y.length === 0) return { p: null, test: null };
-  const r = mannWhitneyU(x, y);
-  return { p: r.p, test: r.method };
+const pct = (logRatio: number) => (Math.exp(logRatio) - 1) * 100;
+const fmtPct = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(1)}%`;
+
+/** One-sided critical t plus the t for POWER: how many standard errors a change must be to be seen. */
+function detectK(level: number, df: number): number {
+  return tQuantile(1 - level, df) + tQuantile(POWER, df);
 }
+
+/** The smallest change for the worse (percent, positive) detected with POWER at one-sided level `level`. */
+export function detectablePct(t: Pick<TwoSampleT, 'se' | 'df'>, level: number): number {
+  return (1 - Math.exp(-detectK(level, t.df) * t.se)) * 100;
+}
+
+/**
+ * Samples needed to tell a change of the threshold's size with POWER at `level`, given the noise
+ * of one sample (sd of its log figure): per side for rounds; baseline runs for a history judged
+ * against one new run (null: no history is enough, one new run is too noisy for the threshold).
+ */
+export function samplesNeeded(sd: number, thrLog: number, level: number, mode: 'rounds' | 'runs', max = 500): number | null {
+  const limit = Math.abs(thrLog);
+  if (!(limit > 0) || !Number.isFinite(limit)) return limit === Infinity ? 2 : null;
+  for (let n = 2; n <= max; n++) {
+    const se = mode === 'rounds' ? sd * Math.sqrt(2 / n) : sd * Math.sqrt(1 / n + 1);
+    const df = mode === 'rounds' ? 2 * n - 2 : n - 1;
+    if (detectK(level, df) * se <= limit) return n;
+  }
+  return null;
+}
+
+/** The noise the round-count warning assumes: a quiet runner's round-to-round spread (docs/compare.md). */
+export const TYPICAL_NOISE = 0.05;
+
+/**
+ * A warning for a round count below the default recipe: the smallest change it detects at
+ * TYPICAL_NOISE (Holm over three gated metrics), and what the recipe detects. null at or above it.
+ */
+export function roundsWarning(rounds: number, thresholdPct: number, alpha: number): string | null {
+  if (rounds >= RECIPE_ROUNDS) return null;
+  const sd = Math.log(1 + TYPICAL_NOISE);
+  const at = (n: number) => detectablePct({ se: sd * Math.sqrt(2 / n), df: 2 * n - 2 }, alpha / 3);
+  return (
+    `${rounds} rounds per side detect only changes of ${at(rounds).toFixed(0)}% or more at ${TYPICAL_NOISE * 100}% round-to-round noise ` +
+    `(${RECIPE_ROUNDS} rounds: ${at(RECIPE_ROUNDS).toFixed(0)}%); smaller changes, and any "no regression" within ${thresholdPct}%, will likely be inconclusive`
+  );
+}
+
+interface Tested {
+  row: MetricRow;
+  t: TwoSampleT | null;
+  /** Why the row is inconclusive whatever its figures say (no samples, seconds only...). */
+  blocked?: { why: string; settle: string };
+}
+
+/** The log figures of a metric, per sample (finite only). */
+const logs = (values: number[]) => values.filter((v) => v > 0 && Number.isFinite(v)).map(Math.log);
 
 export function compareSamples(kind: ResultKind, base: SampleSet, next: SampleSet, o: SignificanceOptions): MetricRow[] {
-  const resamples = o.resamples ?? DEFAULT_RESAMPLES;
-  const seed = o.seed ?? DEFAULT_SEED;
-  const level = 1 - o.alpha;
   const tb = testable(base);
   const tn = testable(next);
-  const n = { base: tb.length, next: tn.length };
-  // With few samples even a total separation is not significant: say so rather than a bare '~'.
-  const floor = smallestP(n.base, n.next);
-  const tooFew = floor >= o.alpha ? `${n.base} vs ${n.next} samples cannot reach p < ${o.alpha} (smallest possible p ${floor.toPrecision(2)})` : undefined;
-  const pending: Pending[] = [];
+  const source = next.source === 'runs' || base.source === 'runs' ? 'runs' : base.source;
+  const pending: Tested[] = [];
 
-  const push = (
-    id: string,
-    label: string,
-    unit: MetricUnit,
-    better: 'higher' | 'lower',
-    b: number | null,
-    x: number | null,
-    gate: boolean,
-    sig: RowSignificance
-  ) => {
-    const row: MetricRow = { id, label, unit, base: b, next: x, changePct: changePct(b, x), better, gated: gate, status: 'info', verdict: null, significance: sig };
-    pending.push({ row, p: sig.p });
-  };
+  // A side with nothing measured: every gated row of it is inconclusive, never a pass.
+  const emptySide = tn.length === 0 ? 'NEW' : tb.length === 0 ? 'BASE' : null;
+  const empty = emptySide
+    ? {
+        why: `${emptySide} measured nothing: ${(emptySide === 'NEW' ? next : base).samples.length === 0 ? 'it has no samples' : 'no sample has a measured window (duration 0)'}`,
+        settle: `rerun ${emptySide} (check that its measured window was not empty: --duration, errors, an interrupted run)`,
+      }
+    : undefined;
+  const perSecond =
+    source === 'intervals' || source === 'rates'
+      ? {
+          why: 'only per-second samples of one run on each side: seconds of one run do not carry run-to-run noise',
+          settle: `run both with --rounds ${RECIPE_ROUNDS} (docs/compare.md), or judge NEW against a --history of ${RECIPE_HISTORY}+ baseline runs`,
+        }
+      : undefined;
 
   for (const m of RATE_METRICS[kind]) {
-    const sum = (set: SampleSet, w?: ArrayLike<number>) => {
-      let count = 0;
-      let ms = 0;
-      set.samples.forEach((s, i) => {
-        const k = w ? w[i] : 1;
-        count += k * m.count(s.counters);
-        ms += k * s.durationMs;
-      });
-      return ms > 0 ? (count * 1000) / ms : NaN;
-    };
     const total = (set: SampleSet) => set.samples.reduce((t, s) => t + m.count(s.counters), 0);
+    const ms = (set: SampleSet) => set.samples.reduce((t, s) => t + s.durationMs, 0);
     if (!m.gate && total(base) === 0 && total(next) === 0) continue;
-    const b = sum(base);
-    const x = sum(next);
-    const ci = bootstrapChanges(base.samples.length, next.samples.length, (w) => [sum(base, w)], (w) => [sum(next, w)], 1, {
-      resamples,
-      level,
-      seed: seedFor(seed, `rates.${m.key}`),
-    })[0];
-    const rate = (set: SampleSet, idx: number[]) => idx.map((i) => (m.count(set.samples[i].counters) * 1000) / set.samples[i].durationMs);
-    const t = rankTest(rate(base, tb), rate(next, tn));
+    const whole = (set: SampleSet) => (ms(set) > 0 ? (total(set) * 1000) / ms(set) : null);
+    // A sample that counted nothing in its window is a rate of (almost) zero, not a missing one: half an event keeps its log finite.
+    const rate = (set: SampleSet, idx: number[]) => idx.map((i) => (Math.max(0.5, m.count(set.samples[i].counters)) * 1000) / set.samples[i].durationMs);
     const unit: MetricUnit = m.key.startsWith('bits') ? 'bitsPerSec' : 'perSec';
     const label = unit === 'perSec' ? `${RATE_LABELS[m.key].label}/s mean` : `${RATE_LABELS[m.key].label} mean`;
-    push(`rates.${m.key}.mean`, label, unit, 'higher', Number.isFinite(b) ? b : null, Number.isFinite(x) ? x : null, m.gate, {
-      n,
-      ...t,
-      pAdjusted: null,
-      ci,
-      note: m.gate ? tooFew : undefined,
-    });
+    const x = logs(rate(base, tb));
+    const y = logs(rate(next, tn));
+    pending.push(tested(`rates.${m.key}.mean`, label, unit, 'higher', whole(base), whole(next), m.gate, x, y, m.gate ? (empty ?? perSecond) : undefined));
   }
 
-  if (base.histograms && next.histograms) {
+  if (base.histograms && next.histograms && !empty) {
     for (const name of LATENCY_NAMES) {
       const has = (set: SampleSet) => set.samples.some((s) => s.histograms?.[name] !== undefined);
       if (!has(base) && !has(next)) continue;
-      pending.push(...latencyRows(kind, name, base, next, tb, tn, { resamples, level, seed, n, tooFew }));
+      pending.push(...latencyRows(kind, name, base, next, tb, tn, perSecond));
     }
   }
 
-  // Holm over the gated rows that were tested; the verdict compares the adjusted p with alpha.
-  const gated = pending.filter((r) => r.row.gated && r.p !== null);
-  const adjusted = holmAdjust(gated.map((r) => r.p!));
-  gated.forEach((r, i) => (r.row.significance!.pAdjusted = adjusted[i]));
-  for (const { row } of pending) {
-    if (!row.gated) continue;
-    const sig = row.significance!;
-    const significant = sig.pAdjusted !== null && sig.pAdjusted < o.alpha;
-    const gain = row.changePct === null ? 0 : row.better === 'higher' ? row.changePct : -row.changePct;
-    row.status = significant && gain < -o.thresholdPct ? 'regressed' : significant && gain > o.thresholdPct ? 'improved' : 'unchanged';
-    row.verdict = row.status === 'unchanged' ? '~' : row.status;
-  }
+  decide(pending, o, source);
   return pending.map((r) => r.row);
+}
+
+function tested(
+  id: string,
+  label: string,
+  unit: MetricUnit,
+  better: 'higher' | 'lower',
+  b: number | null,
+  x: number | null,
+  gated: boolean,
+  logBase: number[],
+  logNext: number[],
+  blocked?: { why: string; settle: string },
+  untested?: string
+): Tested {
+  const note = untested;
+  const t = untested ? null : twoSampleT(logBase, logNext);
+  const sig: RowSignificance = {
+    n: { base: logBase.length, next: logNext.length },
+    p: null,
+    pAdjusted: null,
+    test: t?.method ?? null,
+    ci: null,
+    noisePct: t ? pct(t.sd) : null,
+    detectablePct: null,
+    pooledChangePct: changePct(b, x),
+    note,
+  };
+  const mean = (v: number[]) => v.reduce((a, c) => a + c, 0) / v.length;
+  const change = t ? pct(t.diff) : logBase.length && logNext.length ? pct(mean(logNext) - mean(logBase)) : null;
+  const row: MetricRow = { id, label, unit, base: b, next: x, changePct: change, better, gated, status: gated ? 'inconclusive' : 'info', verdict: null, significance: sig };
+  if (t) {
+    const g = better === 'higher' ? t.diff : -t.diff;
+    sig.p = t.se > 0 ? tCdf(g / t.se, t.df) : g < 0 ? 0 : g > 0 ? 1 : 0.5;
+  }
+  return { row, t, blocked };
+}
+
+/** Holm over the gated rows' one-sided p, then each gated row's verdict, interval and detectable change. */
+function decide(pending: Tested[], o: SignificanceOptions, source: SampleSource): void {
+  const gated = pending.filter((r) => r.row.gated && r.row.significance!.p !== null);
+  const adjusted = holmAdjust(gated.map((r) => r.row.significance!.p!));
+  gated.forEach((r, i) => (r.row.significance!.pAdjusted = adjusted[i]));
+  // The first Holm step tests at alpha / m: the change must clear that to be seen at all.
+  const firstLevel = o.alpha / Math.max(1, gated.length);
+  for (const { row, t, blocked } of pending) {
+    const sig = row.significance!;
+    if (t) {
+      const q = t.se > 0 ? tQuantile(1 - o.alpha, t.df) * t.se : 0;
+      sig.ci = { low: pct(t.diff - q), high: pct(t.diff + q), level: 1 - 2 * o.alpha };
+      sig.detectablePct = t.se > 0 ? detectablePct(t, row.gated ? firstLevel : o.alpha) : 0;
+    }
+    if (!row.gated) continue;
+    const better = row.better as 'higher' | 'lower';
+    const thr = logThreshold(better, o.thresholdPct);
+    const why = (s: { why: string; settle: string }) => {
+      row.verdict = 'inconclusive';
+      row.status = 'inconclusive';
+      sig.why = s.why;
+      sig.settle = s.settle;
+    };
+    if (blocked) {
+      why(blocked);
+      continue;
+    }
+    if (!t) {
+      why({
+        why: `${sig.n.base} vs ${sig.n.next} samples: no estimate of the run-to-run noise`,
+        settle: `run both with --rounds ${RECIPE_ROUNDS}, or judge NEW against a --history of ${RECIPE_HISTORY}+ baseline runs`,
+      });
+      continue;
+    }
+    const g = better === 'higher' ? t.diff : -t.diff;
+    const lowG = g - (t.se > 0 ? tQuantile(1 - o.alpha, t.df) * t.se : 0);
+    const highG = g + (t.se > 0 ? tQuantile(1 - o.alpha, t.df) * t.se : 0);
+    if (sig.pAdjusted !== null && sig.pAdjusted < o.alpha && g < thr) {
+      row.verdict = 'regressed';
+      row.status = 'regressed';
+    } else if (lowG > thr) {
+      row.verdict = 'no regression';
+      row.status = lowG > 0 && g > -thr ? 'improved' : 'unchanged';
+    } else {
+      const limit = fmtPct(better === 'higher' ? -o.thresholdPct : o.thresholdPct);
+      const ci = sig.ci!;
+      const mode = source === 'runs' ? 'runs' : 'rounds';
+      const need = samplesNeeded(t.sd, thr, firstLevel, mode);
+      const noise = `${pct(t.sd).toFixed(1)}% per ${mode === 'runs' ? 'run' : 'round'}`;
+      const detect = `the smallest change these samples can detect is ${sig.detectablePct!.toFixed(1)}%`;
+      const straddle =
+        highG > thr && lowG <= thr
+          ? `the interval [${fmtPct(ci.low)}, ${fmtPct(ci.high)}] straddles the threshold ${limit}`
+          : `worse beyond the threshold ${limit} by the estimate, but not significantly (p ${sig.pAdjusted!.toPrecision(2)} after Holm)`;
+      let settle: string;
+      if (o.thresholdPct === 0) settle = `a threshold of 0% can never be shown to hold: give --threshold; ${detect}`;
+      else if (need === null) {
+        settle =
+          mode === 'runs'
+            ? `the run-to-run noise (${noise}) is too large for a ${o.thresholdPct}% threshold with one new run, however long the history: write every run (history and new) with --rounds ${RECIPE_ROUNDS} so that each run's figure averages its rounds, or compare BASE NEW with rounds, or raise --threshold; ${detect}`
+            : `at the measured noise (${noise}) no practical number of rounds tells ${o.thresholdPct}%: quieten the machine or raise --threshold; ${detect}`;
+      } else {
+        settle =
+          mode === 'runs'
+            ? `about ${need} baseline runs in the history at the measured noise (${noise}) would tell a ${o.thresholdPct}% change; ${detect}`
+            : `about ${need} rounds per side at the measured noise (${noise}) would tell a ${o.thresholdPct}% change; ${detect}`;
+      }
+      why({ why: straddle, settle });
+    }
+  }
 }
 
 function latencyRows(
@@ -207,52 +335,40 @@ function latencyRows(
   next: SampleSet,
   tb: number[],
   tn: number[],
-  c: { resamples: number; level: number; seed: number; n: RowSignificance['n']; tooFew?: string }
-): Pending[] {
+  perSecond?: { why: string; settle: string }
+): Tested[] {
   const gb = new HistogramGroup(base.samples.map((s) => s.histograms?.[name]));
   const gn = new HistogramGroup(next.samples.map((s) => s.histograms?.[name]));
   const ps = PERCENTILES.map(([, p]) => p);
   const ones = (k: number) => new Uint32Array(k).fill(1);
   const pb = gb.percentiles(ones(gb.size), ps);
   const pn = gn.percentiles(ones(gn.size), ps);
-  // Fewer replicates when the histograms are huge (long runs with wide latency spreads).
-  const work = gb.workPerReplicate + gn.workPerReplicate;
-  const resamples = Math.max(MIN_LATENCY_RESAMPLES, Math.min(c.resamples, Math.floor(LATENCY_WORK_BUDGET / Math.max(1, work))));
-  const cis: Array<ChangeInterval | null> = bootstrapChanges(gb.size, gn.size, (w) => gb.percentiles(w, ps), (w) => gn.percentiles(w, ps), ps.length, {
-    resamples,
-    level: c.level,
-    seed: seedFor(c.seed, `latency.${name}`),
-  });
-  // Each sample's own percentiles, for the rank test (samples that recorded nothing have none).
+  // Each sample's own percentiles (samples that recorded nothing have none).
   const own = (g: HistogramGroup, idx: number[]) => idx.filter((i) => g.samples[i].total > 0).map((i) => g.samplePercentiles(i, ps));
   const ob = own(gb, tb);
   const on = own(gn, tn);
   const events = Math.min(median(tb.map((i) => gb.samples[i].total)), median(tn.map((i) => gn.samples[i].total)));
   const gatedName = GATED_LATENCY[kind] === name;
-  return PERCENTILES.map(([key, p], k): Pending => {
-    const needed = Math.ceil(MIN_TAIL_EVENTS / (1 - p / 100));
+  return PERCENTILES.map(([key, p], k): Tested => {
+    const needed = Math.ceil(MIN_TAIL_EVENTS / (1 - p / 100) - 1e-9);
     const enough = events >= needed;
-    const t = enough ? rankTest(ob.map((v) => v[k]), on.map((v) => v[k])) : { p: null, test: null };
-    const note = !enough
-      ? `too few events per sample to test p${p} (needs ${needed.toLocaleString('en-US')}, has ${Math.round(events).toLocaleString('en-US')})`
-      : gatedName
-        ? c.tooFew
-        : undefined;
+    const has = Math.round(events).toLocaleString('en-US');
+    const note = enough ? undefined : `too few events per sample to test p${p} (needs ${needed.toLocaleString('en-US')}, has ${has})`;
     const b = Number.isFinite(pb[k]) ? pb[k] : null;
     const x = Number.isFinite(pn[k]) ? pn[k] : null;
-    const row: MetricRow = {
-      id: `latency.${name}.${key}`,
-      label: `${LATENCY_LABELS[name]} p${p}`,
-      unit: 'us',
-      base: b,
-      next: x,
-      changePct: changePct(b, x),
-      better: 'lower',
-      gated: gatedName && enough,
-      status: 'info',
-      verdict: null,
-      significance: { n: { base: ob.length, next: on.length }, ...t, pAdjusted: null, ci: cis[k], note },
-    };
-    return { row, p: t.p };
+    const gate = gatedName && enough && p <= MAX_GATED_PERCENTILE;
+    return tested(
+      `latency.${name}.${key}`,
+      `${LATENCY_LABELS[name]} p${p}`,
+      'us',
+      'lower',
+      b,
+      x,
+      gate,
+      logs(ob.map((v) => v[k])),
+      logs(on.map((v) => v[k])),
+      gate ? perSecond : undefined,
+      note
+    );
   });
 }

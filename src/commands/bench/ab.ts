@@ -9,6 +9,8 @@ import { significanceFlags } from '../../cli/significance_flags';
 import { BenchControl } from '../../engine/bench';
 import { probeOpenssl } from '../../engine/workers/openssl_probe';
 import { AbDocument, renderAb, sideLabel } from '../../report/ab';
+import { exitCodeFor } from '../../report/compare';
+import { RECIPE_ROUNDS, roundsWarning } from '../../report/significance';
 import { renderComparisonMarkdown } from '../../report/compareRender';
 import { writeCompareHtml } from '../../report/html';
 
@@ -21,15 +23,9 @@ function benchHandshakeFlagsExcept(names: string[]) {
 export default class BenchAb extends BenchCommand {
   static summary = 'A/B handshake benchmark in alternating rounds (A B B A ...), with a verdict.';
   static description = [
-    'Runs the handshake benchmark for side A and side B in --rounds alternating rounds (ABBA order, so a drift ' +
-      'of the machine lands on both sides alike), each round --warmup + --duration seconds, --round-pause apart, then ' +
-      'compares B against A exactly as `compare A.json B.json` would: per metric the change, its bootstrap interval, a ' +
-      'Mann-Whitney U p-value over the rounds, and the verdict (regressed / improved / ~). Exit 1 when B regressed ' +
-      'significantly beyond --threshold (or a side failed), 2 for bad input.',
-    'Targets: A B (two servers), A (the same server for both), or none (each side its own embedded server, on ' +
-      '127.0.0.1). Flags on the command line apply to both sides; --a-flags and --b-flags add or override bench ' +
-      'handshake flags for one side (e.g. --b-flags=\'-c 16\', --b-flags=\'--groups X25519MLKEM768\', or another ' +
-      'OpenSSL build: --b-flags=\'--openssl /path/to/libssl.so.3\').',
+    'Runs the handshake benchmark for side A and side B in --rounds alternating rounds (ABBA order, so that a drift of the machine lands on both sides alike), each round --warmup + --duration seconds, --round-pause apart, then compares B against A exactly as `compare A.json B.json` would: per gated metric the change, its interval and a one-sided p from Welch\'s t on the logs of the rounds\' figures, and a verdict.',
+    'Exit 1 when B regressed (significantly worse and beyond --threshold) or a side failed; 0 when the rounds show no regression beyond --threshold; 3 (or as --inconclusive says) when they cannot tell; 2 for bad input. Fewer rounds than the default recipe (8 per side) get a warning with the smallest change they can detect at 5% round-to-round noise.',
+    'Targets: A B (two servers), A (the same server for both), or none (each side its own embedded server, on 127.0.0.1). Flags on the command line apply to both sides; --a-flags and --b-flags add or override bench handshake flags for one side (e.g. --b-flags=\'-c 16\', --b-flags=\'--groups X25519MLKEM768\', or another OpenSSL build: --b-flags=\'--openssl /path/to/libssl.so.3\').',
     'See docs/commands/bench-ab.md.',
   ].join('\n\n');
   static examples = [
@@ -44,7 +40,12 @@ export default class BenchAb extends BenchCommand {
   static flags = {
     ...benchHandshakeFlagsExcept(['count', 'hgrm', 'plot', 'shard', 'start-at']),
     duration: Flags.integer({ char: 'd', description: 'measured seconds of each round [default: 2]', min: 1 }),
-    rounds: Flags.integer({ description: 'rounds per side (each a sample of the comparison); even keeps ABBA balanced', default: 6, min: 2, max: 500 }),
+    rounds: Flags.integer({
+      description: `Rounds per side, each a sample of the comparison; an even number keeps ABBA balanced. The default (${RECIPE_ROUNDS}) sees a 10% change at 5% round-to-round noise; 1 round has no noise estimate and is refused.`,
+      default: RECIPE_ROUNDS,
+      min: 2,
+      max: 500,
+    }),
     'a-flags': Flags.string({ description: "side A's own bench handshake flags, e.g. '-c 1'", helpValue: 'FLAGS' }),
     'b-flags': Flags.string({ description: "side B's own bench handshake flags, e.g. '-c 16'", helpValue: 'FLAGS' }),
     ...significanceFlags,
@@ -82,6 +83,9 @@ export default class BenchAb extends BenchCommand {
     }
     const backend = sides[0].options.backend;
 
+    const few = roundsWarning(flags.rounds, flags.threshold, flags.alpha);
+    if (few) process.stderr.write(`iocptls: WARNING: ${few}\n`);
+
     const tty = process.stderr.isTTY && !this.jsonEnabled();
     const control = new BenchControl();
     const release = stopOnSignals(control, { clearLine: tty, covers: 'the comparison covers the rounds measured' });
@@ -94,6 +98,7 @@ export default class BenchAb extends BenchCommand {
         roundPauseSec: flags['round-pause'],
         thresholdPct: flags.threshold,
         alpha: flags.alpha,
+        inconclusive: flags.inconclusive,
         control,
         documentOf: (run, o, maxErrorRate) => this.documentOf('handshake', run, o, backend, maxErrorRate),
         progress: tty ? (line) => process.stderr.write(`\r  ${line}\x1b[K`) : undefined,
@@ -120,7 +125,8 @@ export default class BenchAb extends BenchCommand {
     const failures = (['a', 'b'] as const).flatMap((s) => verdict('handshake', doc[s].document).map((v) => `side ${s.toUpperCase()}: ${v.message}`));
     for (const line of failures) process.stderr.write(`iocptls: ${line}\n`);
     if (doc.interrupted) process.exitCode = signalExitCode(doc.interrupted.signal as NodeJS.Signals);
-    else if (cmp.regressions.length > 0 || failures.length > 0) process.exitCode = EXIT_FAILURE;
+    else if (failures.length > 0) process.exitCode = EXIT_FAILURE;
+    else process.exitCode = cmp.exitCode ?? exitCodeFor(cmp.verdict, flags.inconclusive);
     return doc;
   }
 }

@@ -26,6 +26,7 @@ th,td{padding:3px 10px;border-bottom:1px solid var(--border);text-align:right;ve
 th{color:var(--muted);font-weight:600}th:first-child,td:first-child{text-align:left}th.l,td.l{text-align:left;overflow-wrap:anywhere}
 tr.regressed td{background:var(--bad-bg)}tr.regressed td.status{color:var(--bad);font-weight:700}
 tr.improved td{background:var(--good-bg)}tr.improved td.status{color:var(--good);font-weight:600}
+tr.inconclusive td{background:var(--warn-bg)}tr.inconclusive td.status{font-weight:600}
 tr.info td{color:var(--muted)}tr.differs td{background:var(--warn-bg)}
 h3{font-size:14px;margin:14px 0 4px}
 .barcell{min-width:160px;width:40%}.hbar{display:block;height:10px;background:var(--bad);border-radius:2px;min-width:1px}
