@@ -18,7 +18,8 @@ export function openKeylog(flag?: string): KeylogSink | undefined {
   try {
     fd = fs.openSync(path, 'a', 0o600);
   } catch (e) {
-    throw new ConfigError(`cannot open key log file ${path}: ${fsReason(e)}`);
+    // Named by where the path came from: the flag, or the environment variable a user may have forgotten about.
+    throw new ConfigError(`${flag !== undefined ? '--keylog' : 'SSLKEYLOGFILE='}${flag !== undefined ? ' ' : ''}${path}: cannot open the key log file: ${fsReason(e)}`);
   }
   return {
     path,

@@ -5,7 +5,8 @@ import { significanceFlags } from '../cli/significance_flags';
 import { ConfigError } from '../engine/errors';
 import { CompareError, Comparison, compareResults } from '../report/compare';
 import { methodLine, regressionLines, renderComparisonMarkdown, renderComparisonTable, summaryLine } from '../report/compareRender';
-import { checkHtmlOutput, writeCompareHtml } from '../report/html';
+import { assertWritable } from '../cli/files';
+import { writeCompareHtml } from '../report/html';
 import { ResultFileError, readResult } from '../report/result';
 
 export default class Compare extends PlainCommand {
@@ -42,7 +43,7 @@ export default class Compare extends PlainCommand {
     const { args, flags } = await this.parse(Compare);
     let cmp: Comparison;
     try {
-      if (flags.html) checkHtmlOutput(flags.html);
+      if (flags.html !== undefined) assertWritable('--html', flags.html);
       const docs = [readResult(args.base), readResult(args.new)];
       cmp = compareResults(docs[0], docs[1], { thresholdPct: flags.threshold, alpha: flags.alpha });
       if (flags.html) writeCompareHtml(flags.html, docs[0], docs[1], cmp, { base: args.base, next: args.new });
