@@ -522,6 +522,12 @@ function sumAccounting(list: Accounting[]): Accounting {
     sum.succeeded += a.succeeded;
     sum.failed += a.failed;
     sum.cutOff += a.cutOff;
+    if (a.cutOffWaiting) {
+      const w = (sum.cutOffWaiting ??= { connect: 0, handshake: 0 });
+      w.connect += a.cutOffWaiting.connect;
+      w.handshake += a.cutOffWaiting.handshake;
+    }
+    if (a.cutOffLongestMs !== undefined) sum.cutOffLongestMs = Math.max(sum.cutOffLongestMs ?? 0, a.cutOffLongestMs);
     sum.inFlightAtEnd += a.inFlightAtEnd;
     sum.backlogAtEnd += a.backlogAtEnd;
   }

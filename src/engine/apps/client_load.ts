@@ -4,7 +4,7 @@ import type { ConnHandler, Connection } from '../connection';
 import { NetError } from '../errors';
 import type { Loop } from '../loop';
 import type { SockAddr } from '../port/types';
-import type { Recorder } from '../stats/recorder';
+import { countCutOff, type Recorder } from '../stats/recorder';
 import type { TlsContext } from '../tls/context';
 import type { NegotiatedInfo } from '../tls/session';
 
@@ -149,13 +149,13 @@ export function connectCounted(
       },
       onDrain: h.onDrain,
       onData: h.onData,
-      onClose: (_c, err) => {
+      onClose: (c, err) => {
         h.onClose();
         if (err) {
           o.rec.live.error(err.reason);
           acc.failed++;
         } else if (handshaken) acc.succeeded++;
-        else acc.cutOff++;
+        else countCutOff(acc, c, performance.now());
       },
     },
   });
