@@ -126,8 +126,8 @@ export abstract class BenchCommand extends IocptlsCommand {
     for (const line of verdict(kind, doc)) process.stderr.write(`iocptls: ${line.message}\n`);
     const failed = verdict(kind, doc).length > 0;
     if (run.interrupted) process.exitCode = signalExitCode(run.interrupted as NodeJS.Signals);
-    else if (unwritten.length) process.exitCode = EXIT_USAGE;
     else if (failed) process.exitCode = EXIT_FAILURE;
+    else if (unwritten.length) process.exitCode = EXIT_USAGE;
     return doc;
   }
 

@@ -119,9 +119,9 @@ export function writeOutputs(outputs: { flag: string; file: string | undefined; 
 }
 
 /**
- * Outputs that could not be written after the run, one line each on stderr. The exit code is 2
- * (a file was wrong, as when the check before the run fails), so a CI job notices the missing file
- * while the result it measured is still on stdout.
+ * Outputs that could not be written after the run, one line each on stderr. The caller exits 2 (a
+ * file was wrong, as when the check before the run fails) unless the run or verdict already says
+ * 1 or a signal's code: a CI job notices the missing file while the result is still on stdout.
  */
 export function reportUnwritten(failures: readonly WriteFailure[]): void {
   for (const f of failures) process.stderr.write(`iocptls: ${f.message} (the result is printed all the same)\n`);

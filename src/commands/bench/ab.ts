@@ -121,8 +121,8 @@ OpenSSL build: --b-flags='--openssl /path/to/libssl.so.3').`;
     for (const line of failures) process.stderr.write(`iocptls: ${line}\n`);
     reportUnwritten(unwritten);
     if (doc.interrupted) process.exitCode = signalExitCode(doc.interrupted.signal as NodeJS.Signals);
-    else if (unwritten.length) process.exitCode = EXIT_USAGE;
     else if (cmp.regressions.length > 0 || failures.length > 0) process.exitCode = EXIT_FAILURE;
+    else if (unwritten.length) process.exitCode = EXIT_USAGE;
     return doc;
   }
 }
