@@ -238,7 +238,7 @@ describe('user errors: no run lost, no number mislabelled', function () {
       assert.equal(a.cutOff, 2);
       assert.deepEqual(a.cutOffWaiting, { connect: 0, handshake: 2 });
       assert.ok(a.cutOffLongestMs >= 2000, `waited ${a.cutOffLongestMs} ms`);
-      assert.match(r.stderr, /^iocptls: no handshake succeeded; 2 attempts were cut off when the run ended, before --timeout: 2 connected and waiting for the server's handshake reply for up to \d+\.\d s \(the server accepted but never answered\)$/m);
+      assert.match(r.stderr, /^iocptls: no handshake succeeded; 2 attempts were cut off when the run ended, before --timeout: 2 connected and waiting for the server's handshake reply for up to \d+\.\d s \(the server accepted the connection but did not complete the handshake\)$/m);
 
       const text = await runCli([...args, '--no-plot'], { killAfterMs: 40_000 });
       assert.equal(text.code, 1, dump(text));

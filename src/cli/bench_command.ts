@@ -303,7 +303,7 @@ function cutOffCause(doc: ResultDocument): string {
   const w = a.cutOffWaiting;
   const longest = a.cutOffLongestMs !== undefined ? ` for up to ${(a.cutOffLongestMs / 1000).toFixed(1)} s` : '';
   const waiting = [
-    w.handshake > 0 && `${w.handshake} connected and waiting for the server's handshake reply${longest} (the server accepted but never answered)`,
+    w.handshake > 0 && `${w.handshake} connected and waiting for the server's handshake reply${longest} (the server accepted the connection but did not complete the handshake)`,
     w.connect > 0 && `${w.connect} waiting for the TCP connect`,
   ].filter(Boolean);
   const unit = a.unit === 'handshake' ? 'attempt' : 'connection';
@@ -331,8 +331,7 @@ export function verdict(kind: BenchKind, doc: ResultDocument): { message: string
   if (measured === 0) {
     const what = kind === 'handshake' ? 'no handshake succeeded' : kind === 'connections' ? 'no connection was established' : 'no data moved';
     out.push({ message: `${what}${mostly}${cutOffCause(doc)}` });
-  }
-  else if (doc.errorRate && doc.errorRate.ratio > doc.errorRate.max) {
+  } else if (doc.errorRate && doc.errorRate.ratio > doc.errorRate.max) {
     const what = kind === 'handshake' ? 'attempts' : 'connections';
     out.push({ message: `${(doc.errorRate.ratio * 100).toFixed(1)}% of ${what} failed (more than --max-error-rate ${+(doc.errorRate.max * 100).toFixed(3)}%)${mostly}` });
   }

@@ -19,7 +19,8 @@ export function openKeylog(flag?: string): KeylogSink | undefined {
     fd = fs.openSync(path, 'a', 0o600);
   } catch (e) {
     // Named by where the path came from: the flag, or the environment variable a user may have forgotten about.
-    throw new ConfigError(`${flag !== undefined ? '--keylog' : 'SSLKEYLOGFILE='}${flag !== undefined ? ' ' : ''}${path}: cannot open the key log file: ${fsReason(e)}`);
+    const from = flag !== undefined ? `--keylog ${path}` : `SSLKEYLOGFILE=${path}`;
+    throw new ConfigError(`${from}: cannot open the key log file: ${fsReason(e)}`);
   }
   return {
     path,
