@@ -31,6 +31,7 @@ const cases: { name: string; args: string[]; cause: RegExp }[] = [
   { name: 'report --html in a missing directory', args: ['report', 'nope.json', '--html', '/nonexistent/r.html'], cause: /^--html \/nonexistent\/r\.html: cannot create it: no such directory \/nonexistent$/ },
   { name: 'compare --html DIR', args: ['compare', 'nope-a.json', 'nope-b.json', '--html', DIR], cause: new RegExp(`^--html ${esc(DIR)}: is a directory, not a file$`) },
   { name: 'connect --keylog DIR', args: ['connect', '127.0.0.1:1', '--keylog', DIR], cause: new RegExp(`^--keylog ${esc(DIR)}: cannot open the key log file: illegal operation on a directory \\(EISDIR\\)$`) },
+  { name: 'bench handshake --compare-groups --hgrm (one run\'s file, many runs)', args: ['bench', 'handshake', '--compare-groups', '--groups', 'X25519,P-256', '--hgrm', 'x.hgrm'], cause: /^--hgrm writes one run's output: it does not go with --compare-groups/ },
   { name: 'bench --start-at beyond any clock', args: ['bench', '-d', '1', '--start-at', '99999999999999999'], cause: /^--start-at 99999999999999999 is not a time a clock can read/ },
   { name: 'connect ::1:4433 (address or port?)', args: ['connect', '::1:4433'], cause: /^'::1:4433' is ambiguous: write \[::1\]:4433 for ::1 port 4433, or \[::1:4433\] for the address ::1:4433 \(port 443\)$/ },
   { name: 'bench 2001:db8::1:443 (address or port?)', args: ['bench', '2001:db8::1:443', '-d', '1'], cause: /^'2001:db8::1:443' is ambiguous: write \[2001:db8::1\]:443/ },
