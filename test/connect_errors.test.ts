@@ -160,7 +160,7 @@ describe('connect: errors', function () {
       cause: /rsa\.key does not match .*localhost\.pem/,
     },
     { name: '--cert without --key', args: () => [`127.0.0.1:${closed}`, '--cert', fixture('client.pem')], exit: 2, cause: /--key/ },
-    { name: '--keylog in a missing directory', args: () => [`127.0.0.1:${closed}`, '--keylog', '/nonexistent/dir/keys.log'], exit: 2, cause: /key log file .*ENOENT/ },
+    { name: '--keylog in a missing directory', args: () => [`127.0.0.1:${closed}`, '--keylog', '/nonexistent/dir/keys.log'], exit: 2, cause: /--keylog \/nonexistent\/dir\/keys\.log: cannot open the key log file: .*ENOENT/ },
     { name: '--openssl that does not exist', args: () => [`127.0.0.1:${closed}`, '--openssl', '/nonexistent/libssl.so.3'], exit: 2, cause: /--openssl.*\/nonexistent\/libssl\.so\.3/ },
     {
       name: 'a bad --ca is reported before name resolution',

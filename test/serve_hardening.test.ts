@@ -151,7 +151,7 @@ describe('serve: one server over its workers', function () {
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
     const bad = await runCli(['serve', '--keylog', '/nonexistent/dir/k.log', '--port', '0']);
     assert.equal(bad.code, 2, dump(bad));
-    assert.equal(bad.stderr, 'iocptls: cannot open key log file /nonexistent/dir/k.log: no such file or directory (ENOENT)\n');
+    assert.equal(bad.stderr, 'iocptls: --keylog /nonexistent/dir/k.log: cannot open the key log file: no such file or directory (ENOENT)\n');
   });
 
   it('--stats lines carry rejected connections and accept errors', async () => {

@@ -150,7 +150,11 @@ describe('serve: load and abuse', function () {
     expect('resets', /^reset$/);
     expect('silent client', /^timeout$/);
     expect('TLS 1.2 client vs --tls-min 1.3', /^tls: unsupported protocol/);
-    assert.equal(Object.values(errors).reduce((a, b) => a + b, 0), Object.keys(badClients).length, JSON.stringify(errors));
+    // The mid-transfer reset is an error while the server still held bytes to echo, a close
+    // (closedByReset) once it had echoed all it read: which one depends on where the reset lands.
+    const closes = d.totals.closedByReset ?? 0;
+    assert.ok(closes <= 1, `only the mid-transfer reset can be a close: ${closes}`);
+    assert.equal(Object.values(errors).reduce((a, b) => a + b, 0) + closes, Object.keys(badClients).length, JSON.stringify(errors));
     assert.deepEqual(d.leftover, { connections: 0, recvBuffers: 0, pendingOps: 0, listeners: 0 });
   });
 
@@ -170,7 +174,10 @@ describe('serve: load and abuse', function () {
     assert.equal(x.doc.totals.handshakes, 4);
     const errors = x.doc.totals.errors as Record<string, number>;
     assert.ok(Object.keys(errors).every((k) => k === 'reset' || k === 'eof'), JSON.stringify(errors));
-    assert.equal(Object.values(errors).reduce((a, b) => a + b, 0), 4, `every client left without close_notify: ${JSON.stringify(errors)}`);
+    // A reset ends a source stream (there is no exchange to cut): a close, counted apart; a FIN
+    // without close_notify stays an error ('eof').
+    const left = Object.values(errors).reduce((a, b) => a + b, 0) + (x.doc.totals.closedByReset ?? 0);
+    assert.equal(left, 4, `every client left without close_notify: ${JSON.stringify(errors)}, closedByReset ${x.doc.totals.closedByReset}`);
     assert.deepEqual(x.doc.leftover, { connections: 0, recvBuffers: 0, pendingOps: 0, listeners: 0 });
   });
 

@@ -3,8 +3,8 @@
 import { Args, Flags } from '@oclif/core';
 import fs from 'node:fs';
 import os from 'node:os';
-import { EXIT_FAILURE, IocptlsCommand } from './base';
-import { assertReadable } from './files';
+import { EXIT_FAILURE, EXIT_USAGE, IocptlsCommand } from './base';
+import { assertReadable, assertWritable, reportUnwritten, writeOutputs } from './files';
 import { bindFlag, parseBind } from './bind_flag';
 import { parseShard, parseStartAt, Shard, shardFlags, shardLoad } from './shard_flags';
 import { parseTarget, resolveHost } from './target';
@@ -17,7 +17,7 @@ import { createHistogram } from '../engine/stats/histograms';
 import { opensslInfo } from '../engine/openssl_info';
 import type { BenchKind } from '../engine/workers/bench_worker';
 import { toHgrm } from '../report/hgrm';
-import { checkHtmlOutput, writeRunHtml } from '../report/html';
+import { renderRunHtml } from '../report/html';
 import { plotLatency } from '../report/plot';
 import { buildResult, ResultDocument, StartAt } from '../report/result';
 import { renderResult } from '../report/table';
@@ -106,11 +106,13 @@ export abstract class BenchCommand extends IocptlsCommand {
       process.stderr.write(`iocptls: warning: started ${doc.startAt.lateMs.toFixed(0)} ms after --start-at ${doc.startAt.intended}: give the shards more time to get ready\n`);
     }
     const primary = kind === 'pingpong' || (kind === 'connections' && run.histograms.rtt) ? run.histograms.rtt : run.histograms.handshake;
-    if (flags.hgrm) {
+    // The paths were checked before the run; a write that still fails (a full disk, a directory
+    // removed meanwhile) is said, and the measured result is shown all the same.
+    const unwritten = writeOutputs([
       // HdrHistogram's text format is conventionally in milliseconds: our values are µs.
-      fs.writeFileSync(flags.hgrm, toHgrm(primary ?? createHistogram(), 1000));
-    }
-    if (flags.html) writeRunHtml(flags.html, doc);
+      { flag: '--hgrm', file: flags.hgrm, write: (f) => fs.writeFileSync(f, toHgrm(primary ?? createHistogram(), 1000)) },
+      { flag: '--html', file: flags.html, write: (f) => fs.writeFileSync(f, renderRunHtml(doc)) },
+    ]);
     if (!this.jsonEnabled()) {
       const color = process.stdout.isTTY === true;
       this.log(renderResult(doc, { color }));
@@ -120,10 +122,12 @@ export abstract class BenchCommand extends IocptlsCommand {
     } else if (doc.client?.warning) {
       process.stderr.write(`iocptls: warning: ${doc.client.warning}\n`);
     }
+    reportUnwritten(unwritten);
     for (const line of verdict(kind, doc)) process.stderr.write(`iocptls: ${line.message}\n`);
     const failed = verdict(kind, doc).length > 0;
     if (run.interrupted) process.exitCode = signalExitCode(run.interrupted as NodeJS.Signals);
     else if (failed) process.exitCode = EXIT_FAILURE;
+    else if (unwritten.length) process.exitCode = EXIT_USAGE;
     return doc;
   }
 
@@ -132,7 +136,8 @@ export abstract class BenchCommand extends IocptlsCommand {
     const { backend } = this.setupEngine(flags);
     // Files are checked whether or not they will be used (--ca without --verify is still a typo to report).
     for (const f of ['ca', 'cert', 'key'] as const) if (flags[f]) assertReadable(`--${f}`, flags[f]);
-    if (flags.html) checkHtmlOutput(flags.html);
+    // Output files too, before any load: a run's minutes must not end in "cannot write".
+    for (const f of ['hgrm', 'html'] as const) if (flags[f] !== undefined) assertWritable(`--${f}`, flags[f]);
     const shard = flags.shard !== undefined ? parseShard(flags.shard) : undefined;
     const startAtMs = flags['start-at'] !== undefined ? parseStartAt(flags['start-at']) : undefined;
     let target: BenchOptions['target'];
@@ -287,6 +292,24 @@ function startAtRecord(s: StartRecord): StartAt {
   };
 }
 
+/**
+ * Why attempts neither succeeded nor failed: cut off when the run ended, still waiting. Against a
+ * server that accepts and never answers, with --timeout longer than the run, that is all there is
+ * to say (no error was seen), and it must be said rather than an empty error table.
+ */
+function cutOffCause(doc: ResultDocument): string {
+  const a = doc.accounting;
+  if (!a || a.cutOff === 0 || !a.cutOffWaiting) return '';
+  const w = a.cutOffWaiting;
+  const longest = a.cutOffLongestMs !== undefined ? ` for up to ${(a.cutOffLongestMs / 1000).toFixed(1)} s` : '';
+  const waiting = [
+    w.handshake > 0 && `${w.handshake} connected and waiting for the server's handshake reply${longest} (the server accepted the connection but did not complete the handshake)`,
+    w.connect > 0 && `${w.connect} waiting for the TCP connect`,
+  ].filter(Boolean);
+  const unit = a.unit === 'handshake' ? 'attempt' : 'connection';
+  return `; ${a.cutOff} ${unit}${a.cutOff > 1 ? 's were' : ' was'} cut off when the run ended, before --timeout: ${waiting.join(', ')}`;
+}
+
 export function parsePercent(v: string, flag: string): number {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 100) throw new ConfigError(`${flag} must be a percentage from 0 to 100, not '${v}'`);
@@ -305,8 +328,10 @@ export function verdict(kind: BenchKind, doc: ResultDocument): { message: string
   const mostly = top ? ` (${doc.totals.errors} errors, mostly '${top[0]}')` : '';
   const byHandshakes = kind === 'handshake' || kind === 'connections';
   const measured = byHandshakes ? doc.totals.handshakes : doc.totals.bytesIn + doc.totals.bytesOut;
-  if (measured === 0) out.push({ message: `${kind === 'handshake' ? 'no handshake succeeded' : kind === 'connections' ? 'no connection was established' : 'no data moved'}${mostly}` });
-  else if (doc.errorRate && doc.errorRate.ratio > doc.errorRate.max) {
+  if (measured === 0) {
+    const what = kind === 'handshake' ? 'no handshake succeeded' : kind === 'connections' ? 'no connection was established' : 'no data moved';
+    out.push({ message: `${what}${mostly}${cutOffCause(doc)}` });
+  } else if (doc.errorRate && doc.errorRate.ratio > doc.errorRate.max) {
     const what = kind === 'handshake' ? 'attempts' : 'connections';
     out.push({ message: `${(doc.errorRate.ratio * 100).toFixed(1)}% of ${what} failed (more than --max-error-rate ${+(doc.errorRate.max * 100).toFixed(3)}%)${mostly}` });
   }

@@ -18,7 +18,9 @@ export function openKeylog(flag?: string): KeylogSink | undefined {
   try {
     fd = fs.openSync(path, 'a', 0o600);
   } catch (e) {
-    throw new ConfigError(`cannot open key log file ${path}: ${fsReason(e)}`);
+    // Named by where the path came from: the flag, or the environment variable a user may have forgotten about.
+    const from = flag !== undefined ? `--keylog ${path}` : `SSLKEYLOGFILE=${path}`;
+    throw new ConfigError(`${from}: cannot open the key log file: ${fsReason(e)}`);
   }
   return {
     path,

@@ -70,6 +70,9 @@ export const START_GRACE_MS = 1000;
 /** A start time further ahead than this is taken for a mistake. */
 const START_HORIZON_MS = 24 * 3600 * 1000;
 
+/** The largest epoch milliseconds a JavaScript Date holds (ECMA-262 TimeClip). */
+const MAX_DATE_MS = 8.64e15;
+
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
 
 /** Epoch milliseconds of --start-at (epoch ms or ISO 8601 with a zone), checked against `nowMs`. */
@@ -87,6 +90,8 @@ export function parseStartAt(value: string, nowMs: number = Date.now()): number 
   } else {
     throw new ConfigError(`--start-at must be epoch milliseconds or an ISO 8601 time such as 2030-01-01T12:00:00Z, not '${value}'`);
   }
+  // Beyond what a Date can hold (±8.64e15 ms), toISOString() would throw "Invalid time value".
+  if (!(Math.abs(ms) <= MAX_DATE_MS)) throw new ConfigError(`--start-at ${v} is not a time a clock can read (epoch milliseconds up to ${MAX_DATE_MS})`);
   const ago = nowMs - ms;
   if (ago > START_GRACE_MS) {
     throw new ConfigError(`--start-at ${new Date(ms).toISOString()} was ${(ago / 1000).toFixed(1)} s ago (a start up to ${START_GRACE_MS / 1000} s late is allowed): give a later time`);

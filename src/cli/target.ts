@@ -9,7 +9,10 @@ export interface Target {
   port: number;
 }
 
-/** 'example.com:443', '127.0.0.1', '[::1]:4433', '::1' (bare IPv6 needs no brackets without a port). */
+/**
+ * 'example.com:443', '127.0.0.1', '[::1]:4433', '::1' (bare IPv6 needs no brackets without a port;
+ * one whose last group could be a port, such as '::1:4433', is refused as ambiguous).
+ */
 export function parseTarget(s: string, defaultPort: number): Target {
   let host = s;
   let port = defaultPort;
@@ -18,6 +21,12 @@ export function parseTarget(s: string, defaultPort: number): Target {
     host = v6[1];
     if (v6[2] !== undefined) port = Number(v6[2]);
   } else if (net.isIPv6(s)) {
+    // '::1:4433' is a valid address (0:0:0:0:0:0:1:4433), and also how people write ::1 port
+    // 4433: refuse the guess either way, and say how to write each.
+    const last = /^(.*):(\d{1,5})$/.exec(s);
+    if (last && net.isIPv6(last[1]) && Number(last[2]) >= 1 && Number(last[2]) <= 65535) {
+      throw new ConfigError(`'${s}' is ambiguous: write [${last[1]}]:${last[2]} for ${last[1]} port ${last[2]}, or [${s}] for the address ${s} (port ${defaultPort})`);
+    }
     host = s;
   } else {
     const i = s.lastIndexOf(':');
@@ -48,5 +57,22 @@ export async function resolveHost(host: string): Promise<Resolved> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? 'ENOTFOUND';
     throw new NetError(`cannot resolve ${host} (${code})`, code, 'dns');
+  }
+}
+
+/**
+ * The address `serve --host` binds: an IP address as given, or a name resolved once here (the
+ * first address the resolver gives, as a client connecting to that name would try first).
+ * A name that does not resolve is a bad flag (exit 2).
+ */
+export async function resolveBindHost(host: string): Promise<string> {
+  const h = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  if (net.isIP(h)) return h;
+  if (h === '') throw new ConfigError(`--host needs an address (127.0.0.1, ::1, 0.0.0.0, ::) or a host name`);
+  try {
+    return (await dns.lookup(h)).address;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'ENOTFOUND';
+    throw new ConfigError(`--host ${host}: cannot resolve it (${code}): give an address (127.0.0.1, ::1, 0.0.0.0, ::) or a name that resolves`);
   }
 }

@@ -6,7 +6,8 @@ import { significanceFlags } from '../cli/significance_flags';
 import { ConfigError } from '../engine/errors';
 import { CompareError, Comparison, compareHistory, compareResults, exitCodeFor } from '../report/compare';
 import { detectableLine, methodLine, renderComparisonMarkdown, renderComparisonTable, verdictLines } from '../report/compareRender';
-import { checkHtmlOutput, writeCompareHtml } from '../report/html';
+import { assertWritable } from '../cli/files';
+import { writeCompareHtml } from '../report/html';
 import { ResultDocument, ResultFileError, readResult } from '../report/result';
 
 /** The files --history names: each file as given, each directory's *.json files. */
@@ -80,7 +81,7 @@ export default class Compare extends PlainCommand {
     let cmp: Comparison;
     let names: { base: string; next: string };
     try {
-      if (flags.html) checkHtmlOutput(flags.html);
+      if (flags.html !== undefined) assertWritable('--html', flags.html);
       let baseDoc: ResultDocument;
       let newDoc: ResultDocument;
       if (flags.history) {

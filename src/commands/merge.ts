@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
-import { IocptlsCommand } from '../cli/base';
+import { EXIT_USAGE, IocptlsCommand } from '../cli/base';
+import { assertWritable, reportUnwritten, writeOutputs } from '../cli/files';
 import { ConfigError } from '../engine/errors';
 import { decodeHistogram } from '../engine/stats/histograms';
 import { MergeError, mergeResults } from '../report/merge';
@@ -39,6 +40,7 @@ export default class Merge extends IocptlsCommand {
   async run(): Promise<ResultDocument> {
     const { argv, flags } = await this.parse(Merge);
     const files = argv as string[];
+    if (flags.out !== undefined) assertWritable('--out', flags.out);
     let merged;
     try {
       const inputs = files.flatMap((f) => readResults(f)).map((r) => ({ doc: r.doc, file: r.name }));
@@ -49,7 +51,7 @@ export default class Merge extends IocptlsCommand {
       throw e;
     }
     for (const w of merged.warnings) process.stderr.write(`iocptls: warning: ${w}\n`);
-    if (flags.out) writeResult(flags.out, merged.doc);
+    const unwritten = writeOutputs([{ flag: '--out', file: flags.out, write: (f) => writeResult(f, merged.doc) }]);
     if (!this.jsonEnabled()) {
       const color = process.stdout.isTTY === true;
       const d = merged.doc;
@@ -60,6 +62,8 @@ export default class Merge extends IocptlsCommand {
         this.log('\n' + plotLatency(decodeHistogram(primary.encoded), { title: d.kind === 'pingpong' ? 'Round-trip latency' : 'Handshake latency' }));
       }
     }
+    reportUnwritten(unwritten);
+    if (unwritten.length) process.exitCode = EXIT_USAGE;
     return merged.doc;
   }
 }

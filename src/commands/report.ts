@@ -1,7 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { PlainCommand } from '../cli/base';
 import { ConfigError } from '../engine/errors';
-import { checkHtmlOutput, writeRunHtml } from '../report/html';
+import { assertWritable } from '../cli/files';
+import { writeRunHtml } from '../report/html';
 import { renderReportText } from '../report/reportText';
 import { ResultDocument, ResultFileError, readResult } from '../report/result';
 
@@ -32,7 +33,7 @@ export default class Report extends PlainCommand {
 
   async run(): Promise<ResultDocument> {
     const { args, flags } = await this.parse(Report);
-    if (flags.html) checkHtmlOutput(flags.html);
+    if (flags.html !== undefined) assertWritable('--html', flags.html);
     let doc: ResultDocument;
     try {
       doc = readResult(args.result);

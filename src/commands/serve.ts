@@ -2,6 +2,7 @@ import { Flags, Interfaces } from '@oclif/core';
 import os from 'node:os';
 import { IocptlsCommand } from '../cli/base';
 import { openKeylog } from '../cli/keylog';
+import { resolveBindHost } from '../cli/target';
 import { tlsFlags, tlsOptionsFromFlags } from '../cli/tls_flags';
 import { DEFAULT_HEADER_TIMEOUT_MS } from '../engine/apps/http';
 import { defaultBodySize, SERVER_MODES, ServerMode } from '../engine/apps/server_app';
@@ -31,7 +32,7 @@ export default class Serve extends IocptlsCommand {
   ];
   static enableJsonFlag = true;
   static flags = {
-    host: Flags.string({ description: 'address to bind (use 0.0.0.0 or :: to accept from other hosts)', default: '127.0.0.1' }),
+    host: Flags.string({ description: 'address (or name, resolved once) to bind (use 0.0.0.0 or :: to accept from other hosts)', default: '127.0.0.1' }),
     port: Flags.integer({ char: 'p', description: 'port to bind (0: any free port)', default: 4433, min: 0, max: 65535 }),
     workers: Flags.integer({ char: 'w', description: 'worker threads [default: number of cores]', min: 1, max: 256 }),
     mode: Flags.option({ description: 'what to do with each connection', options: SERVER_MODES, default: 'echo' as const })(),
@@ -71,6 +72,7 @@ export default class Serve extends IocptlsCommand {
     if (keyTypeProblem) throw new ConfigError(keyTypeProblem);
     if (flags['client-auth'] !== 'none' && !flags['client-ca']) throw new ConfigError(`--client-auth ${flags['client-auth']} needs --client-ca FILE`);
     checkAlpnForMode(flags.mode as ServerMode, flags.alpn);
+    const host = await resolveBindHost(flags.host);
     const workers = flags.workers ?? os.availableParallelism();
     const started = performance.now();
     // Signals are caught from before the workers start, so one that arrives during startup still
@@ -80,7 +82,7 @@ export default class Serve extends IocptlsCommand {
     try {
       // Opened here, once: a path that cannot be opened is a bad flag (exit 2), as for connect.
       keylog = openKeylog(flags.keylog);
-      return await this.#serve(flags, backend, workers, started, stop, keylog?.fd);
+      return await this.#serve({ ...flags, host }, backend, workers, started, stop, keylog?.fd);
     } finally {
       stop.dispose();
       keylog?.close();

@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import type { ServerMode } from './apps/server_app';
-import { IocptlsError } from './errors';
+import { ConfigError, IocptlsError } from './errors';
 import { DEFAULT_HEADER_TIMEOUT_MS } from './apps/http';
 import { SharedConnectionLimit } from './connection_limit';
 import { IntervalMerger } from './interval_merger';
@@ -147,6 +147,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     certs = [{ cert: c.certPem, key: c.keyPem, inline: true }];
     ephemeral = { fingerprint256: c.fingerprint256, subject: c.subject, sans: c.sans, keyType: o.ephemeralKeyType };
   }
+  // Names are resolved by the caller: the workers' listeners take an address.
+  if (!net.isIP(o.host)) throw new ConfigError(`cannot bind '${o.host}': not an IP address (resolve the name first)`);
   // Validate the configuration here, once, so a bad flag is one error and not one per worker.
   new TlsContext({ ...o.tls, role: 'server', certs }).free();
   // One session cache for all workers (the ticket keys below are shared for the same reason):

@@ -59,6 +59,7 @@ export function renderStatsLine(s: IntervalSample, t: ServerTickInfo): string {
   return (
     `open ${t.open}  handshakes ${Math.round(c.handshakes / sec)}/s` +
     `  in ${formatBytes(c.bytesIn / sec)}/s  out ${formatBytes(c.bytesOut / sec)}/s  errors ${errs}${reasons}` +
+    (c.closedByReset ? `  closed by reset ${c.closedByReset}` : '') +
     `  rejected ${t.rejected}  accept errors ${acceptErrs}${acceptErrs ? ` (${byReason(t.acceptErrors)})` : ''}` +
     `  native ${formatBytes(m.inUseBytes)} (pairs ${m.paired}/${m.sessions} ${formatBytes(m.pairBytes)}, recv ${formatBytes(m.recvBytes)})` +
     `  rss ${formatBytes(m.rssBytes)}${m.heapInUseBytes !== undefined ? `  heap ${formatBytes(m.heapInUseBytes)}` : ''}`
@@ -78,6 +79,8 @@ export function renderServeTotals(d: ServeDocument): string {
     `  bytes        ${formatBytes(t.bytesIn)} in, ${formatBytes(t.bytesOut)} out (application data)`,
   ];
   if (d.mode === 'http') lines.push(`  responses    ${t.roundTrips}`);
+  // Clients that ended with a reset where nothing was cut (bench's default): closes, not errors.
+  if (t.closedByReset) lines.push(`  closed by reset ${t.closedByReset} (the client reset after a completed exchange: not errors)`);
   lines.push(`  per worker   ${d.perWorker.map((w) => `#${w.worker}: ${w.accepted}`).join('  ')}`);
   if (d.sessionCache) {
     const s = d.sessionCache;

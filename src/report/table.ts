@@ -229,6 +229,7 @@ function renderTotals(r: ResultDocument, p: Paint): string {
     const parts = [`${formatCount(a.succeeded)} ok`, `${formatCount(a.failed)} failed`, `${formatCount(a.cutOff)} cut off`];
     const notes = [
       a.inFlightAtEnd > 0 && `${formatCount(a.inFlightAtEnd)} in flight at the end`,
+      a.cutOff > 0 && a.cutOffWaiting && cutOffNote(a),
       a.backlogAtEnd > 0 && p.yellow(`${formatCount(a.backlogAtEnd)} due but never started`),
     ].filter(Boolean);
     t.push([p.bold(unit), `${formatCount(a.started)} started = ${parts.join(' + ')}${notes.length ? ` (${notes.join(', ')})` : ''}`]);
@@ -293,4 +294,15 @@ export function renderResult(result: ResultDocument, opts: RenderOptions): strin
     renderErrors(result, p),
   ].filter((s): s is string => s !== undefined);
   return parts.join('\n\n') + '\n';
+}
+
+/** What the attempts cut off at the end were still waiting for: a silent server shows here, not as errors. */
+export function cutOffNote(a: { cutOff: number; cutOffWaiting?: { connect: number; handshake: number }; cutOffLongestMs?: number }): string {
+  const w = a.cutOffWaiting ?? { connect: 0, handshake: 0 };
+  const parts = [
+    w.handshake > 0 && `${formatCount(w.handshake)} waiting for the server's handshake reply`,
+    w.connect > 0 && `${formatCount(w.connect)} for the TCP connect`,
+  ].filter(Boolean);
+  const longest = a.cutOffLongestMs !== undefined ? ` (up to ${(a.cutOffLongestMs / 1000).toFixed(1)} s)` : '';
+  return `cut off ${parts.join(', ')}${longest}`;
 }

@@ -1,8 +1,9 @@
 import * as fs from 'node:fs';
 import { Args, Flags } from '@oclif/core';
 import { AbSide, extractSideFlags, parseSideFlags, runAb } from '../../cli/bench_ab';
-import { EXIT_FAILURE } from '../../cli/base';
+import { EXIT_FAILURE, EXIT_USAGE } from '../../cli/base';
 import { BenchCommand, commonBenchFlags, parsePercent, verdict } from '../../cli/bench_command';
+import { reportUnwritten, writeOutputs } from '../../cli/files';
 import { signalExitCode, stopOnSignals } from '../../cli/stop_on_signals';
 import { handshakeFlags, handshakeOptions } from '../../cli/handshake_flags';
 import { significanceFlags } from '../../cli/significance_flags';
@@ -12,7 +13,7 @@ import { AbDocument, renderAb, sideLabel } from '../../report/ab';
 import { exitCodeFor } from '../../report/compare';
 import { RECIPE_ROUNDS, roundsWarning } from '../../report/significance';
 import { renderComparisonMarkdown } from '../../report/compareRender';
-import { writeCompareHtml } from '../../report/html';
+import { renderCompareHtml } from '../../report/html';
 
 /** bench handshake's flags without those that do not fit an A/B run (counted runs, one histogram file, shards). */
 function benchHandshakeFlagsExcept(names: string[]) {
@@ -110,7 +111,8 @@ export default class BenchAb extends BenchCommand {
 
     const cmp = doc.comparison;
     const names = { base: `A: ${sideLabel(doc.a)}`, next: `B: ${sideLabel(doc.b)}` };
-    if (flags.html) writeCompareHtml(flags.html, doc.a.document, doc.b.document, cmp, names);
+    // --html was checked before the rounds (prepareBench); a write that fails now still leaves the comparison printed.
+    const unwritten = writeOutputs([{ flag: '--html', file: flags.html, write: (f) => fs.writeFileSync(f, renderCompareHtml(doc.a.document, doc.b.document, cmp, names)) }]);
     const summaryFile = process.env.GITHUB_STEP_SUMMARY;
     if (summaryFile) {
       try {
@@ -124,9 +126,14 @@ export default class BenchAb extends BenchCommand {
 
     const failures = (['a', 'b'] as const).flatMap((s) => verdict('handshake', doc[s].document).map((v) => `side ${s.toUpperCase()}: ${v.message}`));
     for (const line of failures) process.stderr.write(`iocptls: ${line}\n`);
+    reportUnwritten(unwritten);
     if (doc.interrupted) process.exitCode = signalExitCode(doc.interrupted.signal as NodeJS.Signals);
     else if (failures.length > 0) process.exitCode = EXIT_FAILURE;
-    else process.exitCode = cmp.exitCode ?? exitCodeFor(cmp.verdict, flags.inconclusive);
+    else {
+      // A verdict outranks a file that could not be written; the document was printed either way.
+      const code = cmp.exitCode ?? exitCodeFor(cmp.verdict, flags.inconclusive);
+      process.exitCode = code === 0 && unwritten.length ? EXIT_USAGE : code;
+    }
     return doc;
   }
 }

@@ -3,6 +3,7 @@ import { EXIT_FAILURE } from '../../cli/base';
 import { BenchCommand, benchArgs, commonBenchFlags, parsePercent } from '../../cli/bench_command';
 import { runCompareGroups } from '../../cli/compare_groups';
 import { handshakeFlags, handshakeOptions } from '../../cli/handshake_flags';
+import { ConfigError } from '../../engine/errors';
 import { GroupComparison, renderGroupComparison } from '../../report/group_compare';
 import type { ResultDocument } from '../../report/result';
 
@@ -38,6 +39,8 @@ export default class BenchHandshake extends BenchCommand {
   async run(): Promise<ResultDocument | GroupComparison> {
     const { args, flags, raw } = await this.parse(BenchHandshake);
     if (!flags['compare-groups']) return this.runBenchFrom('handshake', args.target, flags, handshakeOptions(flags));
+    // One histogram or run page per run has no place in a comparison of groups: refused, not silently not written.
+    for (const f of ['hgrm', 'html'] as const) if (flags[f] !== undefined) throw new ConfigError(`--${f} writes one run's output: it does not go with --compare-groups (use --json for the comparison)`);
     // --rounds here is the number of runs per group (3 unless given); each run is one round of -d seconds.
     const rounds = raw.some((t) => t.type === 'flag' && t.flag === 'rounds') ? flags.rounds : 3;
     const extra = { ...handshakeOptions(flags), durationSec: flags.duration ?? 3, rounds: 1 };

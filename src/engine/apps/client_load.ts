@@ -2,7 +2,7 @@
 import { performance } from 'node:perf_hooks';
 import type { ConnHandler, Connection } from '../connection';
 import { NetError } from '../errors';
-import type { Recorder } from '../stats/recorder';
+import { countCutOff, type Recorder } from '../stats/recorder';
 import type { NegotiatedInfo } from '../tls/session';
 import { type ClientTarget, connectTo } from './client_target';
 
@@ -133,13 +133,13 @@ export function connectCounted(
     },
     onDrain: h.onDrain,
     onData: h.onData,
-    onClose: (_c, err) => {
+    onClose: (c, err) => {
       h.onClose();
       if (err) {
         o.rec.live.error(err.reason);
         acc.failed++;
       } else if (handshaken) acc.succeeded++;
-      else acc.cutOff++;
+      else countCutOff(acc, c, performance.now());
     },
   });
 }

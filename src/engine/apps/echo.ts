@@ -13,6 +13,10 @@ export class EchoApp extends ServerApp {
     // bytesOut counts what the session took (now or on drain), not what was merely queued.
     this.o.counters.bytesOut += this.#queue.write(conn, data, ptr);
   }
+  /** Something received is still waiting to be echoed (the session could not take it all yet). */
+  protected override exchangeInFlight(): boolean {
+    return !this.#queue.empty;
+  }
   onDrain(conn: Connection): void {
     // Not `bytesOut += drain()`: drain resumes reads, so onData runs (and counts) inside the call.
     const n = this.#queue.drain(conn);

@@ -7,6 +7,7 @@ import type { ConnHandler, Connection } from '../connection';
 import type { IocptlsError } from '../errors';
 import type { SavedSession } from '../tls/saved_session';
 import { ClientSessionStore } from '../tls/client_sessions';
+import { countCutOff } from '../stats/recorder';
 import { ClientLoadOptions, ConnectionBudget, micros, recordHandshake } from './client_load';
 import { connectTo } from './client_target';
 
@@ -199,7 +200,7 @@ export class HandshakeLoad {
     return true;
   }
 
-  #onClose(_c: Connection, a: Attempt, err: IocptlsError | undefined): void {
+  #onClose(c: Connection, a: Attempt, err: IocptlsError | undefined): void {
     this.#inFlight--;
     // A deadline used to wait for a ticket is not an error: it tells that the server sent none.
     const rec = this.o.rec;
@@ -208,7 +209,7 @@ export class HandshakeLoad {
     // Accounting is per attempt: an error after the handshake is in the error table, not a second outcome.
     if (!a.handshaken) {
       if (err) rec.accounting.failed++;
-      else rec.accounting.cutOff++;
+      else countCutOff(rec.accounting, c, performance.now());
     }
     this.#next();
   }

@@ -106,8 +106,14 @@ export class HttpApp extends ServerApp {
 
   override onClose(conn: Connection, error: IocptlsError | undefined): void {
     this.#disarm();
-    this.#in = undefined;
+    // Counted before the input is dropped: a reset with part of a request read cut that request.
     super.onClose(conn, error);
+    this.#in = undefined;
+  }
+
+  /** Part of a request (head or body) is read, or a response is still queued. */
+  protected override exchangeInFlight(): boolean {
+    return (this.#in !== undefined && this.#end > this.#start) || this.#skip > 0 || !this.#queue.empty;
   }
 
   /** Answers complete requests from the input, in order, until one is incomplete or a response is queued. */

@@ -22,14 +22,33 @@ export function defaultBodySize(mode: ServerMode): number {
 }
 
 export abstract class ServerApp implements ConnHandler {
+  #handshaken = false;
   constructor(protected readonly o: ServerAppOptions) {}
 
   onHandshake(conn: Connection): void {
+    this.#handshaken = true;
     this.o.counters.handshake(conn.session.resumed(), { bytes: conn.session.handshakeBytes(), group: conn.session.group() });
   }
 
+  /**
+   * A client's reset (RST) is how many clients close: bench's default `--close rst`, browsers and
+   * load balancers done with a connection. After the handshake, with no exchange cut (see
+   * exchangeInFlight), it is a close, counted apart (closedByReset); before the handshake, or in
+   * the middle of an exchange, it is an error like any other.
+   */
   onClose(_conn: Connection, error: IocptlsError | undefined): void {
-    if (error) this.o.counters.error(error.reason);
+    if (!error) return;
+    if (error.reason === 'reset' && this.#handshaken && !this.exchangeInFlight()) this.o.counters.closedByReset++;
+    else this.o.counters.error(error.reason);
+  }
+
+  /**
+   * Whether a reset now would cut an exchange: true while a request has arrived in part or is
+   * being answered. Modes without exchanges (handshake, sink, source: a stream the client ends
+   * when it has had enough) are never in the middle of one.
+   */
+  protected exchangeInFlight(): boolean {
+    return false;
   }
 
   /** Counts plaintext received; modes override to act on it. */

@@ -32,6 +32,13 @@ export interface CounterSnapshot {
   resumedHandshakeReceived?: number;
   /** Failures by short reason ('refused', 'alert: handshake failure', 'timeout', ...). */
   errors: Record<string, number>;
+  /**
+   * Server: connections the client ended with a reset (RST) at a point where nothing was cut: the
+   * handshake done and no request or echo in flight (bench's default `--close rst` ends every
+   * connection so). Closes, not errors; counted so they stay visible. Absent when 0, and never
+   * counted by a client, so client documents do not carry it.
+   */
+  closedByReset?: number;
   /** Handshakes by key exchange group ('X25519MLKEM768', 'P-256'...). A resumed TLS 1.2 handshake counts under its session's group; 'none': no (EC)DHE at all (RSA key exchange, TLS 1.3 psk_ke). */
   groups?: Record<string, number>;
 }
@@ -94,6 +101,7 @@ export class Counters implements CounterSnapshot {
   resumedHandshakeReceived = 0;
   errors: Record<string, number> = {};
   groups: Record<string, number> = {};
+  closedByReset = 0;
 
   /** Counts a handshake and whether it resumed, keeping handshakes = full + resumed; its bytes and group when given. */
   handshake(resumed: boolean, facts?: HandshakeFacts): void {
@@ -136,11 +144,13 @@ export class Counters implements CounterSnapshot {
       resumedHandshakeReceived: this.resumedHandshakeReceived,
       errors: { ...this.errors },
       groups: { ...this.groups },
+      ...(this.closedByReset ? { closedByReset: this.closedByReset } : {}),
     };
   }
 
   reset(): void {
     for (const f of NUMERIC_FIELDS) this[f] = 0;
+    this.closedByReset = 0;
     // A fresh object, never clearing in place: a snapshot already handed out must not change.
     this.errors = {};
     this.groups = {};
@@ -159,6 +169,7 @@ export function addCounters(into: CounterSnapshot, from: CounterSnapshot): Count
   // `?? 0`: documents written before a field existed lack it.
   for (const f of NUMERIC_FIELDS) into[f] = (into[f] ?? 0) + (from[f] ?? 0);
   for (const [reason, n] of Object.entries(from.errors)) into.errors[reason] = (into.errors[reason] ?? 0) + n;
+  if (from.closedByReset) into.closedByReset = (into.closedByReset ?? 0) + from.closedByReset;
   // Snapshots from before groups were counted (an older worker's, a test's) have none.
   for (const [group, n] of Object.entries(from.groups ?? {})) {
     into.groups ??= {};

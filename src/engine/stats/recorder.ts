@@ -23,6 +23,14 @@ export interface Accounting {
   failed: number;
   /** Still unfinished when the run ended: closed by the bench, neither success nor failure. */
   cutOff: number;
+  /**
+   * What the cut-off attempts were still waiting for: the TCP connect (the server never accepted),
+   * or, connected, the rest of the handshake (the server accepted and has not answered in full).
+   * Present when cutOff > 0: a run whose attempts were all cut off says why none succeeded.
+   */
+  cutOffWaiting?: { connect: number; handshake: number };
+  /** How long the longest-waiting cut-off attempt had waited (from its connect being posted), ms. */
+  cutOffLongestMs?: number;
   /** In flight when the measured window closed (they then had the drain to finish). */
   inFlightAtEnd: number;
   /** Open loop: starts that were due but never begun when the window closed (every connection was busy). */
@@ -37,10 +45,28 @@ export function sumAccounting(list: readonly Accounting[]): Accounting {
     sum.succeeded += a.succeeded;
     sum.failed += a.failed;
     sum.cutOff += a.cutOff;
+    if (a.cutOffWaiting) {
+      const w = (sum.cutOffWaiting ??= { connect: 0, handshake: 0 });
+      w.connect += a.cutOffWaiting.connect;
+      w.handshake += a.cutOffWaiting.handshake;
+    }
+    if (a.cutOffLongestMs !== undefined) sum.cutOffLongestMs = Math.max(sum.cutOffLongestMs ?? 0, a.cutOffLongestMs);
     sum.inFlightAtEnd += a.inFlightAtEnd;
     sum.backlogAtEnd += a.backlogAtEnd;
   }
   return sum;
+}
+
+/**
+ * Counts an attempt the bench closed before it succeeded or failed (the run ended), noting what it
+ * was waiting for and for how long.
+ */
+export function countCutOff(acc: Accounting, conn: { tStart: number; tConnected: number }, now: number): void {
+  acc.cutOff++;
+  const w = (acc.cutOffWaiting ??= { connect: 0, handshake: 0 });
+  if (conn.tConnected > 0) w.handshake++;
+  else w.connect++;
+  if (conn.tStart > 0) acc.cutOffLongestMs = Math.max(acc.cutOffLongestMs ?? 0, Math.round(now - conn.tStart));
 }
 
 export const HISTOGRAM_NAMES = ['handshake', 'connect', 'rtt', 'handshakeUncorrected', 'scheduleLag', 'rttUncorrected'] as const;

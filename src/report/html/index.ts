@@ -1,7 +1,6 @@
 // The HTML report's entry points: check where it goes before a run starts, write it after.
 
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { ConfigError } from '../../engine/errors';
 import { Comparison } from '../compare';
 import { ResultDocument } from '../result';
@@ -18,24 +17,7 @@ function why(err: unknown): string {
   return e.code ?? String(e.message).split('\n')[0];
 }
 
-/** Fails now, with one line, if `file` cannot be written: before a run, not after minutes of load. */
-export function checkHtmlOutput(file: string): void {
-  if (file === '') throw new ConfigError('--html needs a file name');
-  let stat: fs.Stats | undefined;
-  try {
-    stat = fs.statSync(file);
-  } catch {
-    // does not exist yet: its directory must
-  }
-  if (stat?.isDirectory()) throw new ConfigError(`cannot write the HTML report to ${file}: is a directory`);
-  const target = stat ? file : path.dirname(path.resolve(file));
-  try {
-    fs.accessSync(target, fs.constants.W_OK);
-  } catch (err) {
-    throw new ConfigError(`cannot write the HTML report to ${file}: ${why(err)}`);
-  }
-}
-
+// Where the page goes is checked before any work by the commands (cli/files.ts assertWritable).
 export function writeHtmlFile(file: string, html: string): void {
   try {
     fs.writeFileSync(file, html);
