@@ -247,7 +247,9 @@ function tested(
     note,
   };
   const mean = (v: number[]) => v.reduce((a, c) => a + c, 0) / v.length;
-  const change = t ? pct(t.diff) : logBase.length && logNext.length ? pct(mean(logNext) - mean(logBase)) : null;
+  // A row that is not tested shows the pooled figures' own change: a sample statistic next to no
+  // interval would read as a contradiction of Base and New (232 ms -> 123 ms shown as +13%).
+  const change = t ? pct(t.diff) : untested ? changePct(b, x) : logBase.length && logNext.length ? pct(mean(logNext) - mean(logBase)) : null;
   const row: MetricRow = { id, label, unit, base: b, next: x, changePct: change, better, gated, status: gated ? 'inconclusive' : 'info', verdict: null, significance: sig };
   if (t) {
     const g = better === 'higher' ? t.diff : -t.diff;
