@@ -1,0 +1,434 @@
+// `runScan`: the scan's one engine entry point. For each target, probes run concurrently (at
+// most `concurrency` in flight per host), each with a timeout and one retry: one ClientHello per
+// protocol version, then per accepted version an elimination of cipher suites (offer all, drop
+// the server's pick, repeat: one connection per accepted suite) and of key exchange groups, ALPN
+// and fallback probes, and one full OpenSSL handshake through the engine (as `connect` does) for
+// the verified certificate chain. Probes speak our own wire codec (src/engine/wire/).
+import dns from 'node:dns/promises';
+import net from 'node:net';
+import { ConnectClient } from '../connect';
+import { IocptlsError } from '../errors';
+import type { Backend } from '../port/types';
+import { Ext, GROUPS, groupInfo, groupName, TLS_FALLBACK_SCSV, VERSION_NAMES, VERSIONS, VersionName, versionName } from '../wire/constants';
+import { clientHello, ClientHelloOptions, ssl2ClientHello, TLS13_GROUPS } from '../wire/hello';
+import type { ServerEvent, ServerHello, ServerKeyExchange } from '../wire/reader';
+import { suiteById, suiteKx, suiteName, suitesFor } from '../wire/suites';
+import { exchange, Limiter, ProbeOutcome } from './exchange';
+import { findingsFor } from './findings';
+import type {
+  AlpnFinding,
+  CertificateChain,
+  CipherFinding,
+  FeatureFindings,
+  GroupsFinding,
+  HostScan,
+  KeyShareBehaviour,
+  ProbeError,
+  ProtocolFinding,
+  ScanTarget,
+  SuiteFinding,
+  Tristate,
+} from './types';
+
+export interface ScanOptions {
+  /** Probes in flight per host. */
+  concurrency: number;
+  /** Per probe (connect + answer), ms. */
+  timeoutMs: number;
+  /** Retries of a probe that timed out or was reset (default 1). */
+  retries?: number;
+  /** Hosts scanned at the same time (default 4). */
+  hostConcurrency?: number;
+  /** Completion port backend for the OpenSSL certificate handshake. */
+  backend: Backend;
+  /** Trust only these CAs (PEM file) when verifying the chain; default: the system store. */
+  ca?: string;
+  /** Called as each host finishes (progress). */
+  onHost?: (h: HostScan) => void;
+}
+
+/** Scans every target; never throws for a target's failure (it is in that host's `error`). */
+export async function runScan(targets: ScanTarget[], o: ScanOptions): Promise<HostScan[]> {
+  const hosts = new Limiter(o.hostConcurrency ?? 4);
+  return Promise.all(
+    targets.map((t) =>
+      hosts.run(async () => {
+        const r = await scanHost(t, o);
+        o.onHost?.(r);
+        return r;
+      })
+    )
+  );
+}
+
+/** TLS 1.2 groups we offer (no TLS 1.3-only ones): the named curves of RFC 8422 and 7748. */
+const TLS12_GROUPS = GROUPS.filter((g) => g.kind === 'ec' || g.kind === 'x')
+  .filter((g) => !g.name.endsWith('tls13'))
+  .map((g) => g.id);
+
+class HostProbe {
+  readonly limiter: Limiter;
+  readonly errors: ProbeError[] = [];
+  total = 0;
+  attempts = 0;
+  readonly byOutcome: HostScan['probes']['byOutcome'] = {};
+  constructor(
+    readonly ip: string,
+    readonly port: number,
+    readonly sni: string | undefined,
+    readonly o: ScanOptions
+  ) {
+    this.limiter = new Limiter(o.concurrency);
+  }
+
+  async send(name: string, bytes: Buffer, stopAtServerHello: boolean): Promise<ProbeOutcome> {
+    const r = await this.limiter.run(() =>
+      exchange(bytes, { host: this.ip, port: this.port, timeoutMs: this.o.timeoutMs, stopAtServerHello, retries: this.o.retries })
+    );
+    this.total++;
+    this.attempts += r.attempts;
+    this.byOutcome[r.kind] = (this.byOutcome[r.kind] ?? 0) + 1;
+    if (r.kind === 'timeout' || r.kind === 'malformed' || r.kind === 'unreachable' || r.kind === 'refused' || (r.kind === 'reset' && r.events.length)) {
+      this.errors.push({ probe: name, kind: r.kind, message: r.error ?? r.kind });
+    }
+    return r;
+  }
+
+  /** The base ClientHello for `version`, with every extension a scan wants echoed. */
+  hello(version: VersionName, over: Partial<ClientHelloOptions> = {}): Buffer {
+    if (version === 'TLSv1.3') {
+      return clientHello({
+        clientVersion: VERSIONS['TLSv1.2'],
+        supportedVersions: [VERSIONS['TLSv1.3']],
+        suites: suitesFor('TLSv1.3').map((s) => s.id),
+        groups: TLS13_GROUPS,
+        keyShares: [29, 23],
+        sni: this.sni,
+        ...over,
+      });
+    }
+    return clientHello({
+      clientVersion: VERSIONS[version],
+      suites: suitesFor(version).map((s) => s.id),
+      groups: TLS12_GROUPS,
+      sni: this.sni,
+      renegotiationInfo: true,
+      extendedMasterSecret: true,
+      encryptThenMac: true,
+      sessionTicket: true,
+      statusRequest: true,
+      sct: true,
+      heartbeat: true,
+      ...over,
+    });
+  }
+}
+
+function serverHello(events: ServerEvent[]): ServerHello | undefined {
+  for (const e of events) if (e.type === 'serverHello') return e.hello;
+  return undefined;
+}
+function ske(events: ServerEvent[]): ServerKeyExchange | undefined {
+  for (const e of events) if (e.type === 'serverKeyExchange') return e.ske;
+  return undefined;
+}
+
+function describe(r: ProbeOutcome): string {
+  if (r.kind === 'alert') return `alert ${r.alert}`;
+  if (r.error) return `${r.kind}: ${r.error}`;
+  return r.kind;
+}
+
+async function scanHost(t: ScanTarget, o: ScanOptions): Promise<HostScan> {
+  const t0 = performance.now();
+  const servername = t.servername ?? (net.isIP(t.host) ? undefined : t.host);
+  const base: HostScan = {
+    target: { host: t.host, port: t.port, servername },
+    ms: 0,
+    protocols: [],
+    ciphers: [],
+    groups: [],
+    findings: [],
+    probes: { total: 0, attempts: 0, byOutcome: {} },
+    errors: [],
+  };
+  let ip: string;
+  try {
+    ip = net.isIP(t.host) ? t.host : (await dns.lookup(t.host)).address;
+  } catch (e) {
+    return { ...base, error: `cannot resolve ${t.host} (${(e as NodeJS.ErrnoException).code ?? e})`, ms: performance.now() - t0 };
+  }
+  base.target.ip = ip;
+  const p = new HostProbe(ip, t.port, servername, o);
+
+  // 1. One probe per version, all at once; the TLS <= 1.2 ones read up to ServerHelloDone.
+  const first = new Map<VersionName, ProbeOutcome>();
+  const certificate = certificateChain(t, ip, servername, o); // in parallel with everything else
+  await Promise.all(
+    VERSION_NAMES.map(async (v) => {
+      const bytes = v === 'SSLv2' ? ssl2ClientHello() : p.hello(v, v === 'TLSv1.3' ? {} : { compression: [1, 0] });
+      first.set(v, await p.send(`protocol ${v}`, bytes, v === 'TLSv1.3' || v === 'SSLv2'));
+    })
+  );
+  for (const v of VERSION_NAMES) base.protocols.push(protocolFinding(v, first.get(v)!));
+  const offered = base.protocols.filter((x) => x.offered).map((x) => x.version);
+  if (!offered.length && [...first.values()].every((r) => r.kind === 'refused' || r.kind === 'unreachable' || r.kind === 'timeout')) {
+    await certificate.catch(() => undefined);
+    const r = first.get('TLSv1.2')!;
+    return { ...base, ...stats(p), error: `${t.host}:${t.port}: ${describe(r)}`, ms: performance.now() - t0 };
+  }
+  const tls = offered.filter((v) => v !== 'SSLv2');
+  const best12 = [...tls].reverse().find((v) => v !== 'TLSv1.3');
+
+  // 2. Everything else in parallel (the limiter caps what is in flight).
+  const [ciphers, groups13, groups12, alpn, fallback, cert] = await Promise.all([
+    Promise.all(tls.map((v) => eliminateSuites(p, v, first.get(v)!))),
+    offered.includes('TLSv1.3') ? eliminateGroups13(p) : undefined,
+    best12 ? eliminateGroups12(p, best12) : undefined,
+    tls.length ? alpnProbe(p, tls[tls.length - 1]) : undefined,
+    fallbackProbe(p, tls),
+    certificate,
+  ]);
+  base.ciphers = ciphers;
+  if (groups13) base.groups.push(groups13);
+  if (groups12) base.groups.push(groups12);
+  base.alpn = alpn;
+  base.keyShare = keyShareBehaviour(first.get('TLSv1.3')!);
+  base.certificate = cert ?? wireChain(best12 ? first.get(best12)! : undefined);
+  if (base.certificate && base.certificate.source === 'openssl' && best12) {
+    base.certificate.ocspStapled = !!serverHello(first.get(best12)!.events)?.extensions.has(Ext.StatusRequest);
+  }
+  base.features = features(best12 ? first.get(best12)! : undefined, offered, fallback, ciphers, first);
+  const done: HostScan = { ...base, ...stats(p), ms: performance.now() - t0 };
+  done.findings = findingsFor(done);
+  return done;
+}
+
+function stats(p: HostProbe): Pick<HostScan, 'probes' | 'errors'> {
+  return { probes: { total: p.total, attempts: p.attempts, byOutcome: p.byOutcome }, errors: p.errors };
+}
+
+function protocolFinding(v: VersionName, r: ProbeOutcome): ProtocolFinding {
+  if (v === 'SSLv2') {
+    const sh = r.events.find((e) => e.type === 'ssl2ServerHello');
+    const ok = !!sh && sh.type === 'ssl2ServerHello' && sh.hello.ciphers.length > 0;
+    return { version: v, offered: ok, outcome: r.kind, detail: ok ? undefined : describe(r) };
+  }
+  const h = serverHello(r.events);
+  if (!h) return { version: v, offered: false, outcome: r.kind, detail: describe(r) };
+  if (h.version === VERSIONS[v]) return { version: v, offered: true, outcome: r.kind };
+  return { version: v, offered: false, outcome: r.kind, detail: `answered with ${versionName(h.version)}` };
+}
+
+function suiteFinding(id: number, events: ServerEvent[]): SuiteFinding {
+  const s = suiteById(id);
+  const k = ske(events);
+  return {
+    id,
+    iana: s?.iana ?? suiteName(id),
+    openssl: s?.openssl ?? '',
+    bits: s?.bits ?? 0,
+    flags: s ? [...s.flags] : [],
+    group: k?.group !== undefined ? groupName(k.group) : undefined,
+    dhBits: k?.dhBits,
+  };
+}
+
+/** Offer every suite of `version`; drop the server's pick; again, until it refuses. Then order. */
+async function eliminateSuites(p: HostProbe, version: VersionName, firstProbe: ProbeOutcome): Promise<CipherFinding> {
+  const all = suitesFor(version).map((s) => s.id);
+  const remaining = new Set(all);
+  const found: SuiteFinding[] = [];
+  let error: string | undefined;
+  let r = firstProbe;
+  const stop = version === 'TLSv1.3';
+  for (;;) {
+    const h = serverHello(r.events);
+    if (!h || h.hrr || h.version !== VERSIONS[version]) {
+      if (r.kind !== 'alert' && r.kind !== 'closed' && r.kind !== 'reset' && found.length) error = describe(r);
+      break;
+    }
+    if (!remaining.has(h.suite)) {
+      error = `the server chose ${suiteName(h.suite)}, which was not offered`;
+      break;
+    }
+    remaining.delete(h.suite);
+    found.push(suiteFinding(h.suite, r.events));
+    if (!remaining.size) break;
+    const offer = all.filter((id) => remaining.has(id));
+    r = await p.send(`ciphers ${version}`, p.hello(version, { suites: offer }), stop);
+  }
+  let order: CipherFinding['order'] = found.length === 0 ? 'none' : found.length === 1 ? 'single' : 'server';
+  if (found.length > 1) {
+    // The same first pick from our list reversed means the server's order decides.
+    const reversed = found.map((s) => s.id).reverse();
+    const rr = await p.send(`cipher order ${version}`, p.hello(version, { suites: reversed }), true);
+    const h = serverHello(rr.events);
+    if (!h) error ??= `order probe: ${describe(rr)}`;
+    else if (h.suite !== found[0].id) {
+      order = 'client';
+    }
+  }
+  return { version, order, suites: found, error };
+}
+
+/** TLS 1.3: supported_groups = what is left, key_share empty, so the server names its pick in an HRR. */
+async function eliminateGroups13(p: HostProbe): Promise<GroupsFinding> {
+  const remaining = [...TLS13_GROUPS];
+  const found: number[] = [];
+  let error: string | undefined;
+  while (remaining.length) {
+    const r = await p.send('groups TLSv1.3', p.hello('TLSv1.3', { groups: remaining, keyShares: [] }), true);
+    const h = serverHello(r.events);
+    if (!h || h.version !== VERSIONS['TLSv1.3']) {
+      if (r.kind !== 'alert' && r.kind !== 'closed' && r.kind !== 'reset') error = describe(r);
+      break;
+    }
+    const g = h.keyShareGroup;
+    if (g === undefined || !remaining.includes(g)) {
+      error = g === undefined ? 'HelloRetryRequest without a group' : `the server asked for ${groupName(g)}, which was not offered`;
+      break;
+    }
+    found.push(g);
+    remaining.splice(remaining.indexOf(g), 1);
+  }
+  const order = await groupOrder(p, found, (list) => p.hello('TLSv1.3', { groups: list, keyShares: [] }), (r) => serverHello(r.events)?.keyShareGroup);
+  return { version: 'TLSv1.3', order, groups: found.map(groupFinding), error };
+}
+
+/** TLS <= 1.2: ECDHE suites only, supported_groups = what is left; the ServerKeyExchange names the curve. */
+async function eliminateGroups12(p: HostProbe, version: VersionName): Promise<GroupsFinding> {
+  const ecdhe = suitesFor(version).filter((s) => suiteKx(s) === 'ecdhe').map((s) => s.id);
+  const remaining = [...TLS12_GROUPS];
+  const found: number[] = [];
+  let error: string | undefined;
+  const helloFor = (groups: number[]) => p.hello(version, { suites: ecdhe, groups });
+  while (remaining.length) {
+    const r = await p.send(`groups ${version}`, helloFor(remaining), false);
+    const k = ske(r.events);
+    if (!serverHello(r.events) || !k) {
+      if (r.kind !== 'alert' && r.kind !== 'closed' && r.kind !== 'reset') error = describe(r);
+      break;
+    }
+    const g = k.group!;
+    if (!remaining.includes(g)) {
+      error = `the server used ${groupName(g)}, which was not offered`;
+      break;
+    }
+    found.push(g);
+    remaining.splice(remaining.indexOf(g), 1);
+  }
+  const order = await groupOrder(p, found, helloFor, (r) => ske(r.events)?.group, false);
+  return { version: 'TLSv1.2', order, groups: found.map(groupFinding), error };
+}
+
+async function groupOrder(
+  p: HostProbe,
+  found: number[],
+  helloFor: (groups: number[]) => Buffer,
+  pick: (r: ProbeOutcome) => number | undefined,
+  stopAtServerHello = true
+): Promise<GroupsFinding['order']> {
+  if (found.length === 0) return 'none';
+  if (found.length === 1) return 'single';
+  const r = await p.send('group order', helloFor([...found].reverse()), stopAtServerHello);
+  return pick(r) === found[0] ? 'server' : 'client';
+}
+
+function groupFinding(id: number) {
+  const g = groupInfo(id);
+  return { id, name: groupName(id), pq: !!g?.pq };
+}
+
+function keyShareBehaviour(r: ProbeOutcome): KeyShareBehaviour | undefined {
+  const h = serverHello(r.events);
+  if (!h || h.version !== VERSIONS['TLSv1.3'] || h.keyShareGroup === undefined) return undefined;
+  return { sent: ['x25519', 'secp256r1'], answer: h.hrr ? 'helloRetryRequest' : 'serverHello', group: groupName(h.keyShareGroup) };
+}
+
+async function alpnProbe(p: HostProbe, version: VersionName): Promise<AlpnFinding> {
+  const pick = async (alpn: string[]) => serverHello((await p.send(`alpn ${alpn.join(',')}`, p.hello(version, { alpn }), true)).events)?.alpn;
+  const [h2, h1, both] = await Promise.all([pick(['h2']), pick(['http/1.1']), pick(['http/1.1', 'h2'])]);
+  return { supported: [h2, h1].filter((x): x is string => !!x), preferred: both };
+}
+
+/** RFC 7507: a ClientHello for the second highest version with TLS_FALLBACK_SCSV must be refused. */
+async function fallbackProbe(p: HostProbe, tls: VersionName[]): Promise<Tristate> {
+  const modern = tls.filter((v) => v !== 'SSLv3');
+  if (modern.length < 2) return 'n/a';
+  const lower = modern[modern.length - 2];
+  const r = await p.send('fallback SCSV', p.hello(lower, { scsv: [TLS_FALLBACK_SCSV] }), true);
+  if (r.kind === 'alert' && r.alert === 'inappropriate_fallback') return 'yes';
+  return serverHello(r.events) ? 'no' : 'n/a';
+}
+
+function features(
+  r: ProbeOutcome | undefined,
+  offered: VersionName[],
+  fallbackScsv: Tristate,
+  ciphers: CipherFinding[],
+  first: Map<VersionName, ProbeOutcome>
+): FeatureFindings {
+  const h = r && serverHello(r.events);
+  const has = (e: number): Tristate => (h ? (h.extensions.has(e) ? 'yes' : 'no') : 'n/a');
+  let downgradeSentinel: Tristate = 'n/a';
+  if (offered.includes('TLSv1.3') && offered.includes('TLSv1.2')) {
+    downgradeSentinel = serverHello(first.get('TLSv1.2')!.events)?.downgrade === 'tls12' ? 'yes' : 'no';
+  }
+  // encrypt_then_mac is only echoed when a CBC suite is chosen: ask the first probe that chose one.
+  const cbcVersion = ciphers.find((c) => c.version !== 'TLSv1.3' && c.suites[0]?.flags.includes('cbc'));
+  let encryptThenMac: Tristate = 'n/a';
+  if (cbcVersion) encryptThenMac = serverHello(first.get(cbcVersion.version)!.events)?.extensions.has(Ext.EncryptThenMac) ? 'yes' : 'no';
+  else if (h && suiteById(h.suite)?.flags.has('cbc')) encryptThenMac = has(Ext.EncryptThenMac);
+  return {
+    secureRenegotiation: has(Ext.RenegotiationInfo),
+    extendedMasterSecret: has(Ext.ExtendedMasterSecret),
+    encryptThenMac,
+    heartbeat: has(Ext.Heartbeat),
+    compression: h ? (h.compression === 1 ? 'deflate' : 'null') : 'n/a',
+    sessionTicket: has(Ext.SessionTicket),
+    ocspStapling: has(Ext.StatusRequest),
+    signedCertificateTimestamps: has(Ext.SignedCertificateTimestamp),
+    fallbackScsv,
+    downgradeSentinel,
+  };
+}
+
+function wireChain(r: ProbeOutcome | undefined): CertificateChain | undefined {
+  if (!r) return undefined;
+  const c = r.events.find((e) => e.type === 'certificate');
+  if (!c || c.type !== 'certificate') return undefined;
+  return {
+    der: c.chain,
+    source: 'wire',
+    ocspStapled: r.events.some((e) => e.type === 'certificateStatus'),
+  };
+}
+
+/** One full handshake through the engine's OpenSSL (like `connect`): the chain, verified, with TLS 1.3 too. */
+async function certificateChain(t: ScanTarget, ip: string, servername: string | undefined, o: ScanOptions): Promise<CertificateChain | undefined> {
+  let client: ConnectClient | undefined;
+  try {
+    client = new ConnectClient({ backend: o.backend, tls: { verify: false, reportVerify: true, ca: o.ca } });
+    const verifyHost = t.servername ?? t.host;
+    const r = await client.probe(
+      { ip, port: t.port },
+      { servername, verifyHost, timeoutMs: o.timeoutMs, quietMs: 0, ticketWaitMs: 0, reconnect: 0 }
+    );
+    return {
+      der: r.chainDer,
+      keyTypes: r.chainKeyTypes,
+      signatureAlgorithms: r.chainSignatureAlgorithms,
+      source: 'openssl',
+      protocol: r.negotiated.protocol,
+      verify: { ...r.verify, hostname: verifyHost, trust: client.trust },
+      ocspStapled: false,
+    };
+  } catch (e) {
+    if (!(e instanceof IocptlsError)) throw e;
+    return undefined;
+  } finally {
+    client?.close();
+  }
+}
+

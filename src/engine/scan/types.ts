@@ -1,0 +1,134 @@
+// What a scan finds about one host: plain data (JSON-able but for certificate DER), rendered by
+// src/report/scan.ts into the terminal report and the iocptls.scan/1 document.
+import type { VersionName } from '../wire/constants';
+import type { ProbeOutcomeKind } from './exchange';
+
+export interface ScanTarget {
+  host: string;
+  port: number;
+  /** SNI to send and name to verify; default: the host unless it is an IP address. */
+  servername?: string;
+}
+
+export interface ProtocolFinding {
+  version: VersionName;
+  offered: boolean;
+  /** How the probe ended: 'answer' (a ServerHello), 'alert', 'closed', 'reset', 'timeout', 'malformed'... */
+  outcome: ProbeOutcomeKind;
+  /** The alert, the version the server answered with instead, or the probe error. */
+  detail?: string;
+}
+
+export interface SuiteFinding {
+  id: number;
+  iana: string;
+  openssl: string;
+  bits: number;
+  flags: string[];
+  /** ECDHE: the curve the server used with it (TLS <= 1.2). */
+  group?: string;
+  /** DHE: bits of the prime. */
+  dhBits?: number;
+}
+
+export type Order = 'server' | 'client' | 'single' | 'none';
+
+export interface CipherFinding {
+  version: VersionName;
+  /** 'server': its own order (the list is in it); 'client': ours honoured; 'single': one suite. */
+  order: Order;
+  suites: SuiteFinding[];
+  /** Probe errors that cut the elimination short (the list may then be incomplete). */
+  error?: string;
+}
+
+export interface GroupFinding {
+  id: number;
+  name: string;
+  pq: boolean;
+}
+
+export interface GroupsFinding {
+  version: 'TLSv1.3' | 'TLSv1.2';
+  order: Order;
+  groups: GroupFinding[];
+  error?: string;
+}
+
+export interface KeyShareBehaviour {
+  /** The groups we sent shares for (x25519, secp256r1). */
+  sent: string[];
+  /** What came back: a ServerHello using one of them, or a HelloRetryRequest for another group. */
+  answer: 'serverHello' | 'helloRetryRequest';
+  group: string;
+}
+
+export interface CertificateChain {
+  /** DER, leaf first, as the server sent it. */
+  der: Buffer[];
+  /** Key type per certificate as OpenSSL names it (when from the OpenSSL handshake). */
+  keyTypes?: string[];
+  signatureAlgorithms?: string[];
+  /** 'openssl': a full handshake through the engine (verified); 'wire': the plaintext TLS <= 1.2 Certificate. */
+  source: 'openssl' | 'wire';
+  protocol?: string;
+  verify?: { ok: boolean; message: string; hostname?: string; trust?: string };
+  ocspStapled: boolean;
+  error?: string;
+}
+
+export type Tristate = 'yes' | 'no' | 'n/a';
+
+export interface FeatureFindings {
+  secureRenegotiation: Tristate;
+  extendedMasterSecret: Tristate;
+  encryptThenMac: Tristate;
+  heartbeat: Tristate;
+  /** The compression method the server chose when DEFLATE was offered first. */
+  compression: 'null' | 'deflate' | 'n/a';
+  sessionTicket: Tristate;
+  ocspStapling: Tristate;
+  signedCertificateTimestamps: Tristate;
+  /** RFC 7507: an inappropriate_fallback alert to a fallback ClientHello below the highest version. */
+  fallbackScsv: Tristate;
+  /** RFC 8446 4.1.3: DOWNGRD in ServerHello.random when a TLS 1.3 server negotiates 1.2. */
+  downgradeSentinel: Tristate;
+}
+
+export interface AlpnFinding {
+  /** Protocols the server selected from what we offered (h2, http/1.1), each offered alone. */
+  supported: string[];
+  /** Its pick when offered ['http/1.1', 'h2'] (client order puts h2 last). */
+  preferred?: string;
+}
+
+export interface Finding {
+  id: string;
+  severity: 'good' | 'info' | 'warn' | 'bad';
+  title: string;
+  cve?: string[];
+}
+
+export interface ProbeError {
+  probe: string;
+  kind: ProbeOutcomeKind;
+  message: string;
+}
+
+export interface HostScan {
+  target: { host: string; port: number; ip?: string; servername?: string };
+  /** Set when the host could not be scanned at all (DNS, refused, every probe timed out). */
+  error?: string;
+  ms: number;
+  protocols: ProtocolFinding[];
+  ciphers: CipherFinding[];
+  groups: GroupsFinding[];
+  keyShare?: KeyShareBehaviour;
+  certificate?: CertificateChain;
+  alpn?: AlpnFinding;
+  features?: FeatureFindings;
+  findings: Finding[];
+  probes: { total: number; attempts: number; byOutcome: Partial<Record<ProbeOutcomeKind, number>> };
+  /** Probes that ended in an error (timeout, reset, malformed answer...), not in an answer or a refusal. */
+  errors: ProbeError[];
+}
