@@ -65,8 +65,11 @@ function once(bytes: Buffer, o: ExchangeOptions): Promise<Omit<ProbeOutcome, 'at
       if (reader.finished) return finish('answer');
       if (o.stopAtServerHello && events.some((e) => e.type === 'serverHello' || e.type === 'ssl2ServerHello')) return finish('answer');
     });
-    sock.on('end', () => finish(events.length ? 'answer' : 'closed'));
-    sock.on('close', () => finish(events.length ? 'answer' : 'closed'));
+    // A peer that closes in the middle of a record or message sent a truncated answer.
+    const closed = () =>
+      reader.buffered ? finish('malformed', { error: `connection closed with ${reader.buffered} bytes of an incomplete record` }) : finish(events.length ? 'answer' : 'closed');
+    sock.on('end', closed);
+    sock.on('close', closed);
     sock.on('error', (e: NodeJS.ErrnoException) => {
       if (events.length) return finish('answer');
       const code = e.code ?? '';

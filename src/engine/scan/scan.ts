@@ -185,14 +185,16 @@ async function scanHost(t: ScanTarget, o: ScanOptions): Promise<HostScan> {
     Promise.all(tls.map((v) => eliminateSuites(p, v, first.get(v)!))),
     offered.includes('TLSv1.3') ? eliminateGroups13(p) : undefined,
     best12 ? eliminateGroups12(p, best12) : undefined,
-    tls.length ? alpnProbe(p, tls[tls.length - 1]) : undefined,
+    best12 ? alpnProbe(p, best12) : undefined,
     fallbackProbe(p, tls),
     certificate,
   ]);
   base.ciphers = ciphers;
   if (groups13) base.groups.push(groups13);
   if (groups12) base.groups.push(groups12);
-  base.alpn = alpn;
+  // ALPN is encrypted in TLS 1.3 (EncryptedExtensions): a 1.3-only server's pick comes from the OpenSSL handshake.
+  base.alpn = alpn ?? (cert?.alpn ? { supported: [cert.alpn], preferred: cert.alpn } : undefined);
+  if (cert) delete cert.alpn;
   base.keyShare = keyShareBehaviour(first.get('TLSv1.3')!);
   base.certificate = cert ?? wireChain(best12 ? first.get(best12)! : undefined);
   if (base.certificate && base.certificate.source === 'openssl' && best12) {
@@ -406,10 +408,10 @@ function wireChain(r: ProbeOutcome | undefined): CertificateChain | undefined {
 }
 
 /** One full handshake through the engine's OpenSSL (like `connect`): the chain, verified, with TLS 1.3 too. */
-async function certificateChain(t: ScanTarget, ip: string, servername: string | undefined, o: ScanOptions): Promise<CertificateChain | undefined> {
+async function certificateChain(t: ScanTarget, ip: string, servername: string | undefined, o: ScanOptions): Promise<(CertificateChain & { alpn?: string }) | undefined> {
   let client: ConnectClient | undefined;
   try {
-    client = new ConnectClient({ backend: o.backend, tls: { verify: false, reportVerify: true, ca: o.ca } });
+    client = new ConnectClient({ backend: o.backend, tls: { verify: false, reportVerify: true, ca: o.ca, alpn: ['h2', 'http/1.1'] } });
     const verifyHost = t.servername ?? t.host;
     const r = await client.probe(
       { ip, port: t.port },
@@ -423,6 +425,7 @@ async function certificateChain(t: ScanTarget, ip: string, servername: string | 
       protocol: r.negotiated.protocol,
       verify: { ...r.verify, hostname: verifyHost, trust: client.trust },
       ocspStapled: false,
+      alpn: r.negotiated.alpn ?? undefined,
     };
   } catch (e) {
     if (!(e instanceof IocptlsError)) throw e;

@@ -119,6 +119,11 @@ export class ServerReader {
   /** Nothing more of interest can come (an alert, an SSL 2 answer, encrypted records). */
   finished = false;
 
+  /** Bytes received but not yet a whole record or message: non-zero when a peer closes mid-record is a truncation. */
+  get buffered(): number {
+    return this.#buf.length + this.#hs.length;
+  }
+
   get serverHello(): ServerHello | undefined {
     return this.#hello;
   }
