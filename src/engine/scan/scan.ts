@@ -6,8 +6,8 @@
 // the verified certificate chain. Probes speak our own wire codec (src/engine/wire/).
 import dns from 'node:dns/promises';
 import net from 'node:net';
-import { ConnectClient } from '../connect';
-import { IocptlsError } from '../errors';
+import { opensslInfo } from '../openssl_info';
+import { scanCertificate } from '../workers/scan_cert';
 import type { Backend } from '../port/types';
 import { Ext, GROUPS, groupInfo, groupName, TLS_FALLBACK_SCSV, VERSION_NAMES, VERSIONS, VersionName, versionName } from '../wire/constants';
 import { clientHello, ClientHelloOptions, ssl2ClientHello, TLS13_GROUPS } from '../wire/hello';
@@ -407,31 +407,28 @@ function wireChain(r: ProbeOutcome | undefined): CertificateChain | undefined {
   };
 }
 
-/** One full handshake through the engine's OpenSSL (like `connect`): the chain, verified, with TLS 1.3 too. */
+/** One full handshake through the engine's OpenSSL (like `connect`), on its own thread: the chain, verified, with TLS 1.3 too. */
 async function certificateChain(t: ScanTarget, ip: string, servername: string | undefined, o: ScanOptions): Promise<(CertificateChain & { alpn?: string }) | undefined> {
-  let client: ConnectClient | undefined;
-  try {
-    client = new ConnectClient({ backend: o.backend, tls: { verify: false, reportVerify: true, ca: o.ca, alpn: ['h2', 'http/1.1'] } });
-    const verifyHost = t.servername ?? t.host;
-    const r = await client.probe(
-      { ip, port: t.port },
-      { servername, verifyHost, timeoutMs: o.timeoutMs, quietMs: 0, ticketWaitMs: 0, reconnect: 0 }
-    );
-    return {
-      der: r.chainDer,
-      keyTypes: r.chainKeyTypes,
-      signatureAlgorithms: r.chainSignatureAlgorithms,
-      source: 'openssl',
-      protocol: r.negotiated.protocol,
-      verify: { ...r.verify, hostname: verifyHost, trust: client.trust },
-      ocspStapled: false,
-      alpn: r.negotiated.alpn ?? undefined,
-    };
-  } catch (e) {
-    if (!(e instanceof IocptlsError)) throw e;
-    return undefined;
-  } finally {
-    client?.close();
-  }
+  const verifyHost = t.servername ?? t.host;
+  const { result: r } = await scanCertificate({
+    libssl: opensslInfo().path ?? undefined,
+    backend: o.backend,
+    ip,
+    port: t.port,
+    servername,
+    verifyHost,
+    ca: o.ca,
+    timeoutMs: o.timeoutMs,
+  });
+  if (!r) return undefined;
+  return {
+    der: r.der,
+    keyTypes: r.keyTypes,
+    signatureAlgorithms: r.signatureAlgorithms,
+    source: 'openssl',
+    protocol: r.protocol,
+    verify: { ...r.verify, hostname: verifyHost, trust: r.trust },
+    ocspStapled: false,
+    alpn: r.alpn,
+  };
 }
-
