@@ -23,6 +23,7 @@ import type {
   GroupsFinding,
   HostScan,
   KeyShareBehaviour,
+  Order,
   ProbeError,
   ProtocolFinding,
   ScanTarget,
@@ -236,105 +237,111 @@ function suiteFinding(id: number, events: ServerEvent[]): SuiteFinding {
   };
 }
 
-/** Offer every suite of `version`; drop the server's pick; again, until it refuses. Then order. */
-async function eliminateSuites(p: HostProbe, version: VersionName, firstProbe: ProbeOutcome): Promise<CipherFinding> {
-  const all = suitesFor(version).map((s) => s.id);
-  const remaining = new Set(all);
-  const found: SuiteFinding[] = [];
+type Choice = { id: number } | { error: string } | undefined;
+
+interface Elimination {
+  found: number[];
+  /** The events of the probe that found each item (its ServerKeyExchange...). */
+  events: ServerEvent[][];
+  order: Order;
+  error?: string;
+}
+
+/**
+ * Offer everything, drop the server's pick, offer the rest, until it refuses: about one connection
+ * per accepted item, in the server's order when it has one. Whether it has one is asked as soon as
+ * two items are known, concurrently with the rest of the chain: offered [second, first], a server
+ * with its own order picks the first again, one that follows the client picks the second.
+ * `pick` reads a probe: the chosen item, an error (an answer that makes no sense), or undefined for a refusal.
+ */
+async function eliminate(
+  p: HostProbe,
+  o: { name: string; all: number[]; first?: ProbeOutcome; helloFor: (offer: number[]) => Buffer; stopAtServerHello: boolean; pick: (r: ProbeOutcome) => Choice }
+): Promise<Elimination> {
+  const remaining = new Set(o.all);
+  const found: number[] = [];
+  const events: ServerEvent[][] = [];
   let error: string | undefined;
-  let r = firstProbe;
-  const stop = version === 'TLSv1.3';
+  let orderProbe: Promise<ProbeOutcome> | undefined;
+  let r = o.first ?? (await p.send(o.name, o.helloFor(o.all), o.stopAtServerHello));
   for (;;) {
-    const h = serverHello(r.events);
-    if (!h || h.hrr || h.version !== VERSIONS[version]) {
-      if (r.kind !== 'alert' && r.kind !== 'closed' && r.kind !== 'reset' && found.length) error = describe(r);
+    const got = o.pick(r);
+    if (!got) {
+      if (r.kind !== 'alert' && r.kind !== 'closed' && r.kind !== 'reset') error = describe(r);
       break;
     }
-    if (!remaining.has(h.suite)) {
-      error = `the server chose ${suiteName(h.suite)}, which was not offered`;
+    if ('error' in got) {
+      error = got.error;
       break;
     }
-    remaining.delete(h.suite);
-    found.push(suiteFinding(h.suite, r.events));
+    if (!remaining.has(got.id)) {
+      error = `the server chose ${o.name.startsWith('cipher') ? suiteName(got.id) : groupName(got.id)}, which was not offered`;
+      break;
+    }
+    remaining.delete(got.id);
+    found.push(got.id);
+    events.push(r.events);
+    if (found.length === 2) orderProbe = p.send(`${o.name} order`, o.helloFor([found[1], found[0]]), o.stopAtServerHello);
     if (!remaining.size) break;
-    const offer = all.filter((id) => remaining.has(id));
-    r = await p.send(`ciphers ${version}`, p.hello(version, { suites: offer }), stop);
+    r = await p.send(o.name, o.helloFor(o.all.filter((id) => remaining.has(id))), o.stopAtServerHello);
   }
-  let order: CipherFinding['order'] = found.length === 0 ? 'none' : found.length === 1 ? 'single' : 'server';
-  if (found.length > 1) {
-    // The same first pick from our list reversed means the server's order decides.
-    const reversed = found.map((s) => s.id).reverse();
-    const rr = await p.send(`cipher order ${version}`, p.hello(version, { suites: reversed }), true);
-    const h = serverHello(rr.events);
-    if (!h) error ??= `order probe: ${describe(rr)}`;
-    else if (h.suite !== found[0].id) {
-      order = 'client';
-    }
+  let order: Order = found.length === 0 ? 'none' : found.length === 1 ? 'single' : 'server';
+  if (orderProbe) {
+    const rr = await orderProbe;
+    const got = o.pick(rr);
+    if (!got || 'error' in got) error ??= `order probe: ${got ? got.error : describe(rr)}`;
+    else if (got.id !== found[0]) order = 'client';
   }
-  return { version, order, suites: found, error };
+  return { found, events, order, error };
+}
+
+/** The cipher suites of `version`, starting from the protocol probe that offered them all. */
+async function eliminateSuites(p: HostProbe, version: VersionName, firstProbe: ProbeOutcome): Promise<CipherFinding> {
+  const e = await eliminate(p, {
+    name: `ciphers ${version}`,
+    all: suitesFor(version).map((s) => s.id),
+    first: firstProbe,
+    helloFor: (suites) => p.hello(version, { suites }),
+    // TLS <= 1.2: read on to the ServerKeyExchange, which names the curve or the DH prime of each suite.
+    stopAtServerHello: version === 'TLSv1.3',
+    pick: (r) => {
+      const h = serverHello(r.events);
+      return h && !h.hrr && h.version === VERSIONS[version] ? { id: h.suite } : undefined;
+    },
+  });
+  return { version, order: e.order, suites: e.found.map((id, i) => suiteFinding(id, e.events[i])), error: e.error };
 }
 
 /** TLS 1.3: supported_groups = what is left, key_share empty, so the server names its pick in an HRR. */
 async function eliminateGroups13(p: HostProbe): Promise<GroupsFinding> {
-  const remaining = [...TLS13_GROUPS];
-  const found: number[] = [];
-  let error: string | undefined;
-  while (remaining.length) {
-    const r = await p.send('groups TLSv1.3', p.hello('TLSv1.3', { groups: remaining, keyShares: [] }), true);
-    const h = serverHello(r.events);
-    if (!h || h.version !== VERSIONS['TLSv1.3']) {
-      if (r.kind !== 'alert' && r.kind !== 'closed' && r.kind !== 'reset') error = describe(r);
-      break;
-    }
-    const g = h.keyShareGroup;
-    if (g === undefined || !remaining.includes(g)) {
-      error = g === undefined ? 'HelloRetryRequest without a group' : `the server asked for ${groupName(g)}, which was not offered`;
-      break;
-    }
-    found.push(g);
-    remaining.splice(remaining.indexOf(g), 1);
-  }
-  const order = await groupOrder(p, found, (list) => p.hello('TLSv1.3', { groups: list, keyShares: [] }), (r) => serverHello(r.events)?.keyShareGroup);
-  return { version: 'TLSv1.3', order, groups: found.map(groupFinding), error };
+  const e = await eliminate(p, {
+    name: 'groups TLSv1.3',
+    all: TLS13_GROUPS,
+    helloFor: (groups) => p.hello('TLSv1.3', { groups, keyShares: [] }),
+    stopAtServerHello: true,
+    pick: (r) => {
+      const h = serverHello(r.events);
+      if (!h || h.version !== VERSIONS['TLSv1.3']) return undefined;
+      return h.keyShareGroup === undefined ? { error: 'HelloRetryRequest without a group' } : { id: h.keyShareGroup };
+    },
+  });
+  return { version: 'TLSv1.3', order: e.order, groups: e.found.map(groupFinding), error: e.error };
 }
 
 /** TLS <= 1.2: ECDHE suites only, supported_groups = what is left; the ServerKeyExchange names the curve. */
 async function eliminateGroups12(p: HostProbe, version: VersionName): Promise<GroupsFinding> {
   const ecdhe = suitesFor(version).filter((s) => suiteKx(s) === 'ecdhe').map((s) => s.id);
-  const remaining = [...TLS12_GROUPS];
-  const found: number[] = [];
-  let error: string | undefined;
-  const helloFor = (groups: number[]) => p.hello(version, { suites: ecdhe, groups });
-  while (remaining.length) {
-    const r = await p.send(`groups ${version}`, helloFor(remaining), false);
-    const k = ske(r.events);
-    if (!serverHello(r.events) || !k) {
-      if (r.kind !== 'alert' && r.kind !== 'closed' && r.kind !== 'reset') error = describe(r);
-      break;
-    }
-    const g = k.group!;
-    if (!remaining.includes(g)) {
-      error = `the server used ${groupName(g)}, which was not offered`;
-      break;
-    }
-    found.push(g);
-    remaining.splice(remaining.indexOf(g), 1);
-  }
-  const order = await groupOrder(p, found, helloFor, (r) => ske(r.events)?.group, false);
-  return { version: 'TLSv1.2', order, groups: found.map(groupFinding), error };
-}
-
-async function groupOrder(
-  p: HostProbe,
-  found: number[],
-  helloFor: (groups: number[]) => Buffer,
-  pick: (r: ProbeOutcome) => number | undefined,
-  stopAtServerHello = true
-): Promise<GroupsFinding['order']> {
-  if (found.length === 0) return 'none';
-  if (found.length === 1) return 'single';
-  const r = await p.send('group order', helloFor([...found].reverse()), stopAtServerHello);
-  return pick(r) === found[0] ? 'server' : 'client';
+  const e = await eliminate(p, {
+    name: `groups ${version}`,
+    all: TLS12_GROUPS,
+    helloFor: (groups) => p.hello(version, { suites: ecdhe, groups }),
+    stopAtServerHello: false,
+    pick: (r) => {
+      const k = ske(r.events);
+      return serverHello(r.events) && k?.group !== undefined ? { id: k.group } : undefined;
+    },
+  });
+  return { version: 'TLSv1.2', order: e.order, groups: e.found.map(groupFinding), error: e.error };
 }
 
 function groupFinding(id: number) {
