@@ -13,8 +13,8 @@ import { buildScanDocument, renderScan, ScanDocument } from '../report/scan';
 import { checkScanPolicy, loadScanPolicy } from '../report/scan_policy';
 
 export default class Scan extends IocptlsCommand {
-  static summary = 'Scan TLS servers: protocols, cipher suites and their order, groups, certificate, features.';
-  static description = `Probes each target with ClientHellos built by iocptls itself, so it also sees what OpenSSL no longer speaks (SSL 2.0, SSL 3.0, export and RC4 suites). Cipher suites and key exchange groups are found by elimination (about one connection per accepted suite), and the server's preference by offering the list reversed. The certificate chain comes from one full OpenSSL handshake, verified against --ca or the system store. Probes of a host run concurrently (--concurrency), each with a timeout and one retry. The report marks findings good, warn or bad; --json prints one iocptls.scan/1 document (docs/scan-schema.md). Exit status: 0 scanned, 1 a target could not be scanned or --policy failed, 2 bad input.`;
+  static summary = 'Scan TLS servers: protocols, cipher suites and order, groups, certificate.';
+  static description = `Probes each target with ClientHellos built by iocptls itself, so it also sees what OpenSSL no longer speaks (SSL 2.0, SSL 3.0, export and RC4 suites). Cipher suites and key exchange groups are found by elimination (about one connection per accepted suite), and whether the server imposes its own order by offering the first two found the other way round. The certificate chain comes from one full OpenSSL handshake, verified against --ca or the system store. Probes of a host run concurrently (--concurrency), each with a timeout and one retry. The report marks findings good, warn or bad; --json prints one iocptls.scan/1 document (docs/scan-schema.md). Exit status: 0 scanned, 1 a target could not be scanned or --policy failed, 2 bad input.`;
   static examples = [
     '<%= config.bin %> scan example.com',
     '<%= config.bin %> scan 127.0.0.1:4433 --servername localhost --ca ca.pem --json',

@@ -234,6 +234,8 @@ function suiteFinding(id: number, events: ServerEvent[]): SuiteFinding {
     flags: s ? [...s.flags] : [],
     group: k?.group !== undefined ? groupName(k.group) : undefined,
     dhBits: k?.dhBits,
+    // encrypt_then_mac is only echoed for a CBC suite.
+    encryptThenMac: s?.flags.has('cbc') ? !!serverHello(events)?.extensions.has(Ext.EncryptThenMac) : undefined,
   };
 }
 
@@ -384,11 +386,9 @@ function features(
   if (offered.includes('TLSv1.3') && offered.includes('TLSv1.2')) {
     downgradeSentinel = serverHello(first.get('TLSv1.2')!.events)?.downgrade === 'tls12' ? 'yes' : 'no';
   }
-  // encrypt_then_mac is only echoed when a CBC suite is chosen: ask the first probe that chose one.
-  const cbcVersion = ciphers.find((c) => c.version !== 'TLSv1.3' && c.suites[0]?.flags.includes('cbc'));
-  let encryptThenMac: Tristate = 'n/a';
-  if (cbcVersion) encryptThenMac = serverHello(first.get(cbcVersion.version)!.events)?.extensions.has(Ext.EncryptThenMac) ? 'yes' : 'no';
-  else if (h && suiteById(h.suite)?.flags.has('cbc')) encryptThenMac = has(Ext.EncryptThenMac);
+  // encrypt_then_mac is only echoed when a CBC suite is chosen: ask every CBC suite's probe.
+  const cbc = ciphers.flatMap((c) => c.suites).filter((x) => x.encryptThenMac !== undefined);
+  const encryptThenMac: Tristate = cbc.length ? (cbc.some((x) => x.encryptThenMac) ? 'yes' : 'no') : 'n/a';
   return {
     secureRenegotiation: has(Ext.RenegotiationInfo),
     extendedMasterSecret: has(Ext.ExtendedMasterSecret),

@@ -29,6 +29,8 @@ export interface SuiteFinding {
   group?: string;
   /** DHE: bits of the prime. */
   dhBits?: number;
+  /** CBC suites: whether the server echoed encrypt_then_mac (RFC 7366) with it. */
+  encryptThenMac?: boolean;
 }
 
 export type Order = 'server' | 'client' | 'single' | 'none';
