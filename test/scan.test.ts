@@ -68,6 +68,7 @@ describe('scan', function () {
     assert.equal(h.features!.fallbackScsv, 'yes');
     assert.equal(h.features!.downgradeSentinel, 'yes');
     assert.equal(h.features!.compression, 'null');
+    assert.equal(h.features!.encryptThenMac, 'yes', 'echoed for the CBC suites');
     assert.equal(h.certificate!.source, 'openssl');
     assert.equal(h.certificate!.verify!.ok, true, h.certificate!.verify!.message);
     assert.equal(h.errors.length, 0, JSON.stringify(h.errors));
@@ -120,11 +121,33 @@ describe('scan', function () {
     }
   });
 
+  it('a TLS 1.3 server whose only group is X25519MLKEM768 (OpenSSL 3.5): found through HelloRetryRequests', async function () {
+    if (!HAS_MLKEM) this.skip();
+    const srv = await startNodeTlsServer({
+      key: fs.readFileSync(fixture('localhost.key')),
+      cert: fs.readFileSync(fixture('localhost.pem')),
+      ecdhCurve: 'X25519MLKEM768',
+      minVersion: 'TLSv1.3',
+      ciphers: 'TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256',
+    });
+    try {
+      const h = await scanOne(srv.port, {}, 'localhost');
+      assert.deepEqual(offered(h), ['TLSv1.3']);
+      assert.deepEqual(groups(h, 'TLSv1.3'), ['X25519MLKEM768']);
+      assert.deepEqual(h.keyShare, { sent: ['x25519', 'secp256r1'], answer: 'helloRetryRequest', group: 'X25519MLKEM768' });
+      assert.deepEqual(new Set(suites(h, 'TLSv1.3')), new Set([0x1302, 0x1301]));
+      assert.equal(h.certificate!.protocol, 'TLSv1.3');
+    } finally {
+      await srv.close();
+    }
+  });
+
   it('a server that still speaks SSL 3.0 with RC4 and export suites: offered, with their CVEs', async () => {
-    const srv = await startScripted({ versions: [0x0300, 0x0301, 0x0303], suites: [0x0005, 0x0003, 0x000a, 0xc02f] });
+    const srv = await startScripted({ versions: [0x0300, 0x0301, 0x0303], suites: [0x0005, 0x0003, 0x000a, 0xc02f], ssl2: [0x010080, 0x0700c0] });
     try {
       const h = await scanOne(srv.port);
-      assert.deepEqual(offered(h), ['SSLv3', 'TLSv1', 'TLSv1.2']);
+      assert.deepEqual(offered(h), ['SSLv2', 'SSLv3', 'TLSv1', 'TLSv1.2']);
+      assert.ok(finding(h, 'sslv2')!.cve!.includes('CVE-2016-0800'));
       assert.deepEqual(suites(h, 'SSLv3'), [0x0005, 0x0003, 0x000a]);
       assert.deepEqual(suites(h, 'TLSv1.2'), [0x0005, 0x0003, 0x000a, 0xc02f]);
       assert.equal(order(h, 'TLSv1.2'), 'server');

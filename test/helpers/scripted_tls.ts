@@ -11,6 +11,8 @@ export interface ScriptedOptions {
   suites: number[];
   /** Follow the client's order instead of its own. */
   clientOrder?: boolean;
+  /** Answer an SSL 2.0 CLIENT-HELLO with a SERVER-HELLO offering these SSL 2 cipher kinds. */
+  ssl2?: number[];
   /** Misbehaviour: 'garbage', 'truncated', 'unoffered' (a suite never offered), 'silent', 'reset', 'huge-length'. */
   hostile?: 'garbage' | 'truncated' | 'unoffered' | 'silent' | 'reset' | 'huge-length';
 }
@@ -52,6 +54,15 @@ function serverHello(version: number, suite: number): Buffer {
   return Buffer.concat([handshake(2, b), handshake(14, Buffer.alloc(0))]);
 }
 
+/** SSL 2.0 SERVER-HELLO: no certificate (length 0), these cipher kinds, a 16-byte connection id. */
+function ssl2ServerHello(ciphers: number[]): Buffer {
+  const specs = Buffer.alloc(ciphers.length * 3);
+  ciphers.forEach((c, i) => specs.writeUIntBE(c, i * 3, 3));
+  const head = Buffer.from([4, 0, 1, 0, 2, 0, 0, specs.length >> 8, specs.length & 0xff, 0, 16]);
+  const body = Buffer.concat([head, specs, Buffer.alloc(16, 7)]);
+  return Buffer.concat([Buffer.from([0x80 | (body.length >> 8), body.length & 0xff]), body]);
+}
+
 /** The client's version and suites, or undefined when it is not a TLS ClientHello in one record. */
 function parseClientHello(buf: Buffer): { version: number; suites: number[] } | undefined {
   if (buf.length < 5 || buf[0] !== 22) return undefined;
@@ -85,7 +96,7 @@ export function startScripted(o: ScriptedOptions): Promise<Scripted> {
       if (o.hostile === 'huge-length') return void sock.end(Buffer.from([22, 3, 3, 0xff, 0xff, 2, 0, 0]));
       const ch = parseClientHello(buf);
       if (!ch) {
-        if (buf[0] & 0x80) sock.end(alert(0x0301, 70)); // SSL 2.0: refuse like modern servers
+        if (buf[0] & 0x80) sock.end(o.ssl2 ? ssl2ServerHello(o.ssl2) : alert(0x0301, 70)); // SSL 2.0: refuse like modern servers
         return;
       }
       const v = ch.version >= 0x0304 ? 0x0303 : ch.version;

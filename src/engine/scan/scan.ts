@@ -308,7 +308,8 @@ async function eliminateSuites(p: HostProbe, version: VersionName, firstProbe: P
     stopAtServerHello: version === 'TLSv1.3',
     pick: (r) => {
       const h = serverHello(r.events);
-      return h && !h.hrr && h.version === VERSIONS[version] ? { id: h.suite } : undefined;
+      // A HelloRetryRequest names the suite too: a server that wants a share we did not send still chose.
+      return h && (!h.hrr || version === 'TLSv1.3') && h.version === VERSIONS[version] ? { id: h.suite } : undefined;
     },
   });
   return { version, order: e.order, suites: e.found.map((id, i) => suiteFinding(id, e.events[i])), error: e.error };
