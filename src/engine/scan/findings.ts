@@ -15,6 +15,10 @@ export function findingsFor(h: HostScan): Finding[] {
     out.push({ id: 'tls10', severity: 'warn', title: `TLS 1.0 offered (deprecated by RFC 8996)${cbc10 ? '; CBC suites in TLS 1.0 (BEAST)' : ''}`, cve: cbc10 ? ['CVE-2011-3389'] : undefined });
   }
   if (on('TLSv1.1')) out.push({ id: 'tls11', severity: 'warn', title: 'TLS 1.1 offered (deprecated by RFC 8996)' });
+  if (!h.protocols.some((p) => p.offered) && h.protocols.length) {
+    const why = [...new Set(h.protocols.map((p) => p.outcome))].join(', ');
+    out.push({ id: 'no-tls', severity: 'bad', title: `no SSL/TLS version offered (probes ended: ${why})` });
+  }
   if (on('TLSv1.3')) out.push({ id: 'tls13', severity: 'good', title: 'TLS 1.3 offered' });
   else if (h.protocols.some((p) => p.offered)) out.push({ id: 'no-tls13', severity: 'warn', title: 'TLS 1.3 not offered' });
 

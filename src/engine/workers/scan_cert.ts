@@ -36,9 +36,15 @@ export function scanCertificate(req: ScanCertRequest): Promise<{ result?: ScanCe
   return new Promise((resolve) => {
     const w = new Worker(path.join(__dirname, 'scan_cert.js'), { workerData: { scanCert: req } });
     let done = false;
+    // The handshake has its own timeout; this one guards against a thread that never answers.
+    const guard = setTimeout(() => {
+      finish({ error: `certificate handshake did not finish in ${2 * req.timeoutMs + 2000} ms` });
+      void w.terminate();
+    }, 2 * req.timeoutMs + 2000);
     const finish = (v: { result?: ScanCertResult; error?: string }) => {
       if (done) return;
       done = true;
+      clearTimeout(guard);
       resolve(v);
     };
     w.once('message', (m: { result?: ScanCertResult; error?: string }) => {
