@@ -45,9 +45,10 @@ describe('scan', function () {
       args: [
         '-no_tls1',
         '-no_tls1_1',
-        '-cipher', 'ECDHE-RSA-AES128-GCM-SHA256:AES256-SHA:DHE-RSA-AES128-SHA',
+        '-cipher', 'ECDHE-RSA-AES128-GCM-SHA256:AES256-SHA:DHE-RSA-AES128-SHA:@SECLEVEL=0',
         '-ciphersuites', 'TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256',
         '-groups', 'P-384:X25519',
+        '-sigalgs', 'rsa_pss_rsae_sha384:rsa_pkcs1_sha256:rsa_pkcs1_sha1',
         '-serverpref',
       ],
     });
@@ -69,6 +70,8 @@ describe('scan', function () {
     assert.equal(h.features!.downgradeSentinel, 'yes');
     assert.equal(h.features!.compression, 'null');
     assert.equal(h.features!.encryptThenMac, 'yes', 'echoed for the CBC suites');
+    assert.deepEqual(new Set(h.signatureAlgorithms!.algorithms.map((a) => a.name)), new Set(['rsa_pss_rsae_sha384', 'rsa_pkcs1_sha256', 'rsa_pkcs1_sha1']));
+    assert.ok(finding(h, 'weak-sigalg'));
     assert.equal(h.certificate!.source, 'openssl');
     assert.equal(h.certificate!.verify!.ok, true, h.certificate!.verify!.message);
     assert.equal(h.errors.length, 0, JSON.stringify(h.errors));

@@ -198,6 +198,14 @@ function renderHost(h: ScanHostDocument, p: Paint, out: string[]): void {
       out.push(p.dim(`  key shares for ${k.sent.join(' and ')} got ${answer}`));
     }
   }
+  if (h.signatureAlgorithms) {
+    const sa = h.signatureAlgorithms;
+    out.push('');
+    const order = sa.order === 'server' ? "server's order" : sa.order === 'client' ? "client's order" : sa.order === 'single' ? 'one' : 'none';
+    out.push(`${p.bold('Signature algorithms, TLS 1.2')}  ${p.dim(`(${order}; ServerKeyExchange)`)}`);
+    out.push(`  ${sa.algorithms.map((a) => (/sha1|sha224/.test(a.name) ? p.yellow(a.name) : a.name)).join(', ') || p.dim('none')}`);
+    if (sa.error) out.push(`  ${mark(p, 'warn')} ${p.yellow(`incomplete: ${sa.error}`)}`);
+  }
   if (h.certificate) {
     const c = h.certificate;
     out.push('');

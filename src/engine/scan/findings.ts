@@ -53,6 +53,8 @@ export function findingsFor(h: HostScan): Finding[] {
   if (pq.length) out.push({ id: 'pq', severity: 'good', title: `post-quantum key exchange: ${pq.map((g) => g.name).join(', ')}` });
   else if (on('TLSv1.3')) out.push({ id: 'no-pq', severity: 'info', title: 'no post-quantum hybrid key exchange' });
 
+  const weakSig = h.signatureAlgorithms?.algorithms.filter((a) => /sha1$|sha224$/.test(a.name)) ?? [];
+  if (weakSig.length) out.push({ id: 'weak-sigalg', severity: 'warn', title: `TLS 1.2 signatures with ${weakSig.map((a) => a.name).join(', ')}` });
   const f = h.features;
   if (f) {
     if (f.secureRenegotiation === 'no') out.push({ id: 'insecure-renegotiation', severity: 'bad', title: 'no secure renegotiation (RFC 5746)', cve: ['CVE-2009-3555'] });

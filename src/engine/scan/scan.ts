@@ -9,8 +9,8 @@ import net from 'node:net';
 import { opensslInfo } from '../openssl_info';
 import { scanCertificate } from '../workers/scan_cert';
 import type { Backend } from '../port/types';
-import { Ext, GROUPS, groupInfo, groupName, TLS_FALLBACK_SCSV, VERSION_NAMES, VERSIONS, VersionName, versionName } from '../wire/constants';
-import { clientHello, ClientHelloOptions, ssl2ClientHello, TLS13_GROUPS } from '../wire/hello';
+import { Ext, GROUPS, signatureSchemeName, groupInfo, groupName, TLS_FALLBACK_SCSV, VERSION_NAMES, VERSIONS, VersionName, versionName } from '../wire/constants';
+import { clientHello, ClientHelloOptions, DEFAULT_SIG_ALGS, ssl2ClientHello, TLS13_GROUPS } from '../wire/hello';
 import type { ServerEvent, ServerHello, ServerKeyExchange } from '../wire/reader';
 import { suiteById, suiteKx, suiteName, suitesFor } from '../wire/suites';
 import { exchange, Limiter, ProbeOutcome } from './exchange';
@@ -27,6 +27,7 @@ import type {
   ProbeError,
   ProtocolFinding,
   ScanTarget,
+  SigAlgsFinding,
   SuiteFinding,
   Tristate,
 } from './types';
@@ -182,14 +183,16 @@ async function scanHost(t: ScanTarget, o: ScanOptions): Promise<HostScan> {
   const best12 = [...tls].reverse().find((v) => v !== 'TLSv1.3');
 
   // 2. Everything else in parallel (the limiter caps what is in flight).
-  const [ciphers, groups13, groups12, alpn, fallback, cert] = await Promise.all([
+  const [ciphers, groups13, groups12, alpn, fallback, cert, sigAlgs] = await Promise.all([
     Promise.all(tls.map((v) => eliminateSuites(p, v, first.get(v)!))),
     offered.includes('TLSv1.3') ? eliminateGroups13(p) : undefined,
     best12 ? eliminateGroups12(p, best12) : undefined,
     best12 ? alpnProbe(p, best12) : undefined,
     fallbackProbe(p, tls),
     certificate,
+    offered.includes('TLSv1.2') ? eliminateSigAlgs(p) : undefined,
   ]);
+  base.signatureAlgorithms = sigAlgs;
   base.ciphers = ciphers;
   if (groups13) base.groups.push(groups13);
   if (groups12) base.groups.push(groups12);
@@ -345,6 +348,26 @@ async function eliminateGroups12(p: HostProbe, version: VersionName): Promise<Gr
     },
   });
   return { version: 'TLSv1.2', order: e.order, groups: e.found.map(groupFinding), error: e.error };
+}
+
+/**
+ * TLS 1.2 signature algorithms by elimination: the ServerKeyExchange of an ECDHE/DHE suite is
+ * signed with the scheme the server chose from our signature_algorithms. (TLS 1.3 signs in the
+ * encrypted CertificateVerify: not visible to a probe.)
+ */
+async function eliminateSigAlgs(p: HostProbe): Promise<SigAlgsFinding> {
+  const pfs = suitesFor('TLSv1.2').filter((s) => (suiteKx(s) === 'ecdhe' || suiteKx(s) === 'dhe') && !s.flags.has('anon')).map((s) => s.id);
+  const e = await eliminate(p, {
+    name: 'sigalgs TLSv1.2',
+    all: DEFAULT_SIG_ALGS,
+    helloFor: (sigAlgs) => p.hello('TLSv1.2', { suites: pfs, sigAlgs }),
+    stopAtServerHello: false,
+    pick: (r) => {
+      const k = ske(r.events);
+      return serverHello(r.events) && k?.sigAlg !== undefined ? { id: k.sigAlg } : undefined;
+    },
+  });
+  return { version: 'TLSv1.2', order: e.order, algorithms: e.found.map((id) => ({ id, name: signatureSchemeName(id) })), error: e.error };
 }
 
 function groupFinding(id: number) {

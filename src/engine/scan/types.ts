@@ -57,6 +57,14 @@ export interface GroupsFinding {
   error?: string;
 }
 
+export interface SigAlgsFinding {
+  version: 'TLSv1.2';
+  order: Order;
+  /** SignatureSchemes the server signs its ServerKeyExchange with (for the certificate it chose). */
+  algorithms: { id: number; name: string }[];
+  error?: string;
+}
+
 export interface KeyShareBehaviour {
   /** The groups we sent shares for (x25519, secp256r1). */
   sent: string[];
@@ -126,6 +134,7 @@ export interface HostScan {
   ciphers: CipherFinding[];
   groups: GroupsFinding[];
   keyShare?: KeyShareBehaviour;
+  signatureAlgorithms?: SigAlgsFinding;
   certificate?: CertificateChain;
   alpn?: AlpnFinding;
   features?: FeatureFindings;
