@@ -5,6 +5,7 @@
 // (garbage, truncated records, a suite never offered, silence, resets): those give per-probe
 // errors and the scan completes.
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -77,6 +78,21 @@ describe('scan', function () {
     assert.equal(h.errors.length, 0, JSON.stringify(h.errors));
     assert.ok(finding(h, 'tls13'));
     assert.ok(!finding(h, 'sslv3'));
+  });
+
+  it('s_server with an RSA and an ECDSA certificate: each comes back for its suites', async () => {
+    const s = await startSServer({
+      cert: fixture('rsa.pem'),
+      key: fixture('rsa.key'),
+      args: ['-tls1_2', '-dcert', fixture('localhost.pem'), '-dkey', fixture('localhost.key'), '-cipher', 'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256'],
+    });
+    const h = await scanOne(s.port, {}, 'localhost');
+    const v = new Map(h.certificate!.variants!.map((x) => [x.request, x]));
+    const key = (der?: Buffer[]) => (der ? new crypto.X509Certificate(der[0]).publicKey.asymmetricKeyType : undefined);
+    assert.equal(key(v.get('ecdsa-suites')!.der), 'ec');
+    assert.equal(key(v.get('rsa-suites')!.der), 'rsa');
+    assert.ok(v.get('no-sni')!.der, 'a chain without SNI too');
+    assert.deepEqual(new Set(suites(h, 'TLSv1.2')), new Set([0xc02b, 0xc02f]));
   });
 
   it('s_server without -serverpref, TLS 1.2 only: the client\'s order is reported, no TLS 1.3, no sentinel', async () => {

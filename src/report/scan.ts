@@ -7,8 +7,10 @@ import type { OpensslInfo, ToolInfo } from './facts';
 
 export type Severity = Finding['severity'];
 
-export interface ScanCertificate extends Omit<CertificateChain, 'der' | 'keyTypes' | 'signatureAlgorithms'> {
+export interface ScanCertificate extends Omit<CertificateChain, 'der' | 'keyTypes' | 'signatureAlgorithms' | 'variants'> {
   chain: CertificateFacts[];
+  /** TLS <= 1.2: the leaf sent for ECDSA-only suites, RSA-only suites, no SNI; `same`: the leaf above. */
+  variants?: { request: string; outcome: string; same?: boolean; leaf?: CertificateFacts }[];
 }
 
 export interface ScanHostDocument extends Omit<HostScan, 'certificate' | 'ciphers'> {
@@ -70,7 +72,7 @@ function hostDocument(h: HostScan): ScanHostDocument {
   const findings = [...h.findings];
   let certificate: ScanCertificate | undefined;
   if (h.certificate) {
-    const { der, keyTypes, signatureAlgorithms, ...rest } = h.certificate;
+    const { der, keyTypes, signatureAlgorithms, variants, ...rest } = h.certificate;
     const chain: CertificateFacts[] = [];
     der.forEach((d, i) => {
       try {
@@ -81,6 +83,19 @@ function hostDocument(h: HostScan): ScanHostDocument {
       }
     });
     certificate = { ...rest, chain };
+    if (variants) {
+      certificate.variants = variants.map((v) => {
+        if (!v.der?.length) return { request: v.request, outcome: v.outcome };
+        const same = !!der[0] && v.der[0].equals(der[0]);
+        let leaf: CertificateFacts | undefined;
+        try {
+          leaf = same ? undefined : certificateFacts(v.der[0]);
+        } catch {
+          leaf = undefined;
+        }
+        return { request: v.request, outcome: v.outcome, same, leaf };
+      });
+    }
     const leaf = chain[0];
     if (leaf) {
       if (leaf.daysLeft < 0) findings.push({ id: 'cert-expired', severity: 'bad', title: `certificate expired ${-leaf.daysLeft} days ago` });
@@ -148,14 +163,35 @@ export function renderScan(d: ScanDocument, color: boolean): string {
     p.bold('Summary') +
       `  ${s.scanned}/${s.hosts} hosts scanned` +
       (s.failed ? p.red(`, ${s.failed} failed`) : '') +
-      `, ${s.bad ? p.red(`${s.bad} bad`) : '0 bad'}, ${s.warn ? p.yellow(`${s.warn} warnings`) : '0 warnings'}` +
-      p.dim(`  (${(d.durationMs / 1000).toFixed(2)} s, ${d.openssl.version} for the certificate handshake)`)
+      `, ${s.bad ? p.red(`${s.bad} bad`) : '0 bad'}, ${s.warn ? p.yellow(`${s.warn} warning${s.warn === 1 ? '' : 's'}`) : '0 warnings'}` +
+      p.dim(`  (${(d.durationMs / 1000).toFixed(2)} s)`)
   );
+  out.push(p.dim(`  certificate handshake: ${d.openssl.version}, ${d.backend}`));
   if (d.policy) {
     out.push(`${p.bold('Policy')}  ${d.policy.file}: ${d.policy.passed ? p.green('passed') : p.red(`failed (${d.policy.violations.length})`)}`);
     for (const v of d.policy.violations) out.push(`  ${mark(p, 'bad')} ${v}`);
   }
   return out.join('\n');
+}
+
+/** `items` comma-separated on lines of at most 78 columns (measured before colouring), indented by 2. */
+function wrapList(items: string[], color: (s: string) => string, p: Paint): string[] {
+  if (!items.length) return [`  ${p.dim('none')}`];
+  const lines: string[] = [];
+  let plain = '';
+  let line = '';
+  for (const [i, it] of items.entries()) {
+    const piece = it + (i < items.length - 1 ? ',' : '');
+    if (plain && plain.length + 1 + piece.length > 76) {
+      lines.push(`  ${line}`);
+      plain = '';
+      line = '';
+    }
+    plain += (plain ? ' ' : '') + piece;
+    line += (line ? ' ' : '') + color(it) + (i < items.length - 1 ? ',' : '');
+  }
+  lines.push(`  ${line}`);
+  return lines;
 }
 
 function renderHost(h: ScanHostDocument, p: Paint, out: string[]): void {
@@ -190,7 +226,8 @@ function renderHost(h: ScanHostDocument, p: Paint, out: string[]): void {
     out.push('');
     const order = g.order === 'server' ? "server's order" : g.order === 'client' ? "client's order" : g.order === 'single' ? 'one group' : 'none';
     out.push(`${p.bold(`Key exchange groups, ${PROTOCOL_LABEL[g.version]}`)}  ${p.dim(`(${order})`)}`);
-    out.push(`  ${g.groups.map((x) => (x.pq ? p.green(x.name) : x.name)).join(', ') || p.dim('none')}`);
+    const pq = new Set(g.groups.filter((x) => x.pq).map((x) => x.name));
+    out.push(...wrapList(g.groups.map((x) => x.name), (n) => (pq.has(n) ? p.green(n) : n), p));
     if (g.error) out.push(`  ${mark(p, 'warn')} ${p.yellow(`incomplete: ${g.error}`)}`);
     const k = h.keyShare;
     if (k && g.version === 'TLSv1.3') {
@@ -203,7 +240,7 @@ function renderHost(h: ScanHostDocument, p: Paint, out: string[]): void {
     out.push('');
     const order = sa.order === 'server' ? "server's order" : sa.order === 'client' ? "client's order" : sa.order === 'single' ? 'one' : 'none';
     out.push(`${p.bold('Signature algorithms, TLS 1.2')}  ${p.dim(`(${order}; ServerKeyExchange)`)}`);
-    out.push(`  ${sa.algorithms.map((a) => (/sha1|sha224/.test(a.name) ? p.yellow(a.name) : a.name)).join(', ') || p.dim('none')}`);
+    out.push(...wrapList(sa.algorithms.map((a) => a.name), (n) => (/sha1$|sha224$/.test(n) ? p.yellow(n) : n), p));
     if (sa.error) out.push(`  ${mark(p, 'warn')} ${p.yellow(`incomplete: ${sa.error}`)}`);
   }
   if (h.certificate) {
@@ -218,6 +255,11 @@ function renderHost(h: ScanHostDocument, p: Paint, out: string[]): void {
       out.push(`    valid ${x.validFrom.slice(0, 10)} to ${x.validTo.slice(0, 10)} (${left})`);
       if (i === 0 && x.subjectAltNames.length) out.push(`    SANs ${x.subjectAltNames.join(', ')}`);
     });
+    const label: Record<string, string> = { 'ecdsa-suites': 'ECDSA suites', 'rsa-suites': 'RSA suites', 'no-sni': 'no SNI' };
+    for (const v of c.variants ?? []) {
+      const what = !v.leaf && v.same === undefined ? p.dim(`no certificate (${v.outcome})`) : v.same ? 'the same leaf' : `${p.cyan(v.leaf!.subject)}, key ${v.leaf!.keyType}${v.leaf!.curve ? ` ${v.leaf!.curve}` : ''}${v.leaf!.keyBits ? ` ${v.leaf!.keyBits} bits` : ''}`;
+      out.push(`  with ${label[v.request] ?? v.request}: ${what}`);
+    }
     if (c.verify) {
       const v = c.verify;
       out.push(`  ${mark(p, v.ok ? 'good' : 'bad')} ${v.ok ? 'verified' : `not verified: ${v.message}`}${v.hostname ? ` for ${v.hostname}` : ''}${p.dim(v.trust ? ` (trust: ${v.trust})` : '')}`);

@@ -18,6 +18,7 @@ import { findingsFor } from './findings';
 import type {
   AlpnFinding,
   CertificateChain,
+  CertificateVariant,
   CipherFinding,
   FeatureFindings,
   GroupsFinding,
@@ -183,7 +184,7 @@ async function scanHost(t: ScanTarget, o: ScanOptions): Promise<HostScan> {
   const best12 = [...tls].reverse().find((v) => v !== 'TLSv1.3');
 
   // 2. Everything else in parallel (the limiter caps what is in flight).
-  const [ciphers, groups13, groups12, alpn, fallback, cert, sigAlgs] = await Promise.all([
+  const [ciphers, groups13, groups12, alpn, fallback, cert, sigAlgs, variants] = await Promise.all([
     Promise.all(tls.map((v) => eliminateSuites(p, v, first.get(v)!))),
     offered.includes('TLSv1.3') ? eliminateGroups13(p) : undefined,
     best12 ? eliminateGroups12(p, best12) : undefined,
@@ -191,6 +192,7 @@ async function scanHost(t: ScanTarget, o: ScanOptions): Promise<HostScan> {
     fallbackProbe(p, tls),
     certificate,
     offered.includes('TLSv1.2') ? eliminateSigAlgs(p) : undefined,
+    best12 ? certificateVariants(p, best12) : undefined,
   ]);
   base.signatureAlgorithms = sigAlgs;
   base.ciphers = ciphers;
@@ -204,6 +206,7 @@ async function scanHost(t: ScanTarget, o: ScanOptions): Promise<HostScan> {
   if (base.certificate && base.certificate.source === 'openssl' && best12) {
     base.certificate.ocspStapled = !!serverHello(first.get(best12)!.events)?.extensions.has(Ext.StatusRequest);
   }
+  if (base.certificate && variants) base.certificate.variants = variants;
   base.features = features(best12 ? first.get(best12)! : undefined, offered, fallback, ciphers, first);
   const done: HostScan = { ...base, ...stats(p), ms: performance.now() - t0 };
   done.findings = findingsFor(done);
@@ -368,6 +371,24 @@ async function eliminateSigAlgs(p: HostProbe): Promise<SigAlgsFinding> {
     },
   });
   return { version: 'TLSv1.2', order: e.order, algorithms: e.found.map((id) => ({ id, name: signatureSchemeName(id) })), error: e.error };
+}
+
+/** TLS <= 1.2: which chain comes back for ECDSA-only and RSA-only suites, and without SNI. */
+async function certificateVariants(p: HostProbe, version: VersionName): Promise<CertificateVariant[]> {
+  const all = suitesFor(version);
+  const byAuth = (au: string) => all.filter((s) => s.au === au && !s.flags.has('anon') && !s.flags.has('psk')).map((s) => s.id);
+  const asks: [CertificateVariant['request'], Partial<ClientHelloOptions>][] = [
+    ['ecdsa-suites', { suites: byAuth('ECDSA') }],
+    ['rsa-suites', { suites: byAuth('RSA') }],
+  ];
+  if (p.sni) asks.push(['no-sni', { sni: undefined }]);
+  return Promise.all(
+    asks.map(async ([request, over]) => {
+      const r = await p.send(`certificate ${request}`, p.hello(version, over), false);
+      const c = r.events.find((e) => e.type === 'certificate');
+      return { request, der: c && c.type === 'certificate' ? c.chain : undefined, outcome: r.kind };
+    })
+  );
 }
 
 function groupFinding(id: number) {

@@ -85,6 +85,15 @@ export interface CertificateChain {
   verify?: { ok: boolean; message: string; hostname?: string; trust?: string };
   ocspStapled: boolean;
   error?: string;
+  /** TLS <= 1.2: the chains sent when only ECDSA or only RSA suites are offered, and without SNI. */
+  variants?: CertificateVariant[];
+}
+
+export interface CertificateVariant {
+  request: 'ecdsa-suites' | 'rsa-suites' | 'no-sni';
+  /** The chain (plaintext Certificate message); absent when the probe got none (e.g. refused: no such suites). */
+  der?: Buffer[];
+  outcome: ProbeOutcomeKind;
 }
 
 export type Tristate = 'yes' | 'no' | 'n/a';
