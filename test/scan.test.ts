@@ -76,6 +76,8 @@ describe('scan', function () {
     assert.equal(h.certificate!.source, 'openssl');
     assert.equal(h.certificate!.verify!.ok, true, h.certificate!.verify!.message);
     assert.equal(h.errors.length, 0, JSON.stringify(h.errors));
+    assert.deepEqual(h.tolerance, { grease: 'yes', version13InLegacyField: 'yes', futureVersion: 'yes' });
+    assert.equal(h.resumption!.resumed, true, JSON.stringify(h.resumption));
     assert.ok(finding(h, 'tls13'));
     assert.ok(!finding(h, 'sslv3'));
   });
@@ -162,7 +164,7 @@ describe('scan', function () {
   });
 
   it('a server that still speaks SSL 3.0 with RC4 and export suites: offered, with their CVEs', async () => {
-    const srv = await startScripted({ versions: [0x0300, 0x0301, 0x0303], suites: [0x0005, 0x0003, 0x000a, 0xc02f], ssl2: [0x010080, 0x0700c0] });
+    const srv = await startScripted({ versions: [0x0300, 0x0301, 0x0303], suites: [0x0005, 0x0003, 0x000a, 0xc02f], ssl2: [0x010080, 0x0700c0], versionIntolerant: true });
     try {
       const h = await scanOne(srv.port);
       assert.deepEqual(offered(h), ['SSLv2', 'SSLv3', 'TLSv1', 'TLSv1.2']);
@@ -175,6 +177,8 @@ describe('scan', function () {
       assert.ok(finding(h, 'export')!.cve!.includes('CVE-2015-0204'));
       assert.ok(finding(h, 'sweet32')!.cve!.includes('CVE-2016-2183'));
       assert.equal(h.features!.fallbackScsv, 'no', 'it ignores TLS_FALLBACK_SCSV');
+      assert.equal(h.tolerance!.version13InLegacyField, 'no', 'it refuses a legacy_version it does not know');
+      assert.ok(finding(h, 'version-intolerant'));
       assert.ok(finding(h, 'no-fallback-scsv'));
     } finally {
       await srv.close();

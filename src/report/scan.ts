@@ -288,6 +288,18 @@ function renderHost(h: ScanHostDocument, p: Paint, out: string[]): void {
     out.push(`  ${mark(p, 'none')} ${'OCSP stapling (TLS <= 1.2)'.padEnd(28)}${f.ocspStapling}`);
     out.push(`  ${mark(p, 'none')} ${'SCTs in the ServerHello'.padEnd(28)}${f.signedCertificateTimestamps}`);
   }
+  if (h.resumption) {
+    const r = h.resumption;
+    const what = r.resumed ? `yes (${r.protocol}${r.tickets ? `, ${r.tickets} ticket${r.tickets === 1 ? '' : 's'}` : ''})` : `no (${r.protocol})${r.error ? `: ${r.error}` : ''}`;
+    out.push(`  ${mark(p, r.resumed ? 'good' : 'info')} ${'session resumption'.padEnd(28)}${what}`);
+  }
+  if (h.tolerance) {
+    const t = h.tolerance;
+    const tol = (v: string, label: string) => out.push(`  ${mark(p, v === 'yes' ? 'good' : v === 'no' ? 'warn' : 'none')} ${label.padEnd(28)}${v === 'yes' ? 'tolerated' : v === 'no' ? 'refused' : v}`);
+    tol(t.grease, 'GREASE (RFC 8701)');
+    tol(t.version13InLegacyField, 'legacy_version 0x0304');
+    tol(t.futureVersion, 'unknown supported_version');
+  }
   out.push('');
   out.push(p.bold('Findings'));
   if (!h.findings.length) out.push(p.dim('  none'));

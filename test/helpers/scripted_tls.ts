@@ -11,6 +11,8 @@ export interface ScriptedOptions {
   suites: number[];
   /** Follow the client's order instead of its own. */
   clientOrder?: boolean;
+  /** Refuse a ClientHello whose version is above what it knows (instead of answering its highest). */
+  versionIntolerant?: boolean;
   /** Answer an SSL 2.0 CLIENT-HELLO with a SERVER-HELLO offering these SSL 2 cipher kinds. */
   ssl2?: number[];
   /** Misbehaviour: 'garbage', 'truncated', 'unoffered' (a suite never offered), 'silent', 'reset', 'huge-length'. */
@@ -99,7 +101,7 @@ export function startScripted(o: ScriptedOptions): Promise<Scripted> {
         if (buf[0] & 0x80) sock.end(o.ssl2 ? ssl2ServerHello(o.ssl2) : alert(0x0301, 70)); // SSL 2.0: refuse like modern servers
         return;
       }
-      const v = ch.version >= 0x0304 ? 0x0303 : ch.version;
+      const v = ch.version >= 0x0304 && !o.versionIntolerant ? 0x0303 : ch.version;
       if (!o.versions.includes(v)) return void sock.end(alert(0x0301, 70));
       if (o.hostile === 'unoffered') return void sock.end(record(22, v, serverHello(v, 0xc0ff)));
       const pick = o.clientOrder ? ch.suites.find((x) => o.suites.includes(x)) : o.suites.find((x) => ch.suites.includes(x));

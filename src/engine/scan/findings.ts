@@ -65,6 +65,11 @@ export function findingsFor(h: HostScan): Finding[] {
     if (f.fallbackScsv === 'yes') out.push({ id: 'fallback-scsv', severity: 'good', title: 'TLS_FALLBACK_SCSV honoured' });
     if (f.downgradeSentinel === 'no') out.push({ id: 'no-downgrade-sentinel', severity: 'warn', title: 'TLS 1.3 server without the downgrade sentinel at TLS 1.2' });
   }
+  const t = h.tolerance;
+  if (t?.grease === 'no') out.push({ id: 'grease-intolerant', severity: 'warn', title: 'a ClientHello with GREASE values (RFC 8701) is refused' });
+  if (t?.version13InLegacyField === 'no') out.push({ id: 'version-intolerant', severity: 'warn', title: 'a ClientHello with legacy_version 0x0304 is refused (version intolerance)' });
+  if (t?.futureVersion === 'no') out.push({ id: 'future-version-intolerant', severity: 'warn', title: 'an unknown version in supported_versions is refused' });
+  if (h.resumption && !h.resumption.resumed) out.push({ id: 'no-resumption', severity: 'info', title: `no session resumption (${h.resumption.protocol})` });
   const c = h.certificate;
   if (c?.verify && !c.verify.ok) out.push({ id: 'cert-untrusted', severity: 'bad', title: `certificate not verified: ${c.verify.message}` });
   if (c?.verify?.ok) out.push({ id: 'cert-trusted', severity: 'good', title: `certificate verified for ${c.verify.hostname}` });

@@ -25,6 +25,8 @@ import type {
   HostScan,
   KeyShareBehaviour,
   Order,
+  ResumptionFinding,
+  ToleranceFindings,
   ProbeError,
   ProtocolFinding,
   ScanTarget,
@@ -184,7 +186,7 @@ async function scanHost(t: ScanTarget, o: ScanOptions): Promise<HostScan> {
   const best12 = [...tls].reverse().find((v) => v !== 'TLSv1.3');
 
   // 2. Everything else in parallel (the limiter caps what is in flight).
-  const [ciphers, groups13, groups12, alpn, fallback, cert, sigAlgs, variants] = await Promise.all([
+  const [ciphers, groups13, groups12, alpn, fallback, cert, sigAlgs, variants, tolerance] = await Promise.all([
     Promise.all(tls.map((v) => eliminateSuites(p, v, first.get(v)!))),
     offered.includes('TLSv1.3') ? eliminateGroups13(p) : undefined,
     best12 ? eliminateGroups12(p, best12) : undefined,
@@ -193,14 +195,20 @@ async function scanHost(t: ScanTarget, o: ScanOptions): Promise<HostScan> {
     certificate,
     offered.includes('TLSv1.2') ? eliminateSigAlgs(p) : undefined,
     best12 ? certificateVariants(p, best12) : undefined,
+    toleranceProbes(p, offered),
   ]);
+  base.tolerance = tolerance;
   base.signatureAlgorithms = sigAlgs;
   base.ciphers = ciphers;
   if (groups13) base.groups.push(groups13);
   if (groups12) base.groups.push(groups12);
   // ALPN is encrypted in TLS 1.3 (EncryptedExtensions): a 1.3-only server's pick comes from the OpenSSL handshake.
   base.alpn = alpn ?? (cert?.alpn ? { supported: [cert.alpn], preferred: cert.alpn } : undefined);
-  if (cert) delete cert.alpn;
+  base.resumption = cert?.resumption;
+  if (cert) {
+    delete cert.alpn;
+    delete cert.resumption;
+  }
   base.keyShare = keyShareBehaviour(first.get('TLSv1.3')!);
   base.certificate = cert ?? wireChain(best12 ? first.get(best12)! : undefined);
   if (base.certificate && base.certificate.source === 'openssl' && best12) {
@@ -391,6 +399,45 @@ async function certificateVariants(p: HostProbe, version: VersionName): Promise<
   );
 }
 
+const GREASE = [0x0a0a, 0x1a1a, 0x2a2a, 0x3a3a];
+
+/**
+ * Version and GREASE tolerance (RFC 8701, RFC 8446 D.1): ClientHellos a correct server answers
+ * normally. Each is asked only where the answer is meaningful (a server with TLS 1.2 for the
+ * legacy_version probe, one with TLS 1.3 for the future-version probe).
+ */
+async function toleranceProbes(p: HostProbe, offered: VersionName[]): Promise<ToleranceFindings> {
+  const has12 = offered.includes('TLSv1.2');
+  const has13 = offered.includes('TLSv1.3');
+  const answered = (r: ProbeOutcome, v: number[]): Tristate => {
+    const h = serverHello(r.events);
+    return h && v.includes(h.version) ? 'yes' : 'no';
+  };
+  const [grease, legacy, future] = await Promise.all([
+    has13 || has12
+      ? p
+          .send(
+            'GREASE',
+            p.hello(has13 ? 'TLSv1.3' : 'TLSv1.2', {
+              suites: [GREASE[0], ...suitesFor(has13 ? 'TLSv1.3' : 'TLSv1.2').map((s) => s.id)],
+              groups: [GREASE[1], ...(has13 ? TLS13_GROUPS : TLS12_GROUPS)],
+              extensions: [{ type: GREASE[2], data: Buffer.alloc(0) }],
+              ...(has13 ? { supportedVersions: [GREASE[3], VERSIONS['TLSv1.3']] } : {}),
+            }),
+            true
+          )
+          .then((r) => answered(r, [has13 ? VERSIONS['TLSv1.3'] : VERSIONS['TLSv1.2']]))
+      : ('n/a' as Tristate),
+    has12 ? p.send('legacy_version 0x0304', p.hello('TLSv1.2', { clientVersion: 0x0304 }), true).then((r) => answered(r, [VERSIONS['TLSv1.2']])) : ('n/a' as Tristate),
+    has13
+      ? p
+          .send('supported_versions 0x0305', p.hello('TLSv1.3', { supportedVersions: [0x0305, VERSIONS['TLSv1.3']] }), true)
+          .then((r) => answered(r, [VERSIONS['TLSv1.3']]))
+      : ('n/a' as Tristate),
+  ]);
+  return { grease, version13InLegacyField: legacy, futureVersion: future };
+}
+
 function groupFinding(id: number) {
   const g = groupInfo(id);
   return { id, name: groupName(id), pq: !!g?.pq };
@@ -460,7 +507,7 @@ function wireChain(r: ProbeOutcome | undefined): CertificateChain | undefined {
 }
 
 /** One full handshake through the engine's OpenSSL (like `connect`), on its own thread: the chain, verified, with TLS 1.3 too. */
-async function certificateChain(t: ScanTarget, ip: string, servername: string | undefined, o: ScanOptions): Promise<(CertificateChain & { alpn?: string }) | undefined> {
+async function certificateChain(t: ScanTarget, ip: string, servername: string | undefined, o: ScanOptions): Promise<(CertificateChain & { alpn?: string; resumption?: ResumptionFinding }) | undefined> {
   const verifyHost = t.servername ?? t.host;
   const { result: r } = await scanCertificate({
     libssl: opensslInfo().path ?? undefined,
@@ -482,5 +529,6 @@ async function certificateChain(t: ScanTarget, ip: string, servername: string | 
     verify: { ...r.verify, hostname: verifyHost, trust: r.trust },
     ocspStapled: false,
     alpn: r.alpn,
+    resumption: { ...r.resumption, protocol: r.protocol },
   };
 }

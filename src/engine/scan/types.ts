@@ -114,6 +114,24 @@ export interface FeatureFindings {
   downgradeSentinel: Tristate;
 }
 
+export interface ResumptionFinding {
+  /** A second handshake offering the first one's session (TLS 1.3 ticket, or TLS 1.2 ticket / session id) resumed it. */
+  resumed: boolean;
+  /** Session tickets the server sent on the first connection. */
+  tickets: number;
+  protocol: string;
+  error?: string;
+}
+
+export interface ToleranceFindings {
+  /** A ClientHello with GREASE values (RFC 8701) in suites, groups, extensions and versions got a normal answer. */
+  grease: Tristate;
+  /** A ClientHello whose legacy_version says TLS 1.3 (0x0304), without supported_versions, got TLS 1.2 rather than a refusal. */
+  version13InLegacyField: Tristate;
+  /** A ClientHello with a 0x0305 in supported_versions (a future version) got TLS 1.3 or 1.2. */
+  futureVersion: Tristate;
+}
+
 export interface AlpnFinding {
   /** Protocols the server selected from what we offered (h2, http/1.1), each offered alone. */
   supported: string[];
@@ -147,6 +165,8 @@ export interface HostScan {
   certificate?: CertificateChain;
   alpn?: AlpnFinding;
   features?: FeatureFindings;
+  resumption?: ResumptionFinding;
+  tolerance?: ToleranceFindings;
   findings: Finding[];
   probes: { total: number; attempts: number; byOutcome: Partial<Record<ProbeOutcomeKind, number>> };
   /** Probes that ended in an error (timeout, reset, malformed answer...), not in an answer or a refusal. */

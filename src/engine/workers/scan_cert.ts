@@ -29,6 +29,8 @@ export interface ScanCertResult {
   alpn?: string;
   verify: { ok: boolean; message: string };
   trust?: string;
+  /** One reconnect offering the session (ticket or id) the first handshake left. */
+  resumption: { resumed: boolean; tickets: number; error?: string };
 }
 
 /** Runs the handshake on a new thread; resolves undefined (with the reason) when it fails. */
@@ -63,7 +65,8 @@ async function main(req: ScanCertRequest): Promise<{ result?: ScanCertResult; er
     client = new ConnectClient({ backend: req.backend, tls: { verify: false, reportVerify: true, ca: req.ca, alpn: ['h2', 'http/1.1'] } });
     const r = await client.probe(
       { ip: req.ip, port: req.port },
-      { servername: req.servername, verifyHost: req.verifyHost, timeoutMs: req.timeoutMs, quietMs: 0, ticketWaitMs: 0, reconnect: 0 }
+      // One reconnect tries resumption; a TLS 1.3 server's ticket is waited for at most 250 ms.
+      { servername: req.servername, verifyHost: req.verifyHost, timeoutMs: req.timeoutMs, quietMs: 0, ticketWaitMs: 250, reconnect: 1 }
     );
     return {
       result: {
@@ -74,6 +77,11 @@ async function main(req: ScanCertRequest): Promise<{ result?: ScanCertResult; er
         alpn: r.negotiated.alpn ?? undefined,
         verify: r.verify,
         trust: client.trust,
+        resumption: {
+          resumed: !!r.reconnects[0]?.negotiated?.resumed,
+          tickets: r.tickets,
+          error: r.reconnects[0]?.error?.message,
+        },
       },
     };
   } catch (e) {
