@@ -124,6 +124,9 @@ class HostProbe {
       statusRequest: true,
       sct: true,
       heartbeat: true,
+      // SSL 3.0 has no extensions (RFC 6101): servers that old may choke on them. The
+      // renegotiation SCSV goes in the suite list instead.
+      ...(version === 'SSLv3' ? { noExtensions: true, renegotiationInfo: false } : {}),
       ...over,
     });
   }
