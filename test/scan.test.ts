@@ -94,6 +94,7 @@ describe('scan', function () {
     assert.equal(key(v.get('ecdsa-suites')!.der), 'ec');
     assert.equal(key(v.get('rsa-suites')!.der), 'rsa');
     assert.ok(v.get('no-sni')!.der, 'a chain without SNI too');
+    assert.ok(v.get('unknown-sni')!.der, 's_server has one default certificate for any name');
     assert.deepEqual(new Set(suites(h, 'TLSv1.2')), new Set([0xc02b, 0xc02f]));
   });
 

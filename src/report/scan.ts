@@ -10,7 +10,7 @@ export type Severity = Finding['severity'];
 export interface ScanCertificate extends Omit<CertificateChain, 'der' | 'keyTypes' | 'signatureAlgorithms' | 'variants'> {
   chain: CertificateFacts[];
   /** TLS <= 1.2: the leaf sent for ECDSA-only suites, RSA-only suites, no SNI; `same`: the leaf above. */
-  variants?: { request: string; outcome: string; same?: boolean; leaf?: CertificateFacts }[];
+  variants?: { request: string; outcome: string; alert?: string; same?: boolean; leaf?: CertificateFacts }[];
 }
 
 export interface ScanHostDocument extends Omit<HostScan, 'certificate' | 'ciphers'> {
@@ -85,7 +85,7 @@ function hostDocument(h: HostScan): ScanHostDocument {
     certificate = { ...rest, chain };
     if (variants) {
       certificate.variants = variants.map((v) => {
-        if (!v.der?.length) return { request: v.request, outcome: v.outcome };
+        if (!v.der?.length) return { request: v.request, outcome: v.outcome, alert: v.alert };
         const same = !!der[0] && v.der[0].equals(der[0]);
         let leaf: CertificateFacts | undefined;
         try {
@@ -255,9 +255,9 @@ function renderHost(h: ScanHostDocument, p: Paint, out: string[]): void {
       out.push(`    valid ${x.validFrom.slice(0, 10)} to ${x.validTo.slice(0, 10)} (${left})`);
       if (i === 0 && x.subjectAltNames.length) out.push(`    SANs ${x.subjectAltNames.join(', ')}`);
     });
-    const label: Record<string, string> = { 'ecdsa-suites': 'ECDSA suites', 'rsa-suites': 'RSA suites', 'no-sni': 'no SNI' };
+    const label: Record<string, string> = { 'ecdsa-suites': 'ECDSA suites', 'rsa-suites': 'RSA suites', 'no-sni': 'no SNI', 'unknown-sni': 'an unknown SNI' };
     for (const v of c.variants ?? []) {
-      const what = !v.leaf && v.same === undefined ? p.dim(`no certificate (${v.outcome})`) : v.same ? 'the same leaf' : `${p.cyan(v.leaf!.subject)}, key ${v.leaf!.keyType}${v.leaf!.curve ? ` ${v.leaf!.curve}` : ''}${v.leaf!.keyBits ? ` ${v.leaf!.keyBits} bits` : ''}`;
+      const what = !v.leaf && v.same === undefined ? p.dim(`no certificate (${v.alert ? `alert ${v.alert}` : v.outcome})`) : v.same ? 'the same leaf' : `${p.cyan(v.leaf!.subject)}, key ${v.leaf!.keyType}${v.leaf!.curve ? ` ${v.leaf!.curve}` : ''}${v.leaf!.keyBits ? ` ${v.leaf!.keyBits} bits` : ''}`;
       out.push(`  with ${label[v.request] ?? v.request}: ${what}`);
     }
     if (c.verify) {

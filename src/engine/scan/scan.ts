@@ -384,7 +384,7 @@ async function eliminateSigAlgs(p: HostProbe): Promise<SigAlgsFinding> {
   return { version: 'TLSv1.2', order: e.order, algorithms: e.found.map((id) => ({ id, name: signatureSchemeName(id) })), error: e.error };
 }
 
-/** TLS <= 1.2: which chain comes back for ECDSA-only and RSA-only suites, and without SNI. */
+/** TLS <= 1.2: which chain comes back for ECDSA-only and RSA-only suites, without SNI, and for an unknown name. */
 async function certificateVariants(p: HostProbe, version: VersionName): Promise<CertificateVariant[]> {
   const all = suitesFor(version);
   const byAuth = (au: string) => all.filter((s) => s.au === au && !s.flags.has('anon') && !s.flags.has('psk')).map((s) => s.id);
@@ -393,11 +393,13 @@ async function certificateVariants(p: HostProbe, version: VersionName): Promise<
     ['rsa-suites', { suites: byAuth('RSA') }],
   ];
   if (p.sni) asks.push(['no-sni', { sni: undefined }]);
+  // A name the server cannot have: its default certificate, or an unrecognized_name alert.
+  asks.push(['unknown-sni', { sni: 'unknown-name.iocptls-scan.invalid' }]);
   return Promise.all(
     asks.map(async ([request, over]) => {
       const r = await p.send(`certificate ${request}`, p.hello(version, over), false);
       const c = r.events.find((e) => e.type === 'certificate');
-      return { request, der: c && c.type === 'certificate' ? c.chain : undefined, outcome: r.kind };
+      return { request, der: c && c.type === 'certificate' ? c.chain : undefined, outcome: r.kind, alert: r.alert };
     })
   );
 }

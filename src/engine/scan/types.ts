@@ -85,15 +85,17 @@ export interface CertificateChain {
   verify?: { ok: boolean; message: string; hostname?: string; trust?: string };
   ocspStapled: boolean;
   error?: string;
-  /** TLS <= 1.2: the chains sent when only ECDSA or only RSA suites are offered, and without SNI. */
+  /** TLS <= 1.2: the chains sent when only ECDSA or only RSA suites are offered, without SNI, and for an unknown name. */
   variants?: CertificateVariant[];
 }
 
 export interface CertificateVariant {
-  request: 'ecdsa-suites' | 'rsa-suites' | 'no-sni';
+  request: 'ecdsa-suites' | 'rsa-suites' | 'no-sni' | 'unknown-sni';
   /** The chain (plaintext Certificate message); absent when the probe got none (e.g. refused: no such suites). */
   der?: Buffer[];
   outcome: ProbeOutcomeKind;
+  /** The alert, when the probe got one (e.g. unrecognized_name for an unknown SNI). */
+  alert?: string;
 }
 
 export type Tristate = 'yes' | 'no' | 'n/a';
