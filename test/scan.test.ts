@@ -225,6 +225,20 @@ describe('scan', function () {
     });
   }
 
+  it('a server answering at random (mutated answers, random bytes, stalls): the scan completes, every probe accounted for', async () => {
+    const srv = await startScripted({ versions: [0x0303], suites: [0xc02f], hostile: 'random' });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const h = await scanOne(srv.port, { timeoutMs: 200 });
+        const counted = Object.values(h.probes.byOutcome).reduce((a, b) => a + b!, 0);
+        assert.equal(counted, h.probes.total);
+        assert.equal(h.protocols.length, 6);
+      }
+    } finally {
+      await srv.close();
+    }
+  });
+
   it('nginx (when installed): TLS 1.2 and 1.3 with its configured ciphers', async function () {
     const n = ensureNginx();
     if (!n.bin) this.skip();

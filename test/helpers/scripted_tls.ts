@@ -2,6 +2,7 @@
 // ClientHello, picks per its own configuration and answers with a ServerHello (plus
 // ServerHelloDone) or an alert, then closes. It can speak SSL 3.0 and pick RC4 or export suites,
 // which no TLS stack on this machine still does, and it can misbehave on purpose.
+import crypto from 'node:crypto';
 import net from 'node:net';
 
 export interface ScriptedOptions {
@@ -15,8 +16,8 @@ export interface ScriptedOptions {
   versionIntolerant?: boolean;
   /** Answer an SSL 2.0 CLIENT-HELLO with a SERVER-HELLO offering these SSL 2 cipher kinds. */
   ssl2?: number[];
-  /** Misbehaviour: 'garbage', 'truncated', 'unoffered' (a suite never offered), 'silent', 'reset', 'huge-length'. */
-  hostile?: 'garbage' | 'truncated' | 'unoffered' | 'silent' | 'reset' | 'huge-length';
+  /** Misbehaviour ('random': per connection, a real answer mutated, random bytes, or a stall): 'garbage', 'truncated', 'unoffered' (a suite never offered), 'silent', 'reset', 'huge-length'. */
+  hostile?: 'garbage' | 'truncated' | 'unoffered' | 'silent' | 'reset' | 'huge-length' | 'random';
 }
 
 export interface Scripted {
@@ -95,6 +96,18 @@ export function startScripted(o: ScriptedOptions): Promise<Scripted> {
       if (o.hostile === 'silent') return;
       if (o.hostile === 'reset') return sock.resetAndDestroy();
       if (o.hostile === 'garbage') return void sock.end(Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n'));
+      if (o.hostile === 'random') {
+        const real = (() => {
+          const ch = parseClientHello(buf);
+          return ch ? record(22, 0x0303, serverHello(0x0303, ch.suites[0] ?? 0xc02f)) : Buffer.alloc(0);
+        })();
+        const roll = Math.random();
+        if (roll < 0.1) return; // stall
+        if (roll < 0.4) return void sock.end(crypto.randomBytes(1 + Math.floor(Math.random() * 200)));
+        const b = Buffer.from(real);
+        for (let i = 0; i < 1 + Math.random() * 4; i++) if (b.length) b[Math.floor(Math.random() * b.length)] ^= 1 << Math.floor(Math.random() * 8);
+        return void sock.end(b.subarray(0, Math.floor(Math.random() * (b.length + 1))));
+      }
       if (o.hostile === 'huge-length') return void sock.end(Buffer.from([22, 3, 3, 0xff, 0xff, 2, 0, 0]));
       const ch = parseClientHello(buf);
       if (!ch) {
