@@ -70,6 +70,7 @@ describe('scan', function () {
     assert.equal(h.features!.fallbackScsv, 'yes');
     assert.equal(h.features!.downgradeSentinel, 'yes');
     assert.equal(h.features!.compression, 'null');
+    assert.equal(h.features!.heartbleed, 'n/a');
     assert.equal(h.features!.encryptThenMac, 'yes', 'echoed for the CBC suites');
     assert.deepEqual(new Set(h.signatureAlgorithms!.algorithms.map((a) => a.name)), new Set(['rsa_pss_rsae_sha384', 'rsa_pkcs1_sha256', 'rsa_pkcs1_sha1']));
     assert.ok(finding(h, 'weak-sigalg'));
@@ -185,6 +186,20 @@ describe('scan', function () {
       await srv.close();
     }
   });
+
+  for (const hb of ['vulnerable', 'patched'] as const) {
+    it(`Heartbleed: a ${hb} server with the heartbeat extension`, async () => {
+      const srv = await startScripted({ versions: [0x0303], suites: [0xc02f], heartbeat: hb });
+      try {
+        const h = await scanOne(srv.port, { timeoutMs: 500 });
+        assert.equal(h.features!.heartbeat, 'yes');
+        assert.equal(h.features!.heartbleed, hb === 'vulnerable' ? 'yes' : 'no');
+        assert.equal(!!finding(h, 'heartbleed'), hb === 'vulnerable');
+      } finally {
+        await srv.close();
+      }
+    });
+  }
 
   it('the scripted server following the client\'s order is told apart', async () => {
     const srv = await startScripted({ versions: [0x0303], suites: [0xc02f, 0x009c, 0x0035], clientOrder: true });

@@ -284,6 +284,7 @@ function renderHost(h: ScanHostDocument, p: Paint, out: string[]): void {
     yes(f.downgradeSentinel, 'yes', 'TLS 1.3 downgrade sentinel');
     out.push(`  ${mark(p, f.compression === 'deflate' ? 'bad' : f.compression === 'null' ? 'good' : 'none')} ${'compression'.padEnd(28)}${f.compression}`);
     yes(f.heartbeat, 'no', 'heartbeat extension');
+    if (f.heartbleed !== 'n/a') out.push(`  ${mark(p, f.heartbleed === 'yes' ? 'bad' : 'good')} ${'Heartbleed'.padEnd(28)}${f.heartbleed === 'yes' ? 'VULNERABLE' : 'not vulnerable'}`);
     out.push(`  ${mark(p, 'none')} ${'session tickets'.padEnd(28)}${f.sessionTicket}`);
     out.push(`  ${mark(p, 'none')} ${'OCSP stapling (TLS <= 1.2)'.padEnd(28)}${f.ocspStapling}`);
     out.push(`  ${mark(p, 'none')} ${'SCTs in the ServerHello'.padEnd(28)}${f.signedCertificateTimestamps}`);

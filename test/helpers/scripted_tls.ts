@@ -12,6 +12,8 @@ export interface ScriptedOptions {
   suites: number[];
   /** Follow the client's order instead of its own. */
   clientOrder?: boolean;
+  /** Echo the heartbeat extension, and answer a heartbeat request after the ServerHelloDone ('vulnerable') or drop it ('patched'). */
+  heartbeat?: 'vulnerable' | 'patched';
   /** Refuse a ClientHello whose version is above what it knows (instead of answering its highest). */
   versionIntolerant?: boolean;
   /** Answer an SSL 2.0 CLIENT-HELLO with a SERVER-HELLO offering these SSL 2 cipher kinds. */
@@ -43,17 +45,22 @@ function handshake(type: number, body: Buffer): Buffer {
 
 const alert = (v: number, d: number) => record(21, v, Buffer.from([2, d]));
 
-function serverHello(version: number, suite: number): Buffer {
-  const b = Buffer.alloc(2 + 32 + 1 + 2 + 1 + 2 + 5);
+function serverHello(version: number, suite: number, heartbeat = false): Buffer {
+  const b = Buffer.alloc(2 + 32 + 1 + 2 + 1 + 2 + 5 + (heartbeat ? 5 : 0));
   let o = b.writeUInt16BE(version, 0);
   o += 32; // zero random
   b[o++] = 0; // empty session id
   o = b.writeUInt16BE(suite, o);
   b[o++] = 0; // null compression
-  o = b.writeUInt16BE(5, o); // extensions: renegotiation_info
+  o = b.writeUInt16BE(heartbeat ? 10 : 5, o); // extensions: renegotiation_info (+ heartbeat)
   o = b.writeUInt16BE(0xff01, o);
   o = b.writeUInt16BE(1, o);
-  b[o] = 0;
+  b[o++] = 0;
+  if (heartbeat) {
+    o = b.writeUInt16BE(0x000f, o);
+    o = b.writeUInt16BE(1, o);
+    b[o] = 1;
+  }
   return Buffer.concat([handshake(2, b), handshake(14, Buffer.alloc(0))]);
 }
 
@@ -91,7 +98,13 @@ export function startScripted(o: ScriptedOptions): Promise<Scripted> {
     sock.on('close', () => sockets.delete(sock));
     sock.on('error', () => {});
     let buf = Buffer.alloc(0);
+    let helloDone = false;
     sock.on('data', (d) => {
+      if (helloDone) {
+        // After our ServerHelloDone: a heartbeat request gets the "leak" from a vulnerable server.
+        if (d[0] === 24 && o.heartbeat === 'vulnerable') sock.end(record(24, 0x0303, Buffer.alloc(64, 0x41)));
+        return;
+      }
       buf = Buffer.concat([buf, d]);
       if (o.hostile === 'silent') return;
       if (o.hostile === 'reset') return sock.resetAndDestroy();
@@ -119,8 +132,12 @@ export function startScripted(o: ScriptedOptions): Promise<Scripted> {
       if (o.hostile === 'unoffered') return void sock.end(record(22, v, serverHello(v, 0xc0ff)));
       const pick = o.clientOrder ? ch.suites.find((x) => o.suites.includes(x)) : o.suites.find((x) => ch.suites.includes(x));
       if (pick === undefined) return void sock.end(alert(v, 40));
-      const answer = record(22, v, serverHello(v, pick));
+      const answer = record(22, v, serverHello(v, pick, !!o.heartbeat));
       if (o.hostile === 'truncated') return void sock.end(answer.subarray(0, answer.length - 7));
+      if (o.heartbeat) {
+        helloDone = true;
+        return void sock.write(answer);
+      }
       sock.end(answer);
     });
   });

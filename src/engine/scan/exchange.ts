@@ -22,6 +22,8 @@ export interface ProbeOutcome {
   /** Attempts made (2 when the first timed out or was reset and was retried). */
   attempts: number;
   ms: number;
+  /** With afterServerHelloDone: the content type of the first record the server sent after it. */
+  afterType?: number;
 }
 
 export interface ExchangeOptions {
@@ -32,6 +34,12 @@ export interface ExchangeOptions {
   stopAtServerHello?: boolean;
   /** Retries after a timeout or reset (default 1). */
   retries?: number;
+  /**
+   * Sent once the ServerHelloDone has arrived; then the probe waits for the server's next record
+   * and reports its content type in `afterType` (or ends at a close or the timeout). The
+   * Heartbleed check sends its heartbeat request here.
+   */
+  afterServerHelloDone?: Buffer;
 }
 
 function once(bytes: Buffer, o: ExchangeOptions): Promise<Omit<ProbeOutcome, 'attempts'>> {
@@ -48,10 +56,13 @@ function once(bytes: Buffer, o: ExchangeOptions): Promise<Omit<ProbeOutcome, 'at
       sock.destroy();
       resolve({ kind, events, ms: performance.now() - t0, ...extra });
     };
-    const timer = setTimeout(() => finish('timeout', { error: `no answer in ${o.timeoutMs} ms` }), o.timeoutMs);
+    // After the extra flight, silence is an answer (the server ignored it), not a failed probe.
+    const timer = setTimeout(() => (after ? finish('answer') : finish('timeout', { error: `no answer in ${o.timeoutMs} ms` })), o.timeoutMs);
     sock.setNoDelay(true);
     sock.on('connect', () => sock.write(bytes));
+    let after = false;
     sock.on('data', (d: Buffer) => {
+      if (after) return finish('answer', { afterType: d[0] });
       let got: ServerEvent[];
       try {
         got = reader.feed(d);
@@ -62,12 +73,17 @@ function once(bytes: Buffer, o: ExchangeOptions): Promise<Omit<ProbeOutcome, 'at
       events.push(...got);
       const alert = got.find((e) => e.type === 'alert');
       if (alert && alert.type === 'alert') return finish('alert', { alert: alert.name });
+      if (reader.finished && o.afterServerHelloDone && got.some((e) => e.type === 'serverHelloDone')) {
+        after = true;
+        sock.write(o.afterServerHelloDone);
+        return;
+      }
       if (reader.finished) return finish('answer');
       if (o.stopAtServerHello && events.some((e) => e.type === 'serverHello' || e.type === 'ssl2ServerHello')) return finish('answer');
     });
     // A peer that closes in the middle of a record or message sent a truncated answer.
     const closed = () =>
-      reader.buffered ? finish('malformed', { error: `connection closed with ${reader.buffered} bytes of an incomplete record` }) : finish(events.length ? 'answer' : 'closed');
+      after ? finish('answer') : reader.buffered ? finish('malformed', { error: `connection closed with ${reader.buffered} bytes of an incomplete record` }) : finish(events.length ? 'answer' : 'closed');
     sock.on('end', closed);
     sock.on('close', closed);
     sock.on('error', (e: NodeJS.ErrnoException) => {

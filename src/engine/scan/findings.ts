@@ -59,7 +59,8 @@ export function findingsFor(h: HostScan): Finding[] {
   if (f) {
     if (f.secureRenegotiation === 'no') out.push({ id: 'insecure-renegotiation', severity: 'bad', title: 'no secure renegotiation (RFC 5746)', cve: ['CVE-2009-3555'] });
     if (f.compression === 'deflate') out.push({ id: 'crime', severity: 'bad', title: 'TLS compression (CRIME)', cve: ['CVE-2012-4929'] });
-    if (f.heartbeat === 'yes') out.push({ id: 'heartbeat', severity: 'warn', title: 'heartbeat extension enabled (Heartbleed was not tested)', cve: ['CVE-2014-0160'] });
+    if (f.heartbleed === 'yes') out.push({ id: 'heartbleed', severity: 'bad', title: 'Heartbleed: a heartbeat request claiming more than it carries was answered', cve: ['CVE-2014-0160'] });
+    else if (f.heartbeat === 'yes') out.push({ id: 'heartbeat', severity: 'info', title: 'heartbeat extension enabled (not vulnerable to Heartbleed)' });
     if (f.extendedMasterSecret === 'no') out.push({ id: 'no-ems', severity: 'warn', title: 'no extended master secret (triple handshake)', cve: ['CVE-2014-1295'] });
     if (f.fallbackScsv === 'no') out.push({ id: 'no-fallback-scsv', severity: 'warn', title: 'TLS_FALLBACK_SCSV not honoured (downgrade)' });
     if (f.fallbackScsv === 'yes') out.push({ id: 'fallback-scsv', severity: 'good', title: 'TLS_FALLBACK_SCSV honoured' });

@@ -9,11 +9,11 @@ import net from 'node:net';
 import { opensslInfo } from '../openssl_info';
 import { scanCertificate } from '../workers/scan_cert';
 import type { Backend } from '../port/types';
-import { Ext, GROUPS, signatureSchemeName, groupInfo, groupName, TLS_FALLBACK_SCSV, VERSION_NAMES, VERSIONS, VersionName, versionName } from '../wire/constants';
+import { ContentType, Ext, GROUPS, signatureSchemeName, groupInfo, groupName, TLS_FALLBACK_SCSV, VERSION_NAMES, VERSIONS, VersionName, versionName } from '../wire/constants';
 import { clientHello, ClientHelloOptions, DEFAULT_SIG_ALGS, ssl2ClientHello, TLS13_GROUPS } from '../wire/hello';
 import type { ServerEvent, ServerHello, ServerKeyExchange } from '../wire/reader';
 import { suiteById, suiteKx, suiteName, suitesFor } from '../wire/suites';
-import { exchange, Limiter, ProbeOutcome } from './exchange';
+import { exchange, ExchangeOptions, Limiter, ProbeOutcome } from './exchange';
 import { findingsFor } from './findings';
 import type {
   AlpnFinding,
@@ -86,9 +86,9 @@ class HostProbe {
     this.limiter = new Limiter(o.concurrency);
   }
 
-  async send(name: string, bytes: Buffer, stopAtServerHello: boolean): Promise<ProbeOutcome> {
+  async send(name: string, bytes: Buffer, stopAtServerHello: boolean, extra: Partial<ExchangeOptions> = {}): Promise<ProbeOutcome> {
     const r = await this.limiter.run(() =>
-      exchange(bytes, { host: this.ip, port: this.port, timeoutMs: this.o.timeoutMs, stopAtServerHello, retries: this.o.retries })
+      exchange(bytes, { host: this.ip, port: this.port, timeoutMs: this.o.timeoutMs, stopAtServerHello, retries: this.o.retries, ...extra })
     );
     this.total++;
     this.attempts += r.attempts;
@@ -218,7 +218,9 @@ async function scanHost(t: ScanTarget, o: ScanOptions): Promise<HostScan> {
     base.certificate.ocspStapled = !!serverHello(first.get(best12)!.events)?.extensions.has(Ext.StatusRequest);
   }
   if (base.certificate && variants) base.certificate.variants = variants;
-  base.features = features(best12 ? first.get(best12)! : undefined, offered, fallback, ciphers, first);
+  const heartbeatOn = best12 && serverHello(first.get(best12)!.events)?.extensions.has(Ext.Heartbeat);
+  const heartbleed: Tristate = heartbeatOn ? await heartbleedProbe(p, best12!) : 'n/a';
+  base.features = { ...features(best12 ? first.get(best12)! : undefined, offered, fallback, ciphers, first), heartbleed };
   const done: HostScan = { ...base, ...stats(p), ms: performance.now() - t0 };
   done.findings = findingsFor(done);
   return done;
@@ -443,6 +445,20 @@ async function toleranceProbes(p: HostProbe, offered: VersionName[]): Promise<To
   return { grease, version13InLegacyField: legacy, futureVersion: future };
 }
 
+/**
+ * Heartbleed (CVE-2014-0160), asked only of a server that echoed the heartbeat extension: after
+ * its ServerHelloDone, a heartbeat request claiming 16384 bytes of payload and carrying none. A
+ * patched server drops it (or alerts); a vulnerable one answers with a heartbeat record, which
+ * would hold its memory.
+ */
+async function heartbleedProbe(p: HostProbe, version: VersionName): Promise<Tristate> {
+  const v = VERSIONS[version];
+  const request = Buffer.from([ContentType.Heartbeat, v >> 8, v & 0xff, 0x00, 0x03, 0x01, 0x40, 0x00]);
+  const r = await p.send('heartbleed', p.hello(version), false, { afterServerHelloDone: request, retries: 0, timeoutMs: Math.min(p.o.timeoutMs, 2000) });
+  if (r.afterType === undefined && !r.events.some((e) => e.type === 'serverHelloDone')) return 'n/a';
+  return r.afterType === ContentType.Heartbeat ? 'yes' : 'no';
+}
+
 function groupFinding(id: number) {
   const g = groupInfo(id);
   return { id, name: groupName(id), pq: !!g?.pq };
@@ -476,7 +492,7 @@ function features(
   fallbackScsv: Tristate,
   ciphers: CipherFinding[],
   first: Map<VersionName, ProbeOutcome>
-): FeatureFindings {
+): Omit<FeatureFindings, 'heartbleed'> {
   const h = r && serverHello(r.events);
   const has = (e: number): Tristate => (h ? (h.extensions.has(e) ? 'yes' : 'no') : 'n/a');
   let downgradeSentinel: Tristate = 'n/a';

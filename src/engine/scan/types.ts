@@ -105,6 +105,8 @@ export interface FeatureFindings {
   extendedMasterSecret: Tristate;
   encryptThenMac: Tristate;
   heartbeat: Tristate;
+  /** CVE-2014-0160: a heartbeat request claiming more payload than it carries got a heartbeat answer ('n/a' without the extension). */
+  heartbleed: Tristate;
   /** The compression method the server chose when DEFLATE was offered first. */
   compression: 'null' | 'deflate' | 'n/a';
   sessionTicket: Tristate;
