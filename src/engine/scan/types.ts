@@ -1,0 +1,178 @@
+// What a scan finds about one host: plain data (JSON-able but for certificate DER), rendered by
+// src/report/scan.ts into the terminal report and the iocptls.scan/1 document.
+import type { VersionName } from '../wire/constants';
+import type { ProbeOutcomeKind } from './exchange';
+
+export interface ScanTarget {
+  host: string;
+  port: number;
+  /** SNI to send and name to verify; default: the host unless it is an IP address. */
+  servername?: string;
+}
+
+export interface ProtocolFinding {
+  version: VersionName;
+  offered: boolean;
+  /** How the probe ended: 'answer' (a ServerHello), 'alert', 'closed', 'reset', 'timeout', 'malformed'... */
+  outcome: ProbeOutcomeKind;
+  /** The alert, the version the server answered with instead, or the probe error. */
+  detail?: string;
+}
+
+export interface SuiteFinding {
+  id: number;
+  iana: string;
+  openssl: string;
+  bits: number;
+  flags: string[];
+  /** ECDHE: the curve the server used with it (TLS <= 1.2). */
+  group?: string;
+  /** DHE: bits of the prime. */
+  dhBits?: number;
+  /** CBC suites: whether the server echoed encrypt_then_mac (RFC 7366) with it. */
+  encryptThenMac?: boolean;
+}
+
+export type Order = 'server' | 'client' | 'single' | 'none';
+
+export interface CipherFinding {
+  version: VersionName;
+  /** 'server': its own order (the list is in it); 'client': ours honoured; 'single': one suite. */
+  order: Order;
+  suites: SuiteFinding[];
+  /** Probe errors that cut the elimination short (the list may then be incomplete). */
+  error?: string;
+}
+
+export interface GroupFinding {
+  id: number;
+  name: string;
+  pq: boolean;
+}
+
+export interface GroupsFinding {
+  version: 'TLSv1.3' | 'TLSv1.2';
+  order: Order;
+  groups: GroupFinding[];
+  error?: string;
+}
+
+export interface SigAlgsFinding {
+  version: 'TLSv1.2';
+  order: Order;
+  /** SignatureSchemes the server signs its ServerKeyExchange with (for the certificate it chose). */
+  algorithms: { id: number; name: string }[];
+  error?: string;
+}
+
+export interface KeyShareBehaviour {
+  /** The groups we sent shares for (x25519, secp256r1). */
+  sent: string[];
+  /** What came back: a ServerHello using one of them, or a HelloRetryRequest for another group. */
+  answer: 'serverHello' | 'helloRetryRequest';
+  group: string;
+}
+
+export interface CertificateChain {
+  /** DER, leaf first, as the server sent it. */
+  der: Buffer[];
+  /** Key type per certificate as OpenSSL names it (when from the OpenSSL handshake). */
+  keyTypes?: string[];
+  signatureAlgorithms?: string[];
+  /** 'openssl': a full handshake through the engine (verified); 'wire': the plaintext TLS <= 1.2 Certificate. */
+  source: 'openssl' | 'wire';
+  protocol?: string;
+  verify?: { ok: boolean; message: string; hostname?: string; trust?: string };
+  ocspStapled: boolean;
+  error?: string;
+  /** TLS <= 1.2: the chains sent when only ECDSA or only RSA suites are offered, without SNI, and for an unknown name. */
+  variants?: CertificateVariant[];
+}
+
+export interface CertificateVariant {
+  request: 'ecdsa-suites' | 'rsa-suites' | 'no-sni' | 'unknown-sni';
+  /** The chain (plaintext Certificate message); absent when the probe got none (e.g. refused: no such suites). */
+  der?: Buffer[];
+  outcome: ProbeOutcomeKind;
+  /** The alert, when the probe got one (e.g. unrecognized_name for an unknown SNI). */
+  alert?: string;
+}
+
+export type Tristate = 'yes' | 'no' | 'n/a';
+
+export interface FeatureFindings {
+  secureRenegotiation: Tristate;
+  extendedMasterSecret: Tristate;
+  encryptThenMac: Tristate;
+  heartbeat: Tristate;
+  /** CVE-2014-0160: a heartbeat request claiming more payload than it carries got a heartbeat answer ('n/a' without the extension). */
+  heartbleed: Tristate;
+  /** The compression method the server chose when DEFLATE was offered first. */
+  compression: 'null' | 'deflate' | 'n/a';
+  sessionTicket: Tristate;
+  ocspStapling: Tristate;
+  signedCertificateTimestamps: Tristate;
+  /** RFC 7507: an inappropriate_fallback alert to a fallback ClientHello below the highest version. */
+  fallbackScsv: Tristate;
+  /** RFC 8446 4.1.3: DOWNGRD in ServerHello.random when a TLS 1.3 server negotiates 1.2. */
+  downgradeSentinel: Tristate;
+}
+
+export interface ResumptionFinding {
+  /** A second handshake offering the first one's session (TLS 1.3 ticket, or TLS 1.2 ticket / session id) resumed it. */
+  resumed: boolean;
+  /** Session tickets the server sent on the first connection. */
+  tickets: number;
+  protocol: string;
+  error?: string;
+}
+
+export interface ToleranceFindings {
+  /** A ClientHello with GREASE values (RFC 8701) in suites, groups, extensions and versions got a normal answer. */
+  grease: Tristate;
+  /** A ClientHello whose legacy_version says TLS 1.3 (0x0304), without supported_versions, got TLS 1.2 rather than a refusal. */
+  version13InLegacyField: Tristate;
+  /** A ClientHello with a 0x0305 in supported_versions (a future version) got TLS 1.3 or 1.2. */
+  futureVersion: Tristate;
+}
+
+export interface AlpnFinding {
+  /** Protocols the server selected from what we offered (h2, http/1.1), each offered alone. */
+  supported: string[];
+  /** Its pick when offered ['http/1.1', 'h2'] (client order puts h2 last). */
+  preferred?: string;
+}
+
+export interface Finding {
+  id: string;
+  severity: 'good' | 'info' | 'warn' | 'bad';
+  title: string;
+  cve?: string[];
+}
+
+export interface ProbeError {
+  probe: string;
+  kind: ProbeOutcomeKind;
+  message: string;
+}
+
+export interface HostScan {
+  target: { host: string; port: number; ip?: string; servername?: string };
+  /** Set when the host could not be scanned at all (DNS, refused, every probe timed out). */
+  error?: string;
+  ms: number;
+  protocols: ProtocolFinding[];
+  ciphers: CipherFinding[];
+  groups: GroupsFinding[];
+  keyShare?: KeyShareBehaviour;
+  signatureAlgorithms?: SigAlgsFinding;
+  certificate?: CertificateChain;
+  alpn?: AlpnFinding;
+  features?: FeatureFindings;
+  resumption?: ResumptionFinding;
+  tolerance?: ToleranceFindings;
+  findings: Finding[];
+  probes: { total: number; attempts: number; byOutcome: Partial<Record<ProbeOutcomeKind, number>> };
+  /** Probes that ended in an error (timeout, reset, malformed answer...), not in an answer or a refusal. */
+  errors: ProbeError[];
+}
