@@ -14,7 +14,7 @@ import { checkScanPolicy, loadScanPolicy } from '../report/scan_policy';
 
 export default class Scan extends IocptlsCommand {
   static summary = 'Scan TLS servers: protocols, cipher suites and order, groups, certificate.';
-  static description = `Probes each target with ClientHellos built by iocptls itself, so it also sees what OpenSSL no longer speaks (SSL 2.0, SSL 3.0, export and RC4 suites). Cipher suites and key exchange groups are found by elimination (about one connection per accepted suite), and whether the server imposes its own order by offering the first two found the other way round. The certificate chain comes from one full OpenSSL handshake, verified against --ca or the system store. Probes of a host run concurrently (--concurrency), each with a timeout and one retry. The report marks findings good, warn or bad; --json prints one iocptls.scan/1 document (docs/scan-schema.md). Exit status: 0 scanned, 1 a target could not be scanned or --policy failed, 2 bad input.`;
+  static description = `Probes each target with ClientHellos built by iocptls itself, so it also sees what OpenSSL no longer speaks (SSL 2.0, SSL 3.0, export and RC4 suites). Cipher suites and key exchange groups are found by elimination (about one connection per accepted suite), and whether the server imposes its own order by offering the first two found the other way round. The certificate chain comes from one full OpenSSL handshake, verified against --ca or the system store. Probes of a host run concurrently (--concurrency), each with a timeout and one retry. The report marks findings good, warn or bad; --json prints one iocptls.scan/1 document (docs/scan-schema.md). Exit status: 0 scanned, 1 a target could not be scanned or --policy failed, 2 bad input.\n\nSee docs/commands/scan.md.`;
   static examples = [
     '<%= config.bin %> scan example.com',
     '<%= config.bin %> scan 127.0.0.1:4433 --servername localhost --ca ca.pem --json',
@@ -30,7 +30,7 @@ export default class Scan extends IocptlsCommand {
     servername: Flags.string({ description: 'SNI to send and name to verify [default: the host, unless it is an IP address]' }),
     ca: Flags.string({ description: 'verify the certificate against the CA certificates in this PEM file' }),
     concurrency: Flags.integer({ description: 'probes in flight per host', default: 8, min: 1, max: 256 }),
-    timeout: Flags.integer({ description: 'timeout of each probe (connect and answer), ms', default: 5000, min: 1 }),
+    timeout: Flags.integer({ description: 'connect + handshake timeout per connection, ms', default: 5000, min: 1 }),
     retries: Flags.integer({ description: 'retries of a probe that timed out or was reset', default: 1, min: 0, max: 5 }),
     policy: Flags.string({ description: 'JSON file of rules the scan must pass (docs/scan-schema.md); exit 1 when one fails' }),
   };
