@@ -1,18 +1,35 @@
 #!/usr/bin/env node
-// `npm test`: builds, runs the whole mocha suite on the default I/O backend, then once more
-// with IOCPTLS_IO=epoll (so command-level behaviour cannot drift between backends), and ends
-// with one plain summary line: "N passed, M failed".
+// `npm test`: builds, runs the whole mocha suite on the default I/O backend and, with
+// IOCPTLS_IO=epoll, the files whose subject is the I/O backend (the loop, ports, data path, serve
+// and bench under load, connect: what the backend can change), and ends with one plain summary
+// line: "N passed, M failed".
+//
+// Each test file runs in its own mocha process. Files that measure time, rates, CPU or memory
+// (TIMED below) run one at a time in a serial lane, alone, so that nothing of ours competes
+// with what they measure; the rest run in --jobs parallel workers (most of their time is
+// waiting: CLI children starting, `bench -d N` windows, servers draining), longest first. Each
+// file's output is buffered and printed in one piece when it ends, so a failure reads as it
+// would alone; the slowest files and the failed ones are listed again before the summary.
 //
 // Everything runs on the node that runs this script (mocha, and through process.execPath the
 // CLI children), so another Node.js is tested with `/path/to/node scripts/run-tests.js`.
 //   --no-build        use dist/ as it is (CI builds once, then tests several Node versions)
-//   --default-only    only the default backend (skip the epoll pass)
-//   --epoll-subset    the epoll pass runs only the files whose subject is the I/O backend (the
-//                     loop, ports, data path, serve and bench under load, connect); .ci/run uses
-//                     it on its second and third Node.js so that three versions fit in its time
-//   other arguments   mocha specs instead of dist/test/**/*.test.js
+//   --full            the epoll pass runs the whole suite too (the full double pass; CI's job on
+//                     the first Node.js, see .ci/run)
+//   --epoll-subset    the epoll pass runs the backend files only (the default; kept for callers)
+//   --epoll-rest      only the epoll pass over the files the default leaves out: after `npm test`,
+//                     it completes the full double pass without repeating anything (.ci/run)
+//   --default-only    only the default backend (no epoll pass)
+//   --jobs N          parallel workers for the untimed files (default: IOCPTLS_TEST_JOBS, else
+//                     CPUs + 1, at least 2 and at most 4); --jobs 1 runs everything in order
+//   --serial          the same as --jobs 1
+//   other arguments   mocha specs (files or globs) instead of dist/test/**/*.test.js; arguments
+//                     starting with '-' go to every mocha process as they are
+// One file alone, as mocha sees it: `npx mocha dist/test/x.test.js`.
 'use strict';
-const { spawnSync } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
@@ -23,10 +40,23 @@ const flag = (name) => {
   argv.splice(i, 1);
   return true;
 };
+const option = (name) => {
+  const i = argv.indexOf(name);
+  if (i < 0) return undefined;
+  const v = argv[i + 1];
+  argv.splice(i, 2);
+  return v;
+};
 const noBuild = flag('--no-build');
 const defaultOnly = flag('--default-only');
-const epollSubset = flag('--epoll-subset');
+const full = flag('--full');
+const epollRest = flag('--epoll-rest');
+flag('--epoll-subset'); // the default now
+const serialOnly = flag('--serial');
+const jobsArg = option('--jobs');
 const node = process.execPath;
+const cpus = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+const jobs = serialOnly ? 1 : Math.max(1, Number(jobsArg ?? process.env.IOCPTLS_TEST_JOBS ?? Math.min(4, Math.max(2, cpus + 1))) || 1);
 
 if (!noBuild) {
   const tsc = spawnSync(node, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
@@ -39,38 +69,144 @@ if (!noBuild) {
 
 // What the backend can change: the rest (statistics, reports, HTML, compare, shards, A/B) runs the
 // same on either, and is most of the suite's time.
-const BACKEND_SPECS = [
+const BACKEND = new Set([
   'port_conformance', 'port_linux', 'loop_timers', 'large_flight', 'memory_wave', 'serve_memory', 'resources', 'io_fallback',
   'session', 'session_resume', 'serve_clients', 'serve_load', 'serve_http', 'bench_counts', 'bench_connections', 'bench_errors', 'connect',
-].map((name) => `dist/test/${name}.test.js`);
+]);
 
-const runs = [{ name: 'default backend', env: {} }];
-if (process.platform === 'linux' && !defaultOnly)
-  runs.push({ name: epollSubset ? 'IOCPTLS_IO=epoll, backend files' : 'IOCPTLS_IO=epoll', env: { IOCPTLS_IO: 'epoll' }, specs: epollSubset && argv.length === 0 ? BACKEND_SPECS : undefined });
-const where = `Node.js ${process.version}, OpenSSL ${process.versions.openssl}`;
+// Files that assert on time, rates, CPU or memory: timer precision and spinning (loop_timers,
+// port_conformance, port_linux, resources), achieved rates and schedule lag (bench_openloop,
+// bench_truth), run lengths (bench_report's default bench "in about 10 s", connect's start-up
+// next to bare node), RSS and native memory (memory_wave, serve_memory, pki's RSS growth), A/B
+// verdicts from live runs (bench_ab, compare_runs, compare_groups). They run alone.
+const TIMED = new Set([
+  'loop_timers', 'port_conformance', 'port_linux', 'resources', 'bench_openloop', 'bench_truth', 'bench_report', 'connect',
+  'memory_wave', 'serve_memory', 'pki', 'bench_ab', 'compare_runs', 'compare_groups', 'serve_load',
+]);
 
-let passed = 0;
-let failed = 0;
-let pending = 0;
-for (const run of runs) {
-  console.log(`\n=== mocha (${run.name}; ${where}) ===`);
-  // Spec here, not in .mocharc.json, so that `npx mocha dist/test/x.test.js` runs just that file.
-  const args = run.specs ?? (argv.length > 0 ? argv : ['dist/test/**/*.test.js']);
-  const r = spawnSync(node, [path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js'), ...args], {
-    cwd: root,
-    env: { ...process.env, ...run.env },
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 256 * 1024 * 1024,
-  });
-  process.stdout.write(r.stdout);
-  const num = (re) => Number((re.exec(r.stdout) || [])[1] || 0);
-  const p = num(/^\s*(\d+) passing/m);
-  const f = num(/^\s*(\d+) failing/m);
-  pending += num(/^\s*(\d+) pending/m);
-  passed += p;
-  // A run that died without mocha's summary counts as a failure.
-  failed += f || (r.status !== 0 ? 1 : 0);
+// Seconds each file took alone on the 2-core CI machine (default backend), for longest-first
+// scheduling; a file not listed counts as 10 s. Refresh from the "slowest files" list a run prints.
+const SECONDS = {
+  bench_ab: 111, bench_connections: 20, bench_counts: 16, bench_errors: 8, bench_openloop: 14,
+};
+
+const name = (file) => path.basename(file).replace(/\.test\.js$/, '');
+
+/** The spec files: dist/test/*.test.js, or what the arguments name (files or globs). */
+function specFiles(specs) {
+  if (specs.length === 0) return fs.readdirSync(path.join(root, 'dist', 'test')).filter((f) => f.endsWith('.test.js')).sort().map((f) => `dist/test/${f}`);
+  const out = [];
+  for (const s of specs) {
+    if (/[*?[{]/.test(s)) out.push(...require('glob').globSync(s, { cwd: root }).sort());
+    else out.push(s);
+  }
+  return [...new Set(out)];
 }
-console.log(`\n${passed} passed, ${failed} failed${pending ? `, ${pending} skipped` : ''} (${where})`);
-process.exit(failed ? 1 : 0);
+
+const mochaOpts = argv.filter((a) => a.startsWith('-'));
+const files = specFiles(argv.filter((a) => !a.startsWith('-')));
+const where = `Node.js ${process.version}, OpenSSL ${process.versions.openssl}`;
+const named = argv.some((a) => !a.startsWith('-'));
+const passes = epollRest ? [] : [{ label: '', env: {}, files }];
+if (process.platform === 'linux' && (epollRest || !defaultOnly)) {
+  const epollFiles = epollRest ? files.filter((f) => !BACKEND.has(name(f))) : full || named ? files : files.filter((f) => BACKEND.has(name(f)));
+  passes.push({ label: 'epoll', env: { IOCPTLS_IO: 'epoll' }, files: epollFiles });
+}
+
+const all = passes.flatMap((p) => p.files.map((file) => ({ file, env: p.env, label: p.label ? `${name(file)} (${p.label})` : name(file), timed: TIMED.has(name(file)) })));
+const weight = (j) => SECONDS[name(j.file)] ?? 10;
+const serialQueue = all.filter((j) => j.timed || jobs === 1);
+const parallelQueue = all.filter((j) => !j.timed && jobs > 1).sort((a, b) => weight(b) - weight(a));
+
+console.log(
+  `=== mocha: ${all.length} files (${passes.map((p) => `${p.files.length} on ${p.label || 'the default backend'}`).join(', ')}; ${where})\n` +
+    `    ${parallelQueue.length} in ${jobs} parallel workers, ${serialQueue.length} timed ones one at a time beside at most one other`
+);
+
+/** Runs one file in its own mocha; resolves with its counts and its whole output. */
+function runFile(job) {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const child = spawn(node, [path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js'), ...mochaOpts, job.file], {
+      cwd: root,
+      env: { ...process.env, ...job.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const chunks = [];
+    let stdout = '';
+    child.stdout.on('data', (d) => {
+      chunks.push(d);
+      stdout += d.toString('utf8');
+    });
+    child.stderr.on('data', (d) => chunks.push(d));
+    child.on('close', (code, signal) => {
+      const num = (re) => Number((re.exec(stdout) || [])[1] || 0);
+      const failed = num(/^\s*(\d+) failing/m);
+      resolve({
+        ...job,
+        seconds: (Date.now() - t0) / 1000,
+        output: Buffer.concat(chunks).toString('utf8'),
+        passed: num(/^\s*(\d+) passing/m),
+        pending: num(/^\s*(\d+) pending/m),
+        // A file that died without mocha's summary counts as a failure.
+        failed: failed || (code !== 0 ? 1 : 0),
+        exit: signal ?? code,
+      });
+    });
+  });
+}
+
+const results = [];
+function report(r) {
+  results.push(r);
+  const head = `--- ${r.label}: ${r.passed} passed, ${r.failed} failed${r.pending ? `, ${r.pending} skipped` : ''} in ${r.seconds.toFixed(1)} s` + (r.failed ? ` (exit ${r.exit})` : '');
+  process.stdout.write(`\n${head}\n${r.output.replace(/^\s*\n/, '').replace(/\s+$/, '')}\n`);
+}
+
+async function main() {
+  const t0 = Date.now();
+  // The timed lane starts at once and runs its files one after another; beside a timed file at
+  // most BESIDE_TIMED untimed files run (so it shares the machine with one other process of ours,
+  // not with --jobs of them), and once the lane is empty the untimed files get every worker.
+  const BESIDE_TIMED = jobs > 1 ? 1 : 0;
+  let timedBusy = false;
+  let untimedBusy = 0;
+  let timedDoneAt = t0;
+  await new Promise((done) => {
+    const pump = () => {
+      if (!timedBusy && serialQueue.length > 0) {
+        timedBusy = true;
+        void runFile(serialQueue.shift()).then((r) => {
+          timedBusy = false;
+          timedDoneAt = Date.now();
+          report(r);
+          pump();
+        });
+      }
+      while (parallelQueue.length > 0 && untimedBusy < (timedBusy ? BESIDE_TIMED : jobs)) {
+        untimedBusy++;
+        void runFile(parallelQueue.shift()).then((r) => {
+          untimedBusy--;
+          report(r);
+          pump();
+        });
+      }
+      if (!timedBusy && untimedBusy === 0 && serialQueue.length === 0 && parallelQueue.length === 0) done();
+    };
+    pump();
+  });
+  const totalSeconds = (Date.now() - t0) / 1000;
+  const timedSeconds = results.filter((r) => r.timed).reduce((n, r) => n + r.seconds, 0);
+
+  const passed = results.reduce((n, r) => n + r.passed, 0);
+  const failed = results.reduce((n, r) => n + r.failed, 0);
+  const pending = results.reduce((n, r) => n + r.pending, 0);
+  const slowest = [...results].sort((a, b) => b.seconds - a.seconds).slice(0, 12);
+  console.log(`\n=== ${totalSeconds.toFixed(0)} s with ${jobs} workers (the timed lane: ${timedSeconds.toFixed(0)} s, done at ${((timedDoneAt - t0) / 1000).toFixed(0)} s); slowest files:`);
+  for (const r of slowest) console.log(`  ${r.seconds.toFixed(1).padStart(6)} s  ${r.label}${r.timed ? ' (timed)' : ''}`);
+  const bad = results.filter((r) => r.failed);
+  if (bad.length) console.log(`failed: ${bad.map((r) => r.label).join(', ')} (their output is above, each under its --- line)`);
+  console.log(`\n${passed} passed, ${failed} failed${pending ? `, ${pending} skipped` : ''} (${where})`);
+  process.exit(failed ? 1 : 0);
+}
+main();
