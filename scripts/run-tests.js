@@ -74,15 +74,31 @@ const BACKEND = new Set([
   'session', 'session_resume', 'serve_clients', 'serve_load', 'serve_http', 'bench_counts', 'bench_connections', 'bench_errors', 'connect',
 ]);
 
-// Files that assert on time, rates, CPU or memory: timer precision and spinning (loop_timers,
-// port_conformance, port_linux, resources), achieved rates and schedule lag (bench_openloop,
-// bench_truth), run lengths (bench_report's default bench "in about 10 s", connect's start-up
-// next to bare node), RSS and native memory (memory_wave, serve_memory, pki's RSS growth), A/B
-// verdicts from live runs (bench_ab, compare_runs, compare_groups). They run alone.
-const TIMED = new Set([
-  'loop_timers', 'port_conformance', 'port_linux', 'resources', 'bench_openloop', 'bench_truth', 'bench_report', 'connect',
-  'memory_wave', 'serve_memory', 'pki', 'bench_ab', 'compare_runs', 'compare_groups', 'serve_load',
-]);
+// Tests that assert on time, rates, CPU or memory run in the timed lane: the whole file (true), or
+// only the tests whose full title matches (a mocha --grep; the rest of the file then runs in the
+// parallel workers with --grep ... --invert). Timer precision and spinning (loop_timers,
+// port_conformance's timeouts, EINTR and EMFILE back-off, port_linux, resources); achieved rates
+// and schedule lag (bench_openloop, bench_truth's open loop and exit-at-once); run lengths (the
+// default bench "in about 10 s", connect next to a bare node's start); RSS and native memory
+// (memory_wave, serve_memory, pki's leak check); load spread and stop times (serve_load); A/B
+// verdicts from live runs, where a neighbour's load would be a difference between the sides
+// (bench ab on real runs, compare_runs).
+const TIMED = {
+  loop_timers: true,
+  port_conformance: 'completes a timeout with -ETIME|submitAndWait blocks|a signal every 20 ms|backs off when out of descriptors',
+  port_linux: true,
+  resources: true,
+  bench_openloop: true,
+  bench_truth: 'a second signal exits at once|open loop at a low rate|ping-pong --rate',
+  bench_report: 'the default `bench`',
+  connect: 'is quick',
+  memory_wave: true,
+  serve_memory: true,
+  pki: 'native memory',
+  serve_load: true,
+  bench_ab: 'bench ab on real runs',
+  compare_runs: true,
+};
 
 // Seconds each file took alone on the 2-core CI machine (default backend), for longest-first
 // scheduling; a file not listed counts as 10 s. Refresh from the "slowest files" list a run prints.
@@ -113,7 +129,19 @@ if (process.platform === 'linux' && (epollRest || !defaultOnly)) {
   passes.push({ label: 'epoll', env: { IOCPTLS_IO: 'epoll' }, files: epollFiles });
 }
 
-const all = passes.flatMap((p) => p.files.map((file) => ({ file, env: p.env, label: p.label ? `${name(file)} (${p.label})` : name(file), timed: TIMED.has(name(file)) })));
+const all = passes.flatMap((p) =>
+  p.files.flatMap((file) => {
+    const label = p.label ? `${name(file)} (${p.label})` : name(file);
+    const timed = TIMED[name(file)];
+    const job = { file, env: p.env, label, args: [], timed: false };
+    if (!timed) return [job];
+    if (timed === true) return [{ ...job, timed: true }];
+    return [
+      { ...job, label: `${label}, untimed tests`, args: ['--grep', timed, '--invert'] },
+      { ...job, label: `${label}, timed tests`, args: ['--grep', timed], timed: true },
+    ];
+  })
+);
 const weight = (j) => SECONDS[name(j.file)] ?? 10;
 const serialQueue = all.filter((j) => j.timed || jobs === 1);
 const parallelQueue = all.filter((j) => !j.timed && jobs > 1).sort((a, b) => weight(b) - weight(a));
@@ -127,7 +155,7 @@ console.log(
 function runFile(job) {
   return new Promise((resolve) => {
     const t0 = Date.now();
-    const child = spawn(node, [path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js'), ...mochaOpts, job.file], {
+    const child = spawn(node, [path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js'), ...mochaOpts, ...job.args, job.file], {
       cwd: root,
       env: { ...process.env, ...job.env },
       stdio: ['ignore', 'pipe', 'pipe'],
