@@ -1,21 +1,21 @@
 #!/usr/bin/env node
 // `npm test`: builds, runs the whole mocha suite on the default I/O backend and, with
-// IOCPTLS_IO=epoll, the files whose subject is the I/O backend (the loop, ports, data path, serve
-// and bench under load, connect: what the backend can change), and ends with one plain summary
-// line: "N passed, M failed".
+// IOCPTLS_IO=epoll, the files where that variable changes what runs (the data path, serve and
+// bench under load, connect: BACKEND below; the port, loop, timer and memory-wave suites run
+// every backend in one pass already), and ends with one plain summary line: "N passed, M failed".
 //
-// Each test file runs in its own mocha process. Files that measure time, rates, CPU or memory
-// (TIMED below) run one at a time in a serial lane, alone, so that nothing of ours competes
-// with what they measure; the rest run in --jobs parallel workers (most of their time is
-// waiting: CLI children starting, `bench -d N` windows, servers draining), longest first. Each
-// file's output is buffered and printed in one piece when it ends, so a failure reads as it
-// would alone; the slowest files and the failed ones are listed again before the summary.
+// Each test file runs in its own mocha process, several at once (--jobs): most of a file's time
+// is waiting (CLI children starting, `bench -d N` windows, servers draining), not CPU. Tests that
+// measure time, rates, CPU or memory (TIMED below: whole files, or the matching tests of a file)
+// run one at a time in a timed lane, beside at most one other file of ours; the rest fill the
+// workers, longest first. Each file's output is buffered and printed in one piece when it ends,
+// under a `--- file: N passed, M failed in S s` line, so a failure reads as it would alone; the
+// slowest files and the failed ones are listed again before the summary line.
 //
 // Everything runs on the node that runs this script (mocha, and through process.execPath the
 // CLI children), so another Node.js is tested with `/path/to/node scripts/run-tests.js`.
 //   --no-build        use dist/ as it is (CI builds once, then tests several Node versions)
-//   --full            the epoll pass runs the whole suite too (the full double pass; CI's job on
-//                     the first Node.js, see .ci/run)
+//   --full            the epoll pass runs the whole suite too (the full double pass in one go)
 //   --epoll-subset    the epoll pass runs the backend files only (the default; kept for callers)
 //   --epoll-rest      only the epoll pass over the files the default leaves out: after `npm test`,
 //                     it completes the full double pass without repeating anything (.ci/run)
@@ -23,6 +23,7 @@
 //   --jobs N          parallel workers for the untimed files (default: IOCPTLS_TEST_JOBS, else
 //                     CPUs + 1, at least 2 and at most 4); --jobs 1 runs everything in order
 //   --serial          the same as --jobs 1
+//   --dry-run         print which files would run where (and which tests are timed), run nothing
 //   other arguments   mocha specs (files or globs) instead of dist/test/**/*.test.js; arguments
 //                     starting with '-' go to every mocha process as they are
 // One file alone, as mocha sees it: `npx mocha dist/test/x.test.js`.
@@ -53,6 +54,7 @@ const full = flag('--full');
 const epollRest = flag('--epoll-rest');
 flag('--epoll-subset'); // the default now
 const serialOnly = flag('--serial');
+const dryRun = flag('--dry-run');
 const jobsArg = option('--jobs');
 const node = process.execPath;
 const cpus = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
@@ -67,12 +69,18 @@ if (!noBuild) {
   }
 }
 
-// What the backend can change: the rest (statistics, reports, HTML, compare, shards, A/B) runs the
-// same on either, and is most of the suite's time.
+// What the backend can change: the files that run the CLI or the engine on the backend IOCPTLS_IO
+// picks (the data path, serve and bench under load, connect). The rest (statistics, reports, HTML,
+// compare, shards, A/B) runs the same on either, and is most of the suite's time.
 const BACKEND = new Set([
-  'port_conformance', 'port_linux', 'loop_timers', 'large_flight', 'memory_wave', 'serve_memory', 'resources', 'io_fallback',
-  'session', 'session_resume', 'serve_clients', 'serve_load', 'serve_http', 'bench_counts', 'bench_connections', 'bench_errors', 'connect',
+  'large_flight', 'serve_memory', 'resources', 'serve_clients', 'serve_load', 'serve_http', 'bench_counts', 'bench_connections', 'bench_errors', 'connect',
 ]);
+// Files that choose their backends themselves and ignore IOCPTLS_IO: the port conformance suite, the
+// port specifics, the loop timers and the memory wave run every available backend (io_uring, its
+// fallback receive path, epoll) in one pass; the sans-I/O session has no port; io_fallback sets
+// IOCPTLS_IO per child. An epoll pass of them would run the very same tests again, so none does
+// (not even --full or --epoll-rest).
+const OWN_BACKENDS = new Set(['port_conformance', 'port_linux', 'loop_timers', 'memory_wave', 'session', 'session_resume', 'io_fallback']);
 
 // Tests that assert on time, rates, CPU or memory run in the timed lane: the whole file (true), or
 // only the tests whose full title matches (a mocha --grep; the rest of the file then runs in the
@@ -125,7 +133,9 @@ const where = `Node.js ${process.version}, OpenSSL ${process.versions.openssl}`;
 const named = argv.some((a) => !a.startsWith('-'));
 const passes = epollRest ? [] : [{ label: '', env: {}, files }];
 if (process.platform === 'linux' && (epollRest || !defaultOnly)) {
-  const epollFiles = epollRest ? files.filter((f) => !BACKEND.has(name(f))) : full || named ? files : files.filter((f) => BACKEND.has(name(f)));
+  const epollFiles = (epollRest ? files.filter((f) => !BACKEND.has(name(f))) : full || named ? files : files.filter((f) => BACKEND.has(name(f)))).filter(
+    (f) => !OWN_BACKENDS.has(name(f))
+  );
   passes.push({ label: 'epoll', env: { IOCPTLS_IO: 'epoll' }, files: epollFiles });
 }
 
@@ -150,6 +160,11 @@ console.log(
   `=== mocha: ${all.length} files (${passes.map((p) => `${p.files.length} on ${p.label || 'the default backend'}`).join(', ')}; ${where})\n` +
     `    ${parallelQueue.length} in ${jobs} parallel workers, ${serialQueue.length} timed ones one at a time beside at most one other`
 );
+
+if (dryRun) {
+  for (const j of [...serialQueue, ...parallelQueue]) console.log(`  ${j.timed ? 'timed lane' : 'workers   '}  ${j.label}${j.args.length ? `  [${j.args.join(' ')}]` : ''}`);
+  process.exit(0);
+}
 
 /** Runs one file in its own mocha; resolves with its counts and its whole output. */
 function runFile(job) {
