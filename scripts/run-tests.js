@@ -6,9 +6,9 @@
 //
 // Each test file runs in its own mocha process, several at once (--jobs): most of a file's time
 // is waiting (CLI children starting, `bench -d N` windows, servers draining), not CPU. Tests that
-// measure time, rates, CPU or memory (TIMED below: whole files, or the matching tests of a file)
-// run one at a time in a timed lane, beside at most one other file of ours; the rest fill the
-// workers, longest first. Each file's output is buffered and printed in one piece when it ends,
+// depend on how busy the machine is (TIMED below: whole files, or the matching tests of a file)
+// run one at a time in a timed lane, which takes one of the --jobs slots; the rest fill the
+// others, longest first. Each file's output is buffered and printed in one piece when it ends,
 // under a `--- file: N passed, M failed in S s` line, so a failure reads as it would alone; the
 // slowest files and the failed ones are listed again before the summary line.
 //
@@ -23,6 +23,7 @@
 //   --jobs N          parallel workers for the untimed files (default: IOCPTLS_TEST_JOBS, else
 //                     CPUs + 1, at least 2 and at most 4); --jobs 1 runs everything in order
 //   --serial          the same as --jobs 1
+//   --timed-alone     the timed lane runs after the workers, with nothing beside it
 //   --dry-run         print which files would run where (and which tests are timed), run nothing
 //   other arguments   mocha specs (files or globs) instead of dist/test/**/*.test.js; arguments
 //                     starting with '-' go to every mocha process as they are
@@ -55,6 +56,7 @@ const epollRest = flag('--epoll-rest');
 flag('--epoll-subset'); // the default now
 const serialOnly = flag('--serial');
 const dryRun = flag('--dry-run');
+const timedAlone = flag('--timed-alone');
 const jobsArg = option('--jobs');
 const node = process.execPath;
 const cpus = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
@@ -82,36 +84,44 @@ const BACKEND = new Set([
 // (not even --full or --epoll-rest).
 const OWN_BACKENDS = new Set(['port_conformance', 'port_linux', 'loop_timers', 'memory_wave', 'session', 'session_resume', 'io_fallback']);
 
-// Tests that assert on time, rates, CPU or memory run in the timed lane: the whole file (true), or
-// only the tests whose full title matches (a mocha --grep; the rest of the file then runs in the
-// parallel workers with --grep ... --invert). Timer precision and spinning (loop_timers,
-// port_conformance's timeouts, EINTR and EMFILE back-off, port_linux, resources); achieved rates
-// and schedule lag (bench_openloop, bench_truth's open loop and exit-at-once); run lengths (the
-// default bench "in about 10 s", connect next to a bare node's start); RSS and native memory
-// (memory_wave, serve_memory, pki's leak check); load spread and stop times (serve_load); A/B
-// verdicts from live runs, where a neighbour's load would be a difference between the sides
-// (bench ab on real runs, compare_runs).
+// Tests whose result depends on how busy the machine is run in the timed lane: the whole file
+// (true), or only the tests whose full title matches (a mocha --grep; the rest of the file then
+// runs in the workers with --grep ... --invert). Wall-clock bounds: timer precision and spinning
+// (loop_timers, port_conformance's timeouts, EINTR and EMFILE back-off, port_linux), achieved
+// rates and schedule lag (bench_openloop, bench_truth's open loop and exit-at-once), run lengths
+// (the default bench "in about 10 s", connect's and serve's start next to a bare node's, two
+// --start-at shards within 250 ms of each other), stop times and the
+// spread of a load over workers (serve_load); RSS, which a loaded machine blurs through GC and
+// trim timing (serve_memory, pki's leak check); A/B verdicts from rounds taken one after another
+// (bench ab on real runs), where a neighbour's burst would fall on one side.
+// Not here, although they measure: memory_wave (the loop's own accounting of native memory, exact
+// whatever the load), resources (CPU seconds of the server itself, not wall time; generous
+// deadlines), compare_runs (both sides run at the same time, so a neighbour's load falls on both).
 const TIMED = {
   loop_timers: true,
   port_conformance: 'completes a timeout with -ETIME|submitAndWait blocks|a signal every 20 ms|backs off when out of descriptors',
   port_linux: true,
-  resources: true,
   bench_openloop: true,
   bench_truth: 'a second signal exits at once|open loop at a low rate|ping-pong --rate',
   bench_report: 'the default `bench`',
   connect: 'is quick',
-  memory_wave: true,
+  serve_cli: 'starts quickly',
+  shards: 'two shards against nginx',
+  serve_load: true,
   serve_memory: true,
   pki: 'native memory',
-  serve_load: true,
   bench_ab: 'bench ab on real runs',
-  compare_runs: true,
 };
 
-// Seconds each file took alone on the 2-core CI machine (default backend), for longest-first
-// scheduling; a file not listed counts as 10 s. Refresh from the "slowest files" list a run prints.
+// Seconds each file took alone (one mocha per file, default backend, on the shared 2-core machine
+// at load 11-16), for longest-first scheduling; a file not listed counts as 10 s. Refresh from the
+// "slowest files" list a run prints.
 const SECONDS = {
-  bench_ab: 111, bench_connections: 20, bench_counts: 16, bench_errors: 8, bench_openloop: 14,
+  connect_errors: 142, compare_runs: 138, html_report: 117, bench_ab: 111, memory_wave: 86, connect: 82, pki: 73, bench_truth: 62,
+  serve_clients: 54, bench_rounds: 38, resources: 37, serve_cli: 33, bench_report: 32, compare_groups: 31, compare: 29, k8s_job: 28,
+  bench_resume: 26, port_conformance: 21, bench_connections: 20, large_flight: 19, cli_errors: 18, bench_counts: 16, bind: 15,
+  groups: 15, bench_openloop: 14, bench_errors: 8, compare_stats: 8, handshake_bytes: 8, loop_timers: 5, io_fallback: 5, report: 4,
+  port_linux: 2, mldsa: 2, html_parts: 1, port_iocp: 1,
 };
 
 const name = (file) => path.basename(file).replace(/\.test\.js$/, '');
@@ -153,12 +163,12 @@ const all = passes.flatMap((p) =>
   })
 );
 const weight = (j) => SECONDS[name(j.file)] ?? 10;
-const serialQueue = all.filter((j) => j.timed || jobs === 1);
+const serialQueue = all.filter((j) => j.timed || jobs === 1).sort((a, b) => weight(b) - weight(a));
 const parallelQueue = all.filter((j) => !j.timed && jobs > 1).sort((a, b) => weight(b) - weight(a));
 
 console.log(
   `=== mocha: ${all.length} files (${passes.map((p) => `${p.files.length} on ${p.label || 'the default backend'}`).join(', ')}; ${where})\n` +
-    `    ${parallelQueue.length} in ${jobs} parallel workers, ${serialQueue.length} timed ones one at a time beside at most one other`
+    `    ${serialQueue.length} in the timed lane (one at a time), ${parallelQueue.length} in the other workers; ${jobs} at once`
 );
 
 if (dryRun) {
@@ -208,16 +218,17 @@ function report(r) {
 
 async function main() {
   const t0 = Date.now();
-  // The timed lane starts at once and runs its files one after another; beside a timed file at
-  // most BESIDE_TIMED untimed files run (so it shares the machine with one other process of ours,
-  // not with --jobs of them), and once the lane is empty the untimed files get every worker.
-  const BESIDE_TIMED = jobs > 1 ? 1 : 0;
+  // The timed lane runs its files one after another, as one of the --jobs files at a time (so two
+  // timed files never overlap, and a timed file shares the machine with at most jobs - 1 others,
+  // as when the suite ran in one mocha beside a neighbour's build); with --timed-alone it runs
+  // after the workers, with nothing of ours beside it.
+  const BESIDE_TIMED = timedAlone ? 0 : Math.max(0, jobs - 1);
   let timedBusy = false;
   let untimedBusy = 0;
   let timedDoneAt = t0;
   await new Promise((done) => {
     const pump = () => {
-      if (!timedBusy && serialQueue.length > 0) {
+      if (!timedBusy && serialQueue.length > 0 && (!timedAlone || (untimedBusy === 0 && parallelQueue.length === 0))) {
         timedBusy = true;
         void runFile(serialQueue.shift()).then((r) => {
           timedBusy = false;
