@@ -87,16 +87,17 @@ const OWN_BACKENDS = new Set(['port_conformance', 'port_linux', 'loop_timers', '
 // Tests whose result depends on how busy the machine is run in the timed lane: the whole file
 // (true), or only the tests whose full title matches (a mocha --grep; the rest of the file then
 // runs in the workers with --grep ... --invert). Wall-clock bounds: timer precision and spinning
-// (loop_timers, port_conformance's timeouts, EINTR and EMFILE back-off, port_linux), achieved
-// rates and schedule lag (bench_openloop, bench_truth's open loop and exit-at-once), run lengths
+// (loop_timers, port_conformance's timeouts, EINTR and EMFILE back-off, port_linux); achieved
+// rates and schedule lag (bench_openloop, bench_truth's open loop and exit-at-once); run lengths
 // (the default bench "in about 10 s", connect's and serve's start next to a bare node's, two
-// --start-at shards within 250 ms of each other), stop times and the
-// spread of a load over workers (serve_load); RSS, which a loaded machine blurs through GC and
-// trim timing (serve_memory, pki's leak check); A/B verdicts from rounds taken one after another
-// (bench ab on real runs), where a neighbour's burst would fall on one side.
-// Not here, although they measure: memory_wave (the loop's own accounting of native memory, exact
-// whatever the load), resources (CPU seconds of the server itself, not wall time; generous
-// deadlines), compare_runs (both sides run at the same time, so a neighbour's load falls on both).
+// --start-at shards within 250 ms of each other); stop times and the spread of a load over
+// workers (serve_load). RSS growth judged batch by batch, which a loaded machine blurs through GC
+// timing (pki's leak check). A/B verdicts from rounds taken one after another (bench ab on real
+// runs), where a neighbour's burst would fall on one side.
+// Not here, although they measure: memory_wave and serve_memory (the loop's own accounting of
+// native memory, exact whatever the load; serve_memory polls RSS until it is back), resources
+// (CPU seconds of the server itself, not wall time; generous deadlines), compare_runs (both
+// sides run at the same time, so a neighbour's load falls on both).
 const TIMED = {
   loop_timers: true,
   port_conformance: 'completes a timeout with -ETIME|submitAndWait blocks|a signal every 20 ms|backs off when out of descriptors',
@@ -108,7 +109,6 @@ const TIMED = {
   serve_cli: 'starts quickly',
   shards: 'two shards against nginx',
   serve_load: true,
-  serve_memory: true,
   pki: 'native memory',
   bench_ab: 'bench ab on real runs',
 };
@@ -117,7 +117,7 @@ const TIMED = {
 // at load 11-16), for longest-first scheduling; a file not listed counts as 10 s. Refresh from the
 // "slowest files" list a run prints.
 const SECONDS = {
-  connect_errors: 142, compare_runs: 138, html_report: 117, bench_ab: 111, memory_wave: 86, connect: 82, pki: 73, bench_truth: 62,
+  serve_memory: 129, connect_errors: 142, compare_runs: 138, html_report: 117, bench_ab: 111, memory_wave: 86, connect: 82, pki: 73, bench_truth: 62,
   serve_clients: 54, bench_rounds: 38, resources: 37, serve_cli: 33, bench_report: 32, compare_groups: 31, compare: 29, k8s_job: 28,
   bench_resume: 26, port_conformance: 21, bench_connections: 20, large_flight: 19, cli_errors: 18, bench_counts: 16, bind: 15,
   groups: 15, bench_openloop: 14, bench_errors: 8, compare_stats: 8, handshake_bytes: 8, loop_timers: 5, io_fallback: 5, report: 4,
