@@ -90,7 +90,8 @@ const OWN_BACKENDS = new Set(['port_conformance', 'port_linux', 'loop_timers', '
 // (loop_timers, port_conformance's timeouts, EINTR and EMFILE back-off, port_linux); achieved
 // rates and schedule lag (bench_openloop, bench_truth's open loop and exit-at-once); run lengths
 // (the default bench "in about 10 s", connect's and serve's start next to a bare node's, two
-// --start-at shards within 250 ms of each other); stop times and the spread of a load over
+// --start-at shards within 250 ms of each other, a past --start-at named to the second after a
+// CLI start); stop times and the spread of a load over
 // workers (serve_load). RSS growth judged batch by batch, which a loaded machine blurs through GC
 // timing (pki's leak check). A/B verdicts from rounds taken one after another (bench ab on real
 // runs), where a neighbour's burst would fall on one side.
@@ -107,7 +108,7 @@ const TIMED = {
   bench_report: 'the default `bench`',
   connect: 'is quick',
   serve_cli: 'starts quickly',
-  shards: 'two shards against nginx',
+  shards: 'two shards against nginx|bad --shard / --start-at',
   serve_load: true,
   pki: 'native memory',
   bench_ab: 'bench ab on real runs',
