@@ -94,11 +94,12 @@ const OWN_BACKENDS = new Set(['port_conformance', 'port_linux', 'loop_timers', '
 // --start-at shards within 250 ms of each other, a past --start-at named to the second after a
 // CLI start); a stop under load within 3 s (serve_load). RSS growth judged batch by batch, which
 // a loaded machine blurs through GC timing (pki's leak check). A/B verdicts from rounds taken one
-// after another (bench ab on real runs), where a neighbour's burst would fall on one side.
+// after another (bench ab on real runs), where a neighbour's burst would fall on one side, and
+// from runs side by side (compare_runs: beside two other files at load 19 its latency rows no
+// longer gated).
 // Not here, although they measure: memory_wave and serve_memory (the loop's own accounting of
 // native memory, exact whatever the load; serve_memory polls RSS until it is back), resources
-// (CPU seconds of the server itself, not wall time; generous deadlines), compare_runs (both
-// sides run at the same time, so a neighbour's load falls on both).
+// (CPU seconds of the server itself, not wall time; generous deadlines).
 const TIMED = {
   loop_timers: true,
   port_conformance: 'completes a timeout with -ETIME|submitAndWait blocks|a signal every 20 ms|backs off when out of descriptors',
@@ -112,6 +113,7 @@ const TIMED = {
   serve_load: 'during load: totals printed',
   pki: 'native memory',
   bench_ab: 'bench ab on real runs',
+  compare_runs: true,
 };
 
 // Seconds each file took alone (one mocha per file, default backend, on the shared 2-core machine
