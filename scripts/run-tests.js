@@ -172,7 +172,7 @@ const serialQueue = all.filter((j) => j.timed || jobs === 1).sort((a, b) => weig
 const parallelQueue = all.filter((j) => !j.timed && jobs > 1).sort((a, b) => weight(b) - weight(a));
 
 console.log(
-  `=== mocha: ${all.length} files (${passes.map((p) => `${p.files.length} on ${p.label || 'the default backend'}`).join(', ')}; ${where})\n` +
+  X +
     `    ${parallelQueue.length} in ${jobs} workers, then ${serialQueue.length} in the timed lane (one at a time${timedBeside ? `, beside up to ${timedBeside} others` : ', alone'})`
 );
 
