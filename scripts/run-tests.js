@@ -172,7 +172,7 @@ const serialQueue = all.filter((j) => j.timed || jobs === 1).sort((a, b) => weig
 const parallelQueue = all.filter((j) => !j.timed && jobs > 1).sort((a, b) => weight(b) - weight(a));
 
 console.log(
-  X +
+  `=== mocha: ${passes.map((p) => `${p.files.length} files on ${p.label || 'the default backend'}`).join(', ')} in ${all.length} runs (${where})\n` +
     `    ${parallelQueue.length} in ${jobs} workers, then ${serialQueue.length} in the timed lane (one at a time${timedBeside ? `, beside up to ${timedBeside} others` : ', alone'})`
 );
 
