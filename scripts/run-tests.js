@@ -26,8 +26,8 @@
 //   --timed-beside N  let up to N untimed files run beside the timed lane (default 0: it runs
 //                     alone, after the workers; 1 suits a quiet machine)
 //   --dry-run         print which files would run where (and which tests are timed), run nothing
-//   other arguments   mocha specs (files or globs) instead of dist/test/**/*.test.js; arguments
-//                     starting with '-' go to every mocha process as they are
+//   other arguments   mocha specs (paths or globs) instead of dist/test/*.test.js; the rest
+//                     (--bail, --grep PATTERN...) go to every mocha process as they are
 // One file alone, as mocha sees it: `npx mocha dist/test/x.test.js`.
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
@@ -142,10 +142,13 @@ function specFiles(specs) {
   return [...new Set(out)];
 }
 
-const mochaOpts = argv.filter((a) => a.startsWith('-'));
-const files = specFiles(argv.filter((a) => !a.startsWith('-')));
+// A spec is a path or a glob (`dist/test/x.test.js`, `dist/test/serve_*.test.js`); anything else
+// (`--bail`, `--grep`, its pattern) goes to every mocha as it is.
+const isSpec = (a) => !a.startsWith('-') && (a.endsWith('.js') || a.includes('/') || /[*?]/.test(a));
+const mochaOpts = argv.filter((a) => !isSpec(a));
+const named = argv.some(isSpec);
+const files = specFiles(argv.filter(isSpec));
 const where = `Node.js ${process.version}, OpenSSL ${process.versions.openssl}`;
-const named = argv.some((a) => !a.startsWith('-'));
 const passes = epollRest ? [] : [{ label: '', env: {}, files }];
 if (process.platform === 'linux' && (epollRest || !defaultOnly)) {
   const epollFiles = (epollRest ? files.filter((f) => !BACKEND.has(name(f))) : full || named ? files : files.filter((f) => BACKEND.has(name(f)))).filter(
