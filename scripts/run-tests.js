@@ -92,7 +92,8 @@ const OWN_BACKENDS = new Set(['port_conformance', 'port_linux', 'loop_timers', '
 // rates and schedule lag (bench_openloop, bench_truth's open loop and exit-at-once); run lengths
 // (the default bench "in about 10 s", connect's and serve's start next to a bare node's, two
 // --start-at shards within 250 ms of each other, a past --start-at named to the second after a
-// CLI start); a stop under load within 3 s (serve_load). RSS growth judged batch by batch, which
+// CLI start); a stop under load within 3 s, and good clients' handshakes within serve's
+// --handshake-timeout 500 (serve_load). RSS growth judged batch by batch, which
 // a loaded machine blurs through GC timing (pki's leak check). A/B verdicts from rounds taken one
 // after another (bench ab on real runs), where a neighbour's burst would fall on one side, and
 // from runs side by side (compare_runs: beside two other files at load 19 its latency rows no
@@ -113,7 +114,7 @@ const TIMED = {
   connect: 'is quick',
   serve_cli: 'starts quickly',
   shards: 'two shards against nginx|bad --shard / --start-at',
-  serve_load: 'during load: totals printed',
+  serve_load: 'during load: totals printed|bad clients among good ones',
   pki: 'native memory',
   bench_ab: 'bench ab on real runs',
   compare_runs: true,
