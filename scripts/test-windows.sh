@@ -29,8 +29,11 @@ export WINEDLLOVERRIDES="mscoree,mshtml="
 export WINEARCH=win64
 unset DISPLAY WAYLAND_DISPLAY
 
-STAGE=$CACHE/stage
-LOGS=$CACHE/logs
+# One stage and log folder per checkout: two checkouts testing at once (worktrees, CI beside a
+# developer) each replaced the other's dist/ symlink in a shared stage, and one ran the other's build.
+TREE_ID=$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)
+STAGE=$CACHE/stage-$TREE_ID
+LOGS=$CACHE/logs-$TREE_ID
 NODE_EXE=$CACHE/node-$NODE_VERSION/bin/node.exe
 PASSED=0
 FAILED=0

@@ -4,14 +4,32 @@
 // open loop's start lag is measured and kept apart from the server's latency.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import { decodeHistogram } from '../src/engine/stats/histograms';
 import { dump, ROOT, RUN_JS, runCli, runCliJson } from './helpers/cli';
 import { startChildTlsServer, ChildServer } from './helpers/child_tls_server';
 import { startCountingServer, CountingServer } from './helpers/bench_peers';
 import { ensureNginx, startNginx, Nginx } from './helpers/nginx';
 
-/** Starts the CLI, sends `signals` at the given times (ms after start), collects what it printed. */
-function runWithSignals(args: string[], signals: Array<[number, NodeJS.Signals]>): Promise<{ code: number | null; out: string; err: string; ms: number; exitAfterLastSignalMs: number }> {
+/** Descriptors the process holds (Linux /proc; 0 once it is gone). */
+function fdCount(pid: number): number {
+  try {
+    return fs.readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Starts the CLI, sends `signals` at the given times (ms after start, or with `afterConnected`
+ * after the bench opened its connections: the embedded server's 32 and the client's 32 lift the
+ * process above 64 descriptors, from ~30), collects what it printed.
+ */
+function runWithSignals(
+  args: string[],
+  signals: Array<[number, NodeJS.Signals]>,
+  o: { afterConnected?: boolean } = {}
+): Promise<{ code: number | null; out: string; err: string; ms: number; exitAfterLastSignalMs: number }> {
   return new Promise((resolve) => {
     const t0 = Date.now();
     let lastSignalAt = t0;
@@ -20,14 +38,25 @@ function runWithSignals(args: string[], signals: Array<[number, NodeJS.Signals]>
     const err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => err.push(d));
-    const timers = signals.map(([at, sig]) =>
-      setTimeout(() => {
-        lastSignalAt = Date.now();
-        child.kill(sig);
-      }, at)
-    );
+    let timers: NodeJS.Timeout[] = [];
+    const arm = (later = 0) =>
+      (timers = signals.map(([at, sig]) =>
+        setTimeout(() => {
+          lastSignalAt = Date.now();
+          child.kill(sig);
+        }, at + later)
+      ));
+    const poll =
+      o.afterConnected && process.platform === 'linux'
+        ? setInterval(() => {
+            if (fdCount(child.pid!) < 64) return;
+            clearInterval(poll);
+            arm();
+          }, 20)
+        : (arm(o.afterConnected ? 5500 : 0), undefined); // no /proc: the start-up allowance it had before
     const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     child.on('close', (code) => {
+      clearInterval(poll);
       timers.forEach(clearTimeout);
       clearTimeout(killer);
       const now = Date.now();
@@ -45,7 +74,9 @@ describe('bench: interrupted runs, dying servers, exact accounting', function ()
   this.timeout(90_000);
 
   it('SIGINT mid-run: a valid JSON document marked interrupted, with totals that add up; exit 130', async () => {
-    const r = await runWithSignals(['bench', '-d', '30', '--json', '--close', 'fin'], [[8000, 'SIGINT']]);
+    // 2.5 s after the connections are up: the 1 s warmup, then 1.5 s measured (a fixed 8 s from
+    // the spawn waited for nothing when node started quickly, and for too little when it did not).
+    const r = await runWithSignals(['bench', '-d', '30', '--json', '--close', 'fin'], [[2500, 'SIGINT']], { afterConnected: true });
     assert.equal(r.code, 130, `exit ${r.code}\n${r.err}`);
     const d = JSON.parse(r.out);
     console.log(`      interrupted after ${(r.ms / 1000).toFixed(1)} s: ${d.totals.handshakes} handshakes in ${d.duration.toFixed(2)} s measured`);
@@ -59,7 +90,7 @@ describe('bench: interrupted runs, dying servers, exact accounting', function ()
   });
 
   it('SIGTERM, text output: the full report says it was interrupted; exit 143', async () => {
-    const r = await runWithSignals(['bench', '-d', '30', '--no-plot'], [[8000, 'SIGTERM']]);
+    const r = await runWithSignals(['bench', '-d', '30', '--no-plot'], [[2500, 'SIGTERM']], { afterConnected: true });
     assert.equal(r.code, 143, `exit ${r.code}\n${r.err}`);
     assert.match(r.out, /Interrupted by SIGTERM after \d+\.\d s of measurement/);
     assert.match(r.out, /│ Totals\s+│/);
@@ -97,11 +128,11 @@ describe('bench: interrupted runs, dying servers, exact accounting', function ()
       assert.match(r.stderr, /100\.0% of connections failed/);
     });
 
-    it('handshake: the server is SIGKILLed 2 s into -d 6: refused attempts fail the run, exit 1', async () => {
+    it('handshake: the server is SIGKILLed 2 s into -d 4: refused attempts fail the run, exit 1', async () => {
       server = await startChildTlsServer('idle');
       const s = server;
       void s.firstConnection.then(() => setTimeout(() => void s.kill('SIGKILL'), 2000));
-      const r = await runCliJson(['bench', `127.0.0.1:${server.port}`, '-d', '6', '-c', '4', '--warmup', '0']);
+      const r = await runCliJson(['bench', `127.0.0.1:${server.port}`, '-d', '4', '-c', '4', '--warmup', '0']);
       console.log(`      killed server: exit ${r.code}, ${r.doc.totals.handshakes} handshakes, errors ${JSON.stringify(r.doc.errors)}`);
       assert.equal(r.code, 1, dump(r));
       assert.ok(r.doc.totals.handshakes > 0);

@@ -254,8 +254,7 @@ describe('HTML report in headless Chromium', function () {
   });
 
   it('compare --html: both spectra on one chart, rates side by side on one scale, regressions highlighted', async () => {
-    await bench('many');
-    await bench('one');
+    await Promise.all([bench('many'), bench('one')]);
     const a = path.join(dir, 'many.json');
     const b = path.join(dir, 'one.json');
     // Sixteen connections -> one: the handshake rate drops, significantly; the other way it improves.

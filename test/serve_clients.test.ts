@@ -158,8 +158,7 @@ describe('serve: independent clients', function () {
       c.destroy();
       return { n, protocol };
     };
-    const on = await serve(CERT);
-    const off = await serve(['--no-tickets', ...CERT]);
+    const [on, off] = await Promise.all([serve(CERT), serve(['--no-tickets', ...CERT])]);
     const a = await sessions(on.port);
     const b = await sessions(off.port);
     assert.equal(a.protocol, 'TLSv1.3');
