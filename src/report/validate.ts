@@ -184,26 +184,13 @@ const rates = obj(Object.fromEntries(['handshakesPerSec', 'connectsPerSec', 'rou
 
 const errors = record(count);
 
-const totals = obj({
-  handshakes: count,
-  full: count,
-  resumed: count,
-  connects: count,
-  bytesIn: count,
-  bytesOut: count,
-  roundTrips: count,
-  'started?': count,
-  errors: count,
-});
+/** The counts that a run's totals and each interval's counters both carry. */
+const countFields = { handshakes: count, full: count, resumed: count, connects: count, bytesIn: count, bytesOut: count, roundTrips: count };
+
+const totals = obj({ ...countFields, 'started?': count, errors: count });
 
 const counters = obj({
-  handshakes: count,
-  full: count,
-  resumed: count,
-  connects: count,
-  bytesIn: count,
-  bytesOut: count,
-  roundTrips: count,
+  ...countFields,
   // Written since the open loop counted its starts; an older document's intervals lack it.
   'started?': count,
   'fullHandshakeSent?': count,
