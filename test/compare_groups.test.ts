@@ -3,9 +3,11 @@
 // by group agrees), handshake bytes that differ by exactly what the key shares differ by, and
 // the flag errors.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { interleavedOrder, runInterleaved } from '../src/engine/interleave';
 import { median } from '../src/engine/stats/median';
-import { dump, runCli, runCliJson } from './helpers/cli';
+import { startCountingServer } from './helpers/bench_peers';
+import { dump, ROOT, RUN_JS, runCli, runCliJson } from './helpers/cli';
 import { requirePq } from './helpers/openssl_release';
 import { dumpServe, startServe } from './helpers/serve';
 
@@ -79,6 +81,50 @@ describe('bench handshake --compare-groups', function () {
     // The bench workers' own CPU time (getrusage per thread) where the platform tells it.
     assert.equal(c.clientCpu, 'thread');
     assert.ok(x.clientCpuUsPerHandshake > 0 && p.clientCpuUsPerHandshake > 0, JSON.stringify(c.groups));
+  });
+
+  it('Ctrl-C (SIGINT) stops like bench: the runs so far compared and printed, "interrupted" said, exit 130', async function () {
+    // A Node TLS server that counts: SIGINT is sent once it has seen handshakes (the first run is
+    // measuring), not after a guessed delay that a loaded machine's slow start would outrun.
+    const server = await startCountingServer({});
+    const interrupt = async (json: boolean) => {
+      const args = ['bench', 'handshake', `127.0.0.1:${server.port}`, '--groups', 'X25519,P-256', '--compare-groups', '--rounds', '3', '-d', '3', '--warmup', '0', '-c', '2', '-w', '1', '--no-plot'];
+      const child = spawn(process.execPath, [RUN_JS, ...args, ...(json ? ['--json'] : [])], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString('utf8')));
+      child.stderr!.on('data', (d: Buffer) => (err += d.toString('utf8')));
+      const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
+      const killer = setTimeout(() => child.kill('SIGKILL'), 80_000);
+      try {
+        const seen = server.handshakes;
+        while (server.handshakes < seen + 20 && child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
+        child.kill('SIGINT');
+        return { code: await exited, out, err };
+      } finally {
+        clearTimeout(killer);
+        child.kill('SIGKILL');
+      }
+    };
+    try {
+      const j = await interrupt(true);
+      assert.equal(j.code, 130, `exit ${j.code}\nstderr: ${j.err}\nstdout: ${j.out.slice(0, 500)}`);
+      assert.match(j.err, /iocptls: SIGINT: stopping, the comparison covers the runs measured so far/);
+      const c = JSON.parse(j.out);
+      assert.equal(c.schema, 'iocptls.compare-groups/1');
+      assert.deepEqual(c.interrupted, { signal: 'SIGINT' });
+      assert.ok(c.order.length >= 1 && c.order.length < 6, `runs: ${c.order.join(' ')}`);
+      assert.equal(c.order[0], 'X25519');
+      assert.equal(c.groups.reduce((n: number, g: any) => n + g.rounds, 0), c.order.length);
+      assert.ok(c.groups[0].handshakes > 0, 'the first group was measured');
+
+      const t = await interrupt(false);
+      assert.equal(t.code, 130, `exit ${t.code}\nstderr: ${t.err}`);
+      assert.match(t.out, /X25519/);
+      assert.match(t.out, /Interrupted \(SIGINT\) after \d of 6 runs: the figures cover the runs measured so far/);
+    } finally {
+      await server.close();
+    }
   });
 
   it('against a target (serve --groups X25519:P-384), human output: one row per group with ratios', async () => {

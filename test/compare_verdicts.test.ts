@@ -278,6 +278,24 @@ describe('iocptls compare: verdicts and exit codes (command)', function () {
     assert.match(r.stdout, /^Smallest change detectable \(80% power\): Handshakes\/s mean \d+\.\d%/m);
   });
 
+  it('--html that cannot be written after the comparison (/dev/full): the table and verdict (or --json document) printed first, the file named, exit the verdict\'s code or 2', function () {
+    if (!fs.existsSync('/dev/full')) this.skip();
+    // /dev/full passes the check made before the comparison; the write fails with ENOSPC.
+    const line = /^iocptls: --html \/dev\/full: cannot write it: no space left on device \(ENOSPC\) \(the result is printed all the same\)$/m;
+    const ok = run([paths.a8, paths.b8, '--html', '/dev/full']);
+    assert.equal(ok.code, 2, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /^No regression of NEW beyond 5%/m);
+    assert.match(ok.stderr, line);
+    const bad = run([paths.base3, paths.slow3, '--html', '/dev/full']);
+    assert.equal(bad.code, 1, 'the verdict (regressed) outranks the file: ' + bad.stdout + bad.stderr);
+    assert.match(bad.stdout, /^REGRESSED: /m);
+    assert.match(bad.stderr, line);
+    const j = run([paths.sec1, paths.sec2, '--json', '--html', '/dev/full']);
+    assert.equal(j.code, 3, j.stdout + j.stderr);
+    assert.equal(JSON.parse(j.stdout).verdict, 'inconclusive');
+    assert.match(j.stderr, line);
+  });
+
   it('per-second A/A: exit 3, not 1; --inconclusive pass exits 0, fail exits 1; --json says verdict and exit code', () => {
     const r = run([paths.sec1, paths.sec2]);
     assert.equal(r.code, 3, r.stdout + r.stderr);

@@ -218,6 +218,69 @@ describe('user errors: no run lost, no number mislabelled', function () {
     });
   });
 
+  describe('a server that answers, then goes silent mid-run (for less than --timeout)', () => {
+    /**
+     * A TCP front that hands the connections of the first `answerMs` (from the first one, not from
+     * the server's start: the CLI's start-up is slow on a loaded machine) to a Node TLS server, and
+     * afterwards accepts and holds every connection without a word.
+     */
+    async function startGoingSilentServer(answerMs: number) {
+      const inner = tls.createServer({ cert: fs.readFileSync(fixture('localhost.pem')), key: fs.readFileSync(fixture('localhost.key')) });
+      inner.on('tlsClientError', () => {});
+      let first = 0;
+      let held = 0;
+      const sockets = new Set<net.Socket>();
+      const front = net.createServer({ pauseOnConnect: true }, (sock) => {
+        sockets.add(sock);
+        sock.on('close', () => sockets.delete(sock));
+        sock.on('error', () => {});
+        first ||= Date.now();
+        if (Date.now() - first < answerMs) inner.emit('connection', sock);
+        else held++;
+      });
+      await new Promise<void>((resolve, reject) => {
+        front.once('error', reject);
+        front.listen(0, '127.0.0.1', () => resolve());
+      });
+      return {
+        port: (front.address() as net.AddressInfo).port,
+        held: () => held,
+        close: () =>
+          new Promise<void>((r) => {
+            for (const s of sockets) s.destroy();
+            front.close(() => r());
+          }),
+      };
+    }
+
+    it('exits 1 naming the stop (the oldest cut-off attempt waited seconds, far beyond a handshake), the JSON document printed all the same', async () => {
+      const server = await startGoingSilentServer(1000);
+      try {
+        // --timeout (ms) far beyond the run: no attempt fails, they are only cut off at the end.
+        const r = await runCliJson(['bench', 'handshake', `127.0.0.1:${server.port}`, '-d', '6', '--warmup', '0', '-w', '1', '-c', '4', '--timeout', '30000'], { killAfterMs: 50_000 });
+        assert.equal(r.code, 1, dump(r));
+        assert.ok(server.held() > 0, 'the server held connections silently');
+        assertReconciles(r.doc);
+        assert.deepEqual(r.doc.errors, {});
+        const a = r.doc.accounting;
+        assert.ok(a.succeeded > 0, 'the server answered at first');
+        assert.equal(a.failed, 0);
+        assert.ok(a.cutOffWaiting.handshake > 0, JSON.stringify(a));
+        assert.ok(a.cutOffLongestMs >= 3000, `waited ${a.cutOffLongestMs} ms`);
+        assert.match(r.stderr, /^iocptls: the server stopped answering: \d+ attempts? (was|were) still waiting .*handshake reply.* when the run ended, the oldest for \d+\.\d s /m);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('a healthy short run against the embedded server still exits 0 (its cut-offs are a few ms old)', async () => {
+      const r = await runCliJson(['bench', ...QUICK], { killAfterMs: 40_000 });
+      assert.equal(r.code, 0, dump(r));
+      assert.doesNotMatch(r.stderr, /stopped answering/);
+      assert.ok((r.doc.accounting.cutOffLongestMs ?? 0) < 3000, JSON.stringify(r.doc.accounting));
+    });
+  });
+
   describe('a server that accepts and never answers', () => {
     let silent: Awaited<ReturnType<typeof startSilentServer>>;
     before(async () => {

@@ -334,6 +334,43 @@ export function verdict(kind: BenchKind, doc: ResultDocument): { message: string
   } else if (doc.errorRate && doc.errorRate.ratio > doc.errorRate.max) {
     const what = kind === 'handshake' ? 'attempts' : 'connections';
     out.push({ message: `${(doc.errorRate.ratio * 100).toFixed(1)}% of ${what} failed (more than --max-error-rate ${+(doc.errorRate.max * 100).toFixed(3)}%)${mostly}` });
+  } else if (kind !== 'connections') {
+    // A capacity run's attempts waiting at the end are the limit it was sent to find, which its report names.
+    const silent = serverWentSilent(doc);
+    if (silent) out.push({ message: silent });
   }
   return out;
+}
+
+/** The least wait for a cut-off attempt that counts as a server gone silent, whatever the handshakes took. */
+export const SILENT_MIN_MS = 3000;
+/** ...and how many times the run's handshake p99 it must be, so that a slow (not silent) server never trips it. */
+export const SILENT_P99_FACTOR = 10;
+
+/**
+ * A server that answered and then stopped answering for less than --timeout before the end leaves
+ * no error at all: its last attempts are merely cut off when the run ends. A normal run's cut-offs
+ * are the attempts in flight at the last instant, so the oldest has waited about one handshake
+ * (a few ms; under load or queueing, up to the p99). An attempt that waited seconds, and ten times
+ * longer than 99% of the run's handshakes took, was not in flight but ignored: the run did not
+ * measure what it claims for its last seconds, and must not pass. The 3 s floor keeps a run with
+ * few or very fast handshakes (a p99 of 100 µs) from failing on one scheduling hiccup of the
+ * client's own; the factor keeps a slow but answering server (p99 of 1 s) from failing at all.
+ */
+function serverWentSilent(doc: ResultDocument): string | undefined {
+  const a = doc.accounting;
+  if (!a || a.cutOff === 0 || a.cutOffLongestMs === undefined) return undefined;
+  const p99Us = doc.latency.handshake?.p99;
+  const limitMs = Math.max(SILENT_MIN_MS, p99Us !== undefined ? (SILENT_P99_FACTOR * p99Us) / 1000 : 0);
+  if (a.cutOffLongestMs < limitMs) return undefined;
+  const w = a.cutOffWaiting ?? { connect: 0, handshake: 0 };
+  const plural = (n: number) => (n === 1 ? ' was' : 's were');
+  const unit = a.unit === 'handshake' ? 'attempt' : 'connection';
+  const waiting =
+    w.handshake > 0 && w.connect > 0
+      ? `${a.cutOff} ${unit}${plural(a.cutOff)} still waiting (${w.handshake} for the server's handshake reply, ${w.connect} for the TCP connect)`
+      : w.connect > 0
+        ? `${w.connect} ${unit}${plural(w.connect)} still waiting for the TCP connect`
+        : `${a.cutOff} ${unit}${plural(a.cutOff)} still waiting for the server's handshake reply`;
+  return `the server stopped answering: ${waiting} when the run ended, the oldest for ${(a.cutOffLongestMs / 1000).toFixed(1)} s (more than ${(limitMs / 1000).toFixed(1)} s, ${SILENT_P99_FACTOR}x the handshake p99 or ${SILENT_MIN_MS / 1000} s)`;
 }

@@ -86,9 +86,12 @@ export async function runCompareGroups(input: CompareGroupsInput): Promise<Group
   const runs: GroupRun[] = [];
   let serverDoc: Awaited<ReturnType<ServeChild['stop']>>;
   try {
+    const stopped = () => options.control?.interruptedBy !== undefined;
     await runInterleaved({
       variants: groups,
       rounds,
+      // A signal (options.control) ends the run under way and starts no other: the runs so far are compared.
+      shouldStop: stopped,
       run: async (group, _index, round) => {
         const meter = new ProcessCpuMeter();
         const o: BenchOptions = {
@@ -102,6 +105,9 @@ export async function runCompareGroups(input: CompareGroupsInput): Promise<Group
         };
         const doc = input.documentOf(await runBench(o), o);
         if (server) doc.target.embedded = true;
+        // A run cut short by the signal is kept if it measured something (a shorter round); one
+        // stopped in its warmup would be a round of 0 handshakes/s, a false median: left out.
+        if (stopped() && doc.totals.handshakes === 0) return doc;
         runs.push({ group, round, doc, processCpuUsPerHandshake: meter.usPerHandshake() });
         return doc;
       },
@@ -139,6 +145,7 @@ export async function runCompareGroups(input: CompareGroupsInput): Promise<Group
     order: runs.map((r) => r.group),
     groups: summaries,
   };
+  if (options.control?.interruptedBy) comparison.interrupted = { signal: options.control.interruptedBy };
   if (serverDoc) comparison.server = { handshakes: serverDoc.totals.handshakes, groups: { ...(serverDoc.totals.groups ?? {}) } };
   return comparison;
 }

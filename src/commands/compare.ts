@@ -1,13 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Args, Flags } from '@oclif/core';
-import { PlainCommand } from '../cli/base';
+import { EXIT_USAGE, PlainCommand } from '../cli/base';
 import { significanceFlags } from '../cli/significance_flags';
 import { ConfigError } from '../engine/errors';
 import { CompareError, Comparison, compareHistory, compareResults, exitCodeFor } from '../report/compare';
 import { detectableLine, methodLine, renderComparisonMarkdown, renderComparisonTable, verdictLines } from '../report/compareRender';
-import { assertWritable } from '../cli/files';
-import { writeCompareHtml } from '../report/html';
+import { assertWritable, reportUnwritten, writeOutputs } from '../cli/files';
+import { renderCompareHtml } from '../report/html';
 import { ResultDocument, ResultFileError, readResult } from '../report/result';
 
 /** The files --history names: each file as given, each directory's *.json files. */
@@ -80,10 +80,10 @@ export default class Compare extends PlainCommand {
     const { args, flags } = await this.parse(Compare);
     let cmp: Comparison;
     let names: { base: string; next: string };
+    let baseDoc: ResultDocument;
+    let newDoc: ResultDocument;
     try {
       if (flags.html !== undefined) assertWritable('--html', flags.html);
-      let baseDoc: ResultDocument;
-      let newDoc: ResultDocument;
       if (flags.history) {
         if (!args.base || args.new) throw new ConfigError('with --history, give only NEW: `compare NEW --history DIR`');
         const files = historyFiles(flags.history);
@@ -101,7 +101,6 @@ export default class Compare extends PlainCommand {
         cmp = compareResults(baseDoc, newDoc, { thresholdPct: flags.threshold, alpha: flags.alpha });
         names = { base: args.base, next: args.new };
       }
-      if (flags.html) writeCompareHtml(flags.html, baseDoc, newDoc, cmp, names);
     } catch (err) {
       if (err instanceof ResultFileError || err instanceof CompareError) {
         // Files that cannot be compared are the command line's problem (exit 2), with their own code under --json.
@@ -112,6 +111,9 @@ export default class Compare extends PlainCommand {
       throw err;
     }
     cmp.exitCode = exitCodeFor(cmp.verdict, flags.inconclusive);
+    // --html was checked before the comparison; a write that still fails (a full disk, a directory
+    // removed meanwhile) must not cost the verdict: it is said after the table, not thrown.
+    const unwritten = writeOutputs([{ flag: '--html', file: flags.html, write: (f) => fs.writeFileSync(f, renderCompareHtml(baseDoc, newDoc, cmp, names)) }]);
 
     const markdown = renderComparisonMarkdown(cmp, names);
     const summaryFile = process.env.GITHUB_STEP_SUMMARY;
@@ -136,7 +138,9 @@ export default class Compare extends PlainCommand {
         this.log(verdictLines(cmp).join('\n'));
       }
     }
-    process.exitCode = cmp.exitCode;
+    reportUnwritten(unwritten);
+    // A verdict's own code (regressed 1, inconclusive 3) outranks a file not written; else 2, a file was wrong.
+    process.exitCode = cmp.exitCode === 0 && unwritten.length ? EXIT_USAGE : cmp.exitCode;
     return cmp;
   }
 }

@@ -69,6 +69,8 @@ export interface GroupComparison {
   groups: GroupSummary[];
   /** The embedded server's own count of handshakes, by group (all rounds, warmups included). */
   server?: { handshakes: number; groups: Record<string, number> };
+  /** Ended by a signal: the groups and rounds are those measured until then (`order`, `groups[].rounds`). */
+  interrupted?: { signal: string };
 }
 
 function addTotals(into: CounterSnapshot, d: ResultDocument): void {
@@ -200,6 +202,16 @@ export function renderGroupComparison(c: GroupComparison, opts: { color: boolean
   if (c.clientCpu === 'process') notes.push('Client CPU: CPU time of the whole client process per handshake, between its first and last 1 s tick (warmup excluded); the server runs in its own process.');
   else if (c.clientCpu === 'thread') notes.push("Client CPU: the bench workers' own CPU time per handshake (getrusage per thread).");
   else notes.push('Client CPU: not measured (needs runs of 2 s or more).');
+  if (c.interrupted) {
+    const missing = c.groups.filter((g) => g.rounds === 0).map((g) => g.group);
+    notes.push(
+      p.yellow(
+        `Interrupted (${c.interrupted.signal}) after ${c.order.length} of ${c.groups.length * Number(c.params.rounds)} runs: the figures cover the runs measured so far` +
+          (missing.length ? `; not measured: ${missing.join(', ')}` : '') +
+          '.'
+      )
+    );
+  }
   const errors = c.groups.filter((g) => g.errors > 0);
   for (const g of errors) notes.push(p.red(`${g.group}: ${formatCount(g.errors)} errors`));
   for (const g of c.groups) {

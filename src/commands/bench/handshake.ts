@@ -2,6 +2,8 @@ import { Flags } from '@oclif/core';
 import { EXIT_FAILURE } from '../../cli/base';
 import { BenchCommand, benchArgs, commonBenchFlags, parsePercent } from '../../cli/bench_command';
 import { runCompareGroups } from '../../cli/compare_groups';
+import { signalExitCode, stopOnSignals } from '../../cli/stop_on_signals';
+import { BenchControl } from '../../engine/bench';
 import { handshakeFlags, handshakeOptions } from '../../cli/handshake_flags';
 import { ConfigError } from '../../engine/errors';
 import { GroupComparison, renderGroupComparison } from '../../report/group_compare';
@@ -47,15 +49,27 @@ export default class BenchHandshake extends BenchCommand {
     const { options, backend } = await this.prepareBench('handshake', args.target, flags, extra);
     const maxErrorRate = parsePercent(flags['max-error-rate'], '--max-error-rate');
     const tty = process.stderr.isTTY && !this.jsonEnabled();
-    const comparison = await runCompareGroups({
-      options,
-      backend,
-      rounds,
-      documentOf: (run, o) => this.documentOf('handshake', run, o, backend, maxErrorRate),
-      progress: tty ? (line) => process.stderr.write(`\r  ${line}\x1b[K`) : undefined,
-    });
+    // Ctrl-C (SIGTERM, SIGHUP) as in bench: the run under way stops, no other starts, and the runs so far are compared.
+    const control = (options.control = new BenchControl());
+    const release = stopOnSignals(control, { clearLine: tty, covers: 'the comparison covers the runs measured so far' });
+    let comparison: GroupComparison;
+    try {
+      comparison = await runCompareGroups({
+        options,
+        backend,
+        rounds,
+        documentOf: (run, o) => this.documentOf('handshake', run, o, backend, maxErrorRate),
+        progress: tty ? (line) => process.stderr.write(`\r  ${line}\x1b[K`) : undefined,
+      });
+    } finally {
+      release();
+    }
     if (tty) process.stderr.write('\r\x1b[K');
     if (!this.jsonEnabled()) this.log(renderGroupComparison(comparison, { color: process.stdout.isTTY === true }));
+    if (comparison.interrupted) {
+      process.exitCode = signalExitCode(comparison.interrupted.signal as NodeJS.Signals);
+      return comparison;
+    }
     const failed = comparison.groups.filter((g) => g.handshakes === 0);
     if (failed.length) {
       process.stderr.write(`iocptls: no handshake succeeded with ${failed.map((g) => g.group).join(', ')}\n`);
