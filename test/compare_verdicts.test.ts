@@ -95,6 +95,15 @@ describe('compare verdicts: rounds', function () {
     assert.ok(rate.significance!.ci!.high < 0);
   });
 
+  it('2 vs 2 rounds decide nothing, even -60%: inconclusive, too few samples to weigh the noise (MIN_DECISION_SAMPLES)', () => {
+    const cmp = compareResults(roundsDoc(1, 2), roundsDoc(2, 2, { scale: 2.5 }), { thresholdPct: 5 });
+    assert.equal(cmp.verdict, 'inconclusive');
+    const rate = gatedRate(cmp);
+    assert.ok(rate.changePct! < -50, String(rate.changePct));
+    assert.match(rate.significance!.why!, /^2 vs 2 samples: too few to weigh the run-to-run noise/);
+    assert.match(rate.significance!.settle!, /--rounds 8/);
+  });
+
   it('4 vs 4 rounds, rate halved and p50 doubled: regressed on both (Holm over the gated metrics leaves the power)', () => {
     const cmp = compareResults(roundsDoc(3, 4), roundsDoc(4, 4, { scale: 2 }), { thresholdPct: 5 });
     assert.equal(cmp.verdict, 'regressed');
@@ -231,7 +240,8 @@ describe('compare verdicts: history of baseline runs', function () {
 
 describe('bench ab: rounds that cannot decide', () => {
   it('warns below the default recipe with the detectable change, and not at it', () => {
-    assert.match(roundsWarning(2, 5, 0.05)!, /^2 rounds per side detect only changes of \d+% or more at 5% round-to-round noise \(8 rounds: \d+%\)/);
+    assert.match(roundsWarning(4, 5, 0.05)!, /^4 rounds per side detect only changes of \d+% or more at 5% round-to-round noise \(8 rounds: \d+%\)/);
+    assert.match(roundsWarning(2, 5, 0.05)!, /^2 rounds per side can never decide: a verdict needs 6 rounds or more in all/);
     assert.equal(roundsWarning(RECIPE_ROUNDS, 5, 0.05), null);
   });
 });

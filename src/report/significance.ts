@@ -65,6 +65,14 @@ export const DEFAULT_ALPHA = 0.05;
 export const POWER = 0.8;
 /** The default recipe (docs/compare.md, bench/calibration.js): rounds per run that see a 10% change at 5% run-to-run noise 90% of the time. */
 export const RECIPE_ROUNDS = 8;
+/**
+ * The fewest samples, both sides together, that may decide a verdict: a t-test on 2 vs 2 has 2
+ * degrees of freedom, and its noise estimate is so unstable that an A/A pair of a real machine read
+ * "regressed" (2 rounds of bench ab, p 0.032): the test is exact only for normal noise, and with two
+ * samples a side nothing checks that. 3 vs 3 (the smallest sample the issue's -60% case needs) and
+ * a history of 5 runs against one new run decide.
+ */
+export const MIN_DECISION_SAMPLES = 6;
 /** Baseline runs a history needs before one new run can be judged against it (docs/compare.md). */
 export const RECIPE_HISTORY = 10;
 /** A percentile is tested only when the median sample has at least this many events above it: p99 needs 1,000 events per sample. */
@@ -154,6 +162,8 @@ export const TYPICAL_NOISE = 0.05;
  */
 export function roundsWarning(rounds: number, thresholdPct: number, alpha: number): string | null {
   if (rounds >= RECIPE_ROUNDS) return null;
+  if (2 * rounds < MIN_DECISION_SAMPLES)
+    return `${rounds} rounds per side can never decide: a verdict needs ${MIN_DECISION_SAMPLES} rounds or more in all, so every one will be inconclusive (use --rounds ${RECIPE_ROUNDS})`;
   const sd = Math.log(1 + TYPICAL_NOISE);
   const at = (n: number) => detectablePct({ se: sd * Math.sqrt(2 / n), df: 2 * n - 2 }, alpha / 3);
   return (
@@ -288,6 +298,13 @@ function decide(pending: Tested[], o: SignificanceOptions, source: SampleSource)
     if (!t) {
       why({
         why: `${sig.n.base} vs ${sig.n.next} samples: no estimate of the run-to-run noise`,
+        settle: `run both with --rounds ${RECIPE_ROUNDS}, or judge NEW against a --history of ${RECIPE_HISTORY}+ baseline runs`,
+      });
+      continue;
+    }
+    if (sig.n.base + sig.n.next < MIN_DECISION_SAMPLES) {
+      why({
+        why: `${sig.n.base} vs ${sig.n.next} samples: too few to weigh the run-to-run noise (a verdict needs ${MIN_DECISION_SAMPLES} or more, both sides together)`,
         settle: `run both with --rounds ${RECIPE_ROUNDS}, or judge NEW against a --history of ${RECIPE_HISTORY}+ baseline runs`,
       });
       continue;
