@@ -5,23 +5,14 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fixture } from './helpers/cli';
-import { connectTls, dumpServe, echoOnce, readN, sendAll, ServeProcess, sleep, startServe, until } from './helpers/serve';
+import { connectTls, dumpServe, echoOnce, readN, sendAll, ServeProcess, servesEachTest, sleep, startServe, until } from './helpers/serve';
 
 const run = promisify(execFile);
 const CERT = ['--cert', fixture('localhost.pem'), '--key', fixture('localhost.key')];
 
 describe('serve: independent clients', function () {
   this.timeout(30_000);
-  let servers: ServeProcess[] = [];
-  const serve = async (args: string[]) => {
-    const s = await startServe(args);
-    servers.push(s);
-    return s;
-  };
-  afterEach(async () => {
-    await Promise.all(servers.map((s) => s.stop('SIGKILL', 2000)));
-    servers = [];
-  });
+  const serve = servesEachTest();
 
   it('http: curl keep-alive reuses one connection, --http1.0 closes, bodies are exact', async () => {
     const s = await serve(['--mode', 'http', '--body-size', '100000', ...CERT]);

@@ -9,25 +9,16 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { dump, fixture, runCli } from './helpers/cli';
-import { CA, connectTls, dumpServe, echoOnce, ServeProcess, sleep, startServe, until } from './helpers/serve';
+import { CA, connectTls, dumpServe, echoOnce, ServeProcess, servesEachTest, sleep, startServe, until } from './helpers/serve';
 
 const CERT = ['--cert', fixture('localhost.pem'), '--key', fixture('localhost.key')];
 
 describe('serve: one server over its workers', function () {
   this.timeout(60_000);
-  let servers: ServeProcess[] = [];
   let tmp = '';
   before(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'iocptls-hardening-'))));
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-  const serve = async (args: string[]) => {
-    const s = await startServe(args);
-    servers.push(s);
-    return s;
-  };
-  afterEach(async () => {
-    await Promise.all(servers.map((s) => s.stop('SIGKILL', 2000)));
-    servers = [];
-  });
+  const serve = servesEachTest();
 
   it('-w 2 --max-connections 100 admits 100 of 150 concurrent clients, not 150 (one count for all workers)', async () => {
     const s = await serve(['-w', '2', '--max-connections', '100', ...CERT]);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import tls from 'node:tls';
 import { fixture } from './helpers/cli';
-import { CA, connectTls, dumpServe, echoOnce, readN, ServeProcess, sleep, startServe, until } from './helpers/serve';
+import { CA, connectTls, dumpServe, echoOnce, readN, ServeProcess, servesEachTest, sleep, startServe, until } from './helpers/serve';
 
 const CERT = ['--cert', fixture('localhost.pem'), '--key', fixture('localhost.key')];
 
@@ -80,16 +80,7 @@ const badClients = {
 
 describe('serve: load and abuse', function () {
   this.timeout(60_000);
-  let servers: ServeProcess[] = [];
-  const serve = async (args: string[]) => {
-    const s = await startServe(args);
-    servers.push(s);
-    return s;
-  };
-  afterEach(async () => {
-    await Promise.all(servers.map((s) => s.stop('SIGKILL', 2000)));
-    servers = [];
-  });
+  const serve = servesEachTest();
 
   it('500 concurrent clients over 2 workers: all served, spread by SO_REUSEPORT', async () => {
     const s = await serve(['--workers', '2', ...CERT]);

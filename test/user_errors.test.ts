@@ -10,7 +10,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { dump, fixture, ROOT, RUN_JS, runCli, runCliJson } from './helpers/cli';
 import { startSilentServer } from './helpers/node_tls';
-import { CA, dumpServe, echoOnce, ServeProcess, sleep, startServe, until } from './helpers/serve';
+import { CA, dumpServe, echoOnce, ServeProcess, servesEachTest, sleep, startServe, until } from './helpers/serve';
 
 const CERT = ['--cert', fixture('localhost.pem'), '--key', fixture('localhost.key')];
 const QUICK = ['-d', '1', '--warmup', '0', '-w', '1', '--server-workers', '1'];
@@ -84,16 +84,7 @@ describe('user errors: no run lost, no number mislabelled', function () {
   });
 
   describe('serve', () => {
-    let servers: ServeProcess[] = [];
-    const serve = async (args: string[]) => {
-      const s = await startServe(args);
-      servers.push(s);
-      return s;
-    };
-    afterEach(async () => {
-      await Promise.all(servers.map((s) => s.stop('SIGKILL', 2000)));
-      servers = [];
-    });
+    const serve = servesEachTest();
 
     it('--host localhost binds what the name resolves to, and clients reach it', async () => {
       const s = await serve(['--host', 'localhost', '-w', '1', ...CERT]);

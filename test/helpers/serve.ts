@@ -134,6 +134,23 @@ export function startServe(args: string[], o: StartServeOptions = {}): Promise<S
 }
 
 /** A readable dump of a serve exit, for assertion messages. */
+/**
+ * startServe for the tests of one describe: every server a test starts is SIGKILLed after that
+ * test, whether it passed or not (call it in the describe's body, where mocha hooks belong).
+ */
+export function servesEachTest(): (args: string[], o?: StartServeOptions) => Promise<ServeProcess> {
+  let servers: ServeProcess[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.map((s) => s.stop('SIGKILL', 2000)));
+    servers = [];
+  });
+  return async (args, o) => {
+    const s = await startServe(args, o);
+    servers.push(s);
+    return s;
+  };
+}
+
 export function dumpServe(x: ServeExit): string {
   return `exit ${x.code}${x.signal ? ` (${x.signal})` : ''} after ${Math.round(x.stopMs)} ms\n--- stdout\n${x.stdout.slice(0, 3000)}\n--- stderr\n${x.stderr.slice(-3000)}`;
 }
