@@ -23,6 +23,9 @@ import { buildResult, ResultDocument, StartAt } from '../report/result';
 import { renderResult } from '../report/table';
 import { renderProgress } from '../report/progress';
 import { signalExitCode, stopOnSignals } from './stop_on_signals';
+import { checkRendezvousFlags, finishShared, openRendezvous, RendezvousFlags, runIdentity } from './rendezvous_run';
+import { renderShards } from '../report/shards_table';
+import { decodeHistogram, Histogram } from '../engine/stats/histograms';
 
 export const benchArgs = {
   target: Args.string({ description: 'HOST:PORT to benchmark [default: an embedded server on 127.0.0.1]' }),
@@ -77,10 +80,13 @@ export abstract class BenchCommand extends IocptlsCommand {
   static enableJsonFlag = true;
 
   protected async runBenchFrom(kind: BenchKind, targetArg: string | undefined, flags: BenchFlags, extra: Partial<BenchOptions>): Promise<ResultDocument> {
-    const { options, backend, target, shard, whole, startAtMs } = await this.prepareBench(kind, targetArg, flags, extra);
+    const { options, backend, target, shard, whole, startAtMs, rendezvousAt } = await this.prepareBench(kind, targetArg, flags, extra);
     const maxErrorRate = parsePercent(flags['max-error-rate'], '--max-error-rate');
     const progress = process.stderr.isTTY && !this.jsonEnabled();
     const rounds = options.rounds ?? 1;
+    // --rendezvous: shard 0 listens, the others join, before any worker starts.
+    const shared = rendezvousAt && shard ? await openRendezvous(flags as RendezvousFlags, rendezvousAt, shard, runIdentity(kind, target, shard, whole)) : undefined;
+    if (shared) options.startGate = () => shared.gate();
     if (progress) {
       const each = options.count ? `${options.count} handshakes` : `${options.warmupSec}+${options.durationSec} s`;
       const shape = rounds > 1 ? `${rounds} rounds of ${each}, ${options.roundPauseSec} s apart` : each;
@@ -97,15 +103,30 @@ export abstract class BenchCommand extends IocptlsCommand {
     let run: BenchRun;
     try {
       run = await runBench(options);
+    } catch (e) {
+      shared?.close();
+      throw e;
     } finally {
       release();
     }
     if (progress) process.stderr.write('\r\x1b[K');
-    const doc = this.#document(kind, run, options, backend, maxErrorRate, shard && { ...shard, whole });
-    if (doc.startAt?.lateMs !== undefined && doc.startAt.lateMs > LATE_START_WARN_MS) {
-      process.stderr.write(`iocptls: warning: started ${doc.startAt.lateMs.toFixed(0)} ms after --start-at ${doc.startAt.intended}: give the shards more time to get ready\n`);
+    const own = this.#document(kind, run, options, backend, maxErrorRate, shard && { ...shard, whole, rendezvous: shared?.address });
+    if (own.startAt?.lateMs !== undefined && own.startAt.lateMs > LATE_START_WARN_MS) {
+      const what = shared ? `the start shard 0 announced (${own.startAt.intended})` : `--start-at ${own.startAt.intended}`;
+      process.stderr.write(`iocptls: warning: started ${own.startAt.lateMs.toFixed(0)} ms after ${what}: ${shared ? 'a busy machine, or clocks out of sync' : 'give the shards more time to get ready'}\n`);
     }
-    const primary = kind === 'pingpong' || (kind === 'connections' && run.histograms.rtt) ? run.histograms.rtt : run.histograms.handshake;
+    // Shard 0 of a rendezvous answers for the whole run: the merged document replaces its own.
+    let doc = own;
+    let failures: string[] = [];
+    if (shared) {
+      const stop = stopSignal();
+      const outcome = await finishShared(shared, own, stop.signalled).finally(stop.release);
+      doc = outcome.doc;
+      failures = outcome.failures;
+      for (const w of outcome.warnings) process.stderr.write(`iocptls: warning: ${w}\n`);
+    }
+    const primary = doc === own ? (kind === 'pingpong' || (kind === 'connections' && run.histograms.rtt) ? run.histograms.rtt : run.histograms.handshake) : mergedPrimary(doc);
+    const primaryIsRtt = doc === own ? primary === run.histograms.rtt && primary !== undefined : doc.kind === 'pingpong';
     // The paths were checked before the run; a write that still fails (a full disk, a directory
     // removed meanwhile) is said, and the measured result is shown all the same.
     const unwritten = writeOutputs([
@@ -116,17 +137,18 @@ export abstract class BenchCommand extends IocptlsCommand {
     if (!this.jsonEnabled()) {
       const color = process.stdout.isTTY === true;
       this.log(renderResult(doc, { color }));
+      if (doc !== own) this.log(renderShards(doc, { color }) ?? '');
       if (flags.plot && primary && primary.totalCount > 0) {
-        this.log(plotLatency(primary, { title: primary === run.histograms.rtt ? 'Round-trip latency' : 'Handshake latency' }));
+        this.log(plotLatency(primary, { title: primaryIsRtt ? 'Round-trip latency' : 'Handshake latency' }));
       }
     } else if (doc.client?.warning) {
       process.stderr.write(`iocptls: warning: ${doc.client.warning}\n`);
     }
     reportUnwritten(unwritten);
-    for (const line of verdict(kind, doc)) process.stderr.write(`iocptls: ${line.message}\n`);
-    const failed = verdict(kind, doc).length > 0;
+    const verdicts = [...verdict(kind, doc).map((v) => v.message), ...failures];
+    for (const line of verdicts) process.stderr.write(`iocptls: ${line}\n`);
     if (run.interrupted) process.exitCode = signalExitCode(run.interrupted as NodeJS.Signals);
-    else if (failed) process.exitCode = EXIT_FAILURE;
+    else if (verdicts.length > 0) process.exitCode = EXIT_FAILURE;
     else if (unwritten.length) process.exitCode = EXIT_USAGE;
     return doc;
   }
@@ -188,7 +210,8 @@ export abstract class BenchCommand extends IocptlsCommand {
     }
     options.sources = await parseBind(flags.bind, target?.ip ?? '127.0.0.1');
     options.startAtMs = startAtMs;
-    return { options, backend: backend as Backend, target, shard, whole, startAtMs };
+    const rendezvousAt = checkRendezvousFlags(flags as RendezvousFlags, shard);
+    return { options, backend: backend as Backend, target, shard, whole, startAtMs, rendezvousAt };
   }
 
   /** The result document of one run (maxErrorRate: --max-error-rate as a fraction). */
@@ -196,7 +219,7 @@ export abstract class BenchCommand extends IocptlsCommand {
     return this.#document(kind, run, o, backend, maxErrorRate);
   }
 
-  #document(kind: BenchKind, run: BenchRun, o: BenchOptions, backend: string, maxErrorRate: number, shard?: Shard & { whole: { connections: number; rate: number; count: number } }): ResultDocument {
+  #document(kind: BenchKind, run: BenchRun, o: BenchOptions, backend: string, maxErrorRate: number, shard?: Shard & { whole: { connections: number; rate: number; count: number }; rendezvous?: string }): ResultDocument {
     return buildResult({
       kind,
       target: run.target,
@@ -265,6 +288,8 @@ export abstract class BenchCommand extends IocptlsCommand {
         index: shard.index,
         count: shard.count,
         host: os.hostname(),
+        node: process.env.NODE_NAME?.trim() || undefined,
+        rendezvous: shard.rendezvous,
         whole: { connections: shard.whole.connections, rate: shard.whole.rate || undefined, count: shard.whole.count || undefined },
       },
       startAt: run.startAt && startAtRecord(run.startAt),
@@ -279,6 +304,30 @@ export abstract class BenchCommand extends IocptlsCommand {
       })),
     });
   }
+}
+
+/** The merged document's primary latency histogram (handshake, or round trip for ping-pong). */
+function mergedPrimary(doc: ResultDocument): Histogram | undefined {
+  const l = doc.kind === 'pingpong' ? doc.latency.rtt : (doc.latency.handshake ?? doc.latency.rtt);
+  return l?.encoded ? decodeHistogram(l.encoded) : undefined;
+}
+
+/** Resolves at the first SIGINT/SIGTERM/SIGHUP (shard 0 then stops waiting for the other shards' results). */
+function stopSignal(): { signalled: Promise<NodeJS.Signals>; release: () => void } {
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  let on: (s: NodeJS.Signals) => void = () => undefined;
+  const release = () => {
+    for (const x of signals) process.off(x, on);
+  };
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    on = (s) => {
+      release();
+      process.stderr.write(`iocptls: ${s}: no longer waiting for the other shards' results\n`);
+      resolve(s);
+    };
+    for (const x of signals) process.on(x, on);
+  });
+  return { signalled, release };
 }
 
 function startAtRecord(s: StartRecord): StartAt {

@@ -1,5 +1,5 @@
 // --shard I/N and --start-at TIME: one process's share of a run spread over processes or machines,
-// and the instant they all begin. Kubernetes' Indexed Job numbers its pods 0..N-1 in
+// and the instant they all begin (or the rendezvous that agrees on it: --rendezvous). Kubernetes' Indexed Job numbers its pods 0..N-1 in
 // JOB_COMPLETION_INDEX, hence 0-based shards and `auto`.
 import { Flags } from '@oclif/core';
 import { share } from '../engine/bench';
@@ -13,6 +13,22 @@ export const shardFlags = {
   'start-at': Flags.string({
     description: 'begin at this wall-clock time, warmup included (epoch ms, or ISO 8601 with a zone): shards given one time start together',
     helpValue: 'TIME',
+  }),
+  rendezvous: Flags.string({
+    description:
+      'meet the other shards before starting, instead of --start-at: shard 0 listens on HOST:PORT, the others connect to it (retrying until --rendezvous-timeout); when all N are in, shard 0 announces one start a moment ahead, and when the run is over every shard sends its result to shard 0, which prints the merged result (as `iocptls merge` would) and fails if a shard is missing',
+    helpValue: 'HOST:PORT',
+  }),
+  'rendezvous-bind': Flags.string({
+    description: 'shard 0 only: the address it listens on, when not the --rendezvous host (0.0.0.0 in a Kubernetes pod, whose DNS name other pods use) [default: the --rendezvous host]',
+    helpValue: 'ADDRESS',
+  }),
+  'rendezvous-timeout': Flags.integer({
+    description: 'seconds from this shard\'s start until every shard has joined and is ready; then each waiting shard fails, naming the missing ones',
+    default: 120,
+    min: 1,
+    max: 86400,
+    helpValue: 'SECONDS',
   }),
 };
 

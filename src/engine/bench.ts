@@ -33,6 +33,12 @@ export interface BenchOptions extends BenchConnectionOptions {
   rate: number;
   /** Wall-clock instant (epoch ms) at which every worker begins, warmup included (--start-at); the first round only. */
   startAtMs?: number;
+  /**
+   * Shards that meet before they start (--rendezvous): called once the first round's workers are
+   * set up and waiting, resolves the instant (epoch ms) they all begin at; a rejection (a shard
+   * missing at the deadline) stops the workers before anything is measured and fails the run.
+   */
+  startGate?: () => Promise<number>;
   /** Measured rounds (each a complete run: warmup, window, drain), 1 for a plain run. */
   rounds?: number;
   /** Pause between rounds, seconds. */
@@ -77,6 +83,12 @@ export class BenchControl {
       const timer = setTimeout(() => done(true), ms);
       this.#wakers.add(wake);
     });
+  }
+
+  /** Resolves when the run is interrupted (never, if it is not). */
+  whenInterrupted(): Promise<void> {
+    if (this.interruptedBy) return Promise.resolve();
+    return new Promise((resolve) => this.#wakers.add(() => resolve()));
   }
 
   /** Called by interrupt(): ends a pause in progress. */
@@ -235,7 +247,7 @@ export async function runBench(o: BenchOptions): Promise<BenchRun> {
       if (r > 0 && !o.control) await new Promise((res) => setTimeout(res, (o.roundPauseSec ?? 1) * 1000));
       if (rounds > 1) o.onRound?.(r);
       // Shards start together: the first round waits for --start-at; the others follow their pauses.
-      const run = await runRound(r === 0 ? o : { ...o, startAtMs: undefined }, target);
+      const run = await runRound(r === 0 ? o : { ...o, startAtMs: undefined, startGate: undefined }, target);
       // A round interrupted before its window opened measured nothing: it is not a round.
       if (run.intervals.length > 0 || runs.length === 0) runs.push(run);
       if (o.control?.interruptedBy) break;
@@ -288,6 +300,8 @@ async function runRound(o: BenchOptions, target: { host: string; ip: string; por
     merger.add(s, null);
   });
   const goCell = o.kind === 'connections' ? new SharedArrayBuffer(4) : undefined;
+  const startCell = o.startGate ? new SharedArrayBuffer(16) : undefined;
+  let startAtMs = o.startAtMs;
   const jobs: BenchJob[] = Array.from({ length: workers }, (_, i) => ({
     kind: o.kind,
     ip: target.ip,
@@ -313,8 +327,25 @@ async function runRound(o: BenchOptions, target: { host: string; ip: string; por
     messageSize: o.messageSize,
     intervalMs: o.intervalMs,
     goCell,
+    startCell,
   }));
   await Promise.all(jobs.map((j) => pool.start(j)));
+  if (o.startGate && startCell) {
+    try {
+      startAtMs = await gateOrInterrupt(o.startGate, o.control);
+    } catch (e) {
+      // Nothing was measured: the workers are told to stop waiting, and the run fails with the gate's reason.
+      pool.interrupt();
+      await pool.whenAllExited();
+      await pool.stop().catch(() => undefined);
+      throw e;
+    }
+    if (startAtMs !== undefined) {
+      new Float64Array(startCell, 8, 1)[0] = startAtMs;
+      Atomics.store(new Int32Array(startCell, 0, 1), 0, 1);
+      Atomics.notify(new Int32Array(startCell, 0, 1), 0);
+    }
+  }
   // Every worker is up and nothing is connected yet: the baseline, then go.
   const baselineRss = residentBytes();
   if (goCell) {
@@ -351,7 +382,7 @@ async function runRound(o: BenchOptions, target: { host: string; ip: string; por
     client: summarizeClient(results.map((r) => r.client)),
     interrupted: o.control?.interruptedBy !== undefined,
     endedEarly: results.some((r) => r.endedEarly),
-    startAt: o.startAtMs !== undefined ? startRecord(o.startAtMs, results) : undefined,
+    startAt: startAtMs !== undefined ? startRecord(startAtMs, results) : undefined,
     connectionLimit: mergeLimits(results, o.connections),
     connections: o.kind === 'connections' ? connectionsSummary(o, results, peakOpen, baselineRss, peakRss) : undefined,
     sends: {
@@ -360,6 +391,13 @@ async function runRound(o: BenchOptions, target: { host: string; ip: string; por
       vectored: results.reduce((a, r) => a + r.sends.vectored, 0),
     },
   };
+}
+
+/** The gate's instant, or undefined when the run is interrupted (a signal) first: the workers then stop waiting on their own. */
+function gateOrInterrupt(gate: () => Promise<number>, control: BenchControl | undefined): Promise<number | undefined> {
+  const g = gate();
+  if (!control) return g;
+  return Promise.race([g, control.whenInterrupted().then(() => undefined)]);
 }
 
 function connectionsSummary(o: BenchOptions, results: BenchWorkerResult[], peakOpen: number, baselineRss: number, peakRss: number): ConnectionsSummary {

@@ -591,6 +591,7 @@ function shardRow(i: MergeInput, position: number, startSkewMs: number): ShardRo
     shard: d.shard?.index ?? position,
     of: d.shard?.count,
     host: d.shard?.host,
+    node: d.shard?.node,
     file: i.file,
     backend: d.backend,
     opensslVersion: d.openssl.version,

@@ -154,6 +154,10 @@ export interface ShardInfo {
   count: number;
   /** The machine's host name (a pod's name under Kubernetes). */
   host: string;
+  /** The node the pod ran on (NODE_NAME, which the k8s-job manifest sets from the downward API): shards that shared a node show it. */
+  node?: string;
+  /** --rendezvous: shard 0's HOST:PORT, where the shards met and the start instant came from. */
+  rendezvous?: string;
   /** The whole run's load, which the shares add up to. */
   whole: { connections: number; rate?: number; count?: number };
 }
@@ -178,6 +182,8 @@ export interface ShardRow {
   /** N of --shard; absent for unsharded inputs. */
   of?: number;
   host?: string;
+  /** The node the shard ran on (NODE_NAME), when it said. */
+  node?: string;
   /** The file the document was read from. */
   file: string;
   backend: ResultBackend;

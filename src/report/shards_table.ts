@@ -19,8 +19,10 @@ export function renderShards(doc: ResultDocument, opts: { color: boolean }): str
   const latencyName = kind === 'pingpong' ? 'rtt' : 'handshake';
   const countHead = kind === 'handshake' ? 'Handshakes' : kind === 'pingpong' ? 'Round trips' : 'Bytes';
   const late = rows.some((r) => r.startAt?.lateMs !== undefined);
-  const head = ['Shard', 'Host', 'Conns', countHead, rateKey.startsWith('bits') ? RATE_LABELS[rateKey].label : `${RATE_LABELS[rateKey].label}/s`, 'p50', 'p99', 'Errors', 'Start skew', ...(late ? ['Late'] : [])];
-  const t = makeTable(head, p, head.map((_, i) => (i < 2 ? 'left' : 'right')));
+  // Under Kubernetes the host is the pod: the node column shows shards that shared a machine.
+  const nodes = rows.some((r) => r.node !== undefined);
+  const head = ['Shard', 'Host', ...(nodes ? ['Node'] : []), 'Conns', countHead, rateKey.startsWith('bits') ? RATE_LABELS[rateKey].label : `${RATE_LABELS[rateKey].label}/s`, 'p50', 'p99', 'Errors', 'Start skew', ...(late ? ['Late'] : [])];
+  const t = makeTable(head, p, head.map((_, i) => (i < (nodes ? 3 : 2) ? 'left' : 'right')));
   const count = (r: ShardRow) => (kind === 'handshake' ? formatCount(r.totals.handshakes) : kind === 'pingpong' ? formatCount(r.totals.roundTrips) : formatBytes(r.totals.bytesIn + r.totals.bytesOut));
   for (const r of rows) {
     const lat = r.latency[latencyName];
@@ -28,6 +30,7 @@ export function renderShards(doc: ResultDocument, opts: { color: boolean }): str
     t.push([
       p.bold(r.of !== undefined ? `${r.shard}/${r.of}` : String(r.shard)),
       r.host ?? r.file,
+      ...(nodes ? [r.node ?? '-'] : []),
       String(r.params.connections ?? '-'),
       count(r),
       rate ? RATE_LABELS[rateKey].format(rate.mean) : '-',

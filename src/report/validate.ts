@@ -255,6 +255,7 @@ const shardRow = obj({
   shard: count,
   'of?': count,
   'host?': str,
+  'node?': str,
   file: str,
   backend: str,
   opensslVersion: str,
@@ -304,7 +305,7 @@ export const RESULT_SCHEMA = obj({
   'errorRate?': obj({ ratio: num({ min: 0, max: 1 }), max: nonNegative }),
   'handshakeBytes?': obj({ 'full?': handshakeBytesStats, 'resumed?': handshakeBytesStats }),
   'groups?': record(count),
-  'shard?': obj({ index: count, count, host: str, whole: obj({ connections: count, 'rate?': nonNegative, 'count?': count }) }),
+  'shard?': obj({ index: count, count, host: str, 'node?': str, 'rendezvous?': str, whole: obj({ connections: count, 'rate?': nonNegative, 'count?': count }) }),
   'startAt?': startAt,
   'merged?': obj({
     inputs: count,

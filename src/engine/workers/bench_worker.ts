@@ -62,6 +62,12 @@ export interface BenchJob extends BenchConnectionOptions {
   rampPerSec?: number;
   /** Begin only once the main thread sets this cell (Int32Array[1] to 1): it measures the process before any connection. */
   goCell?: SharedArrayBuffer;
+  /**
+   * A start instant the main thread learns only once every worker is ready (a rendezvous of
+   * shards): Int32 at byte 0 becomes 1 when the Float64 at byte 8 holds the epoch ms to begin at.
+   * Waiting for it, then for the instant, is the same as for --start-at.
+   */
+  startCell?: SharedArrayBuffer;
 }
 
 /** bench connections: what one worker's connections did. */
@@ -183,8 +189,15 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
 
   // Everything is set up: wait for the agreed instant, sleeping on the stop flag (a stop ends the wait, and the run).
   let startedAtMs: number | undefined;
-  if (job.startAtMs !== undefined) {
-    const started = waitUntilEpoch(job.startAtMs, (ms) => Atomics.wait(stop, CONTROL_STOP, 0, ms), () => Atomics.load(stop, CONTROL_STOP) !== 0);
+  let startAtMs = job.startAtMs;
+  if (job.startCell) {
+    const flag = new Int32Array(job.startCell, 0, 1);
+    while (Atomics.load(flag, 0) === 0 && Atomics.load(stop, CONTROL_STOP) === 0) Atomics.wait(flag, 0, 0, 50);
+    startAtMs = Atomics.load(flag, 0) === 1 ? new Float64Array(job.startCell, 8, 1)[0] : undefined;
+  }
+  const gated = job.startAtMs !== undefined || job.startCell !== undefined;
+  if (startAtMs !== undefined) {
+    const started = waitUntilEpoch(startAtMs, (ms) => Atomics.wait(stop, CONTROL_STOP, 0, ms), () => Atomics.load(stop, CONTROL_STOP) !== 0);
     startedAtMs = started?.epochMs;
   }
   t0 = performance.now();
@@ -223,7 +236,7 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
   const stopRequested = () => Atomics.load(stop, CONTROL_STOP) !== 0;
   const longLived = bulk ?? pingpong ?? conns;
   // Stopped while waiting for --start-at: nothing began, nothing to measure.
-  if (job.startAtMs === undefined || startedAtMs !== undefined) {
+  if (!gated || startedAtMs !== undefined) {
     if (warmup > 0) loop.setTimer(t0 + warmup, openWindow);
     else openWindow();
     hs?.start();
