@@ -22,7 +22,7 @@ import { handshakeFlags } from './handshake_flags';
  * side's load or TLS. The run's own shape (rounds, pauses, outputs) and what must be the same for
  * both (--io, --openssl: one engine per process) are set once on the command line.
  */
-const NOT_PER_SIDE: readonly string[] = ['rounds', 'round-pause', 'duration', 'warmup', 'hgrm', 'plot', 'html', 'shard', 'start-at', 'count'];
+const NOT_PER_SIDE: readonly string[] = ['rounds', 'round-pause', 'duration', 'warmup', 'hgrm', 'plot', 'html', 'shard', 'start-at', 'rendezvous', 'rendezvous-bind', 'rendezvous-timeout', 'count'];
 
 // --openssl may differ: each side's worker threads (client and embedded server) load their own.
 const sideFlagDefinitions = { ...commonBenchFlags, ...handshakeFlags, openssl: IocptlsCommand.baseFlags.openssl };

@@ -18,7 +18,7 @@ import { renderCompareHtml } from '../../report/html';
 /** bench handshake's flags without those that do not fit an A/B run (counted runs, one histogram file, shards). */
 function benchHandshakeFlagsExcept(names: string[]) {
   const all = { ...commonBenchFlags, ...handshakeFlags };
-  return Object.fromEntries(Object.entries(all).filter(([n]) => !names.includes(n))) as Omit<typeof all, 'count' | 'hgrm' | 'plot' | 'shard' | 'start-at'>;
+  return Object.fromEntries(Object.entries(all).filter(([n]) => !names.includes(n))) as Omit<typeof all, 'count' | 'hgrm' | 'plot' | 'shard' | 'start-at' | 'rendezvous' | 'rendezvous-bind' | 'rendezvous-timeout'>;
 }
 
 export default class BenchAb extends BenchCommand {
@@ -39,7 +39,7 @@ export default class BenchAb extends BenchCommand {
     b: Args.string({ description: 'HOST:PORT of side B [default: the same as A]' }),
   };
   static flags = {
-    ...benchHandshakeFlagsExcept(['count', 'hgrm', 'plot', 'shard', 'start-at']),
+    ...benchHandshakeFlagsExcept(['count', 'hgrm', 'plot', 'shard', 'start-at', 'rendezvous', 'rendezvous-bind', 'rendezvous-timeout']),
     duration: Flags.integer({ char: 'd', description: 'measured seconds of each round [default: 2]', min: 1 }),
     rounds: Flags.integer({
       description: `Rounds per side, each a sample of the comparison; an even number keeps ABBA balanced. The default (${RECIPE_ROUNDS}) sees a 10% change at 5% round-to-round noise; 1 round has no noise estimate and is refused.`,

@@ -43,6 +43,7 @@ export default class BenchHandshake extends BenchCommand {
     if (!flags['compare-groups']) return this.runBenchFrom('handshake', args.target, flags, handshakeOptions(flags));
     // One histogram or run page per run has no place in a comparison of groups: refused, not silently not written.
     for (const f of ['hgrm', 'html'] as const) if (flags[f] !== undefined) throw new ConfigError(`--${f} writes one run's output: it does not go with --compare-groups (use --json for the comparison)`);
+    if (flags.rendezvous !== undefined) throw new ConfigError('--rendezvous merges one run of each shard: it does not go with --compare-groups');
     // --rounds here is the number of runs per group (3 unless given); each run is one round of -d seconds.
     const rounds = raw.some((t) => t.type === 'flag' && t.flag === 'rounds') ? flags.rounds : 3;
     const extra = { ...handshakeOptions(flags), durationSec: flags.duration ?? 3, rounds: 1 };
