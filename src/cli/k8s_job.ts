@@ -1,6 +1,9 @@
-// The Kubernetes Indexed Job that runs a bench as N shards on N pods, all starting at one instant,
-// each printing its result document on stdout (kubectl logs collects them, `iocptls merge` adds
-// them up). Kubernetes schedules; iocptls only shards, starts together and merges.
+// What `iocptls k8s-job` prints: a headless Service and an Indexed Job that run a bench as N
+// shards on N pods — the pattern distributed trainers use on Kubernetes. Each pod's hostname is
+// <job>-<index> and its subdomain the Service, so every pod reaches pod 0 as <job>-0.<job>; pod 0
+// hosts the rendezvous there (--rendezvous), the shards start at the instant it announces once all
+// are in, and pod 0 prints the merged result: its log is the result. Kubernetes schedules;
+// iocptls only shards, meets, starts together and merges.
 import type { YamlValue } from '../report/yaml';
 
 export interface JobSpec {
@@ -9,56 +12,124 @@ export interface JobSpec {
   parallelism: number;
   /** The bench command line as given after `--`, starting with 'bench'. */
   benchArgs: string[];
-  /** Epoch ms at which every shard begins. */
-  startAtMs: number;
   namespace?: string;
+  /** The rendezvous port on pod 0. */
+  port: number;
+  /** Seconds each shard waits for all to join (image pulls and scheduling included). */
+  rendezvousTimeoutSec: number;
+  /** CPU and memory of each pod, requests = limits (Guaranteed QoS). */
+  cpu: string;
+  memory: string;
+  spread: 'required' | 'preferred';
+  activeDeadlineSec: number;
+  ttlSec: number;
 }
 
-/** What each pod runs: the bench, its shard from the pod's index, the common start, JSON on stdout. */
+/** pod 0's name in the cluster's DNS, as the other pods of the Job (same namespace) resolve it. */
+export function rendezvousHost(spec: JobSpec): string {
+  return `${spec.name}-0.${spec.name}`;
+}
+
+/** What each pod runs: the bench, its shard from the pod's index, the rendezvous at pod 0, JSON on stdout. */
 export function podArgs(spec: JobSpec): string[] {
-  return [...spec.benchArgs, '--shard', `auto/${spec.parallelism}`, '--start-at', new Date(spec.startAtMs).toISOString(), '--json'];
+  return [
+    ...spec.benchArgs,
+    '--shard',
+    `auto/${spec.parallelism}`,
+    '--rendezvous',
+    `${rendezvousHost(spec)}:${spec.port}`,
+    // Pod 0 reaches itself by that name only once the Service publishes it: it listens on every address of its own pod.
+    '--rendezvous-bind',
+    '0.0.0.0',
+    '--rendezvous-timeout',
+    String(spec.rendezvousTimeoutSec),
+    '--json',
+  ];
 }
 
-/** The one pipeline that collects the pods' documents and merges them. */
+function ns(spec: JobSpec): string {
+  return spec.namespace ? ` -n ${spec.namespace}` : '';
+}
+
+/**
+ * Waits until the Job is Complete or Failed, whichever comes, and prints which. `kubectl wait`
+ * waits for one condition only (a wait for `complete` sits out a failure until its timeout), and
+ * its jsonpath form cannot say "either" before kubectl 1.31; a loop over `kubectl get` with a
+ * jsonpath filter works with any kubectl and any POSIX shell. It ends: activeDeadlineSeconds
+ * fails a Job that runs too long.
+ */
+export function waitCommand(spec: JobSpec): string {
+  const get = `kubectl get${ns(spec)} job/${spec.name} -o jsonpath='{.status.conditions[?(@.status=="True")].type}'`;
+  // A Job that cannot be read (deleted, no access) ends the loop too, with kubectl's own error.
+  return `while s=$(${get}); do case " $s " in *" Complete "*|*" Failed "*) break;; esac; sleep 5; done; echo "job/${spec.name}: $s"`;
+}
+
+/** Pod 0's log holds the merged document (and its stderr lines around it, which report skips). */
 export function collectCommand(spec: JobSpec): string {
-  const ns = spec.namespace ? ` -n ${spec.namespace}` : '';
-  // With a selector kubectl logs prints only the last 10 lines of each pod and asks at most 5 pods, unless told otherwise.
-  return `kubectl logs${ns} -l job-name=${spec.name} --prefix=false --tail=-1 --max-log-requests=${Math.max(5, spec.parallelism)} | iocptls merge - --out ${spec.name}.json`;
+  return `kubectl logs${ns(spec)} -l job-name=${spec.name},batch.kubernetes.io/job-completion-index=0 --tail=-1 | iocptls report - --json > ${spec.name}.json`;
+}
+
+const labelsOf = (spec: JobSpec) => ({ 'app.kubernetes.io/name': 'iocptls', 'app.kubernetes.io/instance': spec.name });
+
+function metadataOf(spec: JobSpec): Record<string, YamlValue> {
+  const metadata: Record<string, YamlValue> = { name: spec.name, labels: labelsOf(spec) };
+  if (spec.namespace) metadata.namespace = spec.namespace;
+  return metadata;
+}
+
+/** The headless Service that gives each pod of the Job a DNS name (<job>-<index>.<job>). */
+export function serviceManifest(spec: JobSpec): YamlValue {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: metadataOf(spec),
+    spec: {
+      clusterIP: 'None',
+      selector: { 'app.kubernetes.io/instance': spec.name },
+      // Names resolve as soon as a pod has an address, not only once it is Ready: the shards meet before any of them would be.
+      publishNotReadyAddresses: true,
+      ports: [{ name: 'rendezvous', port: spec.port, targetPort: spec.port, protocol: 'TCP' }],
+    },
+  };
 }
 
 export function jobManifest(spec: JobSpec): YamlValue {
-  const labels = { 'app.kubernetes.io/name': 'iocptls', 'app.kubernetes.io/instance': spec.name };
-  const metadata: Record<string, YamlValue> = { name: spec.name, labels };
-  if (spec.namespace) metadata.namespace = spec.namespace;
+  const labels = labelsOf(spec);
+  const term = { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { 'app.kubernetes.io/instance': spec.name } } };
+  const antiAffinity: YamlValue =
+    spec.spread === 'required'
+      ? { requiredDuringSchedulingIgnoredDuringExecution: [term] }
+      : { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: term }] };
+  const resources = { cpu: spec.cpu, memory: spec.memory };
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata,
+    metadata: metadataOf(spec),
     spec: {
       completionMode: 'Indexed',
       completions: spec.parallelism,
       parallelism: spec.parallelism,
-      // A retried shard would begin after --start-at, out of step with the others (and refuse to run):
-      // a failed shard is reported, not retried.
-      backoffLimit: 0,
+      // A shard is never retried: a second try would join a run that has started (shard 0 refuses it).
+      // Per index, so one failed shard does not make Kubernetes delete the others at once: pod 0 must
+      // live to notice the loss and print the merged result that names it (then it fails too).
+      backoffLimitPerIndex: 0,
+      podFailurePolicy: {
+        rules: [
+          { action: 'FailIndex', onExitCodes: { containerName: 'iocptls', operator: 'NotIn', values: [0] } },
+          // Evicted or preempted: its share is lost; retrying it would not put it back in the run.
+          { action: 'FailIndex', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+        ],
+      },
+      activeDeadlineSeconds: spec.activeDeadlineSec,
+      ttlSecondsAfterFinished: spec.ttlSec,
       template: {
         metadata: { labels },
         spec: {
           restartPolicy: 'Never',
-          // One shard per node where the cluster has enough: shards on one node share its CPU and ports.
-          affinity: {
-            podAntiAffinity: {
-              preferredDuringSchedulingIgnoredDuringExecution: [
-                {
-                  weight: 100,
-                  podAffinityTerm: {
-                    topologyKey: 'kubernetes.io/hostname',
-                    labelSelector: { matchLabels: { 'app.kubernetes.io/instance': spec.name } },
-                  },
-                },
-              ],
-            },
-          },
+          // <job>-<index>.<subdomain>: how the shards find pod 0.
+          subdomain: spec.name,
+          affinity: { podAntiAffinity: antiAffinity },
+          securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
           containers: [
             {
               name: 'iocptls',
@@ -66,6 +137,12 @@ export function jobManifest(spec: JobSpec): YamlValue {
               imagePullPolicy: 'IfNotPresent',
               command: ['iocptls'],
               args: podArgs(spec),
+              // The node each shard ran on goes into its document (shard.node) and the merged shard table.
+              env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
+              ports: [{ name: 'rendezvous', containerPort: spec.port, protocol: 'TCP' }],
+              // Requests equal to limits: Guaranteed QoS, so a static CPU manager can pin whole cores.
+              resources: { requests: resources, limits: resources },
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
             },
           ],
         },
@@ -88,18 +165,18 @@ function shellQuote(a: string): string {
   return `'${a.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The comment block above the manifest: what it runs, when, and how to collect and merge. */
-export function manifestHeader(spec: JobSpec, startInSec: number): string {
-  const start = new Date(spec.startAtMs).toISOString();
-  const ns = spec.namespace ? ` -n ${spec.namespace}` : '';
+/** The comment block above the manifests: what they run, and how to apply, wait, collect and clean up. */
+export function manifestHeader(spec: JobSpec): string {
   return [
     `# iocptls k8s-job: ${spec.parallelism} shards of \`iocptls ${shellLine(spec.benchArgs)}\``,
-    `# All shards begin at ${start} (${startInSec} s after this was written); a pod that starts later`,
-    `# fails, saying so. The nodes' clocks must agree to a few ms (NTP/chrony). Saved as ${spec.name}.yaml:`,
-    `#   kubectl apply${ns} -f ${spec.name}.yaml`,
-    `#   kubectl wait${ns} --for=condition=complete job/${spec.name} --timeout=30m`,
-    `# Collect and merge the shards' documents:`,
+    `# The pods meet at pod 0 (${rendezvousHost(spec)}:${spec.port}, through the headless Service) and start`,
+    `# together once all ${spec.parallelism} are in (each waits at most ${spec.rendezvousTimeoutSec} s, then fails naming the missing ones).`,
+    `# Pod 0 prints the merged result. Kubernetes >= 1.29 (backoffLimitPerIndex). Saved as ${spec.name}.yaml:`,
+    `#   kubectl apply${ns(spec)} -f ${spec.name}.yaml`,
+    `# Wait until the Job is Complete or Failed (either ends the wait):`,
+    `#   ${waitCommand(spec)}`,
+    `# The merged result document, from pod 0's log (within ${spec.ttlSec} s: then the Job and its pods are deleted):`,
     `#   ${collectCommand(spec)}`,
-    `# Then: kubectl delete${ns} job/${spec.name}`,
+    `# Then: kubectl delete${ns(spec)} job/${spec.name} service/${spec.name}`,
   ].join('\n') + '\n';
 }

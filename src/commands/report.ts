@@ -1,3 +1,4 @@
+import { readResults } from '../report/result_stream';
 import { Args, Flags } from '@oclif/core';
 import { PlainCommand } from '../cli/base';
 import { ConfigError } from '../engine/errors';
@@ -23,7 +24,7 @@ export default class Report extends PlainCommand {
   static enableJsonFlag = true;
 
   static args = {
-    result: Args.string({ description: 'result document (JSON)', required: true }),
+    result: Args.string({ description: 'result document (JSON); - reads standard input, where other lines around the document are skipped (a pod\'s log)', required: true }),
   };
 
   static flags = {
@@ -36,7 +37,7 @@ export default class Report extends PlainCommand {
     if (flags.html !== undefined) assertWritable('--html', flags.html);
     let doc: ResultDocument;
     try {
-      doc = readResult(args.result);
+      doc = args.result === '-' ? oneFromStdin() : readResult(args.result);
     } catch (err) {
       if (err instanceof ResultFileError) throw new ConfigError(err.message);
       throw err;
@@ -49,4 +50,11 @@ export default class Report extends PlainCommand {
     }
     return doc;
   }
+}
+
+/** The one result document on standard input, among other lines (`kubectl logs` of a rendezvous's shard 0 holds its stderr too). */
+function oneFromStdin(): ResultDocument {
+  const found = readResults('-');
+  if (found.length > 1) throw new ResultFileError(`stdin holds ${found.length} result documents: give report one (iocptls merge adds several up)`);
+  return found[0].doc;
 }
