@@ -87,7 +87,7 @@ const OWN_BACKENDS = new Set(['port_conformance', 'port_linux', 'loop_timers', '
 // Files that never start the engine (documents, statistics, help text, the import rules, the scan's
 // codec against other TLS stacks): IOCPTLS_IO cannot change a thing in them, so no epoll pass runs
 // them either (in the first CI run they were ~200 s of --epoll-rest's work).
-const NO_ENGINE = new Set(['compare', 'compare_stats', 'compare_verdicts', 'result_validation', 'merge', 'help_text', 'docs_links', 'layers', 'stats', 'report', 'html_parts', 'scan_wire', 'rendezvous_protocol']);
+const NO_ENGINE = new Set(['compare', 'compare_stats', 'compare_verdicts', 'result_validation', 'merge', 'help_text', 'docs_links', 'layers', 'stats', 'report', 'html_parts', 'scan_wire', 'rendezvous_protocol', 'image']);
 
 // Tests whose result depends on how busy the machine is run in the timed lane: the whole file
 // (true), or only the tests whose full title matches (a mocha --grep; the rest of the file then
