@@ -18,7 +18,7 @@ const ADDED = ['--shard', '--start-at', '--json', '--rendezvous', '--rendezvous-
 const QUANTITY = /^(\d+(\.\d+)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?\d+)?$/;
 
 export default class K8sJob extends IocptlsCommand {
-  static summary = 'Print a headless Service and an Indexed Job that run a bench as N shards, which meet and start together.';
+  static summary = 'Print a Kubernetes Service and Indexed Job: a bench as N shards that meet.';
   static description = [
     'Everything after -- is the bench to run (bench, bench handshake or bench throughput, with a target), checked ' +
       'here as bench would check it. Each pod runs its share (--shard auto/N: the pod\'s JOB_COMPLETION_INDEX); the pods ' +
