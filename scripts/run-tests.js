@@ -104,7 +104,8 @@ const NO_ENGINE = new Set(['compare', 'compare_stats', 'compare_verdicts', 'resu
 // longer gated). Enough handshakes in a 2 s run for a p99.9 mark on the HTML spectrum (at load
 // 19 beside two others there were fewer than 1,000), and enough in 2 s under ulimit -n 120 that
 // its few EMFILE failures stay under the 1% error budget (resources' bench test). At most one
-// message per --interval in a 3 s window (bench_connections: 1,776 for 1,700 at load 19).
+// message per --interval in a 3 s window (bench_connections: 1,776 for 1,700 at load 19). Three
+// --rendezvous shard processes starting within 100 ms of the instant shard 0 announced (rendezvous).
 // Not here, although they measure: memory_wave and serve_memory (the loop's own accounting of
 // native memory, exact whatever the load; serve_memory polls RSS until it is back), resources'
 // serve test (CPU seconds of the server itself, not wall time).

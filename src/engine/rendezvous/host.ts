@@ -2,7 +2,7 @@
 // run, right N, an index not taken), announces one start instant when all are ready, and then
 // collects each shard's result document — or the reason it never came (the connection closed,
 // the shard went silent). Every refusal is a line to the peer and a closed connection, never a
-// hang; every wait has a deadline.
+// hang; every wait has a deadline. Plain node:net sockets: see the layering note in common.ts.
 import net from 'node:net';
 import { address, HELLO_MS, LOST_MS, MAX_PENDING, MIN_LEAD_MS, PING_MS, RendezvousError, RendezvousOptions, shardList } from './common';
 import { decode, encode, LineSplitter, MAX_HELLO_LINE, MAX_LINE, Message, ProtocolError } from './protocol';

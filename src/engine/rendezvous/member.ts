@@ -1,6 +1,7 @@
 // The side of shards 1..N-1: connect to shard 0 (retrying until the deadline: in a Kubernetes Job
 // its name resolves only once its pod runs), say hello, say ready when the workers are set up,
-// learn the start instant, and send the result document when the run is over.
+// learn the start instant, and send the result document when the run is over. Plain node:net
+// sockets: see the layering note in common.ts.
 import dns from 'node:dns/promises';
 import net from 'node:net';
 import { address, LOST_MS, PING_MS, RendezvousError, RendezvousOptions, shardList } from './common';
