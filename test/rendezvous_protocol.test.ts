@@ -98,6 +98,16 @@ describe('rendezvous protocol: host and members on loopback', function () {
     }
   });
 
+  it('shard 0 gone mid-run: a member\'s result cannot be delivered, and it says so', async () => {
+    const port = await getFreePort();
+    const host = await RendezvousHost.listen({ index: 0, count: 2, host: '127.0.0.1', port, timeoutMs: 10_000, run: RUN });
+    const m1 = await RendezvousMember.join({ index: 1, count: 2, host: '127.0.0.1', port, timeoutMs: 10_000, run: RUN });
+    await Promise.all([host.ready(), m1.ready()]);
+    host.close();
+    await assert.rejects(m1.sendResult({ shard: 1 }), /shard 0 at 127\.0\.0\.1:\d+ closed the connection before taking this shard's result/);
+    m1.close();
+  });
+
   it('a member that cannot reach shard 0 fails at its deadline, saying why', async () => {
     const port = await getFreePort();
     const t0 = Date.now();
