@@ -134,7 +134,7 @@ const TIMED = {
 // "slowest files" list a run prints.
 const SECONDS = {
   serve_memory: 129, connect_errors: 142, compare_runs: 138, html_report: 117, bench_ab: 111, memory_wave: 86, connect: 82, pki: 73, bench_truth: 62,
-  serve_clients: 54, bench_rounds: 38, resources: 37, serve_cli: 33, bench_report: 32, compare_groups: 31, compare: 29, k8s_job: 28,
+  serve_clients: 54, bench_rounds: 38, resources: 37, serve_cli: 33, bench_report: 32, compare_groups: 31, compare: 29, k8s_job: 45,
   bench_resume: 26, port_conformance: 21, bench_connections: 20, large_flight: 19, cli_errors: 18, bench_counts: 16, bind: 15,
   groups: 15, bench_openloop: 14, bench_errors: 8, compare_stats: 8, handshake_bytes: 8, loop_timers: 5, io_fallback: 5, report: 4,
   port_linux: 2, mldsa: 2, html_parts: 1, port_iocp: 1, rendezvous: 38, rendezvous_protocol: 6,

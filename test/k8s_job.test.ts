@@ -196,6 +196,10 @@ describe('k8s-job: an Indexed Job manifest', function () {
       assert.equal(d.totals.handshakes, d.shards[0].totals.handshakes + d.shards[1].totals.handshakes);
       assert.ok(d.totals.handshakes > 0);
       assert.equal(server.handshakes, d.totals.handshakes + d.afterWindow.handshakes + d.warmup.totals.handshakes);
+      // report - takes one document: two logs (pod 0's merged one and pod 1's own) are refused, in one line.
+      const two = await runCli(['report', '-'], { input: logs[0].log + logs[1].log });
+      assert.equal(two.code, 2, dump(two));
+      assert.match(two.stderr, /^iocptls: stdin holds 2 result documents: give report one/);
       // The merged shard table shows the node each shard ran on.
       const text = await runCli(['report', '-'], { input: logs[0].log });
       assert.match(text.out, /│ Shard │ Host\s+│ Node\s+│/);
