@@ -170,6 +170,7 @@ export class H2ClientSession extends H2Connection<ClientStream> {
         return;
       }
       stream.final = true;
+      this.progress();
       // HEAD and 304 responses have no body whatever their content-length says (RFC 9110 8.6).
       stream.expected = stream.head || this.#status === 304 ? -1 : this.#contentLength;
       this.#events.onResponseHeaders(id, this.#status, bytes);

@@ -66,8 +66,12 @@ export interface H2Options {
 const MAX_HEADER_BLOCK_FACTOR = 2;
 /** More CONTINUATION frames than this for one block: a flood (CVE-2024-27316 class). */
 const MAX_CONTINUATIONS = 64;
-/** More SETTINGS/PING frames answered and not yet taken out than this: a flood (CVE-2019-9512/9515 class). */
-const MAX_PENDING_ACKS = 10_000;
+/**
+ * More frames that ask for work but carry no request or response (SETTINGS, PING, PRIORITY,
+ * empty DATA, unknown types) than this in a row: a flood (the CVE-2019-9512/9515/9518 class).
+ * A real peer sends a handful between two requests.
+ */
+const MAX_IDLE_FRAMES = 1000;
 /** Output gathered per takeOutput() call at most, when DATA is waiting (the rest on the next call). */
 const OUTPUT_BUDGET = 256 * 1024;
 
@@ -115,7 +119,8 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
   /** Streams with body to send and (maybe) window: served round robin. */
   #sendQueue: S[] = [];
   #pendingBodies = 0;
-  #pendingAcks = 0;
+  /** Frames in a row that did no useful work (see MAX_IDLE_FRAMES). */
+  #idleFrames = 0;
   /** A connection error ended the session (GOAWAY sent): input is ignored. */
   protected dead = false;
   /** The highest stream id the peer opened that we processed (our GOAWAY's last stream id). */
@@ -158,7 +163,6 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
 
   /** Bytes to send, or null. Gathers queued frames and DATA the windows allow, up to a budget. */
   takeOutput(): Buffer | null {
-    this.#pendingAcks = 0;
     if (!this.dead) this.#pump();
     return this.out.take();
   }
@@ -223,6 +227,18 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
     this.onStreamClosed(stream);
   }
 
+  /** A request or response went through: the frames around it were not a flood. */
+  protected progress(): void {
+    this.#idleFrames = 0;
+  }
+
+  /** Counts a frame that did no work; true (and a GOAWAY ENHANCE_YOUR_CALM) once there are too many in a row. */
+  #flood(what: string): boolean {
+    if (++this.#idleFrames <= MAX_IDLE_FRAMES) return false;
+    this.connectionError(ErrorCode.ENHANCE_YOUR_CALM, `${what} flood: ${MAX_IDLE_FRAMES} frames in a row without a request or response`);
+    return true;
+  }
+
   protected maybeClose(stream: S): void {
     if (stream.localClosed && stream.remoteClosed) this.closeStream(stream);
   }
@@ -263,6 +279,10 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
     }
     while (!this.dead && len - p >= FRAME_HEADER) {
       const length = (buf[p] << 16) | (buf[p + 1] << 8) | buf[p + 2];
+      // Garbage where the peer's SETTINGS should be is named as such, whatever length it spells.
+      if (!this.#settingsSeen && (buf[p + 3] !== FrameType.SETTINGS || buf[p + 4] & Flag.ACK)) {
+        return this.connectionError(ErrorCode.PROTOCOL_ERROR, 'the first frame is not SETTINGS');
+      }
       if (length > this.localMaxFrame) {
         return this.connectionError(ErrorCode.FRAME_SIZE_ERROR, `frame of ${length} bytes above SETTINGS_MAX_FRAME_SIZE ${this.localMaxFrame}`);
       }
@@ -346,6 +366,7 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
       case FrameType.PRIORITY:
         if (id === 0) return this.connectionError(ErrorCode.PROTOCOL_ERROR, 'PRIORITY on stream 0');
         if (length !== 5) return this.streamError(id, ErrorCode.FRAME_SIZE_ERROR, `PRIORITY of ${length} bytes`);
+        this.#flood('PRIORITY');
         return;
       case FrameType.RST_STREAM:
         if (id === 0) return this.connectionError(ErrorCode.PROTOCOL_ERROR, 'RST_STREAM on stream 0');
@@ -360,7 +381,7 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
         if (id !== 0) return this.connectionError(ErrorCode.PROTOCOL_ERROR, 'PING on a stream');
         if (length !== 8) return this.connectionError(ErrorCode.FRAME_SIZE_ERROR, `PING of ${length} bytes`);
         if (flags & Flag.ACK) return;
-        if (++this.#pendingAcks > MAX_PENDING_ACKS) return this.connectionError(ErrorCode.ENHANCE_YOUR_CALM, 'PING flood');
+        if (this.#flood('PING')) return;
         return this.out.ping(Flag.ACK, buf, at);
       case FrameType.GOAWAY:
         if (id !== 0) return this.connectionError(ErrorCode.PROTOCOL_ERROR, 'GOAWAY on a stream');
@@ -372,7 +393,8 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
         if (this.#blockStream === 0) return this.connectionError(ErrorCode.PROTOCOL_ERROR, 'CONTINUATION without HEADERS');
         return this.#continuation(flags, buf, at, length);
       default:
-        // Unknown frame types are ignored (RFC 9113 5.5).
+        // Unknown frame types are ignored (RFC 9113 5.5), but not without end.
+        this.#flood(`type ${type}`);
         return;
     }
   }
@@ -402,6 +424,7 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
     if (length > stream.recvWindow) return this.streamError(id, ErrorCode.FLOW_CONTROL_ERROR, `DATA beyond the window of stream ${id}`);
     stream.recvWindow -= length;
     const end = (flags & Flag.END_STREAM) !== 0;
+    if (length === 0 && !end && this.#flood('empty DATA')) return;
     if (!end) {
       stream.recvConsumed += length;
       if (updateDue(stream.recvConsumed, this.#recvInitial)) {
@@ -477,6 +500,7 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
     if (id !== 0) return this.connectionError(ErrorCode.PROTOCOL_ERROR, 'SETTINGS on a stream');
     if (flags & Flag.ACK) {
       if (length !== 0) return this.connectionError(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS ACK with a payload');
+      if (this.#settingsUnacked === 0 && this.#flood('SETTINGS ACK')) return;
       if (this.#settingsUnacked > 0 && --this.#settingsUnacked === 0 && this.#recvInitial !== this.localWindow) {
         // Our window now applies: streams opened before the ack started with 65535.
         const delta = this.localWindow - this.#recvInitial;
@@ -532,7 +556,7 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
           break;
       }
     }
-    if (++this.#pendingAcks > MAX_PENDING_ACKS) return this.connectionError(ErrorCode.ENHANCE_YOUR_CALM, 'SETTINGS flood');
+    if (this.#flood('SETTINGS')) return;
     this.out.settingsAck();
     this.onSettings();
   }

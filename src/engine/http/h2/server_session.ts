@@ -183,6 +183,7 @@ export class H2ServerSession extends H2Connection<ServerStream> {
 
   #requestDone(stream: ServerStream): void {
     stream.remoteClosed = true;
+    this.progress();
     this.#events.onRequest(stream.id, stream.method, stream.path, stream.headerBytes);
     this.maybeClose(stream);
   }
