@@ -41,6 +41,7 @@ export class H2ServerSession extends H2Connection<ServerStream> {
   #goingAway = false;
   /** Encoded response heads by status and fields, valid while the encoder's table is unchanged. */
   #heads = new Map<string, { generation: number; block: Buffer }>();
+  #byObject = new WeakMap<ReadonlyArray<readonly [string, string]>, { status: number; generation: number; block: Buffer }>();
   /** Requests answered, streams refused or reset by us (for the app's counters). */
   requests = 0;
   refused = 0;
@@ -97,6 +98,17 @@ export class H2ServerSession extends H2Connection<ServerStream> {
   }
 
   #encode(status: number, fields: ReadonlyArray<readonly [string, string]>): Buffer {
+    // The same fields array again (an app's prepared headers): no key to build.
+    const table = this.encoder.table;
+    const same = this.#byObject.get(fields);
+    if (same && same.status === status && same.generation === table.generation) return same.block;
+    const before = table.generation;
+    const block = this.#encodeByKey(status, fields);
+    if (table.generation === before) this.#byObject.set(fields, { status, generation: before, block });
+    return block;
+  }
+
+  #encodeByKey(status: number, fields: ReadonlyArray<readonly [string, string]>): Buffer {
     let key = String(status);
     for (const [n, v] of fields) key += `\0${n}\0${v}`;
     const table = this.encoder.table;
