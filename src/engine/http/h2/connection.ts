@@ -86,6 +86,7 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
   protected readonly localMaxFrame: number;
   protected readonly localMaxHeaderList: number;
   protected readonly connectionWindow: number;
+  protected readonly localTableSize: number;
   /** The window a new stream starts with on our receive side: 65535 until the peer acks our SETTINGS. */
   #recvInitial = DEFAULT_WINDOW;
   #settingsUnacked = 0;
@@ -131,7 +132,10 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
     this.localMaxFrame = clamp(options.maxFrameSize ?? MIN_MAX_FRAME_SIZE, MIN_MAX_FRAME_SIZE, MAX_MAX_FRAME_SIZE);
     this.localMaxHeaderList = options.maxHeaderListSize ?? 64 * 1024;
     this.connectionWindow = clamp(options.connectionWindowSize ?? Math.max(this.localWindow, 1 << 24), DEFAULT_WINDOW, MAX_WINDOW);
-    this.decoder = new HpackDecoder(options.headerTableSize ?? 4096);
+    this.localTableSize = clamp(options.headerTableSize ?? 4096, 0, 1 << 20);
+    // Until the peer acks our SETTINGS its encoder may use the default 4096: allow that much.
+    this.decoder = new HpackDecoder(Math.max(4096, this.localTableSize));
+    this.decoder.table.setMaxSize(4096);
     this.#maxBlock = this.localMaxHeaderList * MAX_HEADER_BLOCK_FACTOR + 1024;
   }
 
@@ -200,7 +204,7 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
   /** Our SETTINGS as the entries to send (only what differs from the RFC defaults, plus what must be said). */
   protected localSettings(): Array<[number, number]> {
     const s: Array<[number, number]> = [];
-    if (this.decoder.maxTableSize !== 4096) s.push([Setting.HEADER_TABLE_SIZE, this.decoder.maxTableSize]);
+    if (this.localTableSize !== 4096) s.push([Setting.HEADER_TABLE_SIZE, this.localTableSize]);
     if (this.localWindow !== DEFAULT_WINDOW) s.push([Setting.INITIAL_WINDOW_SIZE, this.localWindow]);
     if (this.localMaxFrame !== MIN_MAX_FRAME_SIZE) s.push([Setting.MAX_FRAME_SIZE, this.localMaxFrame]);
     s.push([Setting.MAX_HEADER_LIST_SIZE, this.localMaxHeaderList]);
@@ -501,6 +505,8 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
     if (flags & Flag.ACK) {
       if (length !== 0) return this.connectionError(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS ACK with a payload');
       if (this.#settingsUnacked === 0 && this.#flood('SETTINGS ACK')) return;
+      // From now on the peer's encoder must keep to our table size (it says so with a size update).
+      if (this.#settingsUnacked > 0) this.decoder.maxTableSize = this.localTableSize;
       if (this.#settingsUnacked > 0 && --this.#settingsUnacked === 0 && this.#recvInitial !== this.localWindow) {
         // Our window now applies: streams opened before the ack started with 65535.
         const delta = this.localWindow - this.#recvInitial;

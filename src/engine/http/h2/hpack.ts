@@ -191,8 +191,8 @@ export class HpackDecoder {
   }
 }
 
-/** Fields that are not worth a table entry: values that change on every message. */
-const NOT_INDEXED = new Set(['content-length', 'date', 'etag', 'if-modified-since', 'last-modified', 'set-cookie', 'authorization', 'cookie']);
+/** Fields that are not worth a table entry: values that change on every message, or secrets. */
+const NOT_INDEXED = new Set(['date', 'etag', 'if-modified-since', 'last-modified', 'set-cookie', 'authorization', 'cookie']);
 
 export class HpackEncoder {
   readonly table: DynamicTable;

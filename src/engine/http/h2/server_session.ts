@@ -32,6 +32,7 @@ class ServerStream extends H2Stream {
 
 export const DEFAULT_MAX_STREAMS = 128;
 /** Request pseudo-headers and the fields RFC 9113 8.2.2 forbids in HTTP/2. */
+const UPPERCASE = /[A-Z]/;
 const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
 export class H2ServerSession extends H2Connection<ServerStream> {
@@ -145,7 +146,7 @@ export class H2ServerSession extends H2Connection<ServerStream> {
       return;
     }
     this.#regularSeen = true;
-    if (name !== name.toLowerCase()) this.#malformed = `uppercase field name ${name}`;
+    if (UPPERCASE.test(name)) this.#malformed = `uppercase field name ${name}`;
     else if (CONNECTION_SPECIFIC.has(name)) this.#malformed = `connection-specific field ${name}`;
     else if (name === 'te' && value !== 'trailers') this.#malformed = `te: ${value}`;
   }
