@@ -317,6 +317,23 @@ describe('HTTP/2 sessions back to back', () => {
     assert.ok(maxOutput < 2048, `one server output of ${maxOutput} bytes`);
   });
 
+  it('takeOutput() gives all the DATA the windows allow in one Buffer; takeOutput(maxBytes) in pieces', () => {
+    const { client, server } = pair(1 << 20, { initialWindowSize: 1 << 24 });
+    client.request(HEAD);
+    server.receive(client.takeOutput()!);
+    const all = parseFrames(server.takeOutput()!).filter((f) => f.type === FrameType.DATA);
+    assert.equal(
+      all.reduce((a, f) => a + f.payload.length, 0),
+      1 << 20,
+    );
+    const second = pair(1 << 20, { initialWindowSize: 1 << 24 });
+    second.client.request(HEAD);
+    second.server.receive(second.client.takeOutput()!);
+    const sizes: number[] = [];
+    for (let out = second.server.takeOutput(100_000); out; out = second.server.takeOutput(100_000)) sizes.push(out.length);
+    assert.ok(sizes.length >= 10 && sizes.every((n) => n < 100_000 + 16_384 + 9), `${sizes}`);
+  });
+
   it('a client whose window never opens: the server holds the stream, sends no DATA, buffers nothing', () => {
     const server = new H2ServerSession({
       onRequest: (id) => server.respond(id, 200, [], Buffer.alloc(1 << 20)),

@@ -22,6 +22,8 @@ import { Deadline } from './deadline_queue';
 import { ServerApp, ServerAppOptions } from './server_app';
 
 export const H2_MAX_STREAMS = 128;
+/** Output taken from the session at a time: a large body goes out in pieces as writes drain, not as one copy. */
+const OUTPUT_BUDGET = 256 * 1024;
 
 interface Prepared {
   body: Buffer;
@@ -124,7 +126,7 @@ export class Http2App extends ServerApp implements H2ServerEvents {
     while (conn.open) {
       let out = this.#pending;
       if (!out) {
-        out = this.#session.takeOutput();
+        out = this.#session.takeOutput(OUTPUT_BUDGET);
         if (!out) break;
       }
       const n = conn.write(out, out.length);

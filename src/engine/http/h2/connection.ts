@@ -72,8 +72,6 @@ const MAX_CONTINUATIONS = 64;
  * A real peer sends a handful between two requests.
  */
 const MAX_IDLE_FRAMES = 1000;
-/** Output gathered per takeOutput() call at most, when DATA is waiting (the rest on the next call). */
-const OUTPUT_BUDGET = 256 * 1024;
 
 export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
   protected readonly out = new OutputBuffer();
@@ -165,9 +163,13 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
 
   // ---- public surface ----
 
-  /** Bytes to send, or null. Gathers queued frames and DATA the windows allow, up to a budget. */
-  takeOutput(): Buffer | null {
-    if (!this.dead) this.#pump();
+  /**
+   * Bytes to send, or null: the queued frames and all the DATA the windows allow now. With
+   * maxBytes, DATA stops once the output reaches it (the rest comes with the next calls: a caller
+   * that passes it calls again until null, e.g. as its writes drain).
+   */
+  takeOutput(maxBytes = Number.POSITIVE_INFINITY): Buffer | null {
+    if (!this.dead) this.#pump(maxBytes);
     return this.out.take();
   }
 
@@ -598,11 +600,11 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
   }
 
   /** Writes DATA frames while windows, the budget and bodies allow; streams take turns frame by frame. */
-  #pump(): void {
+  #pump(budget: number): void {
     const q = this.#sendQueue;
     if (q.length === 0) return;
     let i = 0;
-    while (i < q.length && this.out.len < OUTPUT_BUDGET && this.#connSend > 0) {
+    while (i < q.length && this.out.len < budget && this.#connSend > 0) {
       const s = q[i];
       const body = s.body;
       if (!body || !this.streams.has(s.id)) {
