@@ -341,8 +341,9 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
   #keep(buf: Buffer, p: number, len: number): void {
     const rest = len - p;
     if (rest === 0) {
+      // Nothing kept: an idle connection holds no input buffer.
       this.#inLen = 0;
-      if (this.#in && this.#in.length > 64 * 1024) this.#in = null;
+      this.#in = null;
       return;
     }
     if (buf === this.#in) {
@@ -480,7 +481,7 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
       const id = this.#blockStream;
       this.#blockStream = 0;
       this.#decodeBlock(id, this.#block!, 0, this.#blockLen);
-      if (this.#block && this.#block.length > 64 * 1024) this.#block = null;
+      this.#block = null;
     }
   }
 
