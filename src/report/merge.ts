@@ -505,7 +505,7 @@ function mergedClient(docs: readonly ResultDocument[]): ClientInput | undefined 
   if (!docs.every((d) => d.client)) return undefined;
   const kind = docs[0].kind;
   // The operations clientReport divides by (client_cost.ts).
-  const ops = (t: Totals) => (kind === 'handshake' || kind === 'connections' ? t.handshakes : kind === 'pingpong' ? t.roundTrips : (t.bytesIn + t.bytesOut) / 2 ** 20);
+  const ops = (t: Totals) => (kind === 'handshake' || kind === 'connections' ? t.handshakes : kind === 'pingpong' || kind === 'http' ? t.roundTrips : (t.bytesIn + t.bytesOut) / 2 ** 20);
   let workers = 0;
   let busyWeighted = 0;
   let cpu: { user: number; system: number } | undefined = { user: 0, system: 0 };
