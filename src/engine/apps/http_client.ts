@@ -50,6 +50,8 @@ export interface HttpLoadOptions extends ClientLoadOptions {
   resumeRatio: number;
   /** Whether another request may start (false once a count is reached or the run ends). */
   mayStart: () => boolean;
+  /** This worker's share of --requests (0: none): no connection is opened that could not get a request. */
+  count?: number;
 }
 
 /** One of -c connections, over the connections that replace each other in it. */
@@ -59,6 +61,8 @@ interface Lane {
   ex: HttpExchange | undefined;
   /** Requests sent on the current connection. */
   sent: number;
+  /** The current connection has not handshaken yet. */
+  connecting: boolean;
   /** No more requests on the current connection (its quota is used, or the server is closing it). */
   retiring: boolean;
   /** Last time the current connection made progress (a request out with none in flight, or bytes in). */
@@ -77,6 +81,8 @@ export class HttpLoad {
   #path = 0;
   #open = 0;
   #stopping = false;
+  /** Connections launched that have not yet sent a request (connecting, handshaking). */
+  #connecting = 0;
   /** Requests sent so far (count mode stops at its share). */
   started = 0;
   readonly #isHead: boolean;
@@ -105,7 +111,7 @@ export class HttpLoad {
   start(): void {
     const now = performance.now();
     for (let i = 0; i < this.o.connections; i++) {
-      const lane: Lane = { index: i, conn: undefined, ex: undefined, sent: 0, retiring: false, progressAt: now, backlog: [], nextAt: 0, armed: false };
+      const lane: Lane = { index: i, conn: undefined, ex: undefined, sent: 0, connecting: false, retiring: false, progressAt: now, backlog: [], nextAt: 0, armed: false };
       this.#lanes.push(lane);
       if (this.#interval > 0) {
         // Spread the lanes' first requests over one interval, so the rate is smooth from the start.
@@ -146,6 +152,8 @@ export class HttpLoad {
   #launch(lane: Lane): void {
     const o = this.o;
     if (this.#stopping || !o.mayStart() || lane.conn) return;
+    // Count mode: no connection that would get no request, when those open or on their way can take what is left.
+    if (o.count && this.started + this.#reserved() >= o.count) return;
     const resume = o.resume !== 'none' && this.#sessions.available && Math.random() < o.resumeRatio ? this.#sessions.take() : undefined;
     try {
       const conn = this.budget.open(o, this.#open, () => this.#connect(lane, resume));
@@ -154,6 +162,8 @@ export class HttpLoad {
       lane.ex = undefined;
       lane.sent = 0;
       lane.retiring = false;
+      lane.connecting = true;
+      this.#connecting++;
       this.#open++;
     } finally {
       resume?.release();
@@ -173,6 +183,7 @@ export class HttpLoad {
         o.rec.live.connects++;
       },
       onHandshake: (c) => {
+        this.#settled(lane);
         recordHandshake(o, c, c.tStart, this.#first);
         const ex = this.#exchange(c, lane);
         if (!ex) return;
@@ -310,8 +321,24 @@ export class HttpLoad {
     rec.live.error(reason, n);
   }
 
+  /** Requests the connections open or on their way will still send (count mode). */
+  #reserved(): number {
+    const quota = this.o.spec.requestsPerConnection;
+    if (quota === 0) return this.#connecting;
+    let n = 0;
+    for (const l of this.#lanes) if (l.conn && !l.retiring) n += Math.max(0, quota - l.sent);
+    return n;
+  }
+
+  #settled(lane: Lane): void {
+    if (!lane.connecting) return;
+    lane.connecting = false;
+    this.#connecting--;
+  }
+
   #onClose(lane: Lane, c: Connection, err: IocptlsError | undefined): void {
     this.#open--;
+    this.#settled(lane);
     const lost = lane.ex?.takeLost() ?? [];
     lane.conn = undefined;
     lane.ex = undefined;

@@ -173,6 +173,7 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
           resume: job.resume,
           resumeRatio: job.resumeRatio,
           mayStart: (): boolean => open() && (job.count === 0 || http!.started < job.count),
+          count: job.count,
         })
       : undefined;
   const bulk = job.kind === 'throughput' ? new BulkLoad({ ...base, direction: job.direction, size: job.size }) : undefined;
