@@ -80,6 +80,27 @@ describe('bench http against nginx: counts equal the access log', function () {
     assert.equal(d.totals.bodyBytes, log.bodyBytes);
   });
 
+  it('HTTP/2 (ALPN h2), 8 streams per connection, a 1 MB response among small ones: requests, statuses and body bytes equal nginx\'s log', async () => {
+    server = await startNginxHttp(nginx.bin!, { http2: true, files: { 'index.html': 1024, 'big.bin': 1_000_000 } });
+    const r = await runCliJson(['bench', 'http', `https://127.0.0.1:${server.port}/`, '--path', '/index.html', '--path', '/index.html', '--path', '/big.bin', '-c', '2', '-m', '8', '-d', '2', '--warmup', '1', '-w', '1']);
+    assert.equal(r.code, 0, dump(r));
+    const d = r.doc;
+    await server.stop();
+    const lines = server.log();
+    const log = logTotals(lines);
+    const ours = allPhases(d);
+    assert.equal(d.negotiated.alpn, 'h2');
+    assert.ok(lines.every((l) => l.protocol === 'HTTP/2.0'), 'nginx saw HTTP/2 only');
+    assert.equal(d.accounting.cutOff, 0);
+    assert.ok(ours.responses > 50, `only ${ours.responses} responses`);
+    assert.equal(ours.responses, log.responses);
+    assert.deepEqual(ours.statuses, log.statuses);
+    // HTTP/2 heads are HPACK blocks (nginx's $bytes_sent counts frames too): the bodies are what compare.
+    assert.equal(ours.bodyBytes, log.bodyBytes);
+    assert.ok(lines.filter((l) => l.uri === '/big.bin').length > 0, 'the large response was fetched');
+    assert.equal(d.totals.errors, 0, JSON.stringify(d.errors));
+  });
+
   it('a status other than --expect-status is counted by code and as a failed request', async () => {
     server = await startNginxHttp(nginx.bin!);
     const r = await runCliJson(['bench', 'http', `https://127.0.0.1:${server.port}/nope`, '-n', '50', '-c', '2', '--http', '1.1', '-w', '1', '--max-error-rate', '100']);

@@ -313,6 +313,7 @@ export class HttpLoad {
       ex.send(r, path);
       if (!c.open) break;
     }
+    ex.flush();
   }
 
   #failed(n: number, reason: string): void {

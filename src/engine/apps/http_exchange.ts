@@ -39,6 +39,8 @@ export interface HttpExchange {
   receive(data: Uint8Array): void;
   /** The session has room again after a short write. */
   drain(): void;
+  /** After a burst of send()s: hands what they produced to the connection (HTTP/2 frames; HTTP/1.1 writes at once). */
+  flush(): void;
   /** The server closed its side: a response read until the close is complete; returns its error otherwise. */
   peerClosed(): string | undefined;
   /** The requests still unanswered (the connection is gone); empties the exchange. */
@@ -93,6 +95,8 @@ export class H1Exchange implements HttpExchange, H1ResponseEvents {
   drain(): void {
     this.sink.onSent(this.#writes.drain(this.conn));
   }
+
+  flush(): void {}
 
   receive(data: Uint8Array): void {
     const err = this.#parser.push(data);

@@ -11,6 +11,7 @@ import { BulkLoad, Direction } from '../apps/bulk_client';
 import type { ClientLoadOptions, ConnectionLimit } from '../apps/client_load';
 import { HandshakeLoad } from '../apps/handshake_client';
 import { HttpLoad, HttpLoadSpec } from '../apps/http_client';
+import { h2Exchange } from '../apps/http_h2_exchange';
 import { buildH1Requests } from '../http/h1/request';
 import { PingPongLoad } from '../apps/pingpong_client';
 import { Loop } from '../loop';
@@ -169,6 +170,7 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
           ...base,
           spec: job.http,
           h1Requests: buildH1Requests(job.http),
+          h2: h2Exchange,
           rate: job.rate,
           resume: job.resume,
           resumeRatio: job.resumeRatio,
