@@ -87,7 +87,7 @@ const OWN_BACKENDS = new Set(['port_conformance', 'port_linux', 'loop_timers', '
 // Files that never start the engine (documents, statistics, help text, the import rules, the scan's
 // codec against other TLS stacks): IOCPTLS_IO cannot change a thing in them, so no epoll pass runs
 // them either (in the first CI run they were ~200 s of --epoll-rest's work).
-const NO_ENGINE = new Set(['compare', 'compare_stats', 'compare_verdicts', 'result_validation', 'merge', 'help_text', 'docs_links', 'layers', 'stats', 'report', 'html_parts', 'scan_wire']);
+const NO_ENGINE = new Set(['compare', 'compare_stats', 'compare_verdicts', 'result_validation', 'merge', 'help_text', 'docs_links', 'layers', 'stats', 'report', 'html_parts', 'scan_wire', 'http2_codec']);
 
 // Tests whose result depends on how busy the machine is run in the timed lane: the whole file
 // (true), or only the tests whose full title matches (a mocha --grep; the rest of the file then
@@ -135,7 +135,7 @@ const SECONDS = {
   serve_clients: 54, bench_rounds: 38, resources: 37, serve_cli: 33, bench_report: 32, compare_groups: 31, compare: 29, k8s_job: 28,
   bench_resume: 26, port_conformance: 21, bench_connections: 20, large_flight: 19, cli_errors: 18, bench_counts: 16, bind: 15,
   groups: 15, bench_openloop: 14, bench_errors: 8, compare_stats: 8, handshake_bytes: 8, loop_timers: 5, io_fallback: 5, report: 4,
-  port_linux: 2, mldsa: 2, html_parts: 1, port_iocp: 1,
+  port_linux: 2, mldsa: 2, html_parts: 1, port_iocp: 1, http2_codec: 12,
 };
 
 const name = (file) => path.basename(file).replace(/\.test\.js$/, '');

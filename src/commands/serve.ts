@@ -21,8 +21,10 @@ export default class Serve extends IocptlsCommand {
       'certificate for localhost, 127.0.0.1 and ::1 and prints its SHA-256 fingerprint. SIGINT, SIGTERM or SIGHUP ' +
       'stops accepting, closes connections with close_notify, prints the totals and exits 0.',
     'The workers are one server: TLS 1.2 session IDs resume on any worker (one session cache in shared memory), ' +
-      'as tickets do (one set of ticket keys), and --max-connections counts over all workers. --mode http offers ' +
-      'ALPN http/1.1 by default and refuses --alpn h2 (it speaks HTTP/1.x only).',
+      'as tickets do (one set of ticket keys), and --max-connections counts over all workers.',
+    '--mode http speaks HTTP/2 and HTTP/1.1: it offers ALPN h2, http/1.1 and http/1.0 by default (in that order of ' +
+      'preference) and answers each connection in the protocol its handshake chose; a client without ALPN gets ' +
+      'HTTP/1.x. --alpn http/1.1 makes it HTTP/1.x only. Any path answers 200 with a --body-size body.',
     'See docs/commands/serve.md.',
   ].join('\n\n');
   static examples = [
@@ -37,7 +39,7 @@ export default class Serve extends IocptlsCommand {
     workers: Flags.integer({ char: 'w', description: 'worker threads [default: number of cores]', min: 1, max: 256 }),
     mode: Flags.option({ description: 'what to do with each connection', options: SERVER_MODES, default: 'echo' as const })(),
     'body-size': Flags.integer({
-      description: 'http: response body bytes [default: 2]; source: bytes per write [default: 16384, one full TLS record]',
+      description: 'http: response body bytes, HTTP/1.1 and HTTP/2 alike [default: 2]; source: bytes per write [default: 16384, one full TLS record]',
       min: 0,
       max: 64 * 1024 * 1024,
     }),
@@ -55,7 +57,8 @@ export default class Serve extends IocptlsCommand {
     'handshake-timeout': Flags.integer({ description: 'ms a client gets to complete the handshake (0: none)', default: 10000, min: 0 }),
     'idle-timeout': Flags.integer({ description: 'ms of silence before a connection is closed (0: none)', default: 0, min: 0 }),
     'header-timeout': Flags.integer({
-      description: 'http: ms a client gets to send a whole request head, from the handshake or its previous request (408, then close; 0: none)',
+      description:
+        'http: ms a client gets to send a whole request head, from the handshake or its previous request (HTTP/1.x: 408, then close; HTTP/2: GOAWAY, then close, also when its streams are stalled that long; 0: none)',
       default: DEFAULT_HEADER_TIMEOUT_MS,
       min: 0,
     }),
@@ -101,8 +104,8 @@ export default class Serve extends IocptlsCommand {
     const keys = flags.key ?? [];
     const mode = flags.mode as ServerMode;
     const tls = tlsOptionsFromFlags(flags);
-    // http speaks HTTP/1.x: say so in ALPN, and a client that offers only h2 gets alert 120.
-    if (mode === 'http' && !tls.alpn) tls.alpn = ['http/1.1', 'http/1.0'];
+    // http speaks HTTP/2 and HTTP/1.x, h2 preferred: a client that offers neither gets alert 120.
+    if (mode === 'http' && !tls.alpn) tls.alpn = ['h2', 'http/1.1', 'http/1.0'];
     const server = await startServer({
       host: flags.host,
       port: flags.port,
@@ -161,18 +164,18 @@ export default class Serve extends IocptlsCommand {
   }
 }
 
-/** HTTP/2 and HTTP/3 identifiers: --mode http cannot speak them, so it must not offer them. */
-const NOT_HTTP1 = /^(h2|h2c|h3(-\d+)?)$/;
+/** HTTP/2 over cleartext and HTTP/3 identifiers: --mode http cannot speak them over TLS, so it must not offer them. */
+const NOT_SPOKEN = /^(h2c|h3(-\d+)?)$/;
 
 function checkAlpnForMode(mode: ServerMode, alpn: string | undefined): void {
   if (mode !== 'http' || !alpn) return;
   const bad = alpn
     .split(',')
     .map((p) => p.trim())
-    .filter((p) => NOT_HTTP1.test(p));
+    .filter((p) => NOT_SPOKEN.test(p));
   if (bad.length) {
     throw new ConfigError(
-      `--alpn ${bad.join(',')}: --mode http speaks HTTP/1.x only, so it must not offer ${bad.join(' or ')} (leave --alpn out for http/1.1, or use another mode)`
+      `--alpn ${bad.join(',')}: --mode http speaks h2 (HTTP/2 over TLS) and HTTP/1.x only, so it must not offer ${bad.join(' or ')} (leave --alpn out for h2 and http/1.1)`
     );
   }
 }

@@ -2,7 +2,7 @@
 import type { Connection, ConnHandler } from '../connection';
 import { EchoApp } from './echo';
 import { HandshakeOnlyApp } from './handshake_only';
-import { HttpApp } from './http';
+import { HttpByAlpnApp } from './http_alpn';
 import type { ServerAppOptions, ServerMode } from './server_app';
 import { SinkApp } from './sink';
 import { SourceApp } from './source';
@@ -16,7 +16,7 @@ export function serverAppFactory(mode: ServerMode, o: ServerAppOptions): (conn: 
     case 'source':
       return () => new SourceApp(o);
     case 'http':
-      return () => new HttpApp(o);
+      return () => new HttpByAlpnApp(o);
     case 'handshake':
       return () => new HandshakeOnlyApp(o);
   }

@@ -638,6 +638,15 @@ export class TlsSession {
     return negotiatedGroup(this.#o, this.ssl);
   }
 
+  /** The ALPN protocol selected (one call, cheaper than info()), or undefined when none was. */
+  alpn(): string | undefined {
+    const s = this.#o;
+    const ptr = new BigUint64Array(1);
+    const len = new Uint32Array(1);
+    s.SSL_get0_alpn_selected(this.ssl, ptr, len);
+    return len[0] > 0 ? Buffer.from(nativeMemory(ptr[0], len[0])).toString('latin1') : undefined;
+  }
+
   /** Whether TLS 1.3 was negotiated (one call, cheaper than info(); none more once the handshake is done). */
   isTls13(): boolean {
     if (this.#tls13 !== undefined) return this.#tls13;

@@ -46,6 +46,8 @@ class ClientStream extends H2Stream {
   /** content-length of the response, or -1; and the DATA bytes received. */
   expected = -1;
   received = 0;
+  /** A HEAD request: the response's content-length describes a body that does not come. */
+  head = false;
 }
 
 /** Encoded request heads kept at most (a bench cycles through a few; more is a cache that never hits). */
@@ -103,6 +105,7 @@ export class H2ClientSession extends H2Connection<ClientStream> {
     this.#nextId += 2;
     const [send, recv] = this.newStreamWindows();
     const stream = new ClientStream(id, send, recv);
+    stream.head = head.method === 'HEAD';
     this.streams.set(id, stream);
     const hasBody = body !== undefined && body.length > 0;
     this.out.headers(id, this.#encode(head), !hasBody, this.peerMaxFrame);
@@ -167,7 +170,8 @@ export class H2ClientSession extends H2Connection<ClientStream> {
         return;
       }
       stream.final = true;
-      stream.expected = this.#contentLength;
+      // HEAD and 304 responses have no body whatever their content-length says (RFC 9110 8.6).
+      stream.expected = stream.head || this.#status === 304 ? -1 : this.#contentLength;
       this.#events.onResponseHeaders(id, this.#status, bytes);
       if (this.dead || !this.streams.has(id)) return;
     } else if (!endStream) {

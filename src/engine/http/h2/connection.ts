@@ -114,6 +114,7 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
 
   /** Streams with body to send and (maybe) window: served round robin. */
   #sendQueue: S[] = [];
+  #pendingBodies = 0;
   #pendingAcks = 0;
   /** A connection error ended the session (GOAWAY sent): input is ignored. */
   protected dead = false;
@@ -176,9 +177,9 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
     return this.streams.size;
   }
 
-  /** Whether DATA is waiting for window (and nothing else will prompt a takeOutput). */
-  get sendBlocked(): boolean {
-    return this.#sendQueue.length > 0;
+  /** Streams with body still to send (waiting for window, or for the next takeOutput). */
+  get pendingBodies(): number {
+    return this.#pendingBodies;
   }
 
   // ---- for subclasses ----
@@ -208,6 +209,7 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
 
   /** Queues a stream's body as DATA (END_STREAM on the last frame); it goes out as windows allow. */
   protected queueBody(stream: S, body: Buffer): void {
+    if (!stream.body) this.#pendingBodies++;
     stream.body = body;
     stream.bodyOffset = 0;
     this.#enqueue(stream);
@@ -216,6 +218,7 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
   /** Removes a stream (closed both ways or reset); it leaves the send queue lazily. */
   protected closeStream(stream: S): void {
     if (!this.streams.delete(stream.id)) return;
+    if (stream.body) this.#pendingBodies--;
     stream.body = null;
     this.onStreamClosed(stream);
   }
@@ -229,6 +232,7 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
     if (this.dead) return;
     this.dead = true;
     this.#sendQueue.length = 0;
+    this.#pendingBodies = 0;
     this.#blockStream = 0;
     this.out.goaway(this.lastPeerStream, code);
     this.onError(message, code);
@@ -400,7 +404,7 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
     const end = (flags & Flag.END_STREAM) !== 0;
     if (!end) {
       stream.recvConsumed += length;
-      if (updateDue(stream.recvConsumed, this.localWindow)) {
+      if (updateDue(stream.recvConsumed, this.#recvInitial)) {
         this.out.windowUpdate(id, stream.recvConsumed);
         stream.recvWindow += stream.recvConsumed;
         stream.recvConsumed = 0;
@@ -477,7 +481,15 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
         // Our window now applies: streams opened before the ack started with 65535.
         const delta = this.localWindow - this.#recvInitial;
         this.#recvInitial = this.localWindow;
-        for (const s of this.streams.values()) s.recvWindow += delta;
+        for (const s of this.streams.values()) {
+          s.recvWindow += delta;
+          // A smaller window may leave the stream shut with consumed bytes not yet given back.
+          if (!s.remoteClosed && updateDue(s.recvConsumed, this.localWindow)) {
+            this.out.windowUpdate(s.id, s.recvConsumed);
+            s.recvWindow += s.recvConsumed;
+            s.recvConsumed = 0;
+          }
+        }
       }
       return;
     }
@@ -503,7 +515,7 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
           this.peerInitialWindow = value;
           for (const s of this.streams.values()) {
             const w = growWindow(s.sendWindow, delta);
-            if (w < 0) return this.connectionError(ErrorCode.FLOW_CONTROL_ERROR, `stream ${s.id} window above 2^31-1`);
+            if (w === null) return this.connectionError(ErrorCode.FLOW_CONTROL_ERROR, `stream ${s.id} window above 2^31-1`);
             s.sendWindow = w;
             if (delta > 0 && s.body) this.#enqueue(s);
           }
@@ -531,7 +543,7 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
     if (id === 0) {
       if (inc === 0) return this.connectionError(ErrorCode.PROTOCOL_ERROR, 'WINDOW_UPDATE of 0 on the connection');
       const w = growWindow(this.#connSend, inc);
-      if (w < 0) return this.connectionError(ErrorCode.FLOW_CONTROL_ERROR, 'connection window above 2^31-1');
+      if (w === null) return this.connectionError(ErrorCode.FLOW_CONTROL_ERROR, 'connection window above 2^31-1');
       this.#connSend = w;
       return;
     }
@@ -542,7 +554,7 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
     }
     if (inc === 0) return this.streamError(id, ErrorCode.PROTOCOL_ERROR, `WINDOW_UPDATE of 0 on stream ${id}`);
     const w = growWindow(stream.sendWindow, inc);
-    if (w < 0) return this.streamError(id, ErrorCode.FLOW_CONTROL_ERROR, `stream ${id} window above 2^31-1`);
+    if (w === null) return this.streamError(id, ErrorCode.FLOW_CONTROL_ERROR, `stream ${id} window above 2^31-1`);
     stream.sendWindow = w;
     if (stream.body) this.#enqueue(stream);
   }
@@ -583,6 +595,7 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
       this.#connSend -= n;
       if (end) {
         s.body = null;
+        this.#pendingBodies--;
         s.queued = false;
         s.localClosed = true;
         i++;

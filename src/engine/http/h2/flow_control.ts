@@ -5,10 +5,10 @@
 // the window is used (one update per half window, not one per DATA frame).
 import { MAX_WINDOW } from './frames';
 
-/** The window after a WINDOW_UPDATE or SETTINGS delta, or -1 when it would pass 2^31-1 (FLOW_CONTROL_ERROR). */
-export function growWindow(window: number, increment: number): number {
+/** The window after a WINDOW_UPDATE or SETTINGS delta (it may be negative), or null when it would pass 2^31-1 (FLOW_CONTROL_ERROR). */
+export function growWindow(window: number, increment: number): number | null {
   const next = window + increment;
-  return next > MAX_WINDOW ? -1 : next;
+  return next > MAX_WINDOW ? null : next;
 }
 
 /** True once consumed bytes are worth a WINDOW_UPDATE: half of the window we keep open. */
