@@ -196,7 +196,7 @@ function embeddedMode(o: BenchOptions): ServerMode {
 }
 
 /** What the embedded server offers a bench http client by ALPN: the protocols its http mode speaks. */
-const EMBEDDED_HTTP_ALPN = ['http/1.1'];
+const EMBEDDED_HTTP_ALPN = ['h2', 'http/1.1', 'http/1.0'];
 
 /** The embedded server a run without a target benchmarks: loopback, port 0, the run's TLS limits, an ephemeral ECDSA P-256 certificate. */
 export function startEmbeddedServer(o: BenchOptions): Promise<RunningServer> {

@@ -209,7 +209,7 @@ export class HttpLoad {
   /** The exchange for the protocol the server chose by ALPN; undefined (and the connection closing) when it is not one we speak. */
   #exchange(c: Connection, lane: Lane): HttpExchange | undefined {
     const spec = this.o.spec;
-    const alpn = spec.protocol === '1.1' ? c.session.alpnSelected() ?? 'http/1.1' : c.session.alpnSelected();
+    const alpn = spec.protocol === '1.1' ? c.session.alpn() ?? 'http/1.1' : c.session.alpn();
     const sink = this.#sink(lane);
     if (alpn === 'h2') {
       if (!this.o.h2) {

@@ -625,14 +625,6 @@ export class TlsSession {
     return out;
   }
 
-  /** The ALPN protocol the server selected ('h2', 'http/1.1'), or undefined (one call, cheaper than info()). */
-  alpnSelected(): string | undefined {
-    const ptr = new BigUint64Array(1);
-    const len = new Uint32Array(1);
-    this.#o.SSL_get0_alpn_selected(this.ssl, ptr, len);
-    return len[0] > 0 ? Buffer.from(nativeMemory(ptr[0], len[0])).toString('latin1') : undefined;
-  }
-
   /** The key exchange group's name (fewer calls than info()), or undefined when there was none (see negotiatedGroup). */
   group(): string | undefined {
     return negotiatedGroup(this.#o, this.ssl);
