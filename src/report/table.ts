@@ -62,7 +62,11 @@ function renderFacts(r: ResultDocument, p: Paint): string {
   const m = r.machine;
   // How the load was shaped: what makes two runs comparable beyond the TLS parameters.
   const load = [
-    r.kind === 'handshake' ? (param(r, 'rate') ? `open loop at ${param(r, 'rate')}/s` : 'closed loop') : undefined,
+    r.kind === 'handshake' || r.kind === 'http' ? (param(r, 'rate') ? `open loop at ${param(r, 'rate')}/s` : 'closed loop') : undefined,
+    r.kind === 'http' ? `--http ${param(r, 'http')} · ${param(r, 'method')} ${param(r, 'paths')}` : undefined,
+    r.kind === 'http' && param(r, 'pipeline') !== '1' ? `pipeline ${param(r, 'pipeline')}` : undefined,
+    r.kind === 'http' ? `${param(r, 'streams')} stream${param(r, 'streams') === '1' ? '' : 's'} per h2 connection` : undefined,
+    r.kind === 'http' && param(r, 'requestsPerConnection') ? `new connection every ${param(r, 'requestsPerConnection')} requests` : undefined,
     r.kind === 'connections' ? (param(r, 'ramp') && param(r, 'ramp') !== '0' ? `ramp ${param(r, 'ramp')}/s` : 'all at once') : undefined,
     r.kind === 'connections' ? (param(r, 'messageSize') && param(r, 'messageSize') !== '0' ? `${param(r, 'messageSize')} bytes every ${param(r, 'interval')} ms` : 'silent') : undefined,
     param(r, 'resume') && param(r, 'resume') !== 'none' ? `resume ${param(r, 'resume')} (ratio ${param(r, 'resumeRatio')})` : undefined,
