@@ -276,7 +276,8 @@ export class HttpLoad {
     const quota = this.o.spec.requestsPerConnection;
     if (quota > 0 && lane.sent >= quota) lane.retiring = true;
     if (lane.retiring) {
-      if (ex.inFlight === 0 && c.open) c.close('notify');
+      // close_notify and FIN without waiting for the server's reply: the lane's next connection starts now.
+      if (ex.inFlight === 0 && c.open) c.close('fin');
       return;
     }
     this.#fill(lane);
