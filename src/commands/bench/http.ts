@@ -4,7 +4,7 @@ import { Args } from '@oclif/core';
 import type { ResultDocument } from '../../report/result';
 
 export default class BenchHttp extends BenchCommand {
-  static summary = 'Load-test HTTPS requests over HTTP/1.1 and HTTP/2: requests/s, latency, statuses.';
+  static summary = 'Load-test HTTPS requests over HTTP/1.1 and HTTP/2: requests/s, latency, status.';
   static description = [
     'Each of -c connections carries requests as fast as the server answers them (closed loop: --pipeline requests in flight on HTTP/1.1, ' +
       '--streams on HTTP/2), or with --rate at fixed intended send times over all connections (open loop, latency from each intended ' +
