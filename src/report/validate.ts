@@ -240,7 +240,7 @@ const client = obj({
   busyPct: nonNegative,
   'cpuUs?': obj({ user: nonNegative, system: nonNegative }),
   'cpuUsPerOp?': nonNegative,
-  opUnit: oneOf(['handshake', 'round trip', 'MiB', 'connection']),
+  opUnit: oneOf(['handshake', 'round trip', 'MiB', 'connection', 'request']),
   queueDelayMeanUs: nonNegative,
   'lagP99Us?': nonNegative,
   saturated: bool,
