@@ -9,6 +9,8 @@
 //     cache (iocptls serve issues tickets by default: --no-tickets --no-session-cache), 2-byte body "ok".
 //   requests:   wrk -t1 -c50 -d S, keep-alive (nginx keepalive_requests 1000000, so both servers serve
 //     requests, not handshakes), same 2-byte body.
+//   h2:         h2load -D S -c 8 -m 10 over HTTP/2 (ALPN h2: nginx `listen ... ssl http2`, iocptls
+//     serve --mode http offers h2 first), keep-alive, same 2-byte body.
 // Server CPU per operation = server process tree utime+stime (/proc/PID/stat, all threads) from just
 // before the client starts to just after it exits, ÷ operations the client completed (cross-checked
 // with nginx's stub_status). Medians over rounds; ratios iocptls ÷ nginx.
@@ -22,7 +24,7 @@ const USAGE = `usage: node bench/serve.js [options]
   --rounds N        interleaved rounds (medians are taken over them) [3]
   --seconds S       length of each client run [8]
   --connections N   h2load concurrent connections [64]
-  --only LIST       hs (ECDSA handshakes), rsa (RSA-2048 handshakes), req (wrk keep-alive) [all]
+  --only LIST       hs (ECDSA handshakes), rsa (RSA-2048 handshakes), req (wrk keep-alive), h2 (h2load over HTTP/2) [all]
   --quick           same as --rounds 1 --seconds 3
   --json FILE       also write all raw measurements to FILE
 `;
@@ -30,7 +32,7 @@ const opt = C.parseArgs(process.argv.slice(2), {
   rounds: { type: 'number', default: 3 },
   seconds: { type: 'number', default: 8 },
   connections: { type: 'number', default: 64 },
-  only: { type: 'string', default: 'hs,rsa,req' },
+  only: { type: 'string', default: 'hs,rsa,req,h2' },
   quick: { type: 'bool', default: false },
   json: { type: 'string', default: '' },
 }, USAGE);
@@ -54,7 +56,7 @@ async function main() {
   const certs = C.makeCerts(dir);
   const ec = certs['ecdsa-p256'];
   const rsa = certs.rsa2048;
-  const [pStatus, pNgEc, pNgRsa, pNgKa, pIocEc, pIocRsa] = await C.freePorts(6);
+  const [pStatus, pNgEc, pNgRsa, pNgKa, pIocEc, pIocRsa, pNgH2] = await C.freePorts(7);
 
   let nginx = null;
   if (!missing.includes('nginx')) {
@@ -65,9 +67,10 @@ async function main() {
         `  server { listen 127.0.0.1:${pNgEc} ssl; ssl_certificate ${ec.cert}; ssl_certificate_key ${ec.key}; ${tls13} keepalive_timeout 0; keepalive_requests 1; location = / { return 200 "ok"; } }`,
         `  server { listen 127.0.0.1:${pNgRsa} ssl; ssl_certificate ${rsa.cert}; ssl_certificate_key ${rsa.key}; ${tls13} keepalive_timeout 0; keepalive_requests 1; location = / { return 200 "ok"; } }`,
         `  server { listen 127.0.0.1:${pNgKa} ssl; ssl_certificate ${ec.cert}; ssl_certificate_key ${ec.key}; ${tls13} keepalive_requests 1000000; location = / { return 200 "ok"; } }`,
+        `  server { listen 127.0.0.1:${pNgH2} ssl http2; ssl_certificate ${ec.cert}; ssl_certificate_key ${ec.key}; ${tls13} keepalive_requests 1000000; location = / { return 200 "ok"; } }`,
       ],
     });
-    nginx = await C.startNginx(dir, conf.file, [pStatus, pNgEc, pNgRsa, pNgKa]);
+    nginx = await C.startNginx(dir, conf.file, [pStatus, pNgEc, pNgRsa, pNgKa, pNgH2]);
     nginx.name = 'nginx (1 worker)';
     C.log(`nginx master ${nginx.pid}, worker ${nginx.worker} on CPU 0`);
   }
@@ -109,10 +112,21 @@ async function main() {
     },
   };
 
+  const h2h2 = {
+    need: 'h2load',
+    cmd: 'h2load',
+    args: (port) => ['-D', String(S), '-c', '8', '-m', '10', `https://127.0.0.1:${port}/`],
+    parse: (out) => {
+      if (!/Application protocol: h2/.test(out)) throw new Error(`h2load did not speak h2: ${out.slice(-400)}`);
+      return h2('h2').parse(out);
+    },
+  };
+
   const scen = [];
   if (ONLY.has('hs')) scen.push({ id: 'hs', title: 'Full handshakes, TLS 1.3, ECDSA P-256 (h2load --h1, one request per connection)', unit: 'handshakes', client: h2('hs'), servers: [[nginx, pNgEc], [iocEc, pIocEc]] });
   if (ONLY.has('rsa')) scen.push({ id: 'rsa', title: 'Full handshakes, TLS 1.3, RSA-2048 (h2load --h1, one request per connection)', unit: 'handshakes', client: h2('rsa'), servers: [[nginx, pNgRsa], [iocRsa, pIocRsa]] });
   if (ONLY.has('req')) scen.push({ id: 'req', title: 'Requests, keep-alive, TLS 1.3 ECDSA (wrk -t1 -c50)', unit: 'requests', client: wrk, servers: [[nginx, pNgKa], [iocEc, pIocEc]] });
+  if (ONLY.has('h2')) scen.push({ id: 'h2', title: 'Requests over HTTP/2, TLS 1.3 ECDSA (h2load -c 8 -m 10)', unit: 'requests', client: h2h2, servers: [[nginx, pNgH2], [iocEc, pIocEc]] });
   for (const s of scen) s.servers = s.servers.filter(([srv]) => srv);
   const runnable = scen.filter((s) => !missing.includes(s.client.need));
 
@@ -161,6 +175,7 @@ async function main() {
   out += 'Medians over rounds. Server CPU = server utime+stime (/proc) over the client run ÷ operations the client completed. Ratios: iocptls ÷ nginx (CPU: below 1× iocptls spends less).\n';
   out += 'Handshakes: h2load --h1 -H "Connection: close", one request per connection; nginx keepalive_timeout 0, iocptls --mode http closes on Connection: close; both TLS 1.3 only, no tickets, no session cache, body "ok".\n';
   out += 'Requests: wrk -t1 -c50, keep-alive; nginx keepalive_requests 1000000.\n';
+  out += 'HTTP/2: h2load -D S -c 8 -m 10 (8 connections, 10 streams each); nginx `listen ssl http2`, keepalive_requests 1000000.\n';
   if (missing.length) out += `MISSING PEERS (rows skipped): ${missing.join(', ')}\n`;
   const verdict = [];
   for (const s of runnable) {
@@ -185,10 +200,10 @@ async function main() {
       const scaled = (ng.cpu * TARGETS[s.id]) / (s.id === 'hs' ? 206 : 485);
       verdict.push([`server CPU per TLS 1.3 ${s.id === 'hs' ? 'ECDSA' : 'RSA-2048'} handshake`, `≤ ${TARGETS[s.id]} µs`, `${C.fmt(v, 1)} µs`, Number.isFinite(v) ? (v <= TARGETS[s.id] ? 'MET' : 'NOT MET') : 'not measured', `≤ ${C.fmt(scaled, 1)} µs (nginx ${C.fmt(ng.cpu, 1)} × ${TARGETS[s.id]}/${s.id === 'hs' ? 206 : 485})`, Number.isFinite(v) && Number.isFinite(scaled) ? (v <= scaled ? 'MET' : 'NOT MET') : '-']);
     }
-    if (s.id === 'req') {
+    if (s.id === 'req' || s.id === 'h2') {
       const v = med(ioc, 'rate');
       const ok = Number.isFinite(v) && Number.isFinite(ng.rate) ? (v >= ng.rate ? 'MET' : 'NOT MET') : 'not measured';
-      verdict.push(['requests/s, keep-alive, 1 worker', `≥ nginx`, `${C.fmt(v)}/s (${C.ratio(v, ng.rate)})`, ok, `≥ ${C.fmt(ng.rate)}/s`, ok]);
+      verdict.push([`requests/s, ${s.id === 'h2' ? 'HTTP/2' : 'keep-alive'}, 1 worker`, `≥ nginx`, `${C.fmt(v)}/s (${C.ratio(v, ng.rate)})`, ok, `≥ ${C.fmt(ng.rate)}/s`, ok]);
     }
   }
   if (verdict.length) {

@@ -76,7 +76,7 @@ if (!noBuild) {
 // picks (the data path, serve and bench under load, connect). The rest (statistics, reports, HTML,
 // compare, shards, A/B) runs the same on either, and is most of the suite's time.
 const BACKEND = new Set([
-  'large_flight', 'serve_memory', 'resources', 'serve_clients', 'serve_load', 'serve_http', 'bench_counts', 'bench_connections', 'bench_errors', 'connect',
+  'large_flight', 'serve_memory', 'resources', 'serve_clients', 'serve_load', 'serve_http', 'serve_http2', 'bench_counts', 'bench_connections', 'bench_errors', 'connect',
   'bench_http_nginx', 'bench_http_peers', 'bench_http_errors',
 ]);
 // Files that choose their backends themselves and ignore IOCPTLS_IO: the port conformance suite, the
@@ -136,8 +136,8 @@ const SECONDS = {
   serve_clients: 54, bench_rounds: 38, resources: 37, serve_cli: 33, bench_report: 32, compare_groups: 31, compare: 29, k8s_job: 28,
   bench_resume: 26, port_conformance: 21, bench_connections: 20, large_flight: 19, cli_errors: 18, bench_counts: 16, bind: 15,
   groups: 15, bench_openloop: 14, bench_errors: 8, compare_stats: 8, handshake_bytes: 8, loop_timers: 5, io_fallback: 5, report: 4,
-  port_linux: 2, mldsa: 2, html_parts: 1, port_iocp: 1, http2_codec: 12,
-  bench_http_nginx: 24, bench_http_peers: 18, bench_http_errors: 30, http_h1_parser: 1,
+  port_linux: 2, mldsa: 2, html_parts: 1, port_iocp: 1, http2_codec: 12, serve_http2: 25,
+  bench_http_nginx: 24, bench_http_peers: 30, bench_http_errors: 30, http_h1_parser: 1,
 };
 
 const name = (file) => path.basename(file).replace(/\.test\.js$/, '');

@@ -20,7 +20,7 @@ const cases: { name: string; args: string[]; cause: RegExp }[] = [
   { name: 'bench --ca missing.pem without --verify', args: ['bench', '--ca', 'missing.pem', '-d', '1'], cause: /^--ca missing\.pem: cannot read it: no such file or directory \(ENOENT\)$/ },
   { name: 'bench --resume ids with --tls-min 1.3', args: ['bench', '--resume', 'ids', '--tls-min', '1.3'], cause: /^--resume ids resumes TLS 1\.2 session IDs/ },
   { name: 'serve --keylog in a missing directory', args: ['serve', '--port', '0', '--keylog', '/nonexistent/dir/k.log'], cause: /^--keylog \/nonexistent\/dir\/k\.log: cannot open the key log file: no such file or directory \(ENOENT\)$/ },
-  { name: 'serve --mode http --alpn h2', args: ['serve', '--port', '0', '--mode', 'http', '--alpn', 'h2'], cause: /^--alpn h2: --mode http speaks HTTP\/1\.x only/ },
+  { name: 'serve --mode http --alpn h3', args: ['serve', '--port', '0', '--mode', 'http', '--alpn', 'h3'], cause: /^--alpn h3: --mode http speaks h2 \(HTTP\/2 over TLS\) and HTTP\/1\.x only/ },
   // Output files are checked before any work: a run's minutes must not end in EISDIR.
   { name: 'bench --hgrm DIR', args: ['bench', '-d', '1', '--hgrm', DIR], cause: new RegExp(`^--hgrm ${esc(DIR)}: is a directory, not a file$`) },
   { name: 'bench --hgrm in a missing directory', args: ['bench', '-d', '1', '--hgrm', '/nonexistent/x.hgrm'], cause: /^--hgrm \/nonexistent\/x\.hgrm: cannot create it: no such directory \/nonexistent$/ },

@@ -266,6 +266,20 @@ describe('HTTP/2 sessions back to back', () => {
     assert.equal(client.peerMaxConcurrentStreams, 128);
   });
 
+  it('SETTINGS_HEADER_TABLE_SIZE both ways (0 and 256): the encoders follow with size updates, nothing breaks', () => {
+    const { client, server, log, serverErrors } = pair(10, { headerTableSize: 0 }, { headerTableSize: 256 });
+    for (let round = 0; round < 5; round++) {
+      for (let i = 0; i < 10; i++) client.request({ ...HEAD, path: `/${round}/${i}`, headers: [['x-round', 'r'.repeat(round * 40)]] });
+      shuttle(client, server, true);
+    }
+    assert.deepEqual(log.errors, []);
+    assert.deepEqual(serverErrors, []);
+    assert.equal(log.ends.length, 50);
+    // The client's decoder table may hold nothing; the server's at most 256 bytes.
+    assert.equal((server as unknown as { encoder: HpackEncoder }).encoder.table.maxSize, 0);
+    assert.ok((client as unknown as { encoder: HpackEncoder }).encoder.table.size <= 256);
+  });
+
   it('HEAD and a POST with a body larger than the windows', () => {
     const { client, server, log, requests } = pair(300, {}, { initialWindowSize: 1000 });
     const h = client.request({ method: 'HEAD', path: '/h', authority: 'a' });
@@ -301,6 +315,23 @@ describe('HTTP/2 sessions back to back', () => {
     assert.equal(log.data.get(id), 1 << 20);
     assert.deepEqual(log.ends, [id]);
     assert.ok(maxOutput < 2048, `one server output of ${maxOutput} bytes`);
+  });
+
+  it('takeOutput() gives all the DATA the windows allow in one Buffer; takeOutput(maxBytes) in pieces', () => {
+    const { client, server } = pair(1 << 20, { initialWindowSize: 1 << 24 });
+    client.request(HEAD);
+    server.receive(client.takeOutput()!);
+    const all = parseFrames(server.takeOutput()!).filter((f) => f.type === FrameType.DATA);
+    assert.equal(
+      all.reduce((a, f) => a + f.payload.length, 0),
+      1 << 20,
+    );
+    const second = pair(1 << 20, { initialWindowSize: 1 << 24 });
+    second.client.request(HEAD);
+    second.server.receive(second.client.takeOutput()!);
+    const sizes: number[] = [];
+    for (let out = second.server.takeOutput(100_000); out; out = second.server.takeOutput(100_000)) sizes.push(out.length);
+    assert.ok(sizes.length >= 10 && sizes.every((n) => n < 100_000 + 16_384 + 9), `${sizes}`);
   });
 
   it('a client whose window never opens: the server holds the stream, sends no DATA, buffers nothing', () => {

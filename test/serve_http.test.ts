@@ -182,17 +182,17 @@ describe('serve --mode http: real clients', function () {
     assert.equal(x.doc.totals.roundTrips, 2001);
   });
 
-  it('ALPN: http/1.1 by default; a client offering only h2 gets alert 120; --alpn h2 is refused', async () => {
+  it('ALPN: a client offering http/1.1 alone gets http/1.1; one offering only h3 gets alert 120; --alpn h2c is refused', async () => {
     const s = await serve(CERT);
-    const c = tls.connect({ host: '127.0.0.1', port: s.port, ca: CA, servername: 'localhost', ALPNProtocols: ['h2', 'http/1.1'] });
+    const c = tls.connect({ host: '127.0.0.1', port: s.port, ca: CA, servername: 'localhost', ALPNProtocols: ['http/1.1'] });
     await new Promise((r) => c.once('secureConnect', r));
     assert.equal(c.alpnProtocol, 'http/1.1');
     c.destroy();
-    const h2 = await sClient(s.port, '', ['-alpn', 'h2']).catch((e) => ({ out: '', err: String(e), code: -1 }));
-    assert.match(h2.err, /no application protocol|alert number 120/, h2.err);
-    const bad = await runCli(['serve', '--mode', 'http', '--alpn', 'h2,http/1.1', '--port', '0']);
+    const h3 = await sClient(s.port, '', ['-alpn', 'h3']).catch((e) => ({ out: '', err: String(e), code: -1 }));
+    assert.match(h3.err, /no application protocol|alert number 120/, h3.err);
+    const bad = await runCli(['serve', '--mode', 'http', '--alpn', 'h2c,http/1.1', '--port', '0']);
     assert.equal(bad.code, 2, dump(bad));
-    assert.match(bad.stderr, /^iocptls: --alpn h2: --mode http speaks HTTP\/1\.x only/);
+    assert.match(bad.stderr, /^iocptls: --alpn h2c: --mode http speaks h2 \(HTTP\/2 over TLS\) and HTTP\/1\.x only/);
     assert.equal(bad.stderr.trim().split('\n').length, 1);
   });
 });

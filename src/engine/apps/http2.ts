@@ -8,10 +8,10 @@
 // - what the session writes goes out before more of the client's bytes are read: while
 //   conn.write takes less than we have, reads pause (so PINGs and SETTINGS cannot pile up
 //   answers), and resume once it is all out.
-// - the header timeout: from the handshake, each completed request and each drained write; when
-//   it passes without any (an idle connection, or streams stalled on a window that never opens),
-//   GOAWAY and close_notify. Streams still open then count as an error. A client that does not
-//   read even that gets one more timeout, then a reset.
+// - the header timeout: from the handshake, each completed request and each write that moved
+//   bytes; when it passes without any (an idle connection, or streams stalled on a window that
+//   never opens), GOAWAY and close_notify. Streams still open then count as an error. A client
+//   that does not read even that gets one more timeout, then a reset.
 // - a protocol error: the session queues a GOAWAY with its code; it goes out, then the connection
 //   closes; counted as `http2: <CODE>`.
 import type { Connection } from '../connection';
@@ -22,6 +22,8 @@ import { Deadline } from './deadline_queue';
 import { ServerApp, ServerAppOptions } from './server_app';
 
 export const H2_MAX_STREAMS = 128;
+/** Output taken from the session at a time: a large body goes out in pieces as writes drain, not as one copy. */
+const OUTPUT_BUDGET = 256 * 1024;
 
 interface Prepared {
   body: Buffer;
@@ -86,7 +88,6 @@ export class Http2App extends ServerApp implements H2ServerEvents {
   }
 
   onDrain(conn: Connection): void {
-    this.#rearm();
     this.#flush(conn);
   }
 
@@ -125,11 +126,13 @@ export class Http2App extends ServerApp implements H2ServerEvents {
     while (conn.open) {
       let out = this.#pending;
       if (!out) {
-        out = this.#session.takeOutput();
+        out = this.#session.takeOutput(OUTPUT_BUDGET);
         if (!out) break;
       }
       const n = conn.write(out, out.length);
       this.o.counters.bytesOut += n;
+      // Bytes going out (a body crossing a window the client opens) is progress too.
+      if (n > 0 && !this.#closing) this.#rearm();
       if (n < out.length) {
         this.#pending = out.subarray(n);
         conn.pause();

@@ -66,10 +66,12 @@ export interface H2Options {
 const MAX_HEADER_BLOCK_FACTOR = 2;
 /** More CONTINUATION frames than this for one block: a flood (CVE-2024-27316 class). */
 const MAX_CONTINUATIONS = 64;
-/** More SETTINGS/PING frames answered and not yet taken out than this: a flood (CVE-2019-9512/9515 class). */
-const MAX_PENDING_ACKS = 10_000;
-/** Output gathered per takeOutput() call at most, when DATA is waiting (the rest on the next call). */
-const OUTPUT_BUDGET = 256 * 1024;
+/**
+ * More frames that ask for work but carry no request or response (SETTINGS, PING, PRIORITY,
+ * empty DATA, unknown types) than this in a row: a flood (the CVE-2019-9512/9515/9518 class).
+ * A real peer sends a handful between two requests.
+ */
+const MAX_IDLE_FRAMES = 1000;
 
 export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
   protected readonly out = new OutputBuffer();
@@ -82,6 +84,7 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
   protected readonly localMaxFrame: number;
   protected readonly localMaxHeaderList: number;
   protected readonly connectionWindow: number;
+  protected readonly localTableSize: number;
   /** The window a new stream starts with on our receive side: 65535 until the peer acks our SETTINGS. */
   #recvInitial = DEFAULT_WINDOW;
   #settingsUnacked = 0;
@@ -115,7 +118,8 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
   /** Streams with body to send and (maybe) window: served round robin. */
   #sendQueue: S[] = [];
   #pendingBodies = 0;
-  #pendingAcks = 0;
+  /** Frames in a row that did no useful work (see MAX_IDLE_FRAMES). */
+  #idleFrames = 0;
   /** A connection error ended the session (GOAWAY sent): input is ignored. */
   protected dead = false;
   /** The highest stream id the peer opened that we processed (our GOAWAY's last stream id). */
@@ -126,7 +130,10 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
     this.localMaxFrame = clamp(options.maxFrameSize ?? MIN_MAX_FRAME_SIZE, MIN_MAX_FRAME_SIZE, MAX_MAX_FRAME_SIZE);
     this.localMaxHeaderList = options.maxHeaderListSize ?? 64 * 1024;
     this.connectionWindow = clamp(options.connectionWindowSize ?? Math.max(this.localWindow, 1 << 24), DEFAULT_WINDOW, MAX_WINDOW);
-    this.decoder = new HpackDecoder(options.headerTableSize ?? 4096);
+    this.localTableSize = clamp(options.headerTableSize ?? 4096, 0, 1 << 20);
+    // Until the peer acks our SETTINGS its encoder may use the default 4096: allow that much.
+    this.decoder = new HpackDecoder(Math.max(4096, this.localTableSize));
+    this.decoder.table.setMaxSize(4096);
     this.#maxBlock = this.localMaxHeaderList * MAX_HEADER_BLOCK_FACTOR + 1024;
   }
 
@@ -156,10 +163,13 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
 
   // ---- public surface ----
 
-  /** Bytes to send, or null. Gathers queued frames and DATA the windows allow, up to a budget. */
-  takeOutput(): Buffer | null {
-    this.#pendingAcks = 0;
-    if (!this.dead) this.#pump();
+  /**
+   * Bytes to send, or null: the queued frames and all the DATA the windows allow now. With
+   * maxBytes, DATA stops once the output reaches it (the rest comes with the next calls: a caller
+   * that passes it calls again until null, e.g. as its writes drain).
+   */
+  takeOutput(maxBytes = Number.POSITIVE_INFINITY): Buffer | null {
+    if (!this.dead) this.#pump(maxBytes);
     return this.out.take();
   }
 
@@ -196,7 +206,7 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
   /** Our SETTINGS as the entries to send (only what differs from the RFC defaults, plus what must be said). */
   protected localSettings(): Array<[number, number]> {
     const s: Array<[number, number]> = [];
-    if (this.decoder.maxTableSize !== 4096) s.push([Setting.HEADER_TABLE_SIZE, this.decoder.maxTableSize]);
+    if (this.localTableSize !== 4096) s.push([Setting.HEADER_TABLE_SIZE, this.localTableSize]);
     if (this.localWindow !== DEFAULT_WINDOW) s.push([Setting.INITIAL_WINDOW_SIZE, this.localWindow]);
     if (this.localMaxFrame !== MIN_MAX_FRAME_SIZE) s.push([Setting.MAX_FRAME_SIZE, this.localMaxFrame]);
     s.push([Setting.MAX_HEADER_LIST_SIZE, this.localMaxHeaderList]);
@@ -221,6 +231,18 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
     if (stream.body) this.#pendingBodies--;
     stream.body = null;
     this.onStreamClosed(stream);
+  }
+
+  /** A request or response went through: the frames around it were not a flood. */
+  protected progress(): void {
+    this.#idleFrames = 0;
+  }
+
+  /** Counts a frame that did no work; true (and a GOAWAY ENHANCE_YOUR_CALM) once there are too many in a row. */
+  #flood(what: string): boolean {
+    if (++this.#idleFrames <= MAX_IDLE_FRAMES) return false;
+    this.connectionError(ErrorCode.ENHANCE_YOUR_CALM, `${what} flood: ${MAX_IDLE_FRAMES} frames in a row without a request or response`);
+    return true;
   }
 
   protected maybeClose(stream: S): void {
@@ -263,6 +285,10 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
     }
     while (!this.dead && len - p >= FRAME_HEADER) {
       const length = (buf[p] << 16) | (buf[p + 1] << 8) | buf[p + 2];
+      // Garbage where the peer's SETTINGS should be is named as such, whatever length it spells.
+      if (!this.#settingsSeen && (buf[p + 3] !== FrameType.SETTINGS || buf[p + 4] & Flag.ACK)) {
+        return this.connectionError(ErrorCode.PROTOCOL_ERROR, 'the first frame is not SETTINGS');
+      }
       if (length > this.localMaxFrame) {
         return this.connectionError(ErrorCode.FRAME_SIZE_ERROR, `frame of ${length} bytes above SETTINGS_MAX_FRAME_SIZE ${this.localMaxFrame}`);
       }
@@ -315,8 +341,9 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
   #keep(buf: Buffer, p: number, len: number): void {
     const rest = len - p;
     if (rest === 0) {
+      // Nothing kept: an idle connection holds no input buffer.
       this.#inLen = 0;
-      if (this.#in && this.#in.length > 64 * 1024) this.#in = null;
+      this.#in = null;
       return;
     }
     if (buf === this.#in) {
@@ -346,6 +373,7 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
       case FrameType.PRIORITY:
         if (id === 0) return this.connectionError(ErrorCode.PROTOCOL_ERROR, 'PRIORITY on stream 0');
         if (length !== 5) return this.streamError(id, ErrorCode.FRAME_SIZE_ERROR, `PRIORITY of ${length} bytes`);
+        this.#flood('PRIORITY');
         return;
       case FrameType.RST_STREAM:
         if (id === 0) return this.connectionError(ErrorCode.PROTOCOL_ERROR, 'RST_STREAM on stream 0');
@@ -360,7 +388,7 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
         if (id !== 0) return this.connectionError(ErrorCode.PROTOCOL_ERROR, 'PING on a stream');
         if (length !== 8) return this.connectionError(ErrorCode.FRAME_SIZE_ERROR, `PING of ${length} bytes`);
         if (flags & Flag.ACK) return;
-        if (++this.#pendingAcks > MAX_PENDING_ACKS) return this.connectionError(ErrorCode.ENHANCE_YOUR_CALM, 'PING flood');
+        if (this.#flood('PING')) return;
         return this.out.ping(Flag.ACK, buf, at);
       case FrameType.GOAWAY:
         if (id !== 0) return this.connectionError(ErrorCode.PROTOCOL_ERROR, 'GOAWAY on a stream');
@@ -372,7 +400,8 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
         if (this.#blockStream === 0) return this.connectionError(ErrorCode.PROTOCOL_ERROR, 'CONTINUATION without HEADERS');
         return this.#continuation(flags, buf, at, length);
       default:
-        // Unknown frame types are ignored (RFC 9113 5.5).
+        // Unknown frame types are ignored (RFC 9113 5.5), but not without end.
+        this.#flood(`type ${type}`);
         return;
     }
   }
@@ -402,6 +431,7 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
     if (length > stream.recvWindow) return this.streamError(id, ErrorCode.FLOW_CONTROL_ERROR, `DATA beyond the window of stream ${id}`);
     stream.recvWindow -= length;
     const end = (flags & Flag.END_STREAM) !== 0;
+    if (length === 0 && !end && this.#flood('empty DATA')) return;
     if (!end) {
       stream.recvConsumed += length;
       if (updateDue(stream.recvConsumed, this.#recvInitial)) {
@@ -451,7 +481,7 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
       const id = this.#blockStream;
       this.#blockStream = 0;
       this.#decodeBlock(id, this.#block!, 0, this.#blockLen);
-      if (this.#block && this.#block.length > 64 * 1024) this.#block = null;
+      this.#block = null;
     }
   }
 
@@ -477,6 +507,9 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
     if (id !== 0) return this.connectionError(ErrorCode.PROTOCOL_ERROR, 'SETTINGS on a stream');
     if (flags & Flag.ACK) {
       if (length !== 0) return this.connectionError(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS ACK with a payload');
+      if (this.#settingsUnacked === 0 && this.#flood('SETTINGS ACK')) return;
+      // From now on the peer's encoder must keep to our table size (it says so with a size update).
+      if (this.#settingsUnacked > 0) this.decoder.maxTableSize = this.localTableSize;
       if (this.#settingsUnacked > 0 && --this.#settingsUnacked === 0 && this.#recvInitial !== this.localWindow) {
         // Our window now applies: streams opened before the ack started with 65535.
         const delta = this.localWindow - this.#recvInitial;
@@ -532,7 +565,7 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
           break;
       }
     }
-    if (++this.#pendingAcks > MAX_PENDING_ACKS) return this.connectionError(ErrorCode.ENHANCE_YOUR_CALM, 'SETTINGS flood');
+    if (this.#flood('SETTINGS')) return;
     this.out.settingsAck();
     this.onSettings();
   }
@@ -568,11 +601,11 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
   }
 
   /** Writes DATA frames while windows, the budget and bodies allow; streams take turns frame by frame. */
-  #pump(): void {
+  #pump(budget: number): void {
     const q = this.#sendQueue;
     if (q.length === 0) return;
     let i = 0;
-    while (i < q.length && this.out.len < OUTPUT_BUDGET && this.#connSend > 0) {
+    while (i < q.length && this.out.len < budget && this.#connSend > 0) {
       const s = q[i];
       const body = s.body;
       if (!body || !this.streams.has(s.id)) {

@@ -65,23 +65,26 @@ export const MAX_WINDOW = 0x7fff_ffff;
 export const MIN_MAX_FRAME_SIZE = 16_384;
 export const MAX_MAX_FRAME_SIZE = 0xff_ffff;
 
+const EMPTY = Buffer.alloc(0);
+
 /**
- * A growable byte buffer that frames are written into; takeOutput() copies out what is written
- * in one Buffer and starts again at 0, so a connection allocates no Buffer per frame.
+ * A growable byte buffer that frames are written into; take() hands out what is written as one
+ * Buffer (a view of this buffer, never touched again) and starts a new one on the next write.
+ * So a connection allocates no Buffer per frame, copies nothing on the way out, and an idle one
+ * holds no output buffer at all.
  */
 export class OutputBuffer {
-  buf: Buffer;
+  buf: Buffer = EMPTY;
   len = 0;
-  constructor(initial = 4096) {
-    this.buf = Buffer.allocUnsafe(initial);
-  }
+  /** Size of the next buffer: the last output's, so a stream of large outputs grows once. */
+  #hint = 1024;
 
   /** Makes room for n more bytes; returns the offset to write them at. */
   reserve(n: number): number {
     const need = this.len + n;
     if (need > this.buf.length) {
-      const next = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
-      this.buf.copy(next, 0, 0, this.len);
+      const next = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2, this.#hint));
+      if (this.len) this.buf.copy(next, 0, 0, this.len);
       this.buf = next;
     }
     const at = this.len;
@@ -92,11 +95,11 @@ export class OutputBuffer {
   /** Everything written since the last take, as one Buffer of its own, or null. */
   take(): Buffer | null {
     if (this.len === 0) return null;
-    const out = Buffer.allocUnsafe(this.len);
-    this.buf.copy(out, 0, 0, this.len);
+    const out = this.buf.subarray(0, this.len);
+    // Small outputs start small (pooled allocations); a burst of large ones starts at their size.
+    this.#hint = Math.min(Math.max(1024, this.len), 256 * 1024);
+    this.buf = EMPTY;
     this.len = 0;
-    // A burst (a large body) does not pin its buffer for the rest of the connection.
-    if (this.buf.length > 256 * 1024) this.buf = Buffer.allocUnsafe(4096);
     return out;
   }
 

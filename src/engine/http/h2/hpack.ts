@@ -191,14 +191,16 @@ export class HpackDecoder {
   }
 }
 
-/** Fields that are not worth a table entry: values that change on every message. */
-const NOT_INDEXED = new Set(['content-length', 'date', 'etag', 'if-modified-since', 'last-modified', 'set-cookie', 'authorization', 'cookie']);
+/** Fields that are not worth a table entry: values that change on every message, or secrets. */
+const NOT_INDEXED = new Set(['date', 'etag', 'if-modified-since', 'last-modified', 'set-cookie', 'authorization', 'cookie']);
+
+/** Where blocks are encoded (encode() is synchronous and returns a copy: one scratch serves every encoder). */
+let scratch = Buffer.allocUnsafe(4096);
 
 export class HpackEncoder {
   readonly table: DynamicTable;
   /** A size update to emit at the start of the next block (the peer lowered its table size). */
   #pendingSize = -1;
-  #out = Buffer.allocUnsafe(512);
   #len = 0;
 
   /** maxTableSize: our own cap on the table we keep for the peer's decoder (4096 is the default the peer allows). */
@@ -223,7 +225,7 @@ export class HpackEncoder {
       this.#pendingSize = -1;
     }
     for (const [name, value] of fields) this.#field(name, value);
-    return Buffer.from(this.#out.subarray(0, this.#len));
+    return Buffer.from(scratch.subarray(0, this.#len));
   }
 
   #field(name: string, value: string): void {
@@ -243,26 +245,26 @@ export class HpackEncoder {
   }
 
   #reserve(n: number): void {
-    if (this.#len + n <= this.#out.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.#len + n, this.#out.length * 2));
-    this.#out.copy(next, 0, 0, this.#len);
-    this.#out = next;
+    if (this.#len + n <= scratch.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.#len + n, scratch.length * 2));
+    scratch.copy(next, 0, 0, this.#len);
+    scratch = next;
   }
 
   #int(bits: number, n: number, v: number): void {
     this.#reserve(6);
     const mask = (1 << n) - 1;
     if (v < mask) {
-      this.#out[this.#len++] = bits | v;
+      scratch[this.#len++] = bits | v;
       return;
     }
-    this.#out[this.#len++] = bits | mask;
+    scratch[this.#len++] = bits | mask;
     v -= mask;
     while (v >= 128) {
-      this.#out[this.#len++] = (v & 0x7f) | 0x80;
+      scratch[this.#len++] = (v & 0x7f) | 0x80;
       v = Math.floor(v / 128);
     }
-    this.#out[this.#len++] = v;
+    scratch[this.#len++] = v;
   }
 
   #string(s: string): void {
@@ -270,11 +272,11 @@ export class HpackEncoder {
     if (h < s.length) {
       this.#int(0x80, 7, h);
       this.#reserve(h);
-      this.#len = huffmanEncode(s, this.#out, this.#len);
+      this.#len = huffmanEncode(s, scratch, this.#len);
     } else {
       this.#int(0x00, 7, s.length);
       this.#reserve(s.length);
-      this.#len += this.#out.write(s, this.#len, 'latin1');
+      this.#len += scratch.write(s, this.#len, 'latin1');
     }
   }
 }

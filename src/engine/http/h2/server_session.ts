@@ -32,6 +32,7 @@ class ServerStream extends H2Stream {
 
 export const DEFAULT_MAX_STREAMS = 128;
 /** Request pseudo-headers and the fields RFC 9113 8.2.2 forbids in HTTP/2. */
+const UPPERCASE = /[A-Z]/;
 const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
 export class H2ServerSession extends H2Connection<ServerStream> {
@@ -41,6 +42,7 @@ export class H2ServerSession extends H2Connection<ServerStream> {
   #goingAway = false;
   /** Encoded response heads by status and fields, valid while the encoder's table is unchanged. */
   #heads = new Map<string, { generation: number; block: Buffer }>();
+  #byObject = new WeakMap<ReadonlyArray<readonly [string, string]>, { status: number; generation: number; block: Buffer }>();
   /** Requests answered, streams refused or reset by us (for the app's counters). */
   requests = 0;
   refused = 0;
@@ -97,6 +99,17 @@ export class H2ServerSession extends H2Connection<ServerStream> {
   }
 
   #encode(status: number, fields: ReadonlyArray<readonly [string, string]>): Buffer {
+    // The same fields array again (an app's prepared headers): no key to build.
+    const table = this.encoder.table;
+    const same = this.#byObject.get(fields);
+    if (same && same.status === status && same.generation === table.generation) return same.block;
+    const before = table.generation;
+    const block = this.#encodeByKey(status, fields);
+    if (table.generation === before) this.#byObject.set(fields, { status, generation: before, block });
+    return block;
+  }
+
+  #encodeByKey(status: number, fields: ReadonlyArray<readonly [string, string]>): Buffer {
     let key = String(status);
     for (const [n, v] of fields) key += `\0${n}\0${v}`;
     const table = this.encoder.table;
@@ -133,7 +146,7 @@ export class H2ServerSession extends H2Connection<ServerStream> {
       return;
     }
     this.#regularSeen = true;
-    if (name !== name.toLowerCase()) this.#malformed = `uppercase field name ${name}`;
+    if (UPPERCASE.test(name)) this.#malformed = `uppercase field name ${name}`;
     else if (CONNECTION_SPECIFIC.has(name)) this.#malformed = `connection-specific field ${name}`;
     else if (name === 'te' && value !== 'trailers') this.#malformed = `te: ${value}`;
   }
@@ -183,6 +196,7 @@ export class H2ServerSession extends H2Connection<ServerStream> {
 
   #requestDone(stream: ServerStream): void {
     stream.remoteClosed = true;
+    this.progress();
     this.#events.onRequest(stream.id, stream.method, stream.path, stream.headerBytes);
     this.maybeClose(stream);
   }
