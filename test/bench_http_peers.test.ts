@@ -53,6 +53,20 @@ describe('bench http against Node peers and the embedded server', function () {
     assert.match(rep.out, /Request latency/);
   });
 
+  it('bad input: one line naming the cause, exit 2, no load', async () => {
+    for (const [args, why] of [
+      [['http://127.0.0.1:1/'], /speaks HTTPS only/],
+      [['--header', 'nocolon'], /--header 'nocolon' is not 'Name: value'/],
+      [['--body', '@/nonexistent/body'], /--body @\/nonexistent\/body: cannot read \(ENOENT\)/],
+      [['--alpn', 'h2'], /use --http 1\.1\|2\|auto instead of --alpn/],
+    ] as Array<[string[], RegExp]>) {
+      const r = await runCli(['bench', 'http', ...args, '-d', '1']);
+      assert.equal(r.code, 2, dump(r));
+      assert.match(r.stderr, why);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+  });
+
   it("Node's http2 server: streams, statuses and body bytes equal what it served", async () => {
     let served = 0;
     let bodyBytes = 0;
