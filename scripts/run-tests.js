@@ -136,7 +136,7 @@ const SECONDS = {
   serve_clients: 54, bench_rounds: 38, resources: 37, serve_cli: 33, bench_report: 32, compare_groups: 31, compare: 29, k8s_job: 28,
   bench_resume: 26, port_conformance: 21, bench_connections: 20, large_flight: 19, cli_errors: 18, bench_counts: 16, bind: 15,
   groups: 15, bench_openloop: 14, bench_errors: 8, compare_stats: 8, handshake_bytes: 8, loop_timers: 5, io_fallback: 5, report: 4,
-  port_linux: 2, mldsa: 2, html_parts: 1, port_iocp: 1, http2_codec: 12, serve_http2: 25,
+  port_linux: 2, mldsa: 2, html_parts: 1, port_iocp: 1, http2_codec: 15, serve_http2: 25,
   bench_http_nginx: 24, bench_http_peers: 35, bench_http_errors: 32, http_h1_parser: 1,
 };
 

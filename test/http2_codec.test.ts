@@ -2,13 +2,17 @@
 // vectors, the client and server sessions back to back in memory (flow control with a tiny
 // window and a 1 MiB body, GOAWAY, RST_STREAM, hostile frames and their GOAWAY codes), fuzzing
 // (random and mutated conversations in random chunks: events or one connection error, never a
-// throw or a hang), and each session against Node's own HTTP/2 (nghttp2): our client over a real
-// TLS socket to http2.createSecureServer, Node's client to our server session over TCP.
+// throw or a hang), and each session against peers we did not write: our client over a real TLS
+// socket to Node's http2.createSecureServer and to nginx (its access log as the count), Node's
+// http2 client to our server session over TCP.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http2 from 'node:http2';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import tls from 'node:tls';
 import { H2ClientEvents, H2ClientSession } from '../src/engine/http/h2/client_session';
 import { ErrorCode, Flag, FrameType, PREFACE, Setting } from '../src/engine/http/h2/frames';
@@ -16,6 +20,8 @@ import { HeaderSink, HpackDecoder, HpackEncoder } from '../src/engine/http/h2/hp
 import { huffmanDecode, huffmanEncode, huffmanLength } from '../src/engine/http/h2/huffman';
 import { H2ServerSession } from '../src/engine/http/h2/server_session';
 import { fixture } from './helpers/cli';
+import { getFreePort } from './helpers/free_port';
+import { ensureNginx } from './helpers/nginx';
 import { frame, goaways, hex, parseFrames, settingsPayload, u32 } from './helpers/h2_frames';
 
 // ---------------------------------------------------------------- HPACK
@@ -708,9 +714,9 @@ describe('HTTP/2 sessions under fuzzing', function () {
   });
 });
 
-// ---------------------------------------------------------------- against Node's HTTP/2 (nghttp2)
+// ---------------------------------------------------------------- against Node's HTTP/2 (nghttp2) and nginx
 
-describe('HTTP/2 sessions against Node http2 (nghttp2)', function () {
+describe('HTTP/2 sessions against independent peers: Node http2 (nghttp2), nginx', function () {
   this.timeout(30_000);
   const key = fs.readFileSync(fixture('localhost.key'));
   const cert = fs.readFileSync(fixture('localhost.pem'));
@@ -837,5 +843,89 @@ describe('HTTP/2 sessions against Node http2 (nghttp2)', function () {
       assert.equal(status, 200);
       assert.equal(n, i % 10 === 0 ? 0 : body.length, `request ${i}`);
     });
+  });
+  it('our client session against nginx (listen ssl http2): 1000 requests, statuses and bodies as its access log says', async function () {
+    const { bin, why } = ensureNginx();
+    if (!bin) {
+      console.log(`      skipped: ${why}`);
+      return this.skip();
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iocptls-h2-nginx-'));
+    // nginx's worker (nobody, when started as root) must be able to read the files it serves.
+    fs.chmodSync(dir, 0o755);
+    const port = await getFreePort();
+    fs.mkdirSync(path.join(dir, 'www'));
+    fs.mkdirSync(path.join(dir, 'tmp'));
+    fs.writeFileSync(path.join(dir, 'www', 'big'), crypto.randomBytes(1_000_000));
+    fs.writeFileSync(path.join(dir, 'www', 'mid'), crypto.randomBytes(70_000));
+    const t = path.join(dir, 'tmp');
+    fs.writeFileSync(
+      path.join(dir, 'nginx.conf'),
+      `daemon off; worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log crit;
+events { worker_connections 256; }
+http {
+  access_log ${dir}/access.log;
+  client_body_temp_path ${t}; proxy_temp_path ${t}; fastcgi_temp_path ${t}; uwsgi_temp_path ${t}; scgi_temp_path ${t};
+  server {
+    listen 127.0.0.1:${port} ssl http2;
+    ssl_certificate ${fixture('localhost.pem')}; ssl_certificate_key ${fixture('localhost.key')};
+    root ${dir}/www;
+    location = /ok { return 200 "ok"; }
+  }
+}
+`,
+    );
+    const nginx: ChildProcess = spawn(bin, ['-p', dir, '-c', path.join(dir, 'nginx.conf')], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 100; i++) {
+        const up = await new Promise<boolean>((r) => net.connect(port, '127.0.0.1').once('connect', function (this: net.Socket) { this.destroy(); r(true); }).once('error', () => r(false)));
+        if (up) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const paths = ['/ok', '/big', '/mid', '/missing'];
+      const want: Record<string, [number, number]> = { '/ok': [200, 2], '/big': [200, 1_000_000], '/mid': [200, 70_000], '/missing': [404, -1] };
+      const { log, events } = clientLog();
+      const client = new H2ClientSession(events);
+      const socket = tls.connect({ host: '127.0.0.1', port, ALPNProtocols: ['h2'], rejectUnauthorized: false });
+      const byId = new Map<number, string>();
+      const total = 1000;
+      const openMore = () => {
+        while (byId.size < total && client.canOpenStream()) {
+          const p = paths[byId.size % paths.length];
+          byId.set(client.request({ method: 'GET', path: p, authority: 'localhost', headers: [['user-agent', 'iocptls-test']] }), p);
+        }
+        const out = client.takeOutput();
+        if (out) socket.write(out);
+      };
+      await new Promise<void>((resolve, reject) => {
+        socket.on('secureConnect', () => {
+          client.start();
+          openMore();
+        });
+        socket.on('data', (d: Buffer) => {
+          client.receive(d);
+          if (log.errors.length) return reject(new Error(log.errors[0][0]));
+          openMore();
+          if (log.ends.length + log.resets.length === total) resolve();
+        });
+        socket.on('error', reject);
+      });
+      socket.destroy();
+      assert.deepEqual(log.resets, []);
+      const status = new Map(log.heads.map(([id, st]) => [id, st]));
+      for (const [id, p] of byId) {
+        assert.equal(status.get(id), want[p][0], `${p} on stream ${id}`);
+        if (want[p][1] >= 0) assert.equal(log.data.get(id), want[p][1], `${p} on stream ${id}`);
+      }
+      // nginx's own count: one access log line per request, with the same statuses.
+      await new Promise((r) => setTimeout(r, 200));
+      const lines = fs.readFileSync(path.join(dir, 'access.log'), 'utf8').trim().split('\n');
+      assert.equal(lines.length, total);
+      assert.equal(lines.filter((l) => / 404 /.test(l)).length, total / 4);
+    } finally {
+      nginx.kill('SIGTERM');
+      await new Promise((r) => nginx.once('exit', r));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

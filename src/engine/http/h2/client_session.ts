@@ -85,7 +85,11 @@ export class H2ClientSession extends H2Connection<ClientStream> {
     this.sendSettings([[Setting.ENABLE_PUSH, 0], ...this.localSettings()]);
   }
 
-  /** True while another stream may be opened (peer's MAX_CONCURRENT_STREAMS, not going away). */
+  /**
+   * True while another stream may be opened (peer's MAX_CONCURRENT_STREAMS, not going away).
+   * Until the server's SETTINGS arrive the limit is taken as 100 (what nghttp2 assumes too); a
+   * server that allows fewer refuses the extra streams (onStreamReset, REFUSED_STREAM).
+   */
   canOpenStream(): boolean {
     return this.#started && !this.#goingAway && !this.dead && this.streams.size < this.peerMaxStreams && this.#nextId <= MAX_WINDOW;
   }
@@ -105,8 +109,9 @@ export class H2ClientSession extends H2Connection<ClientStream> {
     if (!this.canOpenStream()) throw new Error(`h2: ${this.streams.size} streams open, the server allows ${this.peerMaxStreams}`);
     const id = this.#nextId;
     this.#nextId += 2;
-    const [send, recv] = this.newStreamWindows();
-    const stream = new ClientStream(id, send, recv);
+    // Stream ids are spent (2^30 requests): the caller sees goingAway and opens a new connection.
+    if (this.#nextId > MAX_WINDOW) this.#goingAway = true;
+    const stream = new ClientStream(id, this.peerInitialWindow, this.recvInitialWindow);
     stream.head = head.method === 'HEAD';
     this.streams.set(id, stream);
     const hasBody = body !== undefined && body.length > 0;

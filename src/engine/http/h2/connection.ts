@@ -213,8 +213,9 @@ export abstract class H2Connection<S extends H2Stream> implements HeaderSink {
     return s;
   }
 
-  protected newStreamWindows(): [send: number, recv: number] {
-    return [this.peerInitialWindow, this.#recvInitial];
+  /** The receive window a new stream starts with (65535 until the peer acks our SETTINGS). */
+  protected get recvInitialWindow(): number {
+    return this.#recvInitial;
   }
 
   /** Queues a stream's body as DATA (END_STREAM on the last frame); it goes out as windows allow. */

@@ -181,8 +181,7 @@ export class H2ServerSession extends H2Connection<ServerStream> {
       this.streamErrors++;
       return this.resetStream(undefined, id, ErrorCode.ENHANCE_YOUR_CALM);
     }
-    const [send, recv] = this.newStreamWindows();
-    const stream = new ServerStream(id, send, recv);
+    const stream = new ServerStream(id, this.peerInitialWindow, this.recvInitialWindow);
     stream.method = this.#method;
     stream.path = this.#path;
     stream.headerBytes = bytes;
