@@ -77,6 +77,7 @@ if (!noBuild) {
 // compare, shards, A/B) runs the same on either, and is most of the suite's time.
 const BACKEND = new Set([
   'large_flight', 'serve_memory', 'resources', 'serve_clients', 'serve_load', 'serve_http', 'serve_http2', 'bench_counts', 'bench_connections', 'bench_errors', 'connect',
+  'bench_http_nginx', 'bench_http_peers', 'bench_http_errors',
 ]);
 // Files that choose their backends themselves and ignore IOCPTLS_IO: the port conformance suite, the
 // port specifics, the loop timers and the memory wave run every available backend (io_uring, its
@@ -87,7 +88,7 @@ const OWN_BACKENDS = new Set(['port_conformance', 'port_linux', 'loop_timers', '
 // Files that never start the engine (documents, statistics, help text, the import rules, the scan's
 // codec against other TLS stacks): IOCPTLS_IO cannot change a thing in them, so no epoll pass runs
 // them either (in the first CI run they were ~200 s of --epoll-rest's work).
-const NO_ENGINE = new Set(['compare', 'compare_stats', 'compare_verdicts', 'result_validation', 'merge', 'help_text', 'docs_links', 'layers', 'stats', 'report', 'html_parts', 'scan_wire', 'rendezvous_protocol', 'image', 'http2_codec']);
+const NO_ENGINE = new Set(['compare', 'compare_stats', 'compare_verdicts', 'result_validation', 'merge', 'help_text', 'docs_links', 'layers', 'stats', 'report', 'html_parts', 'scan_wire', 'rendezvous_protocol', 'image', 'http2_codec', 'http_h1_parser']);
 
 // Tests whose result depends on how busy the machine is run in the timed lane: the whole file
 // (true), or only the tests whose full title matches (a mocha --grep; the rest of the file then
@@ -138,6 +139,7 @@ const SECONDS = {
   bench_resume: 26, port_conformance: 21, bench_connections: 20, large_flight: 19, cli_errors: 18, bench_counts: 16, bind: 15,
   groups: 15, bench_openloop: 14, bench_errors: 8, compare_stats: 8, handshake_bytes: 8, loop_timers: 5, io_fallback: 5, report: 4,
   port_linux: 2, mldsa: 2, html_parts: 1, port_iocp: 1, rendezvous: 38, rendezvous_protocol: 6, http2_codec: 15, serve_http2: 25,
+  bench_http_nginx: 24, bench_http_peers: 35, bench_http_errors: 32, http_h1_parser: 1,
 };
 
 const name = (file) => path.basename(file).replace(/\.test\.js$/, '');

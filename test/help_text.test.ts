@@ -31,7 +31,7 @@ const SHARED = ['json', 'debug', 'io', 'openssl', 'keylog', 'markdown', 'thresho
  * ab's --rounds counts rounds per side. */
 const OWN_MEANING: Record<string, string[]> = { cert: ['serve'], key: ['serve'], rounds: ['bench:ab'] };
 /** The docs page of each command (docs/commands/<page>.md). */
-const PAGE: Record<string, string> = { 'bench:ab': 'bench-ab', 'bench:handshake': 'bench', 'bench:throughput': 'bench', 'bench:connections': 'bench' };
+const PAGE: Record<string, string> = { 'bench:ab': 'bench-ab', 'bench:http': 'bench-http', 'bench:handshake': 'bench', 'bench:throughput': 'bench', 'bench:connections': 'bench' };
 
 function manifest(): Record<string, ManifestCommand> {
   const file = path.join(ROOT, 'oclif.manifest.json');

@@ -9,6 +9,7 @@ import { bindFlag, parseBind } from './bind_flag';
 import { parseShard, parseStartAt, Shard, shardFlags, shardLoad } from './shard_flags';
 import { parseTarget, resolveHost } from './target';
 import { tlsFlags, tlsOptionsFromFlags } from './tls_flags';
+import { alpnFor } from './http_flags';
 import { BenchControl, BenchRun, defaultWorkers, runBench, BenchOptions, StartRecord } from '../engine/bench';
 import type { Backend } from '../engine/setup';
 import { ConfigError } from '../engine/errors';
@@ -88,7 +89,7 @@ export abstract class BenchCommand extends IocptlsCommand {
     const shared = rendezvousAt && shard ? await openRendezvous(flags as RendezvousFlags, rendezvousAt, shard, runIdentity(kind, target, shard, whole)) : undefined;
     if (shared) options.startGate = () => shared.gate();
     if (progress) {
-      const each = options.count ? `${options.count} handshakes` : `${options.warmupSec}+${options.durationSec} s`;
+      const each = options.count ? `${options.count} ${kind === 'http' ? 'requests' : 'handshakes'}` : `${options.warmupSec}+${options.durationSec} s`;
       const shape = rounds > 1 ? `${rounds} rounds of ${each}, ${options.roundPauseSec} s apart` : each;
       process.stderr.write(`iocptls bench ${kind}: ${target ? `${target.host}:${target.port}` : 'embedded server'}, ${options.connections} connections, ${shape}${shard ? `, shard ${shard.index}/${shard.count}` : ''}\n`);
       if (startAtMs !== undefined && startAtMs > Date.now()) {
@@ -125,7 +126,7 @@ export abstract class BenchCommand extends IocptlsCommand {
       failures = outcome.failures;
       for (const w of outcome.warnings) process.stderr.write(`iocptls: warning: ${w}\n`);
     }
-    const primary = doc === own ? (kind === 'pingpong' || (kind === 'connections' && run.histograms.rtt) ? run.histograms.rtt : run.histograms.handshake) : mergedPrimary(doc);
+    const primary = doc === own ? (kind === 'http' ? run.histograms.request : kind === 'pingpong' || (kind === 'connections' && run.histograms.rtt) ? run.histograms.rtt : run.histograms.handshake) : mergedPrimary(doc);
     const primaryIsRtt = doc === own ? primary === run.histograms.rtt && primary !== undefined : doc.kind === 'pingpong';
     // The paths were checked before the run; a write that still fails (a full disk, a directory
     // removed meanwhile) is said, and the measured result is shown all the same.
@@ -139,7 +140,7 @@ export abstract class BenchCommand extends IocptlsCommand {
       this.log(renderResult(doc, { color }));
       if (doc !== own) this.log(renderShards(doc, { color }) ?? '');
       if (flags.plot && primary && primary.totalCount > 0) {
-        this.log(plotLatency(primary, { title: primaryIsRtt ? 'Round-trip latency' : 'Handshake latency' }));
+        this.log(plotLatency(primary, { title: primaryIsRtt ? 'Round-trip latency' : doc.kind === 'http' ? 'Request latency' : 'Handshake latency' }));
       }
     } else if (doc.client?.warning) {
       process.stderr.write(`iocptls: warning: ${doc.client.warning}\n`);
@@ -169,6 +170,7 @@ export abstract class BenchCommand extends IocptlsCommand {
       target = { host: t.host, ip: r.ip, port: t.port };
     }
     if (flags.count && flags.warmup) throw new ConfigError('--count runs are counted from the first handshake: leave out --warmup');
+    if (flags.requests && flags.warmup) throw new ConfigError('--requests runs are counted from the first request: leave out --warmup');
     const defaults = defaultWorkers(!target);
     const tls = tlsOptionsFromFlags(flags);
     const options: BenchOptions = {
@@ -181,7 +183,7 @@ export abstract class BenchCommand extends IocptlsCommand {
       connections: flags.connections ?? 1,
       durationSec: flags.duration ?? 8,
       count: flags.count ?? 0,
-      warmupSec: flags.warmup ?? (flags.count ? 0 : 1),
+      warmupSec: flags.warmup ?? (flags.count || flags.requests ? 0 : 1),
       rate: 0,
       timeoutMs: flags.timeout,
       tls: {
@@ -201,6 +203,8 @@ export abstract class BenchCommand extends IocptlsCommand {
       roundPauseSec: flags['round-pause'] ?? 1,
       ...extra,
     };
+    // bench http offers what --http asks for by ALPN.
+    if (options.http) options.tls.alpn = alpnFor(options.http.protocol);
     if (options.tls.verify && !target) throw new ConfigError('--verify needs a target: the embedded server has a self-signed certificate');
     const whole = { connections: options.connections, rate: options.rate, count: options.count };
     if (shard) {
@@ -251,6 +255,21 @@ export abstract class BenchCommand extends IocptlsCommand {
         maxErrorRate: maxErrorRate * 100,
         bind: o.sources?.join(','),
         rounds: run.rounds ? o.rounds : undefined,
+        ...(o.http
+          ? {
+              http: o.http.protocol,
+              method: o.http.method,
+              paths: o.http.paths.join(' '),
+              pipeline: o.http.pipeline,
+              streams: o.http.streams,
+              requestsPerConnection: o.http.requestsPerConnection || undefined,
+              resume: o.resume,
+              headers: o.http.headers.length ? o.http.headers.map(([k, v]) => `${k}: ${v}`).join('\n') : undefined,
+              bodyBytes: o.http.body?.length || undefined,
+              expectStatus: o.http.expectStatus.length ? o.http.expectStatus.join(',') : undefined,
+              responseSize: run.target.embedded ? o.embeddedBodySize : undefined,
+            }
+          : {}),
         roundPause: run.rounds ? o.roundPauseSec : undefined,
       },
       start: run.start,
@@ -276,6 +295,7 @@ export abstract class BenchCommand extends IocptlsCommand {
             bytesIn: run.server.totals.bytesIn,
             bytesOut: run.server.totals.bytesOut,
             errors: totalErrors(run.server.totals),
+            ...(kind === 'http' ? { requests: run.server.totals.roundTrips } : {}),
           }
         : undefined,
       interrupted: run.interrupted,
@@ -308,7 +328,7 @@ export abstract class BenchCommand extends IocptlsCommand {
 
 /** The merged document's primary latency histogram (handshake, or round trip for ping-pong). */
 function mergedPrimary(doc: ResultDocument): Histogram | undefined {
-  const l = doc.kind === 'pingpong' ? doc.latency.rtt : (doc.latency.handshake ?? doc.latency.rtt);
+  const l = doc.kind === 'pingpong' ? doc.latency.rtt : doc.kind === 'http' ? doc.latency.request : (doc.latency.handshake ?? doc.latency.rtt);
   return l?.encoded ? decodeHistogram(l.encoded) : undefined;
 }
 
@@ -376,14 +396,14 @@ export function verdict(kind: BenchKind, doc: ResultDocument): { message: string
   const top = Object.entries(doc.errors).sort((x, y) => y[1] - x[1])[0];
   const mostly = top ? ` (${doc.totals.errors} errors, mostly '${top[0]}')` : '';
   const byHandshakes = kind === 'handshake' || kind === 'connections';
-  const measured = byHandshakes ? doc.totals.handshakes : doc.totals.bytesIn + doc.totals.bytesOut;
+  const measured = kind === 'http' ? doc.totals.roundTrips : byHandshakes ? doc.totals.handshakes : doc.totals.bytesIn + doc.totals.bytesOut;
   if (measured === 0) {
-    const what = kind === 'handshake' ? 'no handshake succeeded' : kind === 'connections' ? 'no connection was established' : 'no data moved';
+    const what = kind === 'http' ? 'no response came back' : kind === 'handshake' ? 'no handshake succeeded' : kind === 'connections' ? 'no connection was established' : 'no data moved';
     out.push({ message: `${what}${mostly}${cutOffCause(doc)}` });
   } else if (doc.errorRate && doc.errorRate.ratio > doc.errorRate.max) {
-    const what = kind === 'handshake' ? 'attempts' : 'connections';
+    const what = kind === 'handshake' ? 'attempts' : kind === 'http' ? 'requests' : 'connections';
     out.push({ message: `${(doc.errorRate.ratio * 100).toFixed(1)}% of ${what} failed (more than --max-error-rate ${+(doc.errorRate.max * 100).toFixed(3)}%)${mostly}` });
-  } else if (kind !== 'connections') {
+  } else if (kind !== 'connections' && kind !== 'http') {
     // A capacity run's attempts waiting at the end are the limit it was sent to find, which its report names.
     const silent = serverWentSilent(doc);
     if (silent) out.push({ message: silent });

@@ -57,9 +57,9 @@ export default class Merge extends IocptlsCommand {
       const d = merged.doc;
       this.log(renderResult(d, { color }));
       this.log(renderShards(d, { color }) ?? '');
-      const primary = d.kind === 'pingpong' ? d.latency.rtt : d.latency.handshake;
+      const primary = d.kind === 'pingpong' ? d.latency.rtt : d.kind === 'http' ? d.latency.request : d.latency.handshake;
       if (flags.plot && primary && primary.count > 0) {
-        this.log('\n' + plotLatency(decodeHistogram(primary.encoded), { title: d.kind === 'pingpong' ? 'Round-trip latency' : 'Handshake latency' }));
+        this.log('\n' + plotLatency(decodeHistogram(primary.encoded), { title: d.kind === 'pingpong' ? 'Round-trip latency' : d.kind === 'http' ? 'Request latency' : 'Handshake latency' }));
       }
     }
     reportUnwritten(unwritten);

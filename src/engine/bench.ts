@@ -48,6 +48,8 @@ export interface BenchOptions extends BenchConnectionOptions {
   onProgress?: (sample: IntervalSample, elapsedSec: number) => void;
   /** A round (0-based) is about to start; only called with rounds > 1. */
   onRound?: (round: number) => void;
+  /** http without a target: the embedded server's response body size, bytes. */
+  embeddedBodySize?: number;
   /** Lets the caller end the run early (a signal): the run still reports what it measured. */
   control?: BenchControl;
 }
@@ -199,10 +201,14 @@ export function defaultWorkers(embedded: boolean): { client: number; server: num
 }
 
 function embeddedMode(o: BenchOptions): ServerMode {
+  if (o.kind === 'http') return 'http';
   if (o.kind === 'throughput') return o.direction === 'up' ? 'sink' : o.direction === 'down' ? 'source' : 'echo';
   // handshake: the client closes (with RST by default), so the server keeps no TIME-WAIT.
   return 'echo';
 }
+
+/** What the embedded server offers a bench http client by ALPN: the protocols its http mode speaks. */
+const EMBEDDED_HTTP_ALPN = ['h2', 'http/1.1', 'http/1.0'];
 
 /** The embedded server a run without a target benchmarks: loopback, port 0, the run's TLS limits, an ephemeral ECDSA P-256 certificate. */
 export function startEmbeddedServer(o: BenchOptions): Promise<RunningServer> {
@@ -213,8 +219,8 @@ export function startEmbeddedServer(o: BenchOptions): Promise<RunningServer> {
     backend: o.backend,
     openssl: o.openssl,
     mode: embeddedMode(o),
-    bodySize: 16 * 1024,
-    tls: { minVersion: o.tls.minVersion, maxVersion: o.tls.maxVersion, ciphers: o.tls.ciphers, ciphersuites: o.tls.ciphersuites, groups: o.tls.groups, alpn: o.tls.alpn },
+    bodySize: o.kind === 'http' ? (o.embeddedBodySize ?? 1024) : 16 * 1024,
+    tls: { minVersion: o.tls.minVersion, maxVersion: o.tls.maxVersion, ciphers: o.tls.ciphers, ciphersuites: o.tls.ciphersuites, groups: o.tls.groups, alpn: o.kind === 'http' ? EMBEDDED_HTTP_ALPN : o.tls.alpn },
     certs: [],
     ephemeralKeyType: 'ecdsa-p256',
     maxConnections: 0,
@@ -238,6 +244,7 @@ export async function runBench(o: BenchOptions): Promise<BenchRun> {
     server = await startEmbeddedServer(o);
     target = { host: '127.0.0.1', ip: '127.0.0.1', port: server.port };
   }
+  if (o.http && !o.http.authority) o.http = { ...o.http, authority: `${target.host}:${target.port}` };
   const rounds = Math.max(1, o.rounds ?? 1);
   const runs: RoundRun[] = [];
   let finished = false;
@@ -328,6 +335,7 @@ async function runRound(o: BenchOptions, target: { host: string; ip: string; por
     intervalMs: o.intervalMs,
     goCell,
     startCell,
+    http: o.http,
   }));
   await Promise.all(jobs.map((j) => pool.start(j)));
   if (o.startGate && startCell) {

@@ -23,7 +23,7 @@ export interface ClientReport {
   cpuUs?: { user: number; system: number };
   /** (user + system) CPU µs per operation of the kind's unit. */
   cpuUsPerOp?: number;
-  opUnit: 'handshake' | 'round trip' | 'MiB' | 'connection';
+  opUnit: 'handshake' | 'round trip' | 'MiB' | 'connection' | 'request';
   /** Mean time a completion waited behind earlier ones of its batch before being handled, µs. */
   queueDelayMeanUs: number;
   /** Open loop: p99 of how late starts were. */
@@ -40,7 +40,7 @@ export const BUSY_LIMIT = 0.9;
 /** Open loop: starts later than this at p99 mean the schedule was not kept. */
 export const LAG_LIMIT_US = 1000;
 
-const OP_UNIT: Record<ResultKind, ClientReport['opUnit']> = { handshake: 'handshake', pingpong: 'round trip', throughput: 'MiB', connections: 'connection' };
+const OP_UNIT: Record<ResultKind, ClientReport['opUnit']> = { handshake: 'handshake', pingpong: 'round trip', throughput: 'MiB', connections: 'connection', http: 'request' };
 
 /** The counts an operation is made of (a result's totals). */
 export interface OpCounts {
@@ -54,7 +54,7 @@ export function clientReport(kind: ResultKind, c: ClientInput, totals: OpCounts,
   const ops =
     kind === 'handshake' || kind === 'connections'
       ? totals.handshakes
-      : kind === 'pingpong'
+      : kind === 'pingpong' || kind === 'http'
         ? totals.roundTrips
         : (totals.bytesIn + totals.bytesOut) / 2 ** 20;
   const cpu = c.cpuUs ? c.cpuUs.user + c.cpuUs.system : undefined;

@@ -362,7 +362,8 @@ function describeWhole(d: ResultDocument): string {
 
 function countersOf(t: Totals, errors: Record<string, number>): CounterSnapshot {
   const { handshakes, full, resumed, connects, bytesIn, bytesOut, roundTrips } = t;
-  return { handshakes, full, resumed, connects, bytesIn, bytesOut, roundTrips, started: t.started ?? 0, errors: { ...errors } };
+  const http = t.statuses ? { statuses: { ...t.statuses }, headerBytes: t.headerBytes ?? 0, bodyBytes: t.bodyBytes ?? 0 } : {};
+  return { handshakes, full, resumed, connects, bytesIn, bytesOut, roundTrips, started: t.started ?? 0, errors: { ...errors }, ...http };
 }
 
 function sumTotals(list: readonly Totals[]): Totals {
@@ -370,6 +371,13 @@ function sumTotals(list: readonly Totals[]): Totals {
   for (const t of list) {
     for (const k of ['handshakes', 'full', 'resumed', 'connects', 'bytesIn', 'bytesOut', 'roundTrips', 'errors'] as const) sum[k] += t[k];
     sum.started! += t.started ?? 0;
+    // bench http: statuses and head/body bytes add up like the counts.
+    if (t.statuses) {
+      sum.statuses ??= {};
+      for (const [code, n] of Object.entries(t.statuses)) sum.statuses[code] = (sum.statuses[code] ?? 0) + n;
+      sum.headerBytes = (sum.headerBytes ?? 0) + (t.headerBytes ?? 0);
+      sum.bodyBytes = (sum.bodyBytes ?? 0) + (t.bodyBytes ?? 0);
+    }
   }
   return sum;
 }
@@ -505,7 +513,7 @@ function mergedClient(docs: readonly ResultDocument[]): ClientInput | undefined 
   if (!docs.every((d) => d.client)) return undefined;
   const kind = docs[0].kind;
   // The operations clientReport divides by (client_cost.ts).
-  const ops = (t: Totals) => (kind === 'handshake' || kind === 'connections' ? t.handshakes : kind === 'pingpong' ? t.roundTrips : (t.bytesIn + t.bytesOut) / 2 ** 20);
+  const ops = (t: Totals) => (kind === 'handshake' || kind === 'connections' ? t.handshakes : kind === 'pingpong' || kind === 'http' ? t.roundTrips : (t.bytesIn + t.bytesOut) / 2 ** 20);
   let workers = 0;
   let busyWeighted = 0;
   let cpu: { user: number; system: number } | undefined = { user: 0, system: 0 };

@@ -13,6 +13,8 @@ export function renderProgress(kind: string, s: IntervalSample, elapsedSec: numb
       ? `${Math.round(c.handshakes / sec).toLocaleString('en-US')} handshakes/s`
       : kind === 'pingpong'
         ? `${Math.round(c.roundTrips / sec).toLocaleString('en-US')} round trips/s`
+        : kind === 'http'
+          ? `${Math.round(c.roundTrips / sec).toLocaleString('en-US')} requests/s`
         : formatBitRate(((c.bytesIn + c.bytesOut) * 8) / sec);
   const left = durationSec ? `, ${Math.max(0, Math.round(durationSec - elapsedSec))} s left` : '';
   return `  ${Math.round(elapsedSec)} s: ${rate}, errors ${totalErrors(c)}${left}`;

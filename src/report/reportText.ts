@@ -15,7 +15,7 @@ export function renderReportText(doc: ResultDocument, opts: { color: boolean; pl
   if (opts.plot) {
     const key = primaryLatencyKey(doc);
     const h = decodeSafely(latencyEntry(doc, key));
-    if (h) parts.push(plotLatency(h, { title: key === 'rtt' ? 'Round-trip latency' : 'Handshake latency' }));
+    if (h) parts.push(plotLatency(h, { title: key === 'rtt' ? 'Round-trip latency' : key === 'request' ? 'Request latency' : 'Handshake latency' }));
   }
   return parts;
 }

@@ -48,9 +48,15 @@ export interface Latency {
   rttUncorrected?: LatencyStats;
   /** Open loop: how late each start was against its intended time (client-side lag). */
   scheduleLag?: LatencyStats;
+  /** bench http: from the request's send (or, with --rate, its intended send time) to its response's last byte. */
+  request?: LatencyStats;
+  /** bench http with --rate: from the request actually being sent to its last byte (time to last byte). */
+  requestUncorrected?: LatencyStats;
+  /** bench http: from the request being sent to its response's head (time to first byte). */
+  ttfb?: LatencyStats;
 }
 
-export const LATENCY_NAMES = ['handshake', 'connect', 'rtt', 'handshakeUncorrected', 'rttUncorrected', 'scheduleLag'] as const;
+export const LATENCY_NAMES = ['handshake', 'connect', 'rtt', 'handshakeUncorrected', 'rttUncorrected', 'scheduleLag', 'request', 'requestUncorrected', 'ttfb'] as const;
 
 /** One measured interval (nominally 1 s), with its own histograms: the samples of per-interval statistics. */
 export interface IntervalRecord {
@@ -101,6 +107,8 @@ export interface Rates {
   handshakesPerSec?: RateSummary;
   connectsPerSec?: RateSummary;
   roundTripsPerSec?: RateSummary;
+  /** bench http: responses completed per second (any status). */
+  requestsPerSec?: RateSummary;
   /** Application bits per second, both directions added. */
   bitsPerSec?: RateSummary;
   bitsInPerSec?: RateSummary;
@@ -119,6 +127,10 @@ export interface Totals {
   started?: number;
   /** Sum of the `errors` table. */
   errors: number;
+  /** bench http: responses by status code, and the bytes of their heads and bodies (payload, chunk framing not counted). */
+  statuses?: Record<string, number>;
+  headerBytes?: number;
+  bodyBytes?: number;
 }
 
 export interface Negotiated {
@@ -240,7 +252,7 @@ export interface ResultDocument {
   /** The client's own cost, and whether it was the bottleneck. */
   client?: ClientReport;
   /** The embedded server's own count (warmup and drain included): an independent observer of ours. */
-  server?: { handshakes: number; resumed: number; bytesIn: number; bytesOut: number; errors: number };
+  server?: { handshakes: number; resumed: number; bytesIn: number; bytesOut: number; errors: number; requests?: number };
   /** The run was ended by a signal; the figures cover what was measured until then. */
   interrupted?: { signal: string };
   /** Every long-lived connection closed before the run's time was up. */
@@ -345,6 +357,7 @@ export const PRIMARY_RATE: Record<ResultKind, keyof Rates> = {
   throughput: 'bitsPerSec',
   pingpong: 'roundTripsPerSec',
   connections: 'handshakesPerSec',
+  http: 'requestsPerSec',
 };
 
 export function latencyStats(h: Histogram): LatencyStats {
@@ -384,6 +397,9 @@ function buildRates(kind: ResultKind, intervals: readonly IntervalSample[], tota
     rates.connectsPerSec = rate((c) => c.connects);
   } else if (kind === 'pingpong') {
     rates.roundTripsPerSec = rate((c) => c.roundTrips);
+  } else if (kind === 'http') {
+    rates.requestsPerSec = rate((c) => c.roundTrips);
+    rates.bitsInPerSec = rate((c) => c.bytesIn * 8);
   } else if (kind === 'connections') {
     rates.handshakesPerSec = rate((c) => c.handshakes);
     if (totals.roundTrips > 0) rates.roundTripsPerSec = rate((c) => c.roundTrips);
@@ -497,6 +513,7 @@ function totalsOf(c: CounterSnapshot): Totals {
     roundTrips: c.roundTrips,
     started: c.started,
     errors: totalErrors(c),
+    ...(c.statuses ? { statuses: { ...c.statuses }, headerBytes: c.headerBytes ?? 0, bodyBytes: c.bodyBytes ?? 0 } : {}),
   };
 }
 

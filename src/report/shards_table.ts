@@ -16,14 +16,14 @@ export function renderShards(doc: ResultDocument, opts: { color: boolean }): str
   const p = paint(opts.color);
   const kind = doc.kind;
   const rateKey = PRIMARY_RATE[kind];
-  const latencyName = kind === 'pingpong' ? 'rtt' : 'handshake';
-  const countHead = kind === 'handshake' ? 'Handshakes' : kind === 'pingpong' ? 'Round trips' : 'Bytes';
+  const latencyName = kind === 'pingpong' ? 'rtt' : kind === 'http' ? 'request' : 'handshake';
+  const countHead = kind === 'handshake' ? 'Handshakes' : kind === 'pingpong' ? 'Round trips' : kind === 'http' ? 'Requests' : 'Bytes';
   const late = rows.some((r) => r.startAt?.lateMs !== undefined);
   // Under Kubernetes the host is the pod: the node column shows shards that shared a machine.
   const nodes = rows.some((r) => r.node !== undefined);
   const head = ['Shard', 'Host', ...(nodes ? ['Node'] : []), 'Conns', countHead, rateKey.startsWith('bits') ? RATE_LABELS[rateKey].label : `${RATE_LABELS[rateKey].label}/s`, 'p50', 'p99', 'Errors', 'Start skew', ...(late ? ['Late'] : [])];
   const t = makeTable(head, p, head.map((_, i) => (i < (nodes ? 3 : 2) ? 'left' : 'right')));
-  const count = (r: ShardRow) => (kind === 'handshake' ? formatCount(r.totals.handshakes) : kind === 'pingpong' ? formatCount(r.totals.roundTrips) : formatBytes(r.totals.bytesIn + r.totals.bytesOut));
+  const count = (r: ShardRow) => (kind === 'handshake' ? formatCount(r.totals.handshakes) : kind === 'pingpong' || kind === 'http' ? formatCount(r.totals.roundTrips) : formatBytes(r.totals.bytesIn + r.totals.bytesOut));
   for (const r of rows) {
     const lat = r.latency[latencyName];
     const rate = r.rates[rateKey];

@@ -96,6 +96,7 @@ const RATE_METRICS: Record<ResultKind, RateMetric[]> = {
     { key: 'connectsPerSec', count: (c) => c.connects, gate: false },
   ],
   pingpong: [{ key: 'roundTripsPerSec', count: (c) => c.roundTrips, gate: true }],
+  http: [{ key: 'requestsPerSec', count: (c) => c.roundTrips, gate: true }],
   // Capacity is the count reached, not a rate: the ramp's rate is what the flag asked for. Round trips, when sent, gate.
   connections: [{ key: 'roundTripsPerSec', count: (c) => c.roundTrips, gate: true }],
   throughput: [
@@ -110,7 +111,7 @@ const RATE_METRICS: Record<ResultKind, RateMetric[]> = {
  * handshake latency (measured from the connect); uncorrected latencies restate the corrected
  * ones; start lag measures the client. Those are tested and shown, but do not gate.
  */
-export const GATED_LATENCY: Record<ResultKind, LatencyName | undefined> = { handshake: 'handshake', pingpong: 'rtt', throughput: undefined, connections: 'rtt' };
+export const GATED_LATENCY: Record<ResultKind, LatencyName | undefined> = { handshake: 'handshake', pingpong: 'rtt', throughput: undefined, connections: 'rtt', http: 'request' };
 
 /** Samples long enough to test: at least half the group's median length (drops a cut-off last second or an interrupted round). */
 function testable(set: SampleSet): number[] {

@@ -18,12 +18,16 @@ export const LATENCY_LABELS: Record<(typeof LATENCY_NAMES)[number], string> = {
   rtt: 'Round trip',
   rttUncorrected: 'Round trip (uncorr.)',
   scheduleLag: 'Start lag',
+  request: 'Request',
+  requestUncorrected: 'Request (uncorr.)',
+  ttfb: 'First byte',
 };
 
 export const RATE_LABELS: Record<keyof Rates, { label: string; format: (n: number) => string }> = {
   handshakesPerSec: { label: 'Handshakes', format: formatRate },
   connectsPerSec: { label: 'Connects', format: formatRate },
   roundTripsPerSec: { label: 'Round trips', format: formatRate },
+  requestsPerSec: { label: 'Requests', format: formatRate },
   bitsPerSec: { label: 'Throughput', format: formatBitRate },
   bitsInPerSec: { label: 'Throughput in', format: formatBitRate },
   bitsOutPerSec: { label: 'Throughput out', format: formatBitRate },
@@ -34,6 +38,7 @@ const KIND_TITLES: Record<ResultDocument['kind'], string> = {
   throughput: 'throughput benchmark',
   pingpong: 'ping-pong benchmark',
   connections: 'connection-capacity benchmark',
+  http: 'HTTP request benchmark',
 };
 
 function param(r: ResultDocument, name: string): string | undefined {
@@ -57,7 +62,11 @@ function renderFacts(r: ResultDocument, p: Paint): string {
   const m = r.machine;
   // How the load was shaped: what makes two runs comparable beyond the TLS parameters.
   const load = [
-    r.kind === 'handshake' ? (param(r, 'rate') ? `open loop at ${param(r, 'rate')}/s` : 'closed loop') : undefined,
+    r.kind === 'handshake' || r.kind === 'http' ? (param(r, 'rate') ? `open loop at ${param(r, 'rate')}/s` : 'closed loop') : undefined,
+    r.kind === 'http' ? `--http ${param(r, 'http')} · ${param(r, 'method')} ${param(r, 'paths')}` : undefined,
+    r.kind === 'http' && param(r, 'pipeline') !== '1' ? `pipeline ${param(r, 'pipeline')}` : undefined,
+    r.kind === 'http' ? `${param(r, 'streams')} stream${param(r, 'streams') === '1' ? '' : 's'} per h2 connection` : undefined,
+    r.kind === 'http' && param(r, 'requestsPerConnection') ? `new connection every ${param(r, 'requestsPerConnection')} requests` : undefined,
     r.kind === 'connections' ? (param(r, 'ramp') && param(r, 'ramp') !== '0' ? `ramp ${param(r, 'ramp')}/s` : 'all at once') : undefined,
     r.kind === 'connections' ? (param(r, 'messageSize') && param(r, 'messageSize') !== '0' ? `${param(r, 'messageSize')} bytes every ${param(r, 'interval')} ms` : 'silent') : undefined,
     param(r, 'resume') && param(r, 'resume') !== 'none' ? `resume ${param(r, 'resume')} (ratio ${param(r, 'resumeRatio')})` : undefined,
@@ -139,7 +148,7 @@ function renderRates(r: ResultDocument, p: Paint): string | undefined {
 }
 
 /** The kind's headline latency: what a reader of a round looks at. */
-const PRIMARY_LATENCY: Record<ResultDocument['kind'], (typeof LATENCY_NAMES)[number]> = { handshake: 'handshake', pingpong: 'rtt', throughput: 'handshake', connections: 'handshake' };
+const PRIMARY_LATENCY: Record<ResultDocument['kind'], (typeof LATENCY_NAMES)[number]> = { handshake: 'handshake', pingpong: 'rtt', throughput: 'handshake', connections: 'handshake', http: 'request' };
 
 /**
  * --rounds: one line per round (its headline rate and latency), then how far the rounds spread:
@@ -193,7 +202,8 @@ function renderTotals(r: ResultDocument, p: Paint): string {
   }
   const groups = Object.entries(r.groups ?? {});
   if (groups.length > 1) t.push([p.bold('Groups'), groups.sort((a, b) => b[1] - a[1]).map(([g, n]) => `${g} ${formatCount(n)}`).join(', ')]);
-  if (tot.roundTrips > 0 || r.kind === 'pingpong') t.push([p.bold('Round trips'), formatCount(tot.roundTrips)]);
+  if (r.kind === 'http') t.push(...httpRows(r, p));
+  else if (tot.roundTrips > 0 || r.kind === 'pingpong') t.push([p.bold('Round trips'), formatCount(tot.roundTrips)]);
   if (tot.bytesIn > 0 || tot.bytesOut > 0 || r.kind !== 'handshake') {
     t.push([p.bold('Bytes in'), formatBytes(tot.bytesIn)]);
     t.push([p.bold('Bytes out'), formatBytes(tot.bytesOut)]);
@@ -225,7 +235,7 @@ function renderTotals(r: ResultDocument, p: Paint): string {
   }
   const a = r.accounting;
   if (a) {
-    const unit = a.unit === 'handshake' ? 'Attempts' : 'Connections';
+    const unit = a.unit === 'handshake' ? 'Attempts' : a.unit === 'request' ? 'Requests' : 'Connections';
     const parts = [`${formatCount(a.succeeded)} ok`, `${formatCount(a.failed)} failed`, `${formatCount(a.cutOff)} cut off`];
     const notes = [
       a.inFlightAtEnd > 0 && `${formatCount(a.inFlightAtEnd)} in flight at the end`,
@@ -248,6 +258,11 @@ function renderTotals(r: ResultDocument, p: Paint): string {
     const why = ours > r.server.handshakes && r.params.close === 'rst' ? ' (a reset can arrive before the server read our Finished)' : '';
     const agree = ours === r.server.handshakes ? 'agrees with ours' : p.yellow(`ours: ${formatCount(ours)}${why}`);
     t.push([p.bold('Server saw'), `${formatCount(r.server.handshakes)} handshakes (${formatCount(r.server.resumed)} resumed), warmup and drain included: ${agree}`]);
+    if (r.server.requests !== undefined) {
+      const answered = r.totals.roundTrips + (r.warmup?.totals.roundTrips ?? 0) + (r.afterWindow?.roundTrips ?? 0);
+      const same = answered === r.server.requests ? 'agrees with ours' : p.yellow(`ours: ${formatCount(answered)} responses read`);
+      t.push([p.bold('Server answered'), `${formatCount(r.server.requests)} requests, warmup and drain included: ${same}`]);
+    }
   }
   if (r.rateTarget) {
     const rt = r.rateTarget;
@@ -258,12 +273,25 @@ function renderTotals(r: ResultDocument, p: Paint): string {
   return t.toString();
 }
 
+/** bench http: responses by status, and what their heads and bodies weighed. */
+function httpRows(r: ResultDocument, p: Paint): string[][] {
+  const tot = r.totals;
+  const statuses = Object.entries(tot.statuses ?? {}).sort((a, b) => Number(a[0]) - Number(b[0]));
+  const mean = (x: number | undefined) => (tot.roundTrips > 0 ? formatBytes(Math.round((x ?? 0) / tot.roundTrips)) : '-');
+  return [
+    [p.bold('Responses'), `${formatCount(tot.roundTrips)}${statuses.length ? ` (${statuses.map(([s, n]) => `${s}: ${formatCount(n)}`).join(', ')})` : ''}`],
+    [p.bold('Response bytes'), `heads ${formatBytes(tot.headerBytes ?? 0)} (${mean(tot.headerBytes)} each), bodies ${formatBytes(tot.bodyBytes ?? 0)} (${mean(tot.bodyBytes)} each)`],
+  ];
+}
+
 function brief(t: Totals, kind: ResultDocument['kind']): string {
   const main =
     kind === 'handshake' || kind === 'connections'
       ? counted(t.handshakes, 'handshake')
       : kind === 'pingpong'
         ? counted(t.roundTrips, 'round trip')
+        : kind === 'http'
+          ? counted(t.roundTrips, 'response')
         : `${formatBytes(t.bytesIn + t.bytesOut)}`;
   return t.errors > 0 ? `${main}, ${counted(t.errors, 'error')}` : main;
 }

@@ -160,7 +160,7 @@ const encodedHistogram: Check = (v, path, budget) => {
 
 // ---- the schema ------------------------------------------------------------------------------
 
-const LATENCY_FIELDS = ['handshake', 'connect', 'rtt', 'handshakeUncorrected', 'rttUncorrected', 'scheduleLag'] as const;
+const LATENCY_FIELDS = ['handshake', 'connect', 'rtt', 'handshakeUncorrected', 'rttUncorrected', 'scheduleLag', 'request', 'requestUncorrected', 'ttfb'] as const;
 
 const latencySummaryFields = {
   count,
@@ -180,14 +180,16 @@ const latency = obj(Object.fromEntries(LATENCY_FIELDS.map((n) => [`${n}?`, laten
 const latencySummaries = obj(Object.fromEntries(LATENCY_FIELDS.map((n) => [`${n}?`, obj(latencySummaryFields)])));
 
 const rateSummary = obj({ mean: nonNegative, stdev: nonNegative, min: nonNegative, max: nonNegative, 'intervals?': arr(nonNegative) });
-const rates = obj(Object.fromEntries(['handshakesPerSec', 'connectsPerSec', 'roundTripsPerSec', 'bitsPerSec', 'bitsInPerSec', 'bitsOutPerSec'].map((n) => [`${n}?`, rateSummary])));
+const rates = obj(Object.fromEntries(['handshakesPerSec', 'connectsPerSec', 'roundTripsPerSec', 'requestsPerSec', 'bitsPerSec', 'bitsInPerSec', 'bitsOutPerSec'].map((n) => [`${n}?`, rateSummary])));
 
 const errors = record(count);
 
 /** The counts that a run's totals and each interval's counters both carry. */
 const countFields = { handshakes: count, full: count, resumed: count, connects: count, bytesIn: count, bytesOut: count, roundTrips: count };
 
-const totals = obj({ ...countFields, 'started?': count, errors: count });
+const httpCounts = { 'statuses?': record(count), 'headerBytes?': count, 'bodyBytes?': count };
+
+const totals = obj({ ...countFields, 'started?': count, errors: count, ...httpCounts });
 
 const counters = obj({
   ...countFields,
@@ -197,6 +199,7 @@ const counters = obj({
   'fullHandshakeReceived?': count,
   'resumedHandshakeSent?': count,
   'resumedHandshakeReceived?': count,
+  ...httpCounts,
   errors,
   'groups?': record(count),
 });
@@ -223,7 +226,7 @@ const round = obj({
 });
 
 const accounting = obj({
-  unit: oneOf(['handshake', 'connection']),
+  unit: oneOf(['handshake', 'connection', 'request']),
   started: count,
   succeeded: count,
   failed: count,
@@ -237,7 +240,7 @@ const client = obj({
   busyPct: nonNegative,
   'cpuUs?': obj({ user: nonNegative, system: nonNegative }),
   'cpuUsPerOp?': nonNegative,
-  opUnit: oneOf(['handshake', 'round trip', 'MiB', 'connection']),
+  opUnit: oneOf(['handshake', 'round trip', 'MiB', 'connection', 'request']),
   queueDelayMeanUs: nonNegative,
   'lagP99Us?': nonNegative,
   saturated: bool,

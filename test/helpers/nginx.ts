@@ -109,3 +109,108 @@ async function waitForPort(port: number, ms: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** One line of the access log of startNginxHttp: what nginx itself says it sent. */
+export interface AccessLine {
+  status: number;
+  /** $bytes_sent: head and body, as written to the connection. */
+  bytesSent: number;
+  /** $body_bytes_sent. */
+  bodyBytesSent: number;
+  /** $server_protocol: 'HTTP/1.1', 'HTTP/2.0'. */
+  protocol: string;
+  /** $request_method and $uri. */
+  method: string;
+  uri: string;
+}
+
+export interface NginxHttp {
+  port: number;
+  /** The access log so far (nginx writes a line as each request ends; call after stop() for all of them). */
+  log(): AccessLine[];
+  stop(): Promise<void>;
+}
+
+/** Whether this nginx takes `http2 on;` (1.25.1 and later) or only `listen ... ssl http2;` (Debian 12's 1.22). */
+function http2Directive(bin: string): 'on' | 'listen' {
+  // nginx -v prints to stderr.
+  const out = execFileSync('sh', ['-c', `'${bin}' -v 2>&1`], { encoding: 'utf8' });
+  const m = /nginx\/(\d+)\.(\d+)\.(\d+)/.exec(out);
+  if (!m) return 'listen';
+  const [maj, min, patch] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  return maj > 1 || min > 25 || (min === 25 && patch >= 1) ? 'on' : 'listen';
+}
+
+/**
+ * nginx serving files over HTTPS (HTTP/1.1, and HTTP/2 with `http2`), one worker, an access log
+ * of status and bytes per request in a temp dir: the independent count bench http must equal.
+ * `files` maps names to sizes (bytes): /NAME answers that many bytes; other paths answer 404.
+ */
+export async function startNginxHttp(bin: string, opts: { http2?: boolean; files?: Record<string, number>; extra?: string } = {}): Promise<NginxHttp> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iocptls-nginx-http-'));
+  const port = await getFreePort();
+  const t = path.join(dir, 'tmp');
+  const root = path.join(dir, 'www');
+  fs.mkdirSync(t);
+  fs.mkdirSync(root);
+  // Run as root, nginx's worker is 'nobody': it must be able to read the files.
+  fs.chmodSync(dir, 0o755);
+  fs.chmodSync(root, 0o755);
+  for (const [name, size] of Object.entries(opts.files ?? { 'index.html': 1024 })) fs.writeFileSync(path.join(root, name), Buffer.alloc(size, 'x'), { mode: 0o644 });
+  const logFile = path.join(dir, 'access.log');
+  const h2 = opts.http2 ? http2Directive(bin) : undefined;
+  fs.writeFileSync(
+    path.join(dir, 'nginx.conf'),
+    `daemon off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log crit;
+events { worker_connections 4096; }
+http {
+  log_format counts '$status $bytes_sent $body_bytes_sent $server_protocol $request_method $uri';
+  access_log ${logFile} counts;
+  keepalive_requests 1000000;
+  keepalive_timeout 60s;
+  client_body_temp_path ${t}; proxy_temp_path ${t}; fastcgi_temp_path ${t}; uwsgi_temp_path ${t}; scgi_temp_path ${t};
+  server {
+    listen 127.0.0.1:${port} ssl${h2 === 'listen' ? ' http2' : ''};
+    ${h2 === 'on' ? 'http2 on;' : ''}
+    ssl_certificate ${fixture('localhost.pem')};
+    ssl_certificate_key ${fixture('localhost.key')};
+    root ${root};
+    ${opts.extra ?? ''}
+  }
+}
+`
+  );
+  const child: ChildProcess = spawn(bin, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], { stdio: 'ignore' });
+  await waitForPort(port, 10_000);
+  const parse = (): AccessLine[] => {
+    if (!fs.existsSync(logFile)) return [];
+    return fs
+      .readFileSync(logFile, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [status, bytesSent, body, protocol, method, uri] = l.split(' ');
+        return { status: Number(status), bytesSent: Number(bytesSent), bodyBytesSent: Number(body), protocol, method, uri };
+      });
+  };
+  let final: AccessLine[] | undefined;
+  return {
+    port,
+    log: () => final ?? parse(),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        const done = () => {
+          final = parse();
+          fs.rmSync(dir, { recursive: true, force: true });
+          resolve();
+        };
+        if (child.exitCode !== null) return done();
+        child.once('exit', done);
+        // A graceful stop: nginx finishes and logs what it is serving, then exits.
+        child.kill('SIGQUIT');
+      }),
+  };
+}

@@ -41,6 +41,10 @@ export interface CounterSnapshot {
   closedByReset?: number;
   /** Handshakes by key exchange group ('X25519MLKEM768', 'P-256'...). A resumed TLS 1.2 handshake counts under its session's group; 'none': no (EC)DHE at all (RSA key exchange, TLS 1.3 psk_ke). */
   groups?: Record<string, number>;
+  /** bench http: responses by status code ('200', '404'...), and the bytes of their heads and bodies (payload). Absent when none. */
+  statuses?: Record<string, number>;
+  headerBytes?: number;
+  bodyBytes?: number;
 }
 
 const NUMERIC_FIELDS = [
@@ -102,6 +106,15 @@ export class Counters implements CounterSnapshot {
   errors: Record<string, number> = {};
   groups: Record<string, number> = {};
   closedByReset = 0;
+  statuses: Record<string, number> = {};
+  headerBytes = 0;
+  bodyBytes = 0;
+
+  /** bench http: one response head with this status and head size. */
+  response(status: number, headerBytes: number): void {
+    this.statuses[status] = (this.statuses[status] ?? 0) + 1;
+    this.headerBytes += headerBytes;
+  }
 
   /** Counts a handshake and whether it resumed, keeping handshakes = full + resumed; its bytes and group when given. */
   handshake(resumed: boolean, facts?: HandshakeFacts): void {
@@ -145,12 +158,16 @@ export class Counters implements CounterSnapshot {
       errors: { ...this.errors },
       groups: { ...this.groups },
       ...(this.closedByReset ? { closedByReset: this.closedByReset } : {}),
+      ...(this.headerBytes || this.bodyBytes ? { statuses: { ...this.statuses }, headerBytes: this.headerBytes, bodyBytes: this.bodyBytes } : {}),
     };
   }
 
   reset(): void {
     for (const f of NUMERIC_FIELDS) this[f] = 0;
     this.closedByReset = 0;
+    this.headerBytes = 0;
+    this.bodyBytes = 0;
+    this.statuses = {};
     // A fresh object, never clearing in place: a snapshot already handed out must not change.
     this.errors = {};
     this.groups = {};
@@ -170,6 +187,12 @@ export function addCounters(into: CounterSnapshot, from: CounterSnapshot): Count
   for (const f of NUMERIC_FIELDS) into[f] = (into[f] ?? 0) + (from[f] ?? 0);
   for (const [reason, n] of Object.entries(from.errors)) into.errors[reason] = (into.errors[reason] ?? 0) + n;
   if (from.closedByReset) into.closedByReset = (into.closedByReset ?? 0) + from.closedByReset;
+  if (from.statuses || from.headerBytes || from.bodyBytes) {
+    into.headerBytes = (into.headerBytes ?? 0) + (from.headerBytes ?? 0);
+    into.bodyBytes = (into.bodyBytes ?? 0) + (from.bodyBytes ?? 0);
+    into.statuses ??= {};
+    for (const [code, n] of Object.entries(from.statuses ?? {})) into.statuses[code] = (into.statuses[code] ?? 0) + n;
+  }
   // Snapshots from before groups were counted (an older worker's, a test's) have none.
   for (const [group, n] of Object.entries(from.groups ?? {})) {
     into.groups ??= {};

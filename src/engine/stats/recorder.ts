@@ -13,7 +13,7 @@ import { createHistogram, encodeHistogram, Histogram } from './histograms';
 export type Phase = 'warmup' | 'window' | 'after';
 
 /** What an accounting attempt is, per kind of load. */
-export type AttemptUnit = 'handshake' | 'connection';
+export type AttemptUnit = 'handshake' | 'connection' | 'request';
 
 export interface Accounting {
   unit: AttemptUnit;
@@ -69,7 +69,7 @@ export function countCutOff(acc: Accounting, conn: { tStart: number; tConnected:
   if (conn.tStart > 0) acc.cutOffLongestMs = Math.max(acc.cutOffLongestMs ?? 0, Math.round(now - conn.tStart));
 }
 
-export const HISTOGRAM_NAMES = ['handshake', 'connect', 'rtt', 'handshakeUncorrected', 'scheduleLag', 'rttUncorrected'] as const;
+export const HISTOGRAM_NAMES = ['handshake', 'connect', 'rtt', 'handshakeUncorrected', 'scheduleLag', 'rttUncorrected', 'request', 'requestUncorrected', 'ttfb'] as const;
 export type HistogramName = (typeof HISTOGRAM_NAMES)[number];
 export type EncodedHistograms = Partial<Record<HistogramName, string>>;
 

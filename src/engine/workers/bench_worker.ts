@@ -10,6 +10,9 @@ import { threadCpu, ThreadCpu } from '../../../native/thread_cpu';
 import { BulkLoad, Direction } from '../apps/bulk_client';
 import type { ClientLoadOptions, ConnectionLimit } from '../apps/client_load';
 import { HandshakeLoad } from '../apps/handshake_client';
+import { HttpLoad, HttpLoadSpec } from '../apps/http_client';
+import { h2Exchange } from '../apps/http_h2_exchange';
+import { buildH1Requests } from '../http/h1/request';
 import { PingPongLoad } from '../apps/pingpong_client';
 import { Loop } from '../loop';
 import { createPort } from '../port';
@@ -23,7 +26,7 @@ import { waitUntilEpoch } from '../start_at';
 import { CONTROL_STOP, STOP_INTERRUPT, WorkerInit } from './protocol';
 import type { Post } from './worker_main';
 
-export type BenchKind = 'handshake' | 'throughput' | 'pingpong' | 'connections';
+export type BenchKind = 'handshake' | 'throughput' | 'pingpong' | 'connections' | 'http';
 
 /** What every client connection of a bench does: the same for the whole run (BenchOptions) and for one worker (BenchJob). */
 export interface BenchConnectionOptions {
@@ -44,6 +47,8 @@ export interface BenchConnectionOptions {
   /** connections: bytes each connection sends per message (0: none) and how often, ms. */
   messageSize?: number;
   intervalMs?: number;
+  /** http: what each request is and how connections carry them. */
+  http?: HttpLoadSpec;
 }
 
 /** One worker's share of a bench. */
@@ -132,7 +137,7 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
   // which exists up to TLS 1.2 (TLS 1.3 resumes with tickets only). --resume tickets: OpenSSL's
   // client default, tickets on.
   const context = new TlsContext({ ...job.tls, role: 'client', ...(job.resume === 'ids' ? { tickets: false, maxVersion: '1.2' as const } : {}) });
-  const rec = new Recorder(job.kind === 'handshake' ? 'handshake' : 'connection');
+  const rec = new Recorder(job.kind === 'handshake' ? 'handshake' : job.kind === 'http' ? 'request' : 'connection');
   let negotiated: NegotiatedInfo | undefined;
   const base: ClientLoadOptions = {
     loop,
@@ -163,6 +168,20 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
           ticketWaitMs: 1000,
           // Count mode counts from the first handshake (no warmup), so the total is exact.
           mayStart: (): boolean => open() && (job.count === 0 || hs!.started < job.count),
+        })
+      : undefined;
+  const http: HttpLoad | undefined =
+    job.kind === 'http' && job.http
+      ? new HttpLoad({
+          ...base,
+          spec: job.http,
+          h1Requests: buildH1Requests(job.http),
+          h2: h2Exchange,
+          rate: job.rate,
+          resume: job.resume,
+          resumeRatio: job.resumeRatio,
+          mayStart: (): boolean => open() && (job.count === 0 || http!.started < job.count),
+          count: job.count,
         })
       : undefined;
   const bulk = job.kind === 'throughput' ? new BulkLoad({ ...base, direction: job.direction, size: job.size }) : undefined;
@@ -240,6 +259,7 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
     if (warmup > 0) loop.setTimer(t0 + warmup, openWindow);
     else openWindow();
     hs?.start();
+    http?.start();
     bulk?.start();
     pingpong?.start();
     conns?.start();
@@ -248,6 +268,7 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
         stopRequested() ||
         performance.now() >= endAt ||
         (hs !== undefined && job.count > 0 && hs.started >= job.count && hs.inFlight === 0) ||
+        (http !== undefined && job.count > 0 && http.started >= job.count && http.inFlight === 0) ||
         (longLived !== undefined && longLived.open === 0 && rec.measuring),
       50
     );
@@ -263,6 +284,7 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
   let perConnectionGbps: number[] | undefined;
   if (windowStart !== undefined) {
     hs?.closeWindow(windowEnd);
+    http?.closeWindow(windowEnd);
     if (pingpong) rec.accounting.inFlightAtEnd = pingpong.outstanding;
     if (conns) rec.accounting.inFlightAtEnd = conns.outstanding;
     if (bulk) rec.accounting.inFlightAtEnd = bulk.open;
@@ -283,6 +305,9 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
   // close with close_notify once what they wrote is out, so the server receives all we counted.
   const drainUntil = performance.now() + (Atomics.load(stop, CONTROL_STOP) === STOP_INTERRUPT ? INTERRUPTED_DRAIN_MS : DRAIN_MS);
   if (hs) while (hs.inFlight > 0 && performance.now() < drainUntil) loop.turn(20);
+  // Requests in flight get their responses (counted apart), so the server's log and ours agree.
+  if (http) while (http.inFlight > 0 && performance.now() < drainUntil) loop.turn(20);
+  http?.stop();
   for (const c of loop.conns) c?.close('notify');
   while (loop.stats.open > 0 && performance.now() < drainUntil) loop.turn(20);
   // Whatever is left is cut off: closed by us, neither success nor failure.
@@ -300,7 +325,7 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
     client,
     endedEarly,
     startedAtMs,
-    connectionLimit: (hs ?? bulk ?? pingpong ?? conns)?.budget.report(),
+    connectionLimit: (hs ?? http ?? bulk ?? pingpong ?? conns)?.budget.report(),
     connections: conns && {
       wanted: job.connections,
       reached: conns.peakHeld,
@@ -313,6 +338,7 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
     sends: { count: loop.stats.sends, bytes: loop.stats.sentBytes, vectored: loop.stats.vectoredSends },
   };
   hs?.free();
+  http?.free();
   context.free();
   loop.destroy();
   post({ cmd: 'RESULT', worker: init.worker, data: result });

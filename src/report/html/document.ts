@@ -26,8 +26,8 @@ export const fields = (v: unknown): Record<string, unknown> => (isRecord(v) ? v 
 export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The latency that a kind's report is about: the round trip for ping-pong, the handshake otherwise. */
-export function primaryLatencyKey(doc: ResultDocument): 'handshake' | 'rtt' {
-  return doc.kind === 'pingpong' ? 'rtt' : 'handshake';
+export function primaryLatencyKey(doc: ResultDocument): 'handshake' | 'rtt' | 'request' {
+  return doc.kind === 'pingpong' ? 'rtt' : doc.kind === 'http' ? 'request' : 'handshake';
 }
 
 /** A latency entry that looks like LatencyStats (has a count), else undefined. */
@@ -56,6 +56,7 @@ export const PRIMARY_SERIES: Record<ResultDocument['kind'], { title: string; uni
   throughput: { title: 'Throughput', unit: 'bitsPerSec', select: (c) => (c.bytesIn + c.bytesOut) * 8 },
   pingpong: { title: 'Round trips per second', unit: 'perSec', select: (c) => c.roundTrips },
   connections: { title: 'Connections established per second', unit: 'perSec', select: (c) => c.handshakes },
+  http: { title: 'Requests per second', unit: 'perSec', select: (c) => c.roundTrips },
 };
 
 export interface TimelinePoint {

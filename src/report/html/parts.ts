@@ -25,6 +25,7 @@ export const KIND_TITLES: Record<ResultDocument['kind'], string> = {
   throughput: 'throughput benchmark',
   pingpong: 'ping-pong benchmark',
   connections: 'connection-capacity benchmark',
+  http: 'HTTP request benchmark',
 };
 
 function param(doc: ResultDocument, name: string): string | undefined {
@@ -95,6 +96,9 @@ export const LATENCY_TITLES: Record<string, string> = {
   rtt: 'Round trip',
   rttUncorrected: 'Round trip, uncorrected',
   scheduleLag: 'Schedule lag',
+  request: 'Request',
+  requestUncorrected: 'Request, uncorrected',
+  ttfb: 'Time to first byte',
 };
 
 /** The primary latency histogram (corrected, when the run was open loop) and its uncorrected twin, decoded. */

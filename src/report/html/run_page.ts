@@ -62,14 +62,15 @@ function headline(doc: ReportDocument): Html {
   const f = rateFormat(key);
   if (num(rate.mean) !== null) cards.push(card(RATE_LABELS[key].label + (key === 'bitsPerSec' ? '' : '/s'), f(rate.mean as number), num(rate.stdev) !== null ? `± ${f(rate.stdev as number)} (stdev per second)` : undefined));
   const { main } = primaryHistograms(doc);
-  const lat = fields(latencyEntry(doc, main?.key ?? (doc.kind === 'pingpong' ? 'rtt' : 'handshake')));
+  const lat = fields(latencyEntry(doc, main?.key ?? (doc.kind === 'pingpong' ? 'rtt' : doc.kind === 'http' ? 'request' : 'handshake')));
   if (num(lat.count)) {
-    const name = doc.kind === 'pingpong' ? 'Round trip' : 'Handshake';
+    const name = doc.kind === 'pingpong' ? 'Round trip' : doc.kind === 'http' ? 'Request' : 'Handshake';
     cards.push(card(`${name} p50`, fmtUs(lat.p50)), card(`${name} p99`, fmtUs(lat.p99)), card(`${name} p99.9`, fmtUs(lat.p99_9), `max ${fmtUs(lat.max)}`));
   }
   const t = fields(doc.totals);
   if (doc.kind === 'handshake') cards.push(card('Handshakes', fmtCount(t.handshakes), `${fmtCount(t.full)} full, ${fmtCount(t.resumed)} resumed`));
   else if (doc.kind === 'pingpong') cards.push(card('Round trips', fmtCount(t.roundTrips)));
+  else if (doc.kind === 'http') cards.push(card('Responses', fmtCount(t.roundTrips), isRecord(t.statuses) ? Object.entries(t.statuses).map(([k, n]) => `${k}: ${fmtCount(n)}`).join(', ') : undefined));
   else cards.push(card('Data moved', formatBytes((num(t.bytesIn) ?? 0) + (num(t.bytesOut) ?? 0)), `in ${formatBytes(num(t.bytesIn) ?? 0)}, out ${formatBytes(num(t.bytesOut) ?? 0)}`));
   const errors = num(t.errors) ?? 0;
   // The document's own error ratio when it has one (long-lived runs count failed connections); else handshakes.
@@ -90,7 +91,7 @@ function latencySection(doc: ReportDocument): Html {
     parts.push(spectrumChart(spectrum, { title }));
     parts.push(distributionChart(series, doc.kind === 'throughput' ? 'Connection setup: handshake latency distribution' : 'Latency distribution'));
     if (uncorrected) {
-      parts.push(h`<p class="muted">Open loop: <em>corrected</em> latency counts from when each ${doc.kind === 'pingpong' ? 'request' : 'handshake'} was due to start (what a user arriving on schedule waits, as wrk2 reports it); <em>uncorrected</em> counts from when it actually started (wrk2 -U). A gap between them is time spent queued behind a slow server.</p>`);
+      parts.push(h`<p class="muted">Open loop: <em>corrected</em> latency counts from when each ${doc.kind === 'pingpong' || doc.kind === 'http' ? 'request' : 'handshake'} was due to start (what a user arriving on schedule waits, as wrk2 reports it); <em>uncorrected</em> counts from when it actually started (wrk2 -U). A gap between them is time spent queued behind a slow server.</p>`);
     }
   } else {
     const why = doc.kind === 'throughput' ? ' (a throughput run’s connections usually handshake during the warmup, which is not measured)' : '';
@@ -171,6 +172,8 @@ function brief(t: Record<string, unknown>, kind: ResultDocument['kind']): string
       ? counted(t.handshakes, 'handshake')
       : kind === 'pingpong'
         ? counted(t.roundTrips, 'round trip')
+        : kind === 'http'
+          ? counted(t.roundTrips, 'response')
         : formatBytes((num(t.bytesIn) ?? 0) + (num(t.bytesOut) ?? 0));
   return (num(t.errors) ?? 0) > 0 ? `${main}, ${counted(t.errors, 'error')}` : main;
 }
