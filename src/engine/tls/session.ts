@@ -655,7 +655,7 @@ export class TlsSession {
 
   verifyResult(): { ok: boolean; message: string } {
     // A context that neither verifies nor reports skips the chain check (see context.ts): nothing to tell.
-    if (!this.context.trust) return { ok: false, message: 'not verified (verification off)' };
+    if (this.context.role === 'client' && !this.context.trust) return { ok: false, message: 'not verified (verification off)' };
     const v = Number(this.#o.SSL_get_verify_result(this.ssl));
     return { ok: v === o.X509_V_OK, message: this.#o.X509_verify_cert_error_string(v) };
   }
