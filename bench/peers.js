@@ -15,7 +15,13 @@
 // count over the same window. Medians over rounds; ratios are peer ÷ iocptls (io_uring) of those
 // medians (CPU: > 1× means the peer spends more CPU than iocptls).
 //
-//   node bench/peers.js [--rounds 3] [--seconds 8] [--connections 64] [--only hs,rsa,res12,res13,tput]
+// tempesta-tech's tls-perf (a C handshake load tool on the system OpenSSL) runs beside h2load when
+// TLS_PERF=/path/to/tls-perf is set (build: git clone https://github.com/tempesta-tech/tls-perf && make,
+// with libssl-dev); otherwise its rows are skipped and the report says so. --openssl PATH adds iocptls
+// rows on that libssl (e.g. the system's, which h2load and tls-perf use), so the C tools and iocptls can
+// be compared on the same OpenSSL.
+//
+//   node bench/peers.js [--rounds 3] [--seconds 8] [--connections 64] [--only hs,rsa,res12,res13,tput] [--openssl PATH]
 const fs = require('node:fs');
 const path = require('node:path');
 const C = require('./lib/common');
@@ -26,7 +32,9 @@ const USAGE = `usage: node bench/peers.js [options]
   --connections N   concurrent connections of the concurrent clients [64]
   --only LIST       scenarios: hs (TLS 1.3 ECDSA full), rsa (TLS 1.3 RSA full), res12, res13, tput [all]
   --quick           same as --rounds 1 --seconds 3
+  --openssl PATH    also run iocptls on this libssl (e.g. /usr/lib/x86_64-linux-gnu/libssl.so.3)
   --json FILE       also write all raw measurements to FILE
+Environment: TLS_PERF=/path/to/tls-perf adds tempesta-tech's tls-perf beside h2load.
 `;
 const opt = C.parseArgs(process.argv.slice(2), {
   rounds: { type: 'number', default: 3 },
@@ -35,6 +43,7 @@ const opt = C.parseArgs(process.argv.slice(2), {
   only: { type: 'string', default: 'hs,rsa,res12,res13,tput' },
   quick: { type: 'bool', default: false },
   json: { type: 'string', default: '' },
+  openssl: { type: 'string', default: '' },
 }, USAGE);
 if (opt.quick) {
   opt.rounds = 1;
@@ -55,8 +64,16 @@ async function main() {
   }
   if (!have.taskset) throw new Error('taskset (util-linux) is required');
   if (!fs.existsSync(path.join(C.ROOT, 'dist', 'src', 'commands', 'bench', 'handshake.js'))) throw new Error('dist/ is missing: run `npx tsc -p tsconfig.json` first');
-  if (missing.length)
-    C.log(`MISSING PEERS: ${missing.join(', ')} — their rows are skipped. Install with: apt-get update && apt-get install -y nginx libnginx-mod-stream nghttp2-client wrk openssl`);
+  const TLS_PERF = process.env.TLS_PERF || '';
+  have['tls-perf'] = !!TLS_PERF && fs.existsSync(TLS_PERF);
+  if (!have['tls-perf']) {
+    missing.push('tls-perf');
+    C.log(TLS_PERF ? `TLS_PERF=${TLS_PERF}: no such file, tls-perf rows skipped` : 'tls-perf skipped: set TLS_PERF=/path/to/tls-perf (https://github.com/tempesta-tech/tls-perf, `make` with libssl-dev) to run it beside h2load');
+  }
+  if (opt.openssl && !fs.existsSync(opt.openssl)) throw new Error(`--openssl: no such file: ${opt.openssl}`);
+  const fromApt = missing.filter((m) => m !== 'tls-perf');
+  if (fromApt.length)
+    C.log(`MISSING PEERS: ${fromApt.join(', ')} — their rows are skipped. Install with: apt-get update && apt-get install -y nginx libnginx-mod-stream nghttp2-client wrk openssl`);
   C.log(C.machineLine());
 
   const dir = C.tempDir('iocptls-peers-');
@@ -112,11 +129,11 @@ async function main() {
 
   // ------------------------------------------------------------ scenarios and clients
   const scen = [];
-  const iocptls = (io, port, extra) => ({
-    name: `iocptls (${io}${extra.includes('fin') ? ', --close fin' : ''})`,
-    key: `iocptls-${io}${extra.includes('fin') ? '-fin' : ''}`,
+  const iocptls = (io, port, extra, libssl) => ({
+    name: `iocptls (${io}${extra.includes('fin') ? ', --close fin' : ''}${libssl ? ', --openssl' : ''})`,
+    key: `iocptls-${io}${extra.includes('fin') ? '-fin' : ''}${libssl ? '-libssl' : ''}`,
     cmd: process.execPath,
-    args: () => [C.RUN_JS, 'bench', 'handshake', `127.0.0.1:${port}`, '--io', io, '-w', '1', '-c', String(CONNS), '-d', String(S), '--warmup', '0', '--json', ...extra],
+    args: () => [C.RUN_JS, 'bench', 'handshake', `127.0.0.1:${port}`, '--io', io, '-w', '1', '-c', String(CONNS), '-d', String(S), '--warmup', '0', '--json', ...(libssl ? ['--openssl', libssl] : []), ...extra],
     parse: (out) => {
       const d = JSON.parse(out);
       return { count: d.totals.handshakes, full: d.totals.full, resumed: d.totals.resumed, errors: d.totals.errors, toolRate: d.rates.handshakesPerSec.mean, backend: d.backend, proto: d.negotiated && d.negotiated.protocol };
@@ -156,6 +173,21 @@ async function main() {
       return { count: Number(m[1]), toolRate: Number(m[1]) / Number(m[2]), resumed: reuse ? r : 0, full: reuse ? marks.length - r : Number(m[1]) };
     },
   });
+  // tls-perf: -l connections per thread, one thread, -T seconds; it prints "TOTAL: SECONDS s; HANDSHAKES n".
+  // --tickets on: it keeps the session and resumes with it (TLS 1.2 tickets, TLS 1.3 tickets).
+  const tlsPerf = (port, tls, tickets) => ({
+    name: `tls-perf${tickets ? ' -K on' : ''}`,
+    key: 'tls-perf',
+    need: 'tls-perf',
+    cmd: process.env.TLS_PERF,
+    args: () => ['-l', String(CONNS), '-t', '1', '-T', String(S), '--tls', tls, ...(tickets ? ['-K', 'on'] : []), '127.0.0.1', String(port)],
+    parse: (out) => {
+      const m = /TOTAL:\s+SECONDS (\d+); HANDSHAKES (\d+)/.exec(out);
+      if (!m) throw new Error(`tls-perf output not understood: ${out.slice(-300)}`);
+      return { count: Number(m[2]), toolRate: Number(m[2]) / Math.max(1, Number(m[1])) };
+    },
+  });
+  const withLibssl = (port, extra) => (opt.openssl ? [iocptls('io_uring', port, extra, opt.openssl)] : []);
   const nodeLoop = (port, extra) => ({
     name: 'Node tls.connect loop',
     key: 'node',
@@ -169,20 +201,20 @@ async function main() {
 
   if (ONLY.has('hs'))
     scen.push({ id: 'hs', title: 'Full handshakes, TLS 1.3, ECDSA P-256, X25519 (nginx: tickets off, cache off)', port: pEc, observer: stub, obsName: 'stub_status accepts',
-      clients: [iocptls('io_uring', pEc, []), iocptls('epoll', pEc, []), h2load(pEc, 'hs'), stime(pEc, false), nodeLoop(pEc, [])] });
+      clients: [iocptls('io_uring', pEc, []), iocptls('epoll', pEc, []), ...withLibssl(pEc, []), h2load(pEc, 'hs'), tlsPerf(pEc, '1.3', false), stime(pEc, false), nodeLoop(pEc, [])] });
   if (ONLY.has('rsa'))
     scen.push({ id: 'rsa', title: 'Full handshakes, TLS 1.3, RSA-2048, X25519 (nginx: tickets off, cache off)', port: pRsa, observer: stub, obsName: 'stub_status accepts',
-      clients: [iocptls('io_uring', pRsa, []), iocptls('epoll', pRsa, []), h2load(pRsa, 'rsa'), stime(pRsa, false), nodeLoop(pRsa, [])] });
+      clients: [iocptls('io_uring', pRsa, []), iocptls('epoll', pRsa, []), ...withLibssl(pRsa, []), h2load(pRsa, 'rsa'), tlsPerf(pRsa, '1.3', false), stime(pRsa, false), nodeLoop(pRsa, [])] });
   const sp12 = streamOk ? pS12 : pH12;
   const sp13 = streamOk ? pS13 : pH13;
   const obs12 = streamOk ? logCount(logs.s12) : stub;
   const obs13 = streamOk ? logCount(logs.s13) : stub;
   if (ONLY.has('res12'))
     scen.push({ id: 'res12', title: 'Resumption, TLS 1.2 session tickets (nginx: TLS 1.2 only, tickets on)', observerFor: (c) => (c.key === 'h2load' ? logCount(logs.h12) : obs12), logFor: (c) => (c.key === 'h2load' || !streamOk ? logs.h12 : logs.s12), obsName: 'nginx access log lines ($ssl_session_reused)',
-      clients: [iocptls('io_uring', sp12, ['--tls-max', '1.2', '--resume', 'tickets', '--close', 'fin']), iocptls('epoll', sp12, ['--tls-max', '1.2', '--resume', 'tickets', '--close', 'fin']), iocptls('io_uring', sp12, ['--tls-max', '1.2', '--resume', 'tickets']), h2load(pH12, 'res12'), stime(sp12, true), nodeLoop(sp12, ['--resume', '--tls-max', '1.2'])] });
+      clients: [iocptls('io_uring', sp12, ['--tls-max', '1.2', '--resume', 'tickets', '--close', 'fin']), iocptls('epoll', sp12, ['--tls-max', '1.2', '--resume', 'tickets', '--close', 'fin']), iocptls('io_uring', sp12, ['--tls-max', '1.2', '--resume', 'tickets']), ...withLibssl(sp12, ['--tls-max', '1.2', '--resume', 'tickets', '--close', 'fin']), h2load(pH12, 'res12'), tlsPerf(sp12, '1.2', true), stime(sp12, true), nodeLoop(sp12, ['--resume', '--tls-max', '1.2'])] });
   if (ONLY.has('res13'))
     scen.push({ id: 'res13', title: 'Resumption, TLS 1.3 tickets (nginx: TLS 1.3 only, tickets on)', observerFor: (c) => (c.key === 'h2load' ? logCount(logs.h13) : obs13), logFor: (c) => (c.key === 'h2load' || !streamOk ? logs.h13 : logs.s13), obsName: 'nginx access log lines ($ssl_session_reused)',
-      clients: [iocptls('io_uring', sp13, ['--resume', 'tickets', '--close', 'fin']), iocptls('epoll', sp13, ['--resume', 'tickets', '--close', 'fin']), iocptls('io_uring', sp13, ['--resume', 'tickets']), h2load(pH13, 'res13'), stime(sp13, true), nodeLoop(sp13, ['--resume'])] });
+      clients: [iocptls('io_uring', sp13, ['--resume', 'tickets', '--close', 'fin']), iocptls('epoll', sp13, ['--resume', 'tickets', '--close', 'fin']), iocptls('io_uring', sp13, ['--resume', 'tickets']), ...withLibssl(sp13, ['--resume', 'tickets', '--close', 'fin']), h2load(pH13, 'res13'), tlsPerf(sp13, '1.3', true), stime(sp13, true), nodeLoop(sp13, ['--resume'])] });
   for (const s of scen) s.clients = s.clients.filter((c) => !c.need || have[c.need]);
   if (!nginx) scen.length = 0;
 

@@ -103,6 +103,8 @@ export const NewSessionCallback = koffi.proto('int iocptls_new_session_cb(void *
 export const AlpnSelectCallback = koffi.proto(
   'int iocptls_alpn_select_cb(void *ssl, void *out, void *outlen, void *in, unsigned int inlen, void *arg)'
 );
+// SSL_CTX_set_cert_verify_callback: replaces the whole chain verification (X509_verify_cert).
+export const CertVerifyCallback = koffi.proto('int iocptls_cert_verify_cb(void *store_ctx, void *arg)');
 export const InfoCallback = koffi.proto('void iocptls_info_cb(void *ssl, int where, int ret)');
 // The external session cache (SSL_CTX_sess_set_get_cb / _remove_cb; the new-session callback is
 // NewSessionCallback). `copy` is an int* the callback sets: 0 hands OpenSSL the reference d2i made.
@@ -144,6 +146,7 @@ const SIGNATURES = {
   SSL_CTX_sess_set_remove_cb: 'void SSL_CTX_sess_set_remove_cb(void *ctx, iocptls_remove_session_cb *cb)',
   SSL_CTX_set_session_id_context: 'int SSL_CTX_set_session_id_context(void *ctx, const uint8_t *sid, unsigned int len)',
   SSL_CTX_set_info_callback: 'void SSL_CTX_set_info_callback(void *ctx, iocptls_info_cb *cb)',
+  SSL_CTX_set_cert_verify_callback: 'void SSL_CTX_set_cert_verify_callback(void *ctx, iocptls_cert_verify_cb *cb, void *arg)',
 
   SSL_new: 'void *SSL_new(void *ctx)',
   SSL_free: 'void SSL_free(void *ssl)',
@@ -232,6 +235,8 @@ const SIGNATURES = {
   BIO_s_bio: 'const void *BIO_s_bio(void)',
   BIO_ctrl: 'long BIO_ctrl(void *b, int cmd, long larg, void *parg)',
   SSL_has_pending: 'int SSL_has_pending(const void *ssl)',
+  // Frees the record layer's read and write buffers when nothing is pending in them (1.1.0+).
+  SSL_free_buffers: 'int SSL_free_buffers(void *ssl)',
   PEM_read_bio_X509: 'void *PEM_read_bio_X509(void *bp, void *x, void *cb, void *u)',
   PEM_read_bio_PrivateKey: 'void *PEM_read_bio_PrivateKey(void *bp, void *x, void *cb, void *u)',
   SSL_CTX_add0_chain_cert: 'long SSL_CTX_ctrl(void *ctx, int cmd, long larg, void *parg)',

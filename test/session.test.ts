@@ -79,6 +79,32 @@ describe('TlsSession in memory (sans-I/O)', function () {
         assert.equal(p.s.info().servername, 'localhost');
       });
 
+      it('gives its buffers back when idle (after the TLS 1.3 tickets too) and still carries data both ways after each time', () => {
+        const p = track(pair(v, v));
+        handshake(p);
+        // The server's tickets (TLS 1.3) are read like any data: the client's record layer then holds
+        // a read buffer RELEASE_BUFFERS does not free; releaseBuffers frees it with the pair's.
+        move(p.s, p.c);
+        assert.equal(readAll(p.c), 0);
+        for (let round = 0; round < 3; round++) {
+          assert.equal(p.c.releaseBuffers(), true, `client released (round ${round})`);
+          assert.equal(p.s.releaseBuffers(), true, `server released (round ${round})`);
+          assert.equal(p.c.paired, false);
+          const up = pattern(100 + round * 5000, round);
+          const down = pattern(70 + round * 7000, round + 9);
+          const { atServer, atClient } = exchange(p, up, down);
+          assert.equal(sha(atServer), sha(up));
+          assert.equal(sha(atClient), sha(down));
+        }
+        // Ciphertext not yet read: nothing is given back.
+        p.s.write(Buffer.from('unread'), 6);
+        move(p.s, p.c);
+        assert.equal(p.c.releaseBuffers(), false);
+        const got: Buffer[] = [];
+        readAll(p.c, got);
+        assert.equal(Buffer.concat(got).toString(), 'unread');
+      });
+
       it('moves 1 MB each way at once in odd-sized pieces, byte for byte', () => {
         const p = track(pair(v, v));
         handshake(p);

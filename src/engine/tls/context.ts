@@ -223,6 +223,12 @@ export class TlsContext {
     if (this.options.tickets === false) s.SSL_CTX_set_options(this.ctx, o.SSL_OP_NO_TICKET);
     if (!this.verify && !this.options.reportVerify) {
       s.SSL_CTX_set_verify(this.ctx, o.SSL_VERIFY_NONE, null);
+      // Nobody will read the result: skip building and checking the chain (X509_verify_cert, with
+      // VERIFY_NONE, still runs on every handshake against an empty store), and keep no verified
+      // chain per connection. The handshake still checks CertificateVerify with the leaf's key.
+      const skip = new NativeCallback(() => 1, o.CertVerifyCallback);
+      this.#callbacks.push(skip);
+      s.SSL_CTX_set_cert_verify_callback(this.ctx, skip.ptr, null);
       return undefined;
     }
     const trust = resolveTrust(this.options.ca);

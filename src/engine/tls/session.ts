@@ -242,6 +242,10 @@ export class TlsSession {
   releaseBuffers(): boolean {
     if (!this.#paired || !this.#handshakeDone || this.#error || !this.#empty()) return false;
     this.#unpair();
+    // RELEASE_BUFFERS frees the record layer's read buffer after application data only: one
+    // that read post-handshake messages (TLS 1.3 session tickets, KeyUpdate) keeps its 16 KiB
+    // (OpenSSL 3.0). SSL_free_buffers frees it (and refuses while a byte is unread in it).
+    this.#o.SSL_free_buffers(this.ssl);
     pairMemory.released++;
     return true;
   }
@@ -659,6 +663,8 @@ export class TlsSession {
   }
 
   verifyResult(): { ok: boolean; message: string } {
+    // A context that neither verifies nor reports skips the chain check (see context.ts): nothing to tell.
+    if (this.context.role === 'client' && !this.context.trust) return { ok: false, message: 'not verified (verification off)' };
     const v = Number(this.#o.SSL_get_verify_result(this.ssl));
     return { ok: v === o.X509_V_OK, message: this.#o.X509_verify_cert_error_string(v) };
   }

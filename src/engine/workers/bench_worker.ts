@@ -132,7 +132,12 @@ export function runBenchWorker(init: WorkerInit<BenchJob>, post: Post): void {
   const job = init.job;
   const stop = new Int32Array(init.control);
   // bench connections measures the client's memory per connection: what idle connections freed goes back to the system.
-  const loop = new Loop(createPort(init.backend), { trimHeap: job.kind === 'connections' });
+  // Connections that never send (no --message-size) give their buffers back at the next upkeep
+  // after their handshake and tickets, not a second later: during a ramp, a second of handshakes
+  // holding ~50 kB each is most of the peak otherwise. Talking connections keep the default, so
+  // a message every second does not pair and unpair each time.
+  const holdOnly = job.kind === 'connections' && !job.messageSize;
+  const loop = new Loop(createPort(init.backend), { trimHeap: job.kind === 'connections', releaseIdleMs: holdOnly ? 0 : undefined });
   // --resume ids: refuse tickets (SSL_OP_NO_TICKET), so a server can only resume by session ID,
   // which exists up to TLS 1.2 (TLS 1.3 resumes with tickets only). --resume tickets: OpenSSL's
   // client default, tickets on.
