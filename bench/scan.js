@@ -23,7 +23,11 @@ const opt = (name, def) => {
 };
 const ROUNDS = opt('rounds', 3);
 const RTT = opt('rtt', 0);
-const CONCURRENCY = opt('concurrency', 8);
+const CONCURRENCY = opt('concurrency', 32);
+// --skip testssl,nmap: leave tools out (testssl.sh takes about a minute per run).
+const SKIP = (args.includes('--skip') ? args[args.indexOf('--skip') + 1] : '').split(',');
+// --root DIR: the iocptls checkout whose bin/run.js is measured (default: this one), for before/after.
+const IOCPTLS_ROOT = args.includes('--root') ? path.resolve(args[args.indexOf('--root') + 1]) : ROOT;
 
 const which = (b) => {
   for (const d of (process.env.PATH || '').split(':')) if (fs.existsSync(path.join(d, b))) return path.join(d, b);
@@ -152,12 +156,12 @@ function iocptlsSuites(doc) {
   const port = proxy ? proxy.port : nginx.port;
   const target = `127.0.0.1:${port}`;
   const tools = [
-    { name: 'iocptls scan', cmd: process.execPath, argv: [path.join(ROOT, 'bin', 'run.js'), 'scan', target, '--json', '--concurrency', String(CONCURRENCY)] },
+    { name: 'iocptls scan', cmd: process.execPath, argv: [path.join(IOCPTLS_ROOT, 'bin', 'run.js'), 'scan', target, '--json', '--concurrency', String(CONCURRENCY)] },
   ];
   if (sslscan) tools.push({ name: 'sslscan', cmd: sslscan, argv: ['--no-colour', target] });
   else console.log('sslscan: not installed (apt-get install sslscan), skipped');
-  if (nmap) tools.push({ name: 'nmap ssl-enum-ciphers', cmd: nmap, argv: ['-Pn', '-p', String(port), '--script', 'ssl-enum-ciphers', '127.0.0.1'] });
-  if (testssl) tools.push({ name: 'testssl.sh', cmd: testssl, argv: ['--quiet', '--color', '0', target] });
+  if (nmap && !SKIP.includes('nmap')) tools.push({ name: 'nmap ssl-enum-ciphers', cmd: nmap, argv: ['-Pn', '-p', String(port), '--script', 'ssl-enum-ciphers', '127.0.0.1'] });
+  if (testssl && !SKIP.includes('testssl')) tools.push({ name: 'testssl.sh', cmd: testssl, argv: ['--quiet', '--color', '0', target] });
   const times = new Map(tools.map((t) => [t.name, []]));
   const inside = [];
   let lastDoc;

@@ -29,7 +29,11 @@ export default class Scan extends IocptlsCommand {
     targets: Flags.string({ description: 'file of targets, one HOST[:PORT] per line (# starts a comment)' }),
     servername: Flags.string({ description: 'SNI to send and name to verify [default: the host, unless it is an IP address]' }),
     ca: Flags.string({ description: 'verify the certificate against the CA certificates in this PEM file' }),
-    concurrency: Flags.integer({ description: 'probes in flight per host', default: 8, min: 1, max: 256 }),
+    concurrency: Flags.integer({ description: 'probes (connections) in flight per host', default: 32, min: 1, max: 256 }),
+    hosts: Flags.integer({ description: 'targets scanned at the same time', default: 16, min: 1, max: 1024 }),
+    'max-probes': Flags.integer({ description: 'probes in flight over all targets together', default: 256, min: 1, max: 4096 }),
+    rate: Flags.integer({ description: 'new probes per second over all targets together [default: no limit]', min: 1 }),
+    chains: Flags.integer({ description: 'parallel elimination chains per list of candidates (1: one sequential chain, the gentlest)', default: 8, min: 1, max: 64 }),
     timeout: Flags.integer({ description: 'connect + handshake timeout per connection, ms', default: 5000, min: 1 }),
     retries: Flags.integer({ description: 'retries of a probe that timed out or was reset', default: 1, min: 0, max: 5 }),
     policy: Flags.string({ description: 'JSON file of rules the scan must pass (docs/scan-schema.md); exit 1 when one fails' }),
@@ -49,7 +53,17 @@ export default class Scan extends IocptlsCommand {
 
     const startedAt = new Date();
     const t0 = performance.now();
-    const hosts = await runScan(targets, { concurrency: flags.concurrency, timeoutMs: flags.timeout, retries: flags.retries, backend, ca: flags.ca });
+    const hosts = await runScan(targets, {
+      concurrency: flags.concurrency,
+      hostConcurrency: flags.hosts,
+      globalConcurrency: flags['max-probes'],
+      rate: flags.rate,
+      chains: flags.chains,
+      timeoutMs: flags.timeout,
+      retries: flags.retries,
+      backend,
+      ca: flags.ca,
+    });
     const doc = buildScanDocument({
       tool: toolInfo(),
       openssl: opensslInfo(),

@@ -7,12 +7,13 @@
 import dns from 'node:dns/promises';
 import net from 'node:net';
 import { opensslInfo } from '../openssl_info';
-import { scanCertificate } from '../workers/scan_cert';
+import { CertPool } from '../workers/scan_cert';
 import type { Backend } from '../port/types';
 import { ContentType, Ext, GROUPS, signatureSchemeName, groupInfo, groupName, TLS_FALLBACK_SCSV, VERSION_NAMES, VERSIONS, VersionName, versionName } from '../wire/constants';
 import { clientHello, ClientHelloOptions, DEFAULT_SIG_ALGS, ssl2ClientHello, TLS13_GROUPS } from '../wire/hello';
 import type { ServerEvent, ServerHello, ServerKeyExchange } from '../wire/reader';
 import { suiteById, suiteKx, suiteName, suitesFor } from '../wire/suites';
+import { Choice, eliminateParallel, Elimination } from './eliminate';
 import { exchange, ExchangeOptions, Limiter, ProbeOutcome } from './exchange';
 import { findingsFor } from './findings';
 import type {
@@ -24,7 +25,6 @@ import type {
   GroupsFinding,
   HostScan,
   KeyShareBehaviour,
-  Order,
   ResumptionFinding,
   ToleranceFindings,
   ProbeError,
@@ -42,8 +42,14 @@ export interface ScanOptions {
   timeoutMs: number;
   /** Retries of a probe that timed out or was reset (default 1). */
   retries?: number;
-  /** Hosts scanned at the same time (default 4). */
+  /** Hosts scanned at the same time (default 16). */
   hostConcurrency?: number;
+  /** Probes in flight over all hosts (default 256). */
+  globalConcurrency?: number;
+  /** New probes per second over all hosts (default: no limit). */
+  rate?: number;
+  /** Parallel elimination chains per list (default 8; 1 is the plain sequential elimination). */
+  chains?: number;
   /** Completion port backend for the OpenSSL certificate handshake. */
   backend: Backend;
   /** Trust only these CAs (PEM file) when verifying the chain; default: the system store. */
@@ -52,24 +58,53 @@ export interface ScanOptions {
   onHost?: (h: HostScan) => void;
 }
 
+/** Shared by every host of one scan: the global cap, the rate, the certificate threads. */
+interface Shared {
+  global: Limiter;
+  pace: () => Promise<void>;
+  certs: CertPool;
+}
+
 /** Scans every target; never throws for a target's failure (it is in that host's `error`). */
 export async function runScan(targets: ScanTarget[], o: ScanOptions): Promise<HostScan[]> {
-  const hosts = new Limiter(o.hostConcurrency ?? 4);
-  return Promise.all(
-    targets.map((t) =>
-      hosts.run(async () => {
-        const r = await scanHost(t, o);
-        o.onHost?.(r);
-        return r;
-      })
-    )
-  );
+  const hosts = new Limiter(o.hostConcurrency ?? 16);
+  // Started first: the threads load OpenSSL and the trust store while names resolve and probes fly.
+  const certs = new CertPool(Math.min(2, targets.length), opensslInfo().path ?? undefined);
+  const shared: Shared = { global: new Limiter(o.globalConcurrency ?? 256), pace: pacer(o.rate), certs };
+  try {
+    return await Promise.all(
+      targets.map((t) =>
+        hosts.run(async () => {
+          const r = await scanHost(t, o, shared);
+          o.onHost?.(r);
+          return r;
+        })
+      )
+    );
+  } finally {
+    await certs.close();
+  }
+}
+
+/** --rate: new probes start at most `rate` per second, evenly spaced, over all hosts. */
+function pacer(rate: number | undefined): () => Promise<void> {
+  if (!rate) return () => Promise.resolve();
+  let next = 0;
+  return () => {
+    const now = performance.now();
+    const at = Math.max(now, next);
+    next = at + 1000 / rate;
+    return at > now ? new Promise((r) => setTimeout(r, at - now)) : Promise.resolve();
+  };
 }
 
 /** TLS 1.2 groups we offer (no TLS 1.3-only ones): the named curves of RFC 8422 and 7748. */
 const TLS12_GROUPS = GROUPS.filter((g) => g.kind === 'ec' || g.kind === 'x')
   .filter((g) => !g.name.endsWith('tls13'))
   .map((g) => g.id);
+
+/** IOCPTLS_SCAN_TRACE=1: one line per probe on stderr (when it ended, how long it took), to see a scan's critical path. */
+const TRACE = process.env.IOCPTLS_SCAN_TRACE ? performance.now() : 0;
 
 class HostProbe {
   readonly limiter: Limiter;
@@ -81,15 +116,23 @@ class HostProbe {
     readonly ip: string,
     readonly port: number,
     readonly sni: string | undefined,
-    readonly o: ScanOptions
+    readonly o: ScanOptions,
+    readonly shared: Shared
   ) {
     this.limiter = new Limiter(o.concurrency);
   }
 
-  async send(name: string, bytes: Buffer, stopAtServerHello: boolean, extra: Partial<ExchangeOptions> = {}): Promise<ProbeOutcome> {
-    const r = await this.limiter.run(() =>
-      exchange(bytes, { host: this.ip, port: this.port, timeoutMs: this.o.timeoutMs, stopAtServerHello, retries: this.o.retries, ...extra })
+  /** `priority`: 0 for the probes of elimination chains (the critical path), 1 for the version probes, 2 for the rest. */
+  async send(name: string, bytes: Buffer, stopAtServerHello: boolean, extra: Partial<ExchangeOptions> = {}, priority = 2): Promise<ProbeOutcome> {
+    const r = await this.limiter.run(
+      () =>
+        this.shared.global.run(async () => {
+          await this.shared.pace();
+          return exchange(bytes, { host: this.ip, port: this.port, timeoutMs: this.o.timeoutMs, stopAtServerHello, retries: this.o.retries, ...extra });
+        }, priority),
+      priority
     );
+    if (TRACE) process.stderr.write(`scan ${this.ip}:${this.port} ${(performance.now() - TRACE).toFixed(0).padStart(6)} ms ${r.ms.toFixed(0).padStart(5)} ms ${r.kind.padEnd(7)} ${name}\n`);
     this.total++;
     this.attempts += r.attempts;
     this.byOutcome[r.kind] = (this.byOutcome[r.kind] ?? 0) + 1;
@@ -147,7 +190,7 @@ function describe(r: ProbeOutcome): string {
   return r.kind;
 }
 
-async function scanHost(t: ScanTarget, o: ScanOptions): Promise<HostScan> {
+async function scanHost(t: ScanTarget, o: ScanOptions, shared: Shared): Promise<HostScan> {
   const t0 = performance.now();
   const servername = t.servername ?? (net.isIP(t.host) ? undefined : t.host);
   const base: HostScan = {
@@ -167,38 +210,53 @@ async function scanHost(t: ScanTarget, o: ScanOptions): Promise<HostScan> {
     return { ...base, error: `cannot resolve ${t.host} (${(e as NodeJS.ErrnoException).code ?? e})`, ms: performance.now() - t0 };
   }
   base.target.ip = ip;
-  const p = new HostProbe(ip, t.port, servername, o);
+  const p = new HostProbe(ip, t.port, servername, o, shared);
 
-  // 1. One probe per version, all at once; the TLS <= 1.2 ones read up to ServerHelloDone.
+  // 1. One probe per version, all at once; the TLS <= 1.2 ones read up to ServerHelloDone. The
+  // certificate handshake and the eliminations for TLS 1.3 and 1.2 (the versions nearly every
+  // server has) start at the same moment rather than after the version probes: a scan's time at a
+  // distance is its count of sequential round trips. For a server without them they cost a few
+  // refused probes.
   const first = new Map<VersionName, ProbeOutcome>();
-  const certificate = certificateChain(t, ip, servername, o); // in parallel with everything else
+  const certificate = certificateChain(t, ip, servername, o, shared.certs);
+  const early = {
+    ciphers13: eliminateSuites(p, 'TLSv1.3'),
+    groups13: eliminateGroups13(p),
+    ciphers12: eliminateSuites(p, 'TLSv1.2'),
+    groups12: eliminateGroups12(p, 'TLSv1.2'),
+    sigAlgs: eliminateSigAlgs(p),
+  };
+  const settleEarly = () => Promise.all(Object.values(early)).catch(() => undefined);
   await Promise.all(
     VERSION_NAMES.map(async (v) => {
       const bytes = v === 'SSLv2' ? ssl2ClientHello() : p.hello(v, v === 'TLSv1.3' ? {} : { compression: [1, 0] });
-      first.set(v, await p.send(`protocol ${v}`, bytes, v === 'TLSv1.3' || v === 'SSLv2'));
+      first.set(v, await p.send(`protocol ${v}`, bytes, v === 'TLSv1.3' || v === 'SSLv2', {}, 1));
     })
   );
   for (const v of VERSION_NAMES) base.protocols.push(protocolFinding(v, first.get(v)!));
   const offered = base.protocols.filter((x) => x.offered).map((x) => x.version);
   if (!offered.length && [...first.values()].every((r) => r.kind === 'refused' || r.kind === 'unreachable' || r.kind === 'timeout')) {
-    await certificate.catch(() => undefined);
+    await Promise.all([certificate.catch(() => undefined), settleEarly()]);
     const r = first.get('TLSv1.2')!;
     return { ...base, ...stats(p), error: `${t.host}:${t.port}: ${describe(r)}`, ms: performance.now() - t0 };
   }
   const tls = offered.filter((v) => v !== 'SSLv2');
   const best12 = [...tls].reverse().find((v) => v !== 'TLSv1.3');
+  const heartbeatOn = best12 && serverHello(first.get(best12)!.events)?.extensions.has(Ext.Heartbeat);
 
   // 2. Everything else in parallel (the limiter caps what is in flight).
-  const [ciphers, groups13, groups12, alpn, fallback, cert, sigAlgs, variants, tolerance] = await Promise.all([
-    Promise.all(tls.map((v) => eliminateSuites(p, v, first.get(v)!))),
-    offered.includes('TLSv1.3') ? eliminateGroups13(p) : undefined,
-    best12 ? eliminateGroups12(p, best12) : undefined,
+  const [ciphers, groups13, groups12, alpn, fallback, cert, sigAlgs, variants, tolerance, heartbleed] = await Promise.all([
+    Promise.all(tls.map((v) => (v === 'TLSv1.3' ? early.ciphers13 : v === 'TLSv1.2' ? early.ciphers12 : eliminateSuites(p, v, first.get(v)!)))),
+    offered.includes('TLSv1.3') ? early.groups13 : undefined,
+    best12 === 'TLSv1.2' ? early.groups12 : best12 ? eliminateGroups12(p, best12) : undefined,
     best12 ? alpnProbe(p, best12) : undefined,
     fallbackProbe(p, tls),
     certificate,
-    offered.includes('TLSv1.2') ? eliminateSigAlgs(p) : undefined,
+    offered.includes('TLSv1.2') ? early.sigAlgs : undefined,
     best12 ? certificateVariants(p, best12) : undefined,
     toleranceProbes(p, offered),
+    heartbeatOn ? heartbleedProbe(p, best12!) : ('n/a' as Tristate),
+    settleEarly(),
   ]);
   base.tolerance = tolerance;
   base.signatureAlgorithms = sigAlgs;
@@ -218,8 +276,6 @@ async function scanHost(t: ScanTarget, o: ScanOptions): Promise<HostScan> {
     base.certificate.ocspStapled = !!serverHello(first.get(best12)!.events)?.extensions.has(Ext.StatusRequest);
   }
   if (base.certificate && variants) base.certificate.variants = variants;
-  const heartbeatOn = best12 && serverHello(first.get(best12)!.events)?.extensions.has(Ext.Heartbeat);
-  const heartbleed: Tristate = heartbeatOn ? await heartbleedProbe(p, best12!) : 'n/a';
   base.features = { ...features(best12 ? first.get(best12)! : undefined, offered, fallback, ciphers, first), heartbleed };
   const done: HostScan = { ...base, ...stats(p), ms: performance.now() - t0 };
   done.findings = findingsFor(done);
@@ -258,66 +314,21 @@ function suiteFinding(id: number, events: ServerEvent[]): SuiteFinding {
   };
 }
 
-type Choice = { id: number } | { error: string } | undefined;
-
-interface Elimination {
-  found: number[];
-  /** The events of the probe that found each item (its ServerKeyExchange...). */
-  events: ServerEvent[][];
-  order: Order;
-  error?: string;
-}
-
-/**
- * Offer everything, drop the server's pick, offer the rest, until it refuses: about one connection
- * per accepted item, in the server's order when it has one. Whether it has one is asked as soon as
- * two items are known, concurrently with the rest of the chain: offered [second, first], a server
- * with its own order picks the first again, one that follows the client picks the second.
- * `pick` reads a probe: the chosen item, an error (an answer that makes no sense), or undefined for a refusal.
- */
-async function eliminate(
+/** `eliminateParallel` for this host's probes (src/engine/scan/eliminate.ts). */
+function eliminate(
   p: HostProbe,
   o: { name: string; all: number[]; first?: ProbeOutcome; helloFor: (offer: number[]) => Buffer; stopAtServerHello: boolean; pick: (r: ProbeOutcome) => Choice }
 ): Promise<Elimination> {
-  const remaining = new Set(o.all);
-  const found: number[] = [];
-  const events: ServerEvent[][] = [];
-  let error: string | undefined;
-  let orderProbe: Promise<ProbeOutcome> | undefined;
-  let r = o.first ?? (await p.send(o.name, o.helloFor(o.all), o.stopAtServerHello));
-  for (;;) {
-    const got = o.pick(r);
-    if (!got) {
-      if (r.kind !== 'alert' && r.kind !== 'closed' && r.kind !== 'reset') error = describe(r);
-      break;
-    }
-    if ('error' in got) {
-      error = got.error;
-      break;
-    }
-    if (!remaining.has(got.id)) {
-      error = `the server chose ${o.name.startsWith('cipher') ? suiteName(got.id) : groupName(got.id)}, which was not offered`;
-      break;
-    }
-    remaining.delete(got.id);
-    found.push(got.id);
-    events.push(r.events);
-    if (found.length === 2) orderProbe = p.send(`${o.name} order`, o.helloFor([found[1], found[0]]), o.stopAtServerHello);
-    if (!remaining.size) break;
-    r = await p.send(o.name, o.helloFor(o.all.filter((id) => remaining.has(id))), o.stopAtServerHello);
-  }
-  let order: Order = found.length === 0 ? 'none' : found.length === 1 ? 'single' : 'server';
-  if (orderProbe) {
-    const rr = await orderProbe;
-    const got = o.pick(rr);
-    if (!got || 'error' in got) error ??= `order probe: ${got ? got.error : describe(rr)}`;
-    else if (got.id !== found[0]) order = 'client';
-  }
-  return { found, events, order, error };
+  return eliminateParallel((name, bytes, stop) => p.send(name, bytes, stop, {}, name.endsWith(' order') ? 1 : 0), {
+    ...o,
+    chains: p.o.chains ?? 8,
+    describe,
+    label: (id) => (o.name.startsWith('cipher') ? suiteName(id) : o.name.startsWith('sigalgs') ? signatureSchemeName(id) : groupName(id)),
+  });
 }
 
 /** The cipher suites of `version`, starting from the protocol probe that offered them all. */
-async function eliminateSuites(p: HostProbe, version: VersionName, firstProbe: ProbeOutcome): Promise<CipherFinding> {
+async function eliminateSuites(p: HostProbe, version: VersionName, firstProbe?: ProbeOutcome): Promise<CipherFinding> {
   const e = await eliminate(p, {
     name: `ciphers ${version}`,
     all: suitesFor(version).map((s) => s.id),
@@ -528,10 +539,15 @@ function wireChain(r: ProbeOutcome | undefined): CertificateChain | undefined {
 }
 
 /** One full handshake through the engine's OpenSSL (like `connect`), on its own thread: the chain, verified, with TLS 1.3 too. */
-async function certificateChain(t: ScanTarget, ip: string, servername: string | undefined, o: ScanOptions): Promise<(CertificateChain & { alpn?: string; resumption?: ResumptionFinding }) | undefined> {
+async function certificateChain(
+  t: ScanTarget,
+  ip: string,
+  servername: string | undefined,
+  o: ScanOptions,
+  certs: CertPool
+): Promise<(CertificateChain & { alpn?: string; resumption?: ResumptionFinding }) | undefined> {
   const verifyHost = t.servername ?? t.host;
-  const { result: r } = await scanCertificate({
-    libssl: opensslInfo().path ?? undefined,
+  const { result: r } = await certs.fetch({
     backend: o.backend,
     ip,
     port: t.port,
