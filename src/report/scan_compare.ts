@@ -78,8 +78,10 @@ function hostChanges(a: ScanHostDocument, b: ScanHostDocument, add: (what: strin
   const on = (h: ScanHostDocument) => new Set(h.protocols.filter((p) => p.offered).map((p) => p.version as string));
   const pa = on(a);
   const pb = on(b);
-  for (const v of pb) if (!pa.has(v)) add('protocol', OLD_PROTOCOLS.has(v) ? 'worse' : 'better', `${v} now offered`);
-  for (const v of pa) if (!pb.has(v)) add('protocol', OLD_PROTOCOLS.has(v) ? 'better' : 'worse', `${v} no longer offered`);
+  // TLS 1.3 gained is better; TLS 1.2 dropped beside TLS 1.3 (Mozilla's modern) is a neutral change;
+  // a deprecated version gained, TLS 1.3 lost, or TLS 1.2 lost without TLS 1.3 is worse.
+  for (const v of pb) if (!pa.has(v)) add('protocol', OLD_PROTOCOLS.has(v) ? 'worse' : v === 'TLSv1.3' ? 'better' : 'neutral', `${v} now offered`);
+  for (const v of pa) if (!pb.has(v)) add('protocol', OLD_PROTOCOLS.has(v) ? 'better' : v === 'TLSv1.2' && pb.has('TLSv1.3') ? 'neutral' : 'worse', `${v} no longer offered`);
 
   for (const cb of b.ciphers) {
     const ca = a.ciphers.find((c) => c.version === cb.version);
@@ -111,7 +113,10 @@ function hostChanges(a: ScanHostDocument, b: ScanHostDocument, add: (what: strin
   const fb = new Map(b.findings.map((f) => [f.id, f]));
   const weak = (s: string) => s === 'bad' || s === 'warn';
   for (const [id, f] of fb) if (!fa.has(id)) add('finding', weak(f.severity) ? 'worse' : f.severity === 'good' ? 'better' : 'neutral', `appeared: ${f.severity} ${f.title}`);
-  for (const [id, f] of fa) if (!fb.has(id)) add('finding', weak(f.severity) ? 'better' : f.severity === 'good' ? 'worse' : 'neutral', `cleared: ${f.severity} ${f.title}`);
+  // A good mark that went is neutral: what it stood for is judged where it changed (TLS 1.3 or a
+  // post-quantum group gone, the certificate no longer verified), and some only mean "not
+  // applicable" now (TLS_FALLBACK_SCSV on a server with one version left).
+  for (const [id, f] of fa) if (!fb.has(id)) add('finding', weak(f.severity) ? 'better' : 'neutral', `cleared: ${f.severity} ${f.title}`);
 
   const la = a.certificate?.chain[0];
   const lb = b.certificate?.chain[0];
