@@ -31,6 +31,12 @@ export interface EliminationSpec {
   chains?: number;
   /** Most cross-chain pair probes before falling back to a sequential merge (default 512). */
   maxPairs?: number;
+  /**
+   * Asked when the merge starts: whether round trips are dear enough to pay for the pairs (default
+   * yes). Near the server (a round trip of a millisecond) the sequential merge costs a few ms more
+   * and far fewer connections; far from it, the pairs save a round trip per accepted item.
+   */
+  pairsWorthIt?: () => boolean;
   /** How an answer that is neither a choice nor a refusal is described. */
   describe: (r: ProbeOutcome) => string;
   /** How an item is named in an error. */
@@ -107,7 +113,7 @@ export async function eliminateParallel(send: Send, s: EliminationSpec): Promise
       if (chainOf.get(a) === chainOf.get(b) || beats.get(a)!.has(b) || beats.get(b)!.has(a)) continue;
       pairs.push(index.get(a)! < index.get(b)! ? [a, b] : [b, a]);
     }
-  if (pairs.length > (s.maxPairs ?? 512)) {
+  if (pairs.length > (s.maxPairs ?? 512) || (pairs.length > others.length && s.pairsWorthIt && !s.pairsWorthIt())) {
     const seq = await sequentialOrder(send, s, others);
     return done([...(top !== undefined ? [top] : []), ...seq.found], 'server', [err2, seq.error].filter(Boolean).join('; ') || undefined);
   }

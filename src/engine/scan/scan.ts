@@ -103,6 +103,13 @@ const TLS12_GROUPS = GROUPS.filter((g) => g.kind === 'ec' || g.kind === 'x')
   .filter((g) => !g.name.endsWith('tls13'))
   .map((g) => g.id);
 
+/**
+ * The merge of parallel chains offers pairs (one round, many connections) only when the quickest
+ * probe took longer than this: a server a few ms away gets the sequential merge (fewer connections,
+ * a few ms more), a distant one the pairs (a round trip saved per accepted item).
+ */
+const PAIRS_FROM_MS = 8;
+
 /** IOCPTLS_SCAN_TRACE=1: one line per probe on stderr (when it ended, how long it took), to see a scan's critical path. */
 const TRACE = process.env.IOCPTLS_SCAN_TRACE ? performance.now() : 0;
 
@@ -111,6 +118,8 @@ class HostProbe {
   readonly errors: ProbeError[] = [];
   total = 0;
   attempts = 0;
+  /** The quickest answer so far (connect + ServerHello), ms: about one round trip, even on a loaded machine. */
+  fastestMs = Infinity;
   readonly byOutcome: HostScan['probes']['byOutcome'] = {};
   constructor(
     readonly ip: string,
@@ -135,6 +144,7 @@ class HostProbe {
     if (TRACE) process.stderr.write(`scan ${this.ip}:${this.port} ${(performance.now() - TRACE).toFixed(0).padStart(6)} ms ${r.ms.toFixed(0).padStart(5)} ms ${r.kind.padEnd(7)} ${name}\n`);
     this.total++;
     this.attempts += r.attempts;
+    if (r.kind === 'answer' || r.kind === 'alert') this.fastestMs = Math.min(this.fastestMs, r.ms);
     this.byOutcome[r.kind] = (this.byOutcome[r.kind] ?? 0) + 1;
     if (r.kind === 'timeout' || r.kind === 'malformed' || r.kind === 'unreachable' || r.kind === 'refused' || (r.kind === 'reset' && r.events.length)) {
       this.errors.push({ probe: name, kind: r.kind, message: r.error ?? r.kind });
@@ -322,6 +332,7 @@ function eliminate(
   return eliminateParallel((name, bytes, stop) => p.send(name, bytes, stop, {}, name.endsWith(' order') ? 1 : 0), {
     ...o,
     chains: p.o.chains ?? 8,
+    pairsWorthIt: () => p.fastestMs > PAIRS_FROM_MS,
     describe,
     label: (id) => (o.name.startsWith('cipher') ? suiteName(id) : o.name.startsWith('sigalgs') ? signatureSchemeName(id) : groupName(id)),
   });
