@@ -155,7 +155,7 @@ function iocptlsSuites(doc) {
   return m;
 }
 
-/** testssl.sh's JSON (--jsonfile): accepted suites per version, by OpenSSL name. */
+/** testssl.sh's JSON (--jsonfile): accepted suites per version, by hex id (x2f, xc02f...). */
 function testsslSuites(file) {
   const m = new Map();
   const names = { ssl3: 'SSLv3', tls1: 'TLSv1', tls1_1: 'TLSv1.1', tls1_2: 'TLSv1.2', tls1_3: 'TLSv1.3' };
@@ -164,9 +164,10 @@ function testsslSuites(file) {
     const x = /^cipher-(ssl3|tls1|tls1_1|tls1_2|tls1_3)_x/.exec(e.id);
     if (!x) continue;
     const v = names[x[1]];
-    const name = e.finding.trim().split(/\s+/)[2];
+    const hex = e.finding.trim().split(/\s+/).find((t) => /^x[0-9a-f]+$/i.test(t));
+    if (!hex) continue;
     if (!m.has(v)) m.set(v, new Set());
-    m.get(v).add(name);
+    m.get(v).add(parseInt(hex.slice(1), 16));
   }
   return m;
 }
@@ -256,15 +257,16 @@ async function targetsPerSecond() {
     console.log(same ? 'findings agree with sslscan (accepted suites per version)' : 'findings DIFFER from sslscan');
   }
   if (fs.existsSync(testsslJson)) {
-    const a = iocptlsSuites(lastDoc);
+    const a = new Map(lastDoc.hosts[0].ciphers.map((c) => [c.version, new Set(c.suites.map((x) => x.id))]));
     const b = testsslSuites(testsslJson);
     let same = true;
     for (const v of new Set([...a.keys(), ...b.keys()])) {
-      const x = [...(a.get(v) || [])].sort();
-      const y = [...(b.get(v) || [])].sort();
+      const x = [...(a.get(v) || [])].sort((p, q) => p - q);
+      const y = [...(b.get(v) || [])].sort((p, q) => p - q);
       const eq = JSON.stringify(x) === JSON.stringify(y);
       same &&= eq;
-      if (!eq) console.log(`  ${v}: DIFFER: iocptls ${x.join(',') || '-'} / testssl.sh ${y.join(',') || '-'}`);
+      const hex = (l) => l.map((i) => `0x${i.toString(16)}`).join(',') || '-';
+      console.log(`  ${v}: ${eq ? 'same suites as testssl.sh' : `DIFFER: iocptls ${hex(x)} / testssl.sh ${hex(y)}`}`);
     }
     console.log(same ? 'findings agree with testssl.sh (accepted suites per version, from its --jsonfile)' : 'findings DIFFER from testssl.sh');
     fs.rmSync(testsslJson, { force: true });

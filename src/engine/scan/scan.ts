@@ -4,6 +4,7 @@
 // the server's pick, repeat: one connection per accepted suite) and of key exchange groups, ALPN
 // and fallback probes, and one full OpenSSL handshake through the engine (as `connect` does) for
 // the verified certificate chain. Probes speak our own wire codec (src/engine/wire/).
+import crypto from 'node:crypto';
 import dns from 'node:dns/promises';
 import net from 'node:net';
 import { opensslInfo } from '../openssl_info';
@@ -258,7 +259,7 @@ async function scanHost(t: ScanTarget, o: ScanOptions, shared: Shared): Promise<
   const [ciphers, groups13, groups12, alpn, fallback, cert, sigAlgs, variants, tolerance, heartbleed] = await Promise.all([
     Promise.all(tls.map((v) => (v === 'TLSv1.3' ? early.ciphers13 : v === 'TLSv1.2' ? early.ciphers12 : eliminateSuites(p, v, first.get(v)!)))),
     offered.includes('TLSv1.3') ? early.groups13 : undefined,
-    best12 === 'TLSv1.2' ? early.groups12 : best12 ? eliminateGroups12(p, best12) : undefined,
+    best12 ? (best12 === 'TLSv1.2' ? early.groups12 : eliminateGroups12(p, best12)).then((g) => withLeafCurve(p, best12, g, first.get(best12))) : undefined,
     best12 ? alpnProbe(p, best12) : undefined,
     fallbackProbe(p, tls),
     certificate,
@@ -386,6 +387,49 @@ async function eliminateGroups12(p: HostProbe, version: VersionName): Promise<Gr
     },
   });
   return { version: 'TLSv1.2', order: e.order, groups: e.found.map(groupFinding), error: e.error };
+}
+
+const LEAF_CURVES: Record<string, number> = { prime256v1: 23, secp384r1: 24, secp521r1: 25 };
+
+/** The named group of an ECDSA leaf (from a plaintext TLS <= 1.2 Certificate), if it is one. */
+function leafCurve(r: ProbeOutcome | undefined): number | undefined {
+  const c = r?.events.find((e) => e.type === 'certificate');
+  if (!c || c.type !== 'certificate' || !c.chain[0]) return undefined;
+  try {
+    const curve = new crypto.X509Certificate(c.chain[0]).publicKey.asymmetricKeyDetails?.namedCurve;
+    return curve ? LEAF_CURVES[curve] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A TLS <= 1.2 server with an ECDSA certificate uses an ECDHE_ECDSA suite only when the client's
+ * supported_groups hold the certificate's curve (RFC 8422 5.1; OpenSSL checks it). Eliminating
+ * groups without it, such a server refuses as soon as that curve is taken off the list: with an
+ * ECDSA certificate alone it would seem to have one group. So, when the leaf is ECDSA, the groups
+ * are also eliminated over ECDHE_ECDSA suites with the leaf's curve pinned at the end of every
+ * list (the server picking it means none of the others is left, or none is preferred to it: in
+ * either case none it would use with such a client). The longer of the two answers stands (a
+ * server with an RSA certificate too answers the plain elimination in full).
+ */
+async function withLeafCurve(p: HostProbe, version: VersionName, plain: GroupsFinding, first: ProbeOutcome | undefined): Promise<GroupsFinding> {
+  const pin = leafCurve(first);
+  if (pin === undefined) return plain;
+  const ecdsa = suitesFor(version).filter((s) => suiteKx(s) === 'ecdhe' && s.au === 'ECDSA').map((s) => s.id);
+  const e = await eliminate(p, {
+    name: `groups ${version}`,
+    all: TLS12_GROUPS.filter((g) => g !== pin),
+    helloFor: (groups) => p.hello(version, { suites: ecdsa, groups: [...groups, pin] }),
+    stopAtServerHello: false,
+    pick: (r) => {
+      const k = ske(r.events);
+      return serverHello(r.events) && k?.group !== undefined && k.group !== pin ? { id: k.group } : undefined;
+    },
+  });
+  const found = e.order === 'client' ? [...e.found, pin].sort((a, b) => TLS12_GROUPS.indexOf(a) - TLS12_GROUPS.indexOf(b)) : [...e.found, pin];
+  if (found.length <= plain.groups.length) return plain;
+  return { version: 'TLSv1.2', order: e.order === 'client' || e.order === 'server' ? e.order : found.length === 1 ? 'single' : 'server', groups: found.map(groupFinding), error: e.error };
 }
 
 /**
