@@ -109,7 +109,7 @@ const TLS12_GROUPS = GROUPS.filter((g) => g.kind === 'ec' || g.kind === 'x')
  * probe took longer than this: a server a few ms away gets the sequential merge (fewer connections,
  * a few ms more), a distant one the pairs (a round trip saved per accepted item).
  */
-const PAIRS_FROM_MS = 8;
+const PAIRS_FROM_MS = 50;
 
 /** IOCPTLS_SCAN_TRACE=1: one line per probe on stderr (when it ended, how long it took), to see a scan's critical path. */
 const TRACE = process.env.IOCPTLS_SCAN_TRACE ? performance.now() : 0;
