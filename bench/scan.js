@@ -8,7 +8,12 @@
 // accepted cipher suites per protocol version that iocptls reports against sslscan's.
 // sslscan is installed with apt-get when missing and we are root (it is not needed by the tests).
 //
-//   node bench/scan.js [--rounds 3] [--rtt 0] [--concurrency 8]
+//   node bench/scan.js [--rounds 3] [--rtt 0] [--concurrency 32] [--skip testssl,nmap] [--root DIR]
+//   node bench/scan.js --targets 200      targets per second: one `scan --targets FILE --jsonl` of
+//                                         200 loopback targets (nginx listening on 20 ports, each
+//                                         listed 10 times), whole process
+// testssl.sh, when installed, also writes its JSON (--jsonfile) and its accepted suites per
+// version are compared with ours like sslscan's.
 const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
@@ -23,7 +28,12 @@ const opt = (name, def) => {
 };
 const ROUNDS = opt('rounds', 3);
 const RTT = opt('rtt', 0);
-const CONCURRENCY = opt('concurrency', 8);
+const CONCURRENCY = opt('concurrency', 32);
+const TARGETS = opt('targets', 0);
+// --skip testssl,nmap: leave tools out (testssl.sh takes about a minute per run).
+const SKIP = (args.includes('--skip') ? args[args.indexOf('--skip') + 1] : '').split(',');
+// --root DIR: the iocptls checkout whose bin/run.js is measured (default: this one), for before/after.
+const IOCPTLS_ROOT = args.includes('--root') ? path.resolve(args[args.indexOf('--root') + 1]) : ROOT;
 
 const which = (b) => {
   for (const d of (process.env.PATH || '').split(':')) if (fs.existsSync(path.join(d, b))) return path.join(d, b);
@@ -51,11 +61,13 @@ function freePort() {
   });
 }
 
-async function startNginx() {
+async function startNginx(ports = 1) {
   const bin = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => fs.existsSync(p));
   if (!bin) throw new Error('nginx is not installed (apt-get install nginx)');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iocptls-bench-scan-'));
   const port = await freePort();
+  const extra = [];
+  for (let i = 1; i < ports; i++) extra.push(await freePort());
   const t = path.join(dir, 'tmp');
   fs.mkdirSync(t);
   fs.writeFileSync(
@@ -66,7 +78,7 @@ http {
   access_log off;
   client_body_temp_path ${t}; proxy_temp_path ${t}; fastcgi_temp_path ${t}; uwsgi_temp_path ${t}; scgi_temp_path ${t};
   server {
-    listen 127.0.0.1:${port} ssl;
+    listen 127.0.0.1:${port} ssl;${extra.map((p) => ` listen 127.0.0.1:${p} ssl;`).join('')}
     ssl_certificate ${ROOT}/fixtures/rsa.pem; ssl_certificate_key ${ROOT}/fixtures/rsa.key;
     ssl_protocols TLSv1.2 TLSv1.3;
     ssl_ciphers ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:AES128-SHA;
@@ -85,7 +97,7 @@ http {
     if (up) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { port, stop: () => child.kill('SIGTERM') };
+  return { port, ports: [port, ...extra], stop: () => child.kill('SIGTERM') };
 }
 
 /** A TCP proxy that delays the connect and each chunk by rtt/2 in each direction. */
@@ -143,21 +155,66 @@ function iocptlsSuites(doc) {
   return m;
 }
 
+/** testssl.sh's JSON (--jsonfile): accepted suites per version, by hex id (x2f, xc02f...). */
+function testsslSuites(file) {
+  const m = new Map();
+  const names = { ssl3: 'SSLv3', tls1: 'TLSv1', tls1_1: 'TLSv1.1', tls1_2: 'TLSv1.2', tls1_3: 'TLSv1.3' };
+  for (const e of JSON.parse(fs.readFileSync(file, 'utf8'))) {
+    // e.g. {"id":"cipher-tls1_2_xc02f","finding":"TLSv1.2   xc02f   ECDHE-RSA-AES128-GCM-SHA256 ..."}
+    const x = /^cipher-(ssl3|tls1|tls1_1|tls1_2|tls1_3)_x/.exec(e.id);
+    if (!x) continue;
+    const v = names[x[1]];
+    const hex = e.finding.trim().split(/\s+/).find((t) => /^x[0-9a-f]+$/i.test(t));
+    if (!hex) continue;
+    if (!m.has(v)) m.set(v, new Set());
+    m.get(v).add(parseInt(hex.slice(1), 16));
+  }
+  return m;
+}
+
+async function targetsPerSecond() {
+  const nginx = await startNginx(20);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iocptls-bench-targets-'));
+  const list = path.join(dir, 'targets');
+  const lines = [];
+  for (let i = 0; i < TARGETS; i++) lines.push(`127.0.0.1:${nginx.ports[i % nginx.ports.length]}`);
+  fs.writeFileSync(list, lines.join('\n') + '\n');
+  const rates = [];
+  try {
+    for (let r = 0; r < ROUNDS; r++) {
+      const res = await run(process.execPath, [path.join(IOCPTLS_ROOT, 'bin', 'run.js'), 'scan', '--targets', list, '--jsonl', '--hosts', '64', '--max-probes', '512']);
+      const done = res.out.trim().split('\n').map((l) => JSON.parse(l));
+      const failed = done.filter((d) => d.hosts[0].error).length;
+      rates.push(TARGETS / res.s);
+      console.log(`  round ${r + 1}: ${done.length} targets (${failed} not scanned) in ${res.s.toFixed(2)} s = ${(TARGETS / res.s).toFixed(0)} targets/s (whole process)`);
+    }
+  } finally {
+    nginx.stop();
+  }
+  console.log(`targets per second: median ${median(rates).toFixed(0)}, range ${Math.min(...rates).toFixed(0)}-${Math.max(...rates).toFixed(0)}`);
+}
+
 (async () => {
+  if (TARGETS) return targetsPerSecond();
   const sslscan = ensureSslscan();
   const nmap = which('nmap');
+  // Debian's package installs it as `testssl`.
   const testssl = which('testssl.sh') || which('testssl');
   const nginx = await startNginx();
   const proxy = RTT ? await startDelayProxy(nginx.port, RTT) : undefined;
   const port = proxy ? proxy.port : nginx.port;
   const target = `127.0.0.1:${port}`;
   const tools = [
-    { name: 'iocptls scan', cmd: process.execPath, argv: [path.join(ROOT, 'bin', 'run.js'), 'scan', target, '--json', '--concurrency', String(CONCURRENCY)] },
+    { name: 'iocptls scan', cmd: process.execPath, argv: [path.join(IOCPTLS_ROOT, 'bin', 'run.js'), 'scan', target, '--json', '--concurrency', String(CONCURRENCY)] },
   ];
   if (sslscan) tools.push({ name: 'sslscan', cmd: sslscan, argv: ['--no-colour', target] });
   else console.log('sslscan: not installed (apt-get install sslscan), skipped');
-  if (nmap) tools.push({ name: 'nmap ssl-enum-ciphers', cmd: nmap, argv: ['-Pn', '-p', String(port), '--script', 'ssl-enum-ciphers', '127.0.0.1'] });
-  if (testssl) tools.push({ name: 'testssl.sh', cmd: testssl, argv: ['--quiet', '--color', '0', target] });
+  if (nmap && !SKIP.includes('nmap')) tools.push({ name: 'nmap ssl-enum-ciphers', cmd: nmap, argv: ['-Pn', '-p', String(port), '--script', 'ssl-enum-ciphers', '127.0.0.1'] });
+  const testsslJson = path.join(os.tmpdir(), `iocptls-bench-testssl-${process.pid}.json`);
+  // -E (each protocol's ciphers) and -P (server preference): what the comparison reads, so the
+  // time shown is for those two checks, not for testssl.sh's full default run (about a minute).
+  if (testssl && !SKIP.includes('testssl'))
+    tools.push({ name: 'testssl.sh -E -P', cmd: testssl, argv: ['--quiet', '--color', '0', '-E', '-P', '--jsonfile', testsslJson, target], before: () => fs.rmSync(testsslJson, { force: true }) });
   const times = new Map(tools.map((t) => [t.name, []]));
   const inside = [];
   let lastDoc;
@@ -165,6 +222,7 @@ function iocptlsSuites(doc) {
   try {
     for (let r = 0; r < ROUNDS; r++) {
       for (const t of tools) {
+        t.before?.();
         const res = await run(t.cmd, t.argv);
         if (t.name === 'iocptls scan') {
           if (res.code !== 0) throw new Error(`iocptls scan exited ${res.code}: ${res.err}`);
@@ -197,6 +255,21 @@ function iocptlsSuites(doc) {
       console.log(`  ${v}: ${eq ? 'same suites' : `DIFFER: iocptls ${x.join(',') || '-'} / sslscan ${y.join(',') || '-'}`}`);
     }
     console.log(same ? 'findings agree with sslscan (accepted suites per version)' : 'findings DIFFER from sslscan');
+  }
+  if (fs.existsSync(testsslJson)) {
+    const a = new Map(lastDoc.hosts[0].ciphers.map((c) => [c.version, new Set(c.suites.map((x) => x.id))]));
+    const b = testsslSuites(testsslJson);
+    let same = true;
+    for (const v of new Set([...a.keys(), ...b.keys()])) {
+      const x = [...(a.get(v) || [])].sort((p, q) => p - q);
+      const y = [...(b.get(v) || [])].sort((p, q) => p - q);
+      const eq = JSON.stringify(x) === JSON.stringify(y);
+      same &&= eq;
+      const hex = (l) => l.map((i) => `0x${i.toString(16)}`).join(',') || '-';
+      console.log(`  ${v}: ${eq ? 'same suites as testssl.sh' : `DIFFER: iocptls ${hex(x)} / testssl.sh ${hex(y)}`}`);
+    }
+    console.log(same ? 'findings agree with testssl.sh (accepted suites per version, from its --jsonfile)' : 'findings DIFFER from testssl.sh');
+    fs.rmSync(testsslJson, { force: true });
   }
 })().catch((e) => {
   console.error(`bench/scan: ${e.message}`);

@@ -88,7 +88,7 @@ const OWN_BACKENDS = new Set(['port_conformance', 'port_linux', 'loop_timers', '
 // Files that never start the engine (documents, statistics, help text, the import rules, the scan's
 // codec against other TLS stacks): IOCPTLS_IO cannot change a thing in them, so no epoll pass runs
 // them either (in the first CI run they were ~200 s of --epoll-rest's work).
-const NO_ENGINE = new Set(['compare', 'compare_stats', 'compare_verdicts', 'result_validation', 'merge', 'help_text', 'docs_links', 'layers', 'stats', 'report', 'html_parts', 'scan_wire', 'rendezvous_protocol', 'image', 'http2_codec', 'http_h1_parser']);
+const NO_ENGINE = new Set(['compare', 'compare_stats', 'compare_verdicts', 'result_validation', 'merge', 'help_text', 'docs_links', 'layers', 'stats', 'report', 'html_parts', 'scan_wire', 'rendezvous_protocol', 'image', 'http2_codec', 'http_h1_parser', 'scan_eliminate']);
 
 // Tests whose result depends on how busy the machine is run in the timed lane: the whole file
 // (true), or only the tests whose full title matches (a mocha --grep; the rest of the file then
@@ -140,6 +140,8 @@ const SECONDS = {
   groups: 15, bench_openloop: 14, bench_errors: 8, compare_stats: 8, handshake_bytes: 8, loop_timers: 5, io_fallback: 5, report: 4,
   port_linux: 2, mldsa: 2, html_parts: 1, port_iocp: 1, rendezvous: 38, rendezvous_protocol: 6, http2_codec: 15, serve_http2: 25,
   bench_http_nginx: 24, bench_http_peers: 35, bench_http_errors: 32, http_h1_parser: 1,
+  // The scan's agreement panel (servers, sslscan and nmap side by side), its CI outputs, its merge logic.
+  scan: 50, scan_panel: 35, scan_outputs: 30, scan_eliminate: 1,
 };
 
 const name = (file) => path.basename(file).replace(/\.test\.js$/, '');

@@ -291,25 +291,25 @@ describe('scan', function () {
       }
     });
 
-    it('--targets FILE and --policy: a failed rule exits 1 and says which', async () => {
+    it('--targets FILE and --policy FILE: a failed rule exits 1 and says which', async () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iocptls-scan-'));
       fs.writeFileSync(path.join(dir, 'targets'), `# loopback\n${HOST}:${port}\n`);
       fs.writeFileSync(path.join(dir, 'policy.json'), JSON.stringify({ requireProtocols: ['TLSv1.3'], forbidProtocols: ['SSLv3'] }));
       const r = await runCliJson(['scan', '--targets', path.join(dir, 'targets'), '--policy', path.join(dir, 'policy.json')]);
       assert.equal(r.code, 1, r.stderr);
       assert.equal(r.doc.policy.passed, false);
-      assert.deepEqual(r.doc.policy.violations, [`${HOST}:${port}: TLSv1.3 is not offered`]);
-      assert.match(r.stderr, /policy .* failed: .*TLSv1.3 is not offered/);
+      assert.deepEqual(r.doc.policy.violations, [`${HOST}:${port}: requireProtocols: TLSv1.3 is not offered`]);
+      assert.match(r.stderr, /policy .* failed \(1\):\n {2}.*requireProtocols: TLSv1.3 is not offered/);
     });
 
-    it('exit 1 for an unreachable target, 2 for bad input', async () => {
+    it('exit 3 for an unreachable target (a scan error, not a verdict), 2 for bad input', async () => {
       const closed = await startScripted({ versions: [], suites: [] });
       const deadPort = closed.port;
       await closed.close();
-      const r = await runCli(['scan', `${HOST}:${deadPort}`, '--timeout', '1000']);
-      assert.equal(r.code, 1, r.stderr);
+      const r = await runCli(['scan', `${HOST}:${deadPort}`, '--timeout', '1000', '--policy', 'old']);
+      assert.equal(r.code, 3, r.stderr);
       assert.match(r.stderr, /not scanned: .*refused/);
-      const bad = [['scan'], ['scan', 'host:notaport'], ['scan', HOST, '--targets', '/nonexistent'], ['scan', HOST, '--concurrency', '0']];
+      const bad = [['scan'], ['scan', 'host:notaport'], ['scan', HOST, '--targets', '/nonexistent'], ['scan', HOST, '--concurrency', '0'], ['scan', HOST, '--policy', 'medium'], ['scan', HOST, '--jsonl', '--json']];
       const results = await Promise.all(bad.map((args) => runCli(args)));
       results.forEach((b, i) => assert.equal(b.code, 2, `${bad[i].join(' ')}: ${b.stderr}`));
     });

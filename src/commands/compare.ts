@@ -9,6 +9,23 @@ import { detectableLine, methodLine, renderComparisonMarkdown, renderComparisonT
 import { assertWritable, reportUnwritten, writeOutputs } from '../cli/files';
 import { renderCompareHtml } from '../report/html';
 import { ResultDocument, ResultFileError, readResult } from '../report/result';
+import { paint } from '../report/ansi';
+import { compareScans, readScanDocument, renderScanComparison, ScanComparison } from '../report/scan_compare';
+
+/** Both files as scan documents (iocptls.scan/1), or undefined: then they are read as results. */
+function scanDocuments(a: string | undefined, b: string | undefined) {
+  if (!a || !b) return undefined;
+  try {
+    const base = readScanDocument(a);
+    const next = readScanDocument(b);
+    if (base && next) return { base, next };
+    if (base || next) throw new ConfigError(`${base ? b : a} is not a scan document (iocptls.scan/1) like ${base ? a : b}: compare needs two of the same kind`);
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    // Unreadable files are said by the result reader below, as for any compare.
+  }
+  return undefined;
+}
 
 /** The files --history names: each file as given, each directory's *.json files. */
 export function historyFiles(entries: readonly string[]): string[] {
@@ -39,6 +56,7 @@ export default class Compare extends PlainCommand {
   static description = [
     'Compares NEW with BASE (`compare BASE NEW`, both best written by `bench ... --rounds 8 --json`) or with a history of baseline runs (`compare NEW --history DIR`, e.g. the last main-branch runs kept as CI artifacts). Each gated metric (the headline rate, the headline latency percentiles) gets one verdict from Welch\'s t on the logs of the samples\' own figures (rounds, or whole runs of the history): its change, interval and one-sided p all come from that t.',
     'regressed (exit 1): significantly worse (Holm-adjusted p < --alpha) and worse than --threshold by the estimate. no regression (exit 0): the interval shows no change for the worse beyond --threshold. inconclusive (exit 3, or as --inconclusive says): the samples cannot tell, with the reason and what would settle it (rounds or history runs needed at the measured noise). Per-second samples of a single run are always inconclusive: they do not carry run-to-run noise. Exit 2: the files cannot be read or compared.',
+    'Two scan documents (`scan --json` or `--jsonl` output, iocptls.scan/1) are compared as configurations instead: each protocol, suite, group or finding that appeared or went, the cipher order, a certificate replaced or nearer expiry, marked better, worse or a neutral change. Exit 1 when any change is for the worse, 0 otherwise.',
     'See docs/commands/compare.md (the command) and docs/compare.md (the method, the default recipe and a CI example).',
   ].join('\n\n');
 
@@ -75,9 +93,18 @@ export default class Compare extends PlainCommand {
     html: Flags.string({ description: 'Also write a self-contained HTML page (both spectra, rates over time, the changes) to this file.', helpValue: 'FILE' }),
   };
 
-  public async run(): Promise<Comparison> {
+  public async run(): Promise<Comparison | ScanComparison> {
     // Usage errors (oclif's parse errors included) exit 2 in PlainCommand's catch: exit 1 means "regressed" only.
     const { args, flags } = await this.parse(Compare);
+    // Two scan documents: what changed in the servers' configuration (src/report/scan_compare.ts).
+    const scans = flags.history ? undefined : scanDocuments(args.base, args.new);
+    if (scans) {
+      if (flags.html !== undefined) throw new ConfigError('--html is for result documents; a scan comparison is text or --json');
+      const c = compareScans(scans.base, scans.next, { base: args.base!, next: args.new! });
+      if (!this.jsonEnabled()) this.log(renderScanComparison(c, paint(Boolean(process.stdout.isTTY) && !process.env.NO_COLOR)));
+      process.exitCode = c.exitCode;
+      return c;
+    }
     let cmp: Comparison;
     let names: { base: string; next: string };
     let baseDoc: ResultDocument;

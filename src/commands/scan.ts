@@ -1,24 +1,28 @@
 import { Args, Flags } from '@oclif/core';
 import fs from 'node:fs';
 import net from 'node:net';
-import { EXIT_FAILURE, IocptlsCommand } from '../cli/base';
-import { assertReadable, fsReason } from '../cli/files';
+import { EXIT_FAILURE, EXIT_USAGE, IocptlsCommand } from '../cli/base';
+import { assertReadable, assertWritable, fsReason, reportUnwritten, writeOutputs } from '../cli/files';
 import { parseTarget } from '../cli/target';
 import { ConfigError } from '../engine/errors';
 import { opensslInfo } from '../engine/openssl_info';
 import { runScan } from '../engine/scan/scan';
 import type { ScanTarget } from '../engine/scan/types';
 import { toolInfo } from '../report/facts';
+import { renderScanHtml } from '../report/html/scan_page';
 import { buildScanDocument, renderScan, ScanDocument } from '../report/scan';
-import { checkScanPolicy, loadScanPolicy } from '../report/scan_policy';
+import { checkScanPolicy, loadScanPolicy, ScanPolicy } from '../report/scan_policy';
+
+/** Exit status of a target that could not be scanned (a scan error), apart from a policy violation (1). */
+export const EXIT_SCAN_ERROR = 3;
 
 export default class Scan extends IocptlsCommand {
   static summary = 'Scan TLS servers: protocols, cipher suites and order, groups, certificate.';
-  static description = `Probes each target with ClientHellos built by iocptls itself, so it also sees what OpenSSL no longer speaks (SSL 2.0, SSL 3.0, export and RC4 suites). Cipher suites and key exchange groups are found by elimination (about one connection per accepted suite), and whether the server imposes its own order by offering the first two found the other way round. The certificate chain comes from one full OpenSSL handshake, verified against --ca or the system store. Probes of a host run concurrently (--concurrency), each with a timeout and one retry. The report marks findings good, warn or bad; --json prints one iocptls.scan/1 document (docs/scan-schema.md). Exit status: 0 scanned, 1 a target could not be scanned or --policy failed, 2 bad input.\n\nSee docs/commands/scan.md.`;
+  static description = `Probes each target with ClientHellos built by iocptls itself, so it also sees what OpenSSL no longer speaks (SSL 2.0, SSL 3.0, export and RC4 suites). Cipher suites, key exchange groups and signature algorithms are found by elimination (about one connection per accepted item) in parallel chains over disjoint subsets of the candidates; the server's order across them comes from one round of probes offering two items each, and whether it has an order at all from two items offered both ways round. The certificate chain comes from one full OpenSSL handshake, verified against --ca or the system store. Probes of a host run concurrently (--concurrency), each with a timeout and one retry; --max-probes and --rate bound a scan of many hosts. The report marks findings good, warn or bad; --json prints one iocptls.scan/1 document (docs/scan-schema.md), --jsonl one per target as each finishes, --html a page. iocptls compare OLD NEW shows what changed between two scans. Exit status: 0 scanned (and the policy passed), 1 --policy was broken, 2 bad input, 3 a target could not be scanned.\n\nSee docs/commands/scan.md.`;
   static examples = [
     '<%= config.bin %> scan example.com',
     '<%= config.bin %> scan 127.0.0.1:4433 --servername localhost --ca ca.pem --json',
-    '<%= config.bin %> scan --targets hosts.txt --policy policy.json',
+    '<%= config.bin %> scan --targets hosts.txt --policy intermediate --jsonl',
   ];
   static enableJsonFlag = true;
   static strict = false;
@@ -29,10 +33,20 @@ export default class Scan extends IocptlsCommand {
     targets: Flags.string({ description: 'file of targets, one HOST[:PORT] per line (# starts a comment)' }),
     servername: Flags.string({ description: 'SNI to send and name to verify [default: the host, unless it is an IP address]' }),
     ca: Flags.string({ description: 'verify the certificate against the CA certificates in this PEM file' }),
-    concurrency: Flags.integer({ description: 'probes in flight per host', default: 8, min: 1, max: 256 }),
+    concurrency: Flags.integer({ description: 'probes (connections) in flight per host', default: 32, min: 1, max: 256 }),
+    hosts: Flags.integer({ description: 'targets scanned at the same time', default: 16, min: 1, max: 1024 }),
+    'max-probes': Flags.integer({ description: 'probes in flight over all targets together', default: 256, min: 1, max: 4096 }),
+    rate: Flags.integer({ description: 'new probes per second over all targets together [default: no limit]', min: 1 }),
+    chains: Flags.integer({ description: 'parallel elimination chains per list of candidates (1: one sequential chain, the gentlest)', default: 8, min: 1, max: 64 }),
     timeout: Flags.integer({ description: 'connect + handshake timeout per connection, ms', default: 5000, min: 1 }),
     retries: Flags.integer({ description: 'retries of a probe that timed out or was reset', default: 1, min: 0, max: 5 }),
-    policy: Flags.string({ description: 'JSON file of rules the scan must pass (docs/scan-schema.md); exit 1 when one fails' }),
+    policy: Flags.string({
+      description:
+        "Rules the scan must pass: modern, intermediate or old (Mozilla's server-side TLS profiles, version 5.7), or a JSON file of rules (docs/scan-schema.md). Exit 1 when one is broken; each violation is one line naming the rule.",
+      helpValue: 'modern|intermediate|old|FILE',
+    }),
+    jsonl: Flags.boolean({ description: 'print one iocptls.scan/1 document per target, one per line, as each target finishes (JSON lines)', exclusive: ['json'] }),
+    html: Flags.string({ description: 'also write the report as a self-contained HTML page to this file', helpValue: 'FILE' }),
   };
 
   async run(): Promise<ScanDocument> {
@@ -45,36 +59,51 @@ export default class Scan extends IocptlsCommand {
     const targets: ScanTarget[] = specs.map((s) => ({ ...parseTarget(s, 443), servername: flags.servername }));
     if (flags.servername && net.isIP(flags.servername)) throw new ConfigError(`--servername ${flags.servername}: SNI must be a host name, not an IP address`);
     if (flags.ca) assertReadable('--ca', flags.ca);
-    const policy = flags.policy ? (assertReadable('--policy', flags.policy), loadScanPolicy(flags.policy)) : undefined;
+    const policy = flags.policy ? loadScanPolicy(flags.policy) : undefined;
+    if (flags.html !== undefined) assertWritable('--html', flags.html);
 
     const startedAt = new Date();
     const t0 = performance.now();
-    const hosts = await runScan(targets, { concurrency: flags.concurrency, timeoutMs: flags.timeout, retries: flags.retries, backend, ca: flags.ca });
-    const doc = buildScanDocument({
-      tool: toolInfo(),
-      openssl: opensslInfo(),
+    const options = { concurrency: flags.concurrency, timeoutMs: flags.timeout, retries: flags.retries };
+    const documentOf = (hosts: Parameters<typeof buildScanDocument>[0]['hosts'], durationMs: number, at: Date) =>
+      withPolicy(buildScanDocument({ tool: toolInfo(), openssl: opensslInfo(), backend, options, startedAt: at, durationMs, hosts }), policy, flags.policy);
+    const hosts = await runScan(targets, {
+      concurrency: flags.concurrency,
+      hostConcurrency: flags.hosts,
+      globalConcurrency: flags['max-probes'],
+      rate: flags.rate,
+      chains: flags.chains,
+      timeoutMs: flags.timeout,
+      retries: flags.retries,
       backend,
-      options: { concurrency: flags.concurrency, timeoutMs: flags.timeout, retries: flags.retries },
-      startedAt,
-      durationMs: performance.now() - t0,
-      hosts,
+      ca: flags.ca,
+      // JSON lines: each target's own document as soon as it is done (a long list streams).
+      onHost: flags.jsonl ? (h) => process.stdout.write(JSON.stringify(documentOf([h], h.ms, new Date(Date.now() - h.ms))) + '\n') : undefined,
     });
-    if (policy) {
-      const violations = checkScanPolicy(doc, policy);
-      doc.policy = { file: flags.policy!, passed: violations.length === 0, violations };
-    }
-    if (!this.jsonEnabled()) this.log(renderScan(doc, process.stdout.isTTY));
+    const doc = documentOf(hosts, performance.now() - t0, startedAt);
+    if (!this.jsonEnabled() && !flags.jsonl) this.log(renderScan(doc, process.stdout.isTTY));
+    const unwritten = writeOutputs([{ flag: '--html', file: flags.html, write: (f) => fs.writeFileSync(f, renderScanHtml(doc)) }]);
+    reportUnwritten(unwritten);
     const failed = doc.hosts.filter((h) => h.error);
+    if (doc.policy && !doc.policy.passed) {
+      process.stderr.write(`iocptls: policy ${flags.policy} failed (${doc.policy.violations.length}):\n${doc.policy.violations.map((v) => `  ${v}\n`).join('')}`);
+      process.exitCode = EXIT_FAILURE;
+    }
+    // A target not scanned is a scan error (3), not a verdict on the server: it outranks the policy.
     if (failed.length) {
       process.stderr.write(`iocptls: ${failed.length} of ${doc.hosts.length} targets not scanned: ${failed[0].error}\n`);
-      process.exitCode = EXIT_FAILURE;
+      process.exitCode = EXIT_SCAN_ERROR;
     }
-    if (doc.policy && !doc.policy.passed) {
-      process.stderr.write(`iocptls: policy ${flags.policy} failed: ${doc.policy.violations[0]}${doc.policy.violations.length > 1 ? ` (and ${doc.policy.violations.length - 1} more)` : ''}\n`);
-      process.exitCode = EXIT_FAILURE;
-    }
+    if (unwritten.length && !process.exitCode) process.exitCode = EXIT_USAGE;
     return doc;
   }
+}
+
+function withPolicy(doc: ScanDocument, policy: ScanPolicy | undefined, spec: string | undefined): ScanDocument {
+  if (!policy) return doc;
+  const violations = checkScanPolicy(doc, policy);
+  doc.policy = { file: spec!, passed: violations.length === 0, violations };
+  return doc;
 }
 
 function readTargets(file: string): string[] {

@@ -108,19 +108,32 @@ export async function exchange(bytes: Buffer, o: ExchangeOptions): Promise<Probe
   return { ...r, attempts };
 }
 
-/** A counting semaphore: at most `n` probes of a host in flight. */
+/**
+ * A counting semaphore: at most `n` probes of a host in flight. Waiters are served by priority
+ * (lower first), then in order: a scan gives the probes of its elimination chains, whose length is
+ * the scan's critical path, precedence over probes that can run at any time.
+ */
 export class Limiter {
   #active = 0;
-  #queue: (() => void)[] = [];
+  #queue: { priority: number; seq: number; go: () => void }[] = [];
+  #seq = 0;
   constructor(readonly n: number) {}
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.#active >= this.n) await new Promise<void>((r) => this.#queue.push(r));
+  async run<T>(fn: () => Promise<T>, priority = 0): Promise<T> {
+    if (this.#active >= this.n) {
+      await new Promise<void>((go) => {
+        const w = { priority, seq: this.#seq++, go };
+        // Insert in order (queues stay short: tens of probes).
+        let i = this.#queue.length;
+        while (i > 0 && this.#queue[i - 1].priority > priority) i--;
+        this.#queue.splice(i, 0, w);
+      });
+    }
     this.#active++;
     try {
       return await fn();
     } finally {
       this.#active--;
-      this.#queue.shift()?.();
+      this.#queue.shift()?.go();
     }
   }
 }

@@ -4,15 +4,17 @@
 // the server's pick, repeat: one connection per accepted suite) and of key exchange groups, ALPN
 // and fallback probes, and one full OpenSSL handshake through the engine (as `connect` does) for
 // the verified certificate chain. Probes speak our own wire codec (src/engine/wire/).
+import crypto from 'node:crypto';
 import dns from 'node:dns/promises';
 import net from 'node:net';
 import { opensslInfo } from '../openssl_info';
-import { scanCertificate } from '../workers/scan_cert';
+import { CertPool } from '../workers/scan_cert';
 import type { Backend } from '../port/types';
 import { ContentType, Ext, GROUPS, signatureSchemeName, groupInfo, groupName, TLS_FALLBACK_SCSV, VERSION_NAMES, VERSIONS, VersionName, versionName } from '../wire/constants';
 import { clientHello, ClientHelloOptions, DEFAULT_SIG_ALGS, ssl2ClientHello, TLS13_GROUPS } from '../wire/hello';
 import type { ServerEvent, ServerHello, ServerKeyExchange } from '../wire/reader';
 import { suiteById, suiteKx, suiteName, suitesFor } from '../wire/suites';
+import { Choice, eliminateParallel, Elimination } from './eliminate';
 import { exchange, ExchangeOptions, Limiter, ProbeOutcome } from './exchange';
 import { findingsFor } from './findings';
 import type {
@@ -24,7 +26,6 @@ import type {
   GroupsFinding,
   HostScan,
   KeyShareBehaviour,
-  Order,
   ResumptionFinding,
   ToleranceFindings,
   ProbeError,
@@ -42,8 +43,14 @@ export interface ScanOptions {
   timeoutMs: number;
   /** Retries of a probe that timed out or was reset (default 1). */
   retries?: number;
-  /** Hosts scanned at the same time (default 4). */
+  /** Hosts scanned at the same time (default 16). */
   hostConcurrency?: number;
+  /** Probes in flight over all hosts (default 256). */
+  globalConcurrency?: number;
+  /** New probes per second over all hosts (default: no limit). */
+  rate?: number;
+  /** Parallel elimination chains per list (default 8; 1 is the plain sequential elimination). */
+  chains?: number;
   /** Completion port backend for the OpenSSL certificate handshake. */
   backend: Backend;
   /** Trust only these CAs (PEM file) when verifying the chain; default: the system store. */
@@ -52,18 +59,44 @@ export interface ScanOptions {
   onHost?: (h: HostScan) => void;
 }
 
+/** Shared by every host of one scan: the global cap, the rate, the certificate threads. */
+interface Shared {
+  global: Limiter;
+  pace: () => Promise<void>;
+  certs: CertPool;
+}
+
 /** Scans every target; never throws for a target's failure (it is in that host's `error`). */
 export async function runScan(targets: ScanTarget[], o: ScanOptions): Promise<HostScan[]> {
-  const hosts = new Limiter(o.hostConcurrency ?? 4);
-  return Promise.all(
-    targets.map((t) =>
-      hosts.run(async () => {
-        const r = await scanHost(t, o);
-        o.onHost?.(r);
-        return r;
-      })
-    )
-  );
+  const hosts = new Limiter(o.hostConcurrency ?? 16);
+  // Started first: the threads load OpenSSL and the trust store while names resolve and probes fly.
+  const certs = new CertPool(Math.min(2, targets.length), opensslInfo().path ?? undefined);
+  const shared: Shared = { global: new Limiter(o.globalConcurrency ?? 256), pace: pacer(o.rate), certs };
+  try {
+    return await Promise.all(
+      targets.map((t) =>
+        hosts.run(async () => {
+          const r = await scanHost(t, o, shared);
+          o.onHost?.(r);
+          return r;
+        })
+      )
+    );
+  } finally {
+    await certs.close();
+  }
+}
+
+/** --rate: new probes start at most `rate` per second, evenly spaced, over all hosts. */
+function pacer(rate: number | undefined): () => Promise<void> {
+  if (!rate) return () => Promise.resolve();
+  let next = 0;
+  return () => {
+    const now = performance.now();
+    const at = Math.max(now, next);
+    next = at + 1000 / rate;
+    return at > now ? new Promise((r) => setTimeout(r, at - now)) : Promise.resolve();
+  };
 }
 
 /** TLS 1.2 groups we offer (no TLS 1.3-only ones): the named curves of RFC 8422 and 7748. */
@@ -71,27 +104,48 @@ const TLS12_GROUPS = GROUPS.filter((g) => g.kind === 'ec' || g.kind === 'x')
   .filter((g) => !g.name.endsWith('tls13'))
   .map((g) => g.id);
 
+/**
+ * The merge of parallel chains offers pairs (one round, many connections) only when the quickest
+ * probe took longer than this: a server a few ms away gets the sequential merge (fewer connections,
+ * a few ms more), a distant one the pairs (a round trip saved per accepted item).
+ */
+const PAIRS_FROM_MS = 50;
+
+/** IOCPTLS_SCAN_TRACE=1: one line per probe on stderr (when it ended, how long it took), to see a scan's critical path. */
+const TRACE = process.env.IOCPTLS_SCAN_TRACE ? performance.now() : 0;
+
 class HostProbe {
   readonly limiter: Limiter;
   readonly errors: ProbeError[] = [];
   total = 0;
   attempts = 0;
+  /** The quickest answer so far (connect + ServerHello), ms: about one round trip, even on a loaded machine. */
+  fastestMs = Infinity;
   readonly byOutcome: HostScan['probes']['byOutcome'] = {};
   constructor(
     readonly ip: string,
     readonly port: number,
     readonly sni: string | undefined,
-    readonly o: ScanOptions
+    readonly o: ScanOptions,
+    readonly shared: Shared
   ) {
     this.limiter = new Limiter(o.concurrency);
   }
 
-  async send(name: string, bytes: Buffer, stopAtServerHello: boolean, extra: Partial<ExchangeOptions> = {}): Promise<ProbeOutcome> {
-    const r = await this.limiter.run(() =>
-      exchange(bytes, { host: this.ip, port: this.port, timeoutMs: this.o.timeoutMs, stopAtServerHello, retries: this.o.retries, ...extra })
+  /** `priority`: 0 for the probes of elimination chains (the critical path), 1 for the version probes, 2 for the rest. */
+  async send(name: string, bytes: Buffer, stopAtServerHello: boolean, extra: Partial<ExchangeOptions> = {}, priority = 2): Promise<ProbeOutcome> {
+    const r = await this.limiter.run(
+      () =>
+        this.shared.global.run(async () => {
+          await this.shared.pace();
+          return exchange(bytes, { host: this.ip, port: this.port, timeoutMs: this.o.timeoutMs, stopAtServerHello, retries: this.o.retries, ...extra });
+        }, priority),
+      priority
     );
+    if (TRACE) process.stderr.write(`scan ${this.ip}:${this.port} ${(performance.now() - TRACE).toFixed(0).padStart(6)} ms ${r.ms.toFixed(0).padStart(5)} ms ${r.kind.padEnd(7)} ${name}\n`);
     this.total++;
     this.attempts += r.attempts;
+    if (r.kind === 'answer' || r.kind === 'alert') this.fastestMs = Math.min(this.fastestMs, r.ms);
     this.byOutcome[r.kind] = (this.byOutcome[r.kind] ?? 0) + 1;
     if (r.kind === 'timeout' || r.kind === 'malformed' || r.kind === 'unreachable' || r.kind === 'refused' || (r.kind === 'reset' && r.events.length)) {
       this.errors.push({ probe: name, kind: r.kind, message: r.error ?? r.kind });
@@ -147,7 +201,7 @@ function describe(r: ProbeOutcome): string {
   return r.kind;
 }
 
-async function scanHost(t: ScanTarget, o: ScanOptions): Promise<HostScan> {
+async function scanHost(t: ScanTarget, o: ScanOptions, shared: Shared): Promise<HostScan> {
   const t0 = performance.now();
   const servername = t.servername ?? (net.isIP(t.host) ? undefined : t.host);
   const base: HostScan = {
@@ -167,38 +221,53 @@ async function scanHost(t: ScanTarget, o: ScanOptions): Promise<HostScan> {
     return { ...base, error: `cannot resolve ${t.host} (${(e as NodeJS.ErrnoException).code ?? e})`, ms: performance.now() - t0 };
   }
   base.target.ip = ip;
-  const p = new HostProbe(ip, t.port, servername, o);
+  const p = new HostProbe(ip, t.port, servername, o, shared);
 
-  // 1. One probe per version, all at once; the TLS <= 1.2 ones read up to ServerHelloDone.
+  // 1. One probe per version, all at once; the TLS <= 1.2 ones read up to ServerHelloDone. The
+  // certificate handshake and the eliminations for TLS 1.3 and 1.2 (the versions nearly every
+  // server has) start at the same moment rather than after the version probes: a scan's time at a
+  // distance is its count of sequential round trips. For a server without them they cost a few
+  // refused probes.
   const first = new Map<VersionName, ProbeOutcome>();
-  const certificate = certificateChain(t, ip, servername, o); // in parallel with everything else
+  const certificate = certificateChain(t, ip, servername, o, shared.certs);
+  const early = {
+    ciphers13: eliminateSuites(p, 'TLSv1.3'),
+    groups13: eliminateGroups13(p),
+    ciphers12: eliminateSuites(p, 'TLSv1.2'),
+    groups12: eliminateGroups12(p, 'TLSv1.2'),
+    sigAlgs: eliminateSigAlgs(p),
+  };
+  const settleEarly = () => Promise.all(Object.values(early)).catch(() => undefined);
   await Promise.all(
     VERSION_NAMES.map(async (v) => {
       const bytes = v === 'SSLv2' ? ssl2ClientHello() : p.hello(v, v === 'TLSv1.3' ? {} : { compression: [1, 0] });
-      first.set(v, await p.send(`protocol ${v}`, bytes, v === 'TLSv1.3' || v === 'SSLv2'));
+      first.set(v, await p.send(`protocol ${v}`, bytes, v === 'TLSv1.3' || v === 'SSLv2', {}, 1));
     })
   );
   for (const v of VERSION_NAMES) base.protocols.push(protocolFinding(v, first.get(v)!));
   const offered = base.protocols.filter((x) => x.offered).map((x) => x.version);
   if (!offered.length && [...first.values()].every((r) => r.kind === 'refused' || r.kind === 'unreachable' || r.kind === 'timeout')) {
-    await certificate.catch(() => undefined);
+    await Promise.all([certificate.catch(() => undefined), settleEarly()]);
     const r = first.get('TLSv1.2')!;
     return { ...base, ...stats(p), error: `${t.host}:${t.port}: ${describe(r)}`, ms: performance.now() - t0 };
   }
   const tls = offered.filter((v) => v !== 'SSLv2');
   const best12 = [...tls].reverse().find((v) => v !== 'TLSv1.3');
+  const heartbeatOn = best12 && serverHello(first.get(best12)!.events)?.extensions.has(Ext.Heartbeat);
 
   // 2. Everything else in parallel (the limiter caps what is in flight).
-  const [ciphers, groups13, groups12, alpn, fallback, cert, sigAlgs, variants, tolerance] = await Promise.all([
-    Promise.all(tls.map((v) => eliminateSuites(p, v, first.get(v)!))),
-    offered.includes('TLSv1.3') ? eliminateGroups13(p) : undefined,
-    best12 ? eliminateGroups12(p, best12) : undefined,
+  const [ciphers, groups13, groups12, alpn, fallback, cert, sigAlgs, variants, tolerance, heartbleed] = await Promise.all([
+    Promise.all(tls.map((v) => (v === 'TLSv1.3' ? early.ciphers13 : v === 'TLSv1.2' ? early.ciphers12 : eliminateSuites(p, v, first.get(v)!)))),
+    offered.includes('TLSv1.3') ? early.groups13 : undefined,
+    best12 ? (best12 === 'TLSv1.2' ? early.groups12 : eliminateGroups12(p, best12)).then((g) => withLeafCurve(p, best12, g, first.get(best12))) : undefined,
     best12 ? alpnProbe(p, best12) : undefined,
     fallbackProbe(p, tls),
     certificate,
-    offered.includes('TLSv1.2') ? eliminateSigAlgs(p) : undefined,
+    offered.includes('TLSv1.2') ? early.sigAlgs : undefined,
     best12 ? certificateVariants(p, best12) : undefined,
     toleranceProbes(p, offered),
+    heartbeatOn ? heartbleedProbe(p, best12!) : ('n/a' as Tristate),
+    settleEarly(),
   ]);
   base.tolerance = tolerance;
   base.signatureAlgorithms = sigAlgs;
@@ -218,8 +287,6 @@ async function scanHost(t: ScanTarget, o: ScanOptions): Promise<HostScan> {
     base.certificate.ocspStapled = !!serverHello(first.get(best12)!.events)?.extensions.has(Ext.StatusRequest);
   }
   if (base.certificate && variants) base.certificate.variants = variants;
-  const heartbeatOn = best12 && serverHello(first.get(best12)!.events)?.extensions.has(Ext.Heartbeat);
-  const heartbleed: Tristate = heartbeatOn ? await heartbleedProbe(p, best12!) : 'n/a';
   base.features = { ...features(best12 ? first.get(best12)! : undefined, offered, fallback, ciphers, first), heartbleed };
   const done: HostScan = { ...base, ...stats(p), ms: performance.now() - t0 };
   done.findings = findingsFor(done);
@@ -258,66 +325,22 @@ function suiteFinding(id: number, events: ServerEvent[]): SuiteFinding {
   };
 }
 
-type Choice = { id: number } | { error: string } | undefined;
-
-interface Elimination {
-  found: number[];
-  /** The events of the probe that found each item (its ServerKeyExchange...). */
-  events: ServerEvent[][];
-  order: Order;
-  error?: string;
-}
-
-/**
- * Offer everything, drop the server's pick, offer the rest, until it refuses: about one connection
- * per accepted item, in the server's order when it has one. Whether it has one is asked as soon as
- * two items are known, concurrently with the rest of the chain: offered [second, first], a server
- * with its own order picks the first again, one that follows the client picks the second.
- * `pick` reads a probe: the chosen item, an error (an answer that makes no sense), or undefined for a refusal.
- */
-async function eliminate(
+/** `eliminateParallel` for this host's probes (src/engine/scan/eliminate.ts). */
+function eliminate(
   p: HostProbe,
   o: { name: string; all: number[]; first?: ProbeOutcome; helloFor: (offer: number[]) => Buffer; stopAtServerHello: boolean; pick: (r: ProbeOutcome) => Choice }
 ): Promise<Elimination> {
-  const remaining = new Set(o.all);
-  const found: number[] = [];
-  const events: ServerEvent[][] = [];
-  let error: string | undefined;
-  let orderProbe: Promise<ProbeOutcome> | undefined;
-  let r = o.first ?? (await p.send(o.name, o.helloFor(o.all), o.stopAtServerHello));
-  for (;;) {
-    const got = o.pick(r);
-    if (!got) {
-      if (r.kind !== 'alert' && r.kind !== 'closed' && r.kind !== 'reset') error = describe(r);
-      break;
-    }
-    if ('error' in got) {
-      error = got.error;
-      break;
-    }
-    if (!remaining.has(got.id)) {
-      error = `the server chose ${o.name.startsWith('cipher') ? suiteName(got.id) : groupName(got.id)}, which was not offered`;
-      break;
-    }
-    remaining.delete(got.id);
-    found.push(got.id);
-    events.push(r.events);
-    if (found.length === 2) orderProbe = p.send(`${o.name} order`, o.helloFor([found[1], found[0]]), o.stopAtServerHello);
-    if (!remaining.size) break;
-    r = await p.send(o.name, o.helloFor(o.all.filter((id) => remaining.has(id))), o.stopAtServerHello);
-  }
-  let order: Order = found.length === 0 ? 'none' : found.length === 1 ? 'single' : 'server';
-  if (orderProbe) {
-    const rr = await orderProbe;
-    const got = o.pick(rr);
-    if (!got || 'error' in got) error ??= `order probe: ${got ? got.error : describe(rr)}`;
-    else if (got.id !== found[0]) order = 'client';
-  }
-  return { found, events, order, error };
+  return eliminateParallel((name, bytes, stop) => p.send(name, bytes, stop, {}, name.endsWith(' order') ? 1 : 0), {
+    ...o,
+    chains: p.o.chains ?? 8,
+    pairsWorthIt: () => p.fastestMs > PAIRS_FROM_MS,
+    describe,
+    label: (id) => (o.name.startsWith('cipher') ? suiteName(id) : o.name.startsWith('sigalgs') ? signatureSchemeName(id) : groupName(id)),
+  });
 }
 
 /** The cipher suites of `version`, starting from the protocol probe that offered them all. */
-async function eliminateSuites(p: HostProbe, version: VersionName, firstProbe: ProbeOutcome): Promise<CipherFinding> {
+async function eliminateSuites(p: HostProbe, version: VersionName, firstProbe?: ProbeOutcome): Promise<CipherFinding> {
   const e = await eliminate(p, {
     name: `ciphers ${version}`,
     all: suitesFor(version).map((s) => s.id),
@@ -364,6 +387,49 @@ async function eliminateGroups12(p: HostProbe, version: VersionName): Promise<Gr
     },
   });
   return { version: 'TLSv1.2', order: e.order, groups: e.found.map(groupFinding), error: e.error };
+}
+
+const LEAF_CURVES: Record<string, number> = { prime256v1: 23, secp384r1: 24, secp521r1: 25 };
+
+/** The named group of an ECDSA leaf (from a plaintext TLS <= 1.2 Certificate), if it is one. */
+function leafCurve(r: ProbeOutcome | undefined): number | undefined {
+  const c = r?.events.find((e) => e.type === 'certificate');
+  if (!c || c.type !== 'certificate' || !c.chain[0]) return undefined;
+  try {
+    const curve = new crypto.X509Certificate(c.chain[0]).publicKey.asymmetricKeyDetails?.namedCurve;
+    return curve ? LEAF_CURVES[curve] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A TLS <= 1.2 server with an ECDSA certificate uses an ECDHE_ECDSA suite only when the client's
+ * supported_groups hold the certificate's curve (RFC 8422 5.1; OpenSSL checks it). Eliminating
+ * groups without it, such a server refuses as soon as that curve is taken off the list: with an
+ * ECDSA certificate alone it would seem to have one group. So, when the leaf is ECDSA, the groups
+ * are also eliminated over ECDHE_ECDSA suites with the leaf's curve pinned at the end of every
+ * list (the server picking it means none of the others is left, or none is preferred to it: in
+ * either case none it would use with such a client). The longer of the two answers stands (a
+ * server with an RSA certificate too answers the plain elimination in full).
+ */
+async function withLeafCurve(p: HostProbe, version: VersionName, plain: GroupsFinding, first: ProbeOutcome | undefined): Promise<GroupsFinding> {
+  const pin = leafCurve(first);
+  if (pin === undefined) return plain;
+  const ecdsa = suitesFor(version).filter((s) => suiteKx(s) === 'ecdhe' && s.au === 'ECDSA').map((s) => s.id);
+  const e = await eliminate(p, {
+    name: `groups ${version}`,
+    all: TLS12_GROUPS.filter((g) => g !== pin),
+    helloFor: (groups) => p.hello(version, { suites: ecdsa, groups: [...groups, pin] }),
+    stopAtServerHello: false,
+    pick: (r) => {
+      const k = ske(r.events);
+      return serverHello(r.events) && k?.group !== undefined && k.group !== pin ? { id: k.group } : undefined;
+    },
+  });
+  const found = e.order === 'client' ? [...e.found, pin].sort((a, b) => TLS12_GROUPS.indexOf(a) - TLS12_GROUPS.indexOf(b)) : [...e.found, pin];
+  if (found.length <= plain.groups.length) return plain;
+  return { version: 'TLSv1.2', order: e.order === 'client' || e.order === 'server' ? e.order : found.length === 1 ? 'single' : 'server', groups: found.map(groupFinding), error: e.error };
 }
 
 /**
@@ -528,10 +594,15 @@ function wireChain(r: ProbeOutcome | undefined): CertificateChain | undefined {
 }
 
 /** One full handshake through the engine's OpenSSL (like `connect`), on its own thread: the chain, verified, with TLS 1.3 too. */
-async function certificateChain(t: ScanTarget, ip: string, servername: string | undefined, o: ScanOptions): Promise<(CertificateChain & { alpn?: string; resumption?: ResumptionFinding }) | undefined> {
+async function certificateChain(
+  t: ScanTarget,
+  ip: string,
+  servername: string | undefined,
+  o: ScanOptions,
+  certs: CertPool
+): Promise<(CertificateChain & { alpn?: string; resumption?: ResumptionFinding }) | undefined> {
   const verifyHost = t.servername ?? t.host;
-  const { result: r } = await scanCertificate({
-    libssl: opensslInfo().path ?? undefined,
+  const { result: r } = await certs.fetch({
     backend: o.backend,
     ip,
     port: t.port,

@@ -1,17 +1,16 @@
 // The scan's one full OpenSSL handshake (the verified certificate chain, as `connect` gets it),
-// run on a thread of its own: building a verifying context loads the trust store (50-80 ms of
+// run on threads of their own: building a verifying context loads the trust store (50-80 ms of
 // synchronous work) and the loop blocks in its port between turns, and either would stall the
 // main thread's probe sockets, whose timing is the scan's critical path.
 import path from 'node:path';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { loadOpenSSL } from '../../../native/openssl';
-import { ConnectClient } from '../connect';
-import { IocptlsError } from '../errors';
+//
+// This file is what the main thread loads: it starts the threads and nothing more. The handshake
+// (the engine, OpenSSL, the trust store) is in scan_cert_worker.ts, loaded only by the threads, so
+// a scan's start-up does not pay for modules its main thread never runs.
+import { Worker } from 'node:worker_threads';
 import type { Backend } from '../port/types';
 
 export interface ScanCertRequest {
-  /** The libssl to load (undefined: the one inside node), as the main thread did. */
-  libssl?: string;
   backend: Backend;
   ip: string;
   port: number;
@@ -33,65 +32,75 @@ export interface ScanCertResult {
   resumption: { resumed: boolean; tickets: number; error?: string };
 }
 
-/** Runs the handshake on a new thread; resolves undefined (with the reason) when it fails. */
-export function scanCertificate(req: ScanCertRequest): Promise<{ result?: ScanCertResult; error?: string }> {
-  return new Promise((resolve) => {
-    const w = new Worker(path.join(__dirname, 'scan_cert.js'), { workerData: { scanCert: req } });
-    let done = false;
-    // The handshake has its own timeout; this one guards against a thread that never answers.
-    const guard = setTimeout(() => {
-      finish({ error: `certificate handshake did not finish in ${2 * req.timeoutMs + 2000} ms` });
-      void w.terminate();
-    }, 2 * req.timeoutMs + 2000);
-    const finish = (v: { result?: ScanCertResult; error?: string }) => {
-      if (done) return;
-      done = true;
-      clearTimeout(guard);
-      resolve(v);
-    };
-    w.once('message', (m: { result?: ScanCertResult; error?: string }) => {
-      if (m.result) m.result.der = m.result.der.map((d) => Buffer.from(d));
-      finish(m);
-    });
-    w.once('error', (e) => finish({ error: e.message }));
-    w.once('exit', () => finish({ error: 'certificate thread exited' }));
-  });
-}
+export type Reply = { result?: ScanCertResult; error?: string };
 
-async function main(req: ScanCertRequest): Promise<{ result?: ScanCertResult; error?: string }> {
-  loadOpenSSL(req.libssl);
-  let client: ConnectClient | undefined;
-  try {
-    client = new ConnectClient({ backend: req.backend, tls: { verify: false, reportVerify: true, ca: req.ca, alpn: ['h2', 'http/1.1'] } });
-    const r = await client.probe(
-      { ip: req.ip, port: req.port },
-      // One reconnect tries resumption; a TLS 1.3 server's ticket is waited for at most 250 ms.
-      { servername: req.servername, verifyHost: req.verifyHost, timeoutMs: req.timeoutMs, quietMs: 0, ticketWaitMs: 250, reconnect: 1 }
-    );
-    return {
-      result: {
-        der: r.chainDer,
-        keyTypes: r.chainKeyTypes,
-        signatureAlgorithms: r.chainSignatureAlgorithms,
-        protocol: r.negotiated.protocol,
-        alpn: r.negotiated.alpn ?? undefined,
-        verify: r.verify,
-        trust: client.trust,
-        resumption: {
-          resumed: !!r.reconnects[0]?.negotiated?.resumed,
-          tickets: r.tickets,
-          error: r.reconnects[0]?.error?.message,
-        },
-      },
-    };
-  } catch (e) {
-    return { error: e instanceof IocptlsError ? e.message : String((e as Error)?.message ?? e) };
-  } finally {
-    client?.close();
+/**
+ * Threads that run the scan's certificate handshakes, started once per scan (before the first
+ * target is resolved, so that loading OpenSSL and the trust store overlaps the first probes) and
+ * kept for every target: a thread and a verifying context per target would cost more than the
+ * scan of a loopback host. Each thread runs one handshake at a time (its loop blocks between
+ * turns); targets are spread over the threads.
+ */
+export class CertPool {
+  #workers: { w: Worker; busy: number }[] = [];
+  #pending = new Map<number, { resolve: (r: Reply) => void; guard: NodeJS.Timeout; w: Worker }>();
+  #next = 1;
+  #closed = false;
+  constructor(readonly size: number, readonly libssl: string | undefined) {
+    for (let i = 0; i < size; i++) this.#spawn();
   }
-}
 
-if (!isMainThread && parentPort && workerData?.scanCert) {
-  const port = parentPort;
-  void main(workerData.scanCert as ScanCertRequest).then((m) => port.postMessage(m));
+  #spawn(): { w: Worker; busy: number } {
+    const w = new Worker(path.join(__dirname, 'scan_cert_worker.js'), { workerData: { scanCertPool: { libssl: this.libssl } } });
+    const slot = { w, busy: 0 };
+    this.#workers.push(slot);
+    w.on('message', (m: Reply & { id: number }) => {
+      if (m.result) m.result.der = m.result.der.map((d) => Buffer.from(d));
+      this.#settle(m.id, m);
+    });
+    const fail = (why: string) => {
+      this.#workers = this.#workers.filter((x) => x !== slot);
+      for (const [id, p] of this.#pending) if (p.w === w) this.#settle(id, { error: why });
+    };
+    w.on('error', (e) => fail(e.message));
+    w.on('exit', () => fail('certificate thread exited'));
+    return slot;
+  }
+
+  #settle(id: number, r: Reply): void {
+    const p = this.#pending.get(id);
+    if (!p) return;
+    this.#pending.delete(id);
+    clearTimeout(p.guard);
+    const slot = this.#workers.find((x) => x.w === p.w);
+    if (slot) slot.busy--;
+    p.resolve(r);
+  }
+
+  /** One handshake; resolves with the reason when it fails, never rejects. */
+  fetch(req: ScanCertRequest): Promise<Reply> {
+    if (this.#closed) return Promise.resolve({ error: 'certificate pool closed' });
+    if (!this.#workers.length) this.#spawn();
+    const slot = this.#workers.reduce((a, b) => (b.busy < a.busy ? b : a));
+    slot.busy++;
+    const id = this.#next++;
+    return new Promise((resolve) => {
+      // The handshake has its own timeout (per connection; queued requests wait for the ones
+      // before them); this one guards against a thread that never answers: it is replaced.
+      const ms = (slot.busy + 1) * (2 * req.timeoutMs + 2000);
+      const guard = setTimeout(() => {
+        this.#settle(id, { error: `certificate handshake did not finish in ${ms} ms` });
+        this.#workers = this.#workers.filter((x) => x !== slot);
+        void slot.w.terminate();
+      }, ms);
+      this.#pending.set(id, { resolve, guard, w: slot.w });
+      slot.w.postMessage({ id, req });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all(this.#workers.map((x) => x.w.terminate()));
+    this.#workers = [];
+  }
 }

@@ -50,7 +50,7 @@ ul.legend{list-style:none;margin:0 0 4px;padding:0;display:flex;flex-wrap:wrap;g
 .swatch.ref{border-color:var(--ref)}.swatch.target{border-color:var(--target)}.swatch.bad{background:var(--bad)}
 .cols{display:grid;grid-template-columns:1fr 1fr;gap:18px}.cols>*{min-width:0}
 @media (max-width:760px){.cols{grid-template-columns:1fr}}
-.muted{color:var(--muted)}.bad{color:var(--bad)}.good{color:var(--good)}
+.muted{color:var(--muted)}.bad{color:var(--bad)}.good{color:var(--good)}.warn{color:var(--warn-border)}
 footer{margin-top:30px;color:var(--muted);font-size:12px}
 @media print{:root{--bg:#fff;--fg:#000;--muted:#444;--panel:#fff;--border:#bbb;--grid:#ddd;--axis:#666;--c1:#0550ae;--c2:#bc4c00;--c3:#6639ba;--ref:#000;
 --target:#1a7f37;--bad:#cf222e;--good:#1a7f37;--warn-border:#9a6700;--bad-bg:#fff;--good-bg:#fff;--warn-bg:#fff;--err-shade:rgba(207,34,46,.15)}

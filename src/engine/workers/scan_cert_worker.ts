@@ -1,0 +1,55 @@
+// The thread side of the scan's certificate handshakes (the main side, CertPool, is in
+// scan_cert.ts): loads OpenSSL once, keeps one verifying context per trust setting, and answers
+// requests one at a time, in order.
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { loadOpenSSL } from '../../../native/openssl';
+import { ConnectClient } from '../connect';
+import { IocptlsError } from '../errors';
+import type { Reply, ScanCertRequest } from './scan_cert';
+
+const clients = new Map<string, ConnectClient>();
+
+async function main(req: ScanCertRequest): Promise<Reply> {
+  try {
+    // One verifying context per trust setting, kept for every target this thread handshakes with.
+    const key = `${req.backend}\0${req.ca ?? ''}`;
+    let client = clients.get(key);
+    if (!client) {
+      client = new ConnectClient({ backend: req.backend, tls: { verify: false, reportVerify: true, ca: req.ca, alpn: ['h2', 'http/1.1'] } });
+      clients.set(key, client);
+    }
+    const r = await client.probe(
+      { ip: req.ip, port: req.port },
+      // One reconnect tries resumption; a TLS 1.3 server's ticket is waited for at most 250 ms.
+      { servername: req.servername, verifyHost: req.verifyHost, timeoutMs: req.timeoutMs, quietMs: 0, ticketWaitMs: 250, reconnect: 1 }
+    );
+    return {
+      result: {
+        der: r.chainDer,
+        keyTypes: r.chainKeyTypes,
+        signatureAlgorithms: r.chainSignatureAlgorithms,
+        protocol: r.negotiated.protocol,
+        alpn: r.negotiated.alpn ?? undefined,
+        verify: r.verify,
+        trust: client.trust,
+        resumption: {
+          resumed: !!r.reconnects[0]?.negotiated?.resumed,
+          tickets: r.tickets,
+          error: r.reconnects[0]?.error?.message,
+        },
+      },
+    };
+  } catch (e) {
+    return { error: e instanceof IocptlsError ? e.message : String((e as Error)?.message ?? e) };
+  }
+}
+
+if (!isMainThread && parentPort && workerData?.scanCertPool) {
+  const port = parentPort;
+  loadOpenSSL(workerData.scanCertPool.libssl);
+  // Requests are handled one at a time, in order.
+  let chain = Promise.resolve();
+  port.on('message', (m: { id: number; req: ScanCertRequest }) => {
+    chain = chain.then(() => main(m.req).then((r) => port.postMessage({ id: m.id, ...r })));
+  });
+}

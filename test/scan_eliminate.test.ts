@@ -1,0 +1,98 @@
+// The parallel elimination's logic (src/engine/scan/eliminate.ts) against model servers that
+// choose the way TLS servers do: their own order, the client's, or a ChaCha20 priority that
+// depends on the client's first item. No sockets: the probes are answered by the model, so every
+// configuration (100 accepted items, a server that refuses everything) is quick to try. Real
+// servers are in scan.test.ts and scan_panel.test.ts.
+import assert from 'node:assert/strict';
+import { eliminateParallel, EliminationSpec } from '../src/engine/scan/eliminate';
+import type { ProbeOutcome } from '../src/engine/scan/exchange';
+
+type Model = (offer: number[]) => number | undefined;
+
+function spec(model: Model, all: number[], over: Partial<EliminationSpec> = {}) {
+  let probes = 0;
+  let inFlight = 0;
+  let rounds = 0;
+  const send = async (_name: string, bytes: Buffer): Promise<ProbeOutcome> => {
+    probes++;
+    inFlight++;
+    await new Promise((r) => setImmediate(r));
+    inFlight--;
+    const pick = model(JSON.parse(bytes.toString()));
+    return pick === undefined
+      ? { kind: 'alert', alert: 'handshake_failure', events: [], attempts: 1, ms: 0 }
+      : { kind: 'answer', events: [{ type: 'serverHello', hello: { suite: pick } } as never], attempts: 1, ms: 0 };
+  };
+  const s: EliminationSpec = {
+    name: 'ciphers test',
+    all,
+    helloFor: (offer) => Buffer.from(JSON.stringify(offer)),
+    stopAtServerHello: true,
+    pick: (r) => (r.kind === 'answer' ? { id: (r.events[0] as unknown as { hello: { suite: number } }).hello.suite } : undefined),
+    describe: (r) => r.kind,
+    label: (id) => String(id),
+    ...over,
+  };
+  return { run: () => eliminateParallel(send, s), stats: () => ({ probes, inFlight, rounds }) };
+}
+
+const serverOrder = (prefs: number[]): Model => (offer) => prefs.find((p) => offer.includes(p));
+const clientOrder = (accepted: number[]): Model => (offer) => offer.find((o) => accepted.includes(o));
+const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i);
+
+describe('scan: parallel elimination and the merge of the server order', () => {
+  it('finds the server order across chains, for every chain count', async () => {
+    const all = range(60, 1);
+    const prefs = [37, 2, 59, 14, 8, 41, 23, 5, 50, 11];
+    for (const chains of [1, 2, 3, 8, 16, 60]) {
+      const e = await spec(serverOrder(prefs), all, { chains }).run();
+      assert.deepEqual(e.found, prefs, `chains ${chains}`);
+      assert.equal(e.order, 'server');
+      assert.equal(e.error, undefined);
+    }
+  });
+
+  it("reports the client's order, in our offer order, when the server follows it", async () => {
+    const accepted = [9, 3, 44, 17];
+    const e = await spec(clientOrder(accepted), range(50, 1)).run();
+    assert.equal(e.order, 'client');
+    assert.deepEqual(e.found, [3, 9, 17, 44]);
+  });
+
+  it('uses a first probe that offered everything, and handles one, none, and every item', async () => {
+    const all = range(20, 1);
+    const m = serverOrder([7]);
+    const first = await (async () => ({ kind: 'answer' as const, events: [{ type: 'serverHello', hello: { suite: 7 } } as never], attempts: 1, ms: 0 }))();
+    const one = await spec(m, all, { first }).run();
+    assert.deepEqual([one.found, one.order], [[7], 'single']);
+    const none = await spec(() => undefined, all).run();
+    assert.deepEqual([none.found, none.order, none.error], [[], 'none', undefined]);
+    const every = await spec(serverOrder([...all].reverse()), all).run();
+    assert.deepEqual(every.found, [...all].reverse());
+  });
+
+  it('falls back to a sequential merge when the pairs would be too many, with the same answer', async () => {
+    const all = range(120, 1);
+    const prefs = range(100, 11).reverse();
+    const s = spec(serverOrder(prefs), all, { maxPairs: 50 });
+    const e = await s.run();
+    assert.deepEqual(e.found, prefs);
+    // Pairs for 100 items over 8 chains would be ~4,400 probes; the fallback is one per item.
+    assert.ok(s.stats().probes < 400, `${s.stats().probes} probes`);
+  });
+
+  it('a choice the server was not offered ends that chain with an error, the rest still found', async () => {
+    const e = await spec((offer) => (offer.includes(5) ? 999 : serverOrder([1, 2, 3])(offer)), range(16, 1), { chains: 4 }).run();
+    assert.match(e.error ?? '', /chose 999, which was not offered/);
+    assert.ok(e.found.includes(2) && e.found.includes(3));
+  });
+
+  it('a server whose choice is not transitive (ChaCha20 first when the client puts it first) still gets a stable order', async () => {
+    const CHACHA = 3;
+    const m: Model = (offer) => (offer[0] === CHACHA ? CHACHA : serverOrder([1, 2, CHACHA])(offer));
+    const a = await spec(m, [1, 2, 3, 4]).run();
+    const b = await spec(m, [1, 2, 3, 4]).run();
+    assert.deepEqual(a.found, b.found);
+    assert.deepEqual([...a.found].sort(), [1, 2, 3]);
+  });
+});
