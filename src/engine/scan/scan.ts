@@ -15,6 +15,8 @@ import type { ServerEvent, ServerHello, ServerKeyExchange } from '../wire/reader
 import { suiteById, suiteKx, suiteName, suitesFor } from '../wire/suites';
 import { exchange, ExchangeOptions, Limiter, ProbeOutcome } from './exchange';
 import { findingsFor } from './findings';
+import { fullHandshakeProbes } from './full_handshake';
+import { SessionProber } from '../workers/scan_session';
 import type {
   AlpnFinding,
   CertificateChain,
@@ -189,8 +191,27 @@ async function scanHost(t: ScanTarget, o: ScanOptions): Promise<HostScan> {
   const best12 = [...tls].reverse().find((v) => v !== 'TLSv1.3');
 
   // 2. Everything else in parallel (the limiter caps what is in flight).
-  const [ciphers, groups13, groups12, alpn, fallback, cert, sigAlgs, variants, tolerance] = await Promise.all([
-    Promise.all(tls.map((v) => eliminateSuites(p, v, first.get(v)!))),
+  const ciphersLater = Promise.all(tls.map((v) => eliminateSuites(p, v, first.get(v)!)));
+  // Full handshakes (OpenSSL on a thread of the host's own, and the wire codec past the ServerHello): full_handshake.ts.
+  const prober = new SessionProber({ libssl: opensslInfo().path ?? undefined, backend: o.backend, ip, port: t.port, timeoutMs: o.timeoutMs });
+  const full = fullHandshakeProbes(
+    {
+      ip,
+      port: t.port,
+      sni: servername,
+      timeoutMs: o.timeoutMs,
+      ca: o.ca,
+      offered,
+      limit: (fn) => p.limiter.run(fn),
+      send: (name, bytes, stop) => p.send(name, bytes, stop),
+      hello: (v, over) => p.hello(v, over),
+      prober,
+      error: (e) => p.errors.push(e),
+    },
+    ciphersLater
+  ).finally(() => prober.close());
+  const [ciphers, groups13, groups12, alpn, fallback, cert, sigAlgs, variants, tolerance, fullFindings] = await Promise.all([
+    ciphersLater,
     offered.includes('TLSv1.3') ? eliminateGroups13(p) : undefined,
     best12 ? eliminateGroups12(p, best12) : undefined,
     best12 ? alpnProbe(p, best12) : undefined,
@@ -199,7 +220,9 @@ async function scanHost(t: ScanTarget, o: ScanOptions): Promise<HostScan> {
     offered.includes('TLSv1.2') ? eliminateSigAlgs(p) : undefined,
     best12 ? certificateVariants(p, best12) : undefined,
     toleranceProbes(p, offered),
+    full,
   ]);
+  Object.assign(base, fullFindings);
   base.tolerance = tolerance;
   base.signatureAlgorithms = sigAlgs;
   base.ciphers = ciphers;

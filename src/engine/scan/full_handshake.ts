@@ -1,0 +1,217 @@
+// The scan's findings that need more than a ServerHello: session resumption (N of M, as sslyze
+// prints it) by session ID, TLS 1.2 ticket and TLS 1.3 ticket, 0-RTT, every chain the server
+// serves (default, without SNI, per key type), OCSP staple and SCTs, TLS 1.3 signature
+// algorithms, client-initiated renegotiation (through OpenSSL on the host's session probe
+// thread), CCS injection and Ticketbleed (our wire codec past the ServerHello), and what CBC
+// suites imply for POODLE-TLS and LUCKY13. ROBOT is reported as not tested, with the reason.
+// Every probe goes through the host's limiter, so the per-host cap holds for these too.
+import type { SessionProber } from '../workers/scan_session';
+import type { VersionName } from '../wire/constants';
+import type { ClientHelloOptions } from '../wire/hello';
+import type { ServerHello } from '../wire/reader';
+import { ccsInjectionProbe } from './ccs_injection';
+import { describeChain, ocspStaple } from './chains';
+import type { ProbeOutcome } from './exchange';
+import type { HandshakeRequest, HandshakeResult, ResumptionResult } from './session_probes';
+import { judgeTicketbleed, ticketExtension, TICKETBLEED_SESSION_ID } from './ticketbleed';
+import type { CipherFinding, FullHandshakeFindings, ProbeError, ResumptionAttempts, ServedChain, SigAlgs13Finding, VulnerabilityCheck } from './types';
+
+export interface FullHandshakeHost {
+  ip: string;
+  port: number;
+  sni?: string;
+  timeoutMs: number;
+  ca?: string;
+  /** Versions the protocol probes found offered. */
+  offered: VersionName[];
+  /** The host's probe limiter. */
+  limit<T>(fn: () => Promise<T>): Promise<T>;
+  /** A wire probe as the other scan probes send it (counted, limited). */
+  send(name: string, bytes: Buffer, stopAtServerHello: boolean): Promise<ProbeOutcome>;
+  /** The scan's base ClientHello for a version. */
+  hello(version: VersionName, over?: Partial<ClientHelloOptions>): Buffer;
+  prober: SessionProber;
+  /** Records a probe that ended in an error. */
+  error(e: ProbeError): void;
+  /** Resumption attempts per way of resuming (sslyze: 5). */
+  attempts?: number;
+}
+
+/** Signature algorithms per key type, as OpenSSL names them (the client's list picks the server's certificate). */
+const KEY_TYPE_SIGALGS: Record<'ecdsa' | 'rsa' | 'eddsa' | 'mldsa', string> = {
+  ecdsa: 'ecdsa_secp256r1_sha256:ecdsa_secp384r1_sha384:ecdsa_secp521r1_sha512',
+  rsa: 'rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pss_rsae_sha512:rsa_pss_pss_sha256:rsa_pss_pss_sha384:rsa_pss_pss_sha512:rsa_pkcs1_sha256:rsa_pkcs1_sha384:rsa_pkcs1_sha512',
+  eddsa: 'ed25519:ed448',
+  mldsa: 'mldsa44:mldsa65:mldsa87',
+};
+
+/** TLS 1.3 signature schemes, probed one at a time (RFC 8446 4.2.3; ML-DSA from draft-ietf-tls-mldsa). */
+export const TLS13_SIGALGS = [
+  'ecdsa_secp256r1_sha256',
+  'ecdsa_secp384r1_sha384',
+  'ecdsa_secp521r1_sha512',
+  'ed25519',
+  'ed448',
+  'rsa_pss_rsae_sha256',
+  'rsa_pss_rsae_sha384',
+  'rsa_pss_rsae_sha512',
+  'rsa_pss_pss_sha256',
+  'rsa_pss_pss_sha384',
+  'rsa_pss_pss_sha512',
+  'ecdsa_brainpoolP256r1tls13_sha256',
+  'ecdsa_brainpoolP384r1tls13_sha384',
+  'ecdsa_brainpoolP512r1tls13_sha512',
+  'mldsa44',
+  'mldsa65',
+  'mldsa87',
+];
+
+const UNKNOWN_SIGALG = /^this OpenSSL knows none of/;
+
+/** Runs beside the wire probes; `ciphers` (the suite elimination's result) is awaited only at the end, for what CBC and RSA suites imply. */
+export async function fullHandshakeProbes(h: FullHandshakeHost, ciphersLater: Promise<CipherFinding[]>): Promise<FullHandshakeFindings> {
+  const has12 = h.offered.includes('TLSv1.2');
+  const has13 = h.offered.includes('TLSv1.3');
+  const tls = h.offered.filter((v) => v !== 'SSLv2' && v !== 'SSLv3');
+  const best12 = [...tls].reverse().find((v) => v !== 'TLSv1.3');
+  const out: FullHandshakeFindings = {};
+  if (!tls.length) return out;
+
+  // Each request is one connection (a resumption check: a few, one after another) in a limiter slot.
+  const handshake = (name: string, r: HandshakeRequest) =>
+    h.limit(() => h.prober.request(r)).catch((e: Error): HandshakeResult => {
+      h.error({ probe: name, kind: 'timeout', message: e.message });
+      return { ok: false, error: e.message };
+    });
+  const resumption = (mode: 'session-id' | 'ticket-tls12' | 'ticket-tls13') =>
+    h
+      .limit(() => h.prober.request({ kind: 'resumption', servername: h.sni, mode, attempts: h.attempts ?? 5, earlyData: mode === 'ticket-tls13' }))
+      .catch((e: Error): ResumptionResult => {
+        h.error({ probe: `resumption ${mode}`, kind: 'timeout', message: e.message });
+        return { error: e.message, issued: false, attempts: 0, resumed: 0 };
+      });
+
+  const chainRequests: [ServedChain['request'], string | undefined, string | undefined][] = [
+    ['default', h.sni, undefined],
+    ...(h.sni ? ([['no-sni', undefined, undefined]] as [ServedChain['request'], undefined, undefined][]) : []),
+    ...(Object.entries(KEY_TYPE_SIGALGS).map(([k, list]) => [k, h.sni, list]) as [ServedChain['request'], string | undefined, string][]),
+  ];
+  const [sid, t12, t13, chains, sig13, reneg, ccs] = await Promise.all([
+    has12 ? resumption('session-id') : undefined,
+    has12 ? resumption('ticket-tls12') : undefined,
+    has13 ? resumption('ticket-tls13') : undefined,
+    Promise.all(
+      chainRequests.map(async ([request, servername, sigalgs]) => ({
+        request,
+        r: await handshake(`chain ${request}`, { kind: 'handshake', servername, sigalgs, ocsp: request === 'default', scts: request === 'default' }),
+      }))
+    ),
+    has13 ? sigalgs13(h, handshake) : undefined,
+    has12 ? handshake('renegotiation', { kind: 'handshake', servername: h.sni, renegotiate: true }) : undefined,
+    best12 ? h.limit(() => ccsInjectionProbe({ host: h.ip, port: h.port, timeoutMs: h.timeoutMs, hello: h.hello(best12), version: best12 })) : undefined,
+  ]);
+
+  out.resumptionDetail = {
+    sessionId: sid && attemptsOf(sid),
+    ticketTls12: t12 && attemptsOf(t12),
+    ticketTls13: t13 && attemptsOf(t13),
+    earlyData: t13?.earlyData ? { status: t13.earlyData, maxEarlyData: t13.maxEarlyData } : undefined,
+  };
+
+  const def = chains.find((c) => c.request === 'default')!.r;
+  const defLeaf = def.chain?.[0] ? Buffer.from(def.chain[0]) : undefined;
+  out.chains = chains.map(({ request, r }) => {
+    if (!r.ok || !r.chain) {
+      const error = r.error && UNKNOWN_SIGALG.test(r.error) ? `not tested: ${r.error}` : r.error;
+      return { request, error };
+    }
+    const c: ServedChain = { request, protocol: r.protocol, signature: r.signature, ...describeChain(r.chain, r.keyTypes, h.ca) };
+    if (request !== 'default' && defLeaf) c.sameAsDefault = defLeaf.equals(Buffer.from(r.chain[0]));
+    return c;
+  });
+  if (def.ok) {
+    out.ocsp = ocspStaple(def.ocsp, def.protocol);
+    if (def.scts) out.scts = { count: def.scts.length, sources: [...new Set(def.scts)] };
+  }
+  out.signatureAlgorithms13 = sig13;
+  if (reneg) {
+    out.renegotiation = reneg.renegotiation
+      ? { clientInitiated: reneg.renegotiation.result === 'accepted' ? 'accepted' : reneg.renegotiation.result === 'refused' ? 'refused' : 'not-tested', detail: reneg.renegotiation.detail }
+      : { clientInitiated: 'not-tested', detail: `no TLS 1.2 handshake: ${reneg.error}` };
+  }
+
+  const ticketbleed = await ticketbleedCheck(h, best12, t12);
+  const ciphers = await ciphersLater;
+  out.vulnerabilities = {
+    ccsInjection: ccs ? ccs.check : { status: 'not-applicable', method: 'inferred', cve: ['CVE-2014-0224'], detail: 'no TLS 1.0-1.2' },
+    ticketbleed,
+    robot: robotCheck(ciphers),
+    ...cbcChecks(ciphers),
+  };
+  return out;
+}
+
+function attemptsOf(r: ResumptionResult): ResumptionAttempts {
+  return { issued: r.issued, attempts: r.attempts, resumed: r.resumed, lifetimeHint: r.lifetimeHint, failures: r.failures, error: r.error };
+}
+
+async function sigalgs13(h: FullHandshakeHost, handshake: (name: string, r: HandshakeRequest) => Promise<HandshakeResult>): Promise<SigAlgs13Finding> {
+  const results = await Promise.all(TLS13_SIGALGS.map(async (alg) => ({ alg, r: await handshake(`sigalg ${alg}`, { kind: 'handshake', servername: h.sni, minVersion: '1.3', sigalgs: alg }) })));
+  const untested = results.filter((x) => !x.r.ok && x.r.error && UNKNOWN_SIGALG.test(x.r.error)).map((x) => x.alg);
+  return { version: 'TLSv1.3', algorithms: results.filter((x) => x.r.ok).map((x) => x.alg), untested: untested.length ? untested : undefined };
+}
+
+async function ticketbleedCheck(h: FullHandshakeHost, best12: VersionName | undefined, t12: ResumptionResult | undefined): Promise<VulnerabilityCheck> {
+  const cve = ['CVE-2016-9244'];
+  if (!best12 || best12 !== 'TLSv1.2' || !t12) return { status: 'not-applicable', method: 'inferred', cve, detail: 'no TLS 1.2' };
+  if (!t12.ticket?.length) return { status: 'not-applicable', method: 'inferred', cve, detail: 'the server issues no TLS 1.2 session tickets' };
+  const bytes = h.hello('TLSv1.2', {
+    sessionId: TICKETBLEED_SESSION_ID,
+    sessionTicket: false,
+    extensions: [ticketExtension(Buffer.from(t12.ticket))],
+  });
+  const r = await h.send('ticketbleed', bytes, true);
+  const sh = r.events.find((e) => e.type === 'serverHello') as { type: 'serverHello'; hello: ServerHello } | undefined;
+  return judgeTicketbleed(sh?.hello, 'TLSv1.2');
+}
+
+/**
+ * ROBOT (CVE-2017-13099 and the vendor CVEs) needs a Bleichenbacher oracle check: several RSA key
+ * exchanges with crafted PKCS#1 padding and a comparison of the server's answers. This version
+ * does not send them; the document says so instead of staying silent.
+ */
+function robotCheck(ciphers: CipherFinding[]): VulnerabilityCheck {
+  const cve = ['CVE-2017-13099'];
+  const rsaKx = ciphers.some((c) => c.version !== 'TLSv1.3' && c.suites.some((s) => /^TLS_RSA_WITH/.test(s.iana)));
+  if (!rsaKx) return { status: 'not-applicable', method: 'inferred', cve, detail: 'no RSA key exchange suites (TLS_RSA_WITH_*) offered: no Bleichenbacher oracle to ask' };
+  return {
+    status: 'not-tested',
+    method: 'inferred',
+    cve,
+    detail: 'RSA key exchange suites are offered, but the Bleichenbacher oracle check (crafted PKCS#1 ClientKeyExchanges, compared answers) is not implemented in this version; use testssl.sh --robot',
+  };
+}
+
+/** POODLE-TLS and LUCKY13 are flaws of an implementation's CBC padding and MAC checks: inferred from CBC suites, not probed. */
+function cbcChecks(ciphers: CipherFinding[]): { poodleTls: VulnerabilityCheck; lucky13: VulnerabilityCheck } {
+  const cbc = ciphers.filter((c) => c.version !== 'TLSv1.3' && c.version !== 'SSLv3').flatMap((c) => c.suites.filter((s) => s.flags.includes('cbc')).map((s) => `${c.version} ${s.iana}`));
+  const some = cbc.slice(0, 3).join(', ') + (cbc.length > 3 ? ` and ${cbc.length - 3} more` : '');
+  if (!cbc.length) {
+    const none = { status: 'not-applicable' as const, method: 'inferred' as const, detail: 'no CBC suites in TLS 1.0-1.2' };
+    return { poodleTls: { ...none, cve: ['CVE-2014-8730'] }, lucky13: { ...none, cve: ['CVE-2013-0169'] } };
+  }
+  return {
+    poodleTls: {
+      status: 'not-tested',
+      method: 'inferred',
+      cve: ['CVE-2014-8730'],
+      detail: `CBC suites offered (${some}); whether the server checks TLS padding bytes needs a record with bad padding under real keys, not probed`,
+    },
+    lucky13: {
+      status: 'potentially-vulnerable',
+      method: 'inferred',
+      cve: ['CVE-2013-0169'],
+      detail: `CBC suites offered (${some}): a timing side channel in MAC-then-encrypt CBC unless the implementation is constant-time (as testssl.sh, inferred from the suites)`,
+    },
+  };
+}
