@@ -188,14 +188,14 @@ function robotCheck(ciphers: CipherFinding[]): VulnerabilityCheck {
     status: 'not-tested',
     method: 'inferred',
     cve,
-    detail: 'RSA key exchange suites are offered, but the Bleichenbacher oracle check (crafted PKCS#1 ClientKeyExchanges, compared answers) is not implemented in this version; use testssl.sh --robot',
+    detail: 'RSA key exchange is offered, but the Bleichenbacher oracle check (crafted PKCS#1 ClientKeyExchanges, answers compared) is not implemented yet; testssl.sh --robot does it',
   };
 }
 
 /** POODLE-TLS and LUCKY13 are flaws of an implementation's CBC padding and MAC checks: inferred from CBC suites, not probed. */
 function cbcChecks(ciphers: CipherFinding[]): { poodleTls: VulnerabilityCheck; lucky13: VulnerabilityCheck } {
   const cbc = ciphers.filter((c) => c.version !== 'TLSv1.3' && c.version !== 'SSLv3').flatMap((c) => c.suites.filter((s) => s.flags.includes('cbc')).map((s) => `${c.version} ${s.iana}`));
-  const some = cbc.slice(0, 3).join(', ') + (cbc.length > 3 ? ` and ${cbc.length - 3} more` : '');
+  const some = `${cbc.length} CBC suite${cbc.length === 1 ? '' : 's'}, e.g. ${cbc[0]}`;
   if (!cbc.length) {
     const none = { status: 'not-applicable' as const, method: 'inferred' as const, detail: 'no CBC suites in TLS 1.0-1.2' };
     return { poodleTls: { ...none, cve: ['CVE-2014-8730'] }, lucky13: { ...none, cve: ['CVE-2013-0169'] } };
@@ -205,13 +205,13 @@ function cbcChecks(ciphers: CipherFinding[]): { poodleTls: VulnerabilityCheck; l
       status: 'not-tested',
       method: 'inferred',
       cve: ['CVE-2014-8730'],
-      detail: `CBC suites offered (${some}); whether the server checks TLS padding bytes needs a record with bad padding under real keys, not probed`,
+      detail: `${some}; checking the server's TLS padding check needs a record with bad padding under real keys: not probed`,
     },
     lucky13: {
       status: 'potentially-vulnerable',
       method: 'inferred',
       cve: ['CVE-2013-0169'],
-      detail: `CBC suites offered (${some}): a timing side channel in MAC-then-encrypt CBC unless the implementation is constant-time (as testssl.sh, inferred from the suites)`,
+      detail: `${some}: MAC-then-encrypt CBC leaks timing unless the implementation is constant-time (inferred from the suites, as testssl.sh does)`,
     },
   };
 }

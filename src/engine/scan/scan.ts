@@ -171,6 +171,9 @@ async function scanHost(t: ScanTarget, o: ScanOptions): Promise<HostScan> {
   base.target.ip = ip;
   const p = new HostProbe(ip, t.port, servername, o);
 
+  // The full-handshake probes' thread (full_handshake.ts) loads while the version probes run.
+  const prober = new SessionProber({ libssl: opensslInfo().path ?? undefined, backend: o.backend, ip, port: t.port, timeoutMs: o.timeoutMs });
+  prober.warm();
   // 1. One probe per version, all at once; the TLS <= 1.2 ones read up to ServerHelloDone.
   const first = new Map<VersionName, ProbeOutcome>();
   const certificate = certificateChain(t, ip, servername, o); // in parallel with everything else
@@ -184,6 +187,7 @@ async function scanHost(t: ScanTarget, o: ScanOptions): Promise<HostScan> {
   const offered = base.protocols.filter((x) => x.offered).map((x) => x.version);
   if (!offered.length && [...first.values()].every((r) => r.kind === 'refused' || r.kind === 'unreachable' || r.kind === 'timeout')) {
     await certificate.catch(() => undefined);
+    await prober.close();
     const r = first.get('TLSv1.2')!;
     return { ...base, ...stats(p), error: `${t.host}:${t.port}: ${describe(r)}`, ms: performance.now() - t0 };
   }
@@ -192,8 +196,7 @@ async function scanHost(t: ScanTarget, o: ScanOptions): Promise<HostScan> {
 
   // 2. Everything else in parallel (the limiter caps what is in flight).
   const ciphersLater = Promise.all(tls.map((v) => eliminateSuites(p, v, first.get(v)!)));
-  // Full handshakes (OpenSSL on a thread of the host's own, and the wire codec past the ServerHello): full_handshake.ts.
-  const prober = new SessionProber({ libssl: opensslInfo().path ?? undefined, backend: o.backend, ip, port: t.port, timeoutMs: o.timeoutMs });
+  // Full handshakes (OpenSSL on the host's own thread, and the wire codec past the ServerHello): full_handshake.ts.
   const full = fullHandshakeProbes(
     {
       ip,

@@ -48,6 +48,11 @@ export class SessionProber {
     return w;
   }
 
+  /** Starts the thread now (it takes a few hundred ms to load OpenSSL's bindings), so it is ready when the first request comes. */
+  warm(): void {
+    if (!this.#dead) this.#worker ??= this.#start();
+  }
+
   request(r: HandshakeRequest): Promise<HandshakeResult>;
   request(r: ResumptionRequest): Promise<ResumptionResult>;
   request(r: SessionRequest): Promise<HandshakeResult | ResumptionResult> {
