@@ -50,8 +50,8 @@ export const SSL_EARLY_DATA_NOT_SENT = 0;
 export const SSL_EARLY_DATA_REJECTED = 1;
 export const SSL_EARLY_DATA_ACCEPTED = 2;
 /** SCT_get_source results (ct.h): where the SCT came from. */
-export const SCT_SOURCE_X509V3_EXTENSION = 1;
-export const SCT_SOURCE_TLS_EXTENSION = 2;
+export const SCT_SOURCE_TLS_EXTENSION = 1;
+export const SCT_SOURCE_X509V3_EXTENSION = 2;
 export const SCT_SOURCE_OCSP_STAPLED_RESPONSE = 3;
 export const SSL_CTRL_MODE = 33; // SSL_CTX_set_mode
 export const TLSEXT_NAMETYPE_host_name = 0;

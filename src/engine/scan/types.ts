@@ -251,7 +251,7 @@ export interface OcspStaple {
 export interface SctFinding {
   count: number;
   /** Where they came from: embedded in the certificate, the TLS extension, the OCSP staple. */
-  sources: ('certificate' | 'tls-extension' | 'ocsp')[];
+  sources: ('certificate' | 'tls-extension' | 'ocsp' | 'unknown')[];
 }
 
 export interface SigAlgs13Finding {

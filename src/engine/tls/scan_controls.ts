@@ -38,7 +38,7 @@ export function stapledOcsp(t: TlsSession): Buffer | undefined {
   return Buffer.from(new Uint8Array(nativeMemory(out[0], len)));
 }
 
-export type SctSource = 'certificate' | 'tls-extension' | 'ocsp';
+export type SctSource = 'certificate' | 'tls-extension' | 'ocsp' | 'unknown';
 
 /** After the handshake: where each SCT OpenSSL collected came from (embedded, TLS extension, OCSP staple). */
 export function peerSctSources(t: TlsSession): SctSource[] | undefined {
@@ -49,7 +49,7 @@ export function peerSctSources(t: TlsSession): SctSource[] | undefined {
   const out: SctSource[] = [];
   for (let i = 0; i < s.OPENSSL_sk_num(stack); i++) {
     const src = s.SCT_get_source(s.OPENSSL_sk_value(stack, i));
-    out.push(src === o.SCT_SOURCE_X509V3_EXTENSION ? 'certificate' : src === o.SCT_SOURCE_OCSP_STAPLED_RESPONSE ? 'ocsp' : 'tls-extension');
+    out.push(src === o.SCT_SOURCE_X509V3_EXTENSION ? 'certificate' : src === o.SCT_SOURCE_OCSP_STAPLED_RESPONSE ? 'ocsp' : src === o.SCT_SOURCE_TLS_EXTENSION ? 'tls-extension' : 'unknown');
   }
   drainErrorQueue(s);
   return out;
