@@ -145,6 +145,15 @@ describe('scan: full-handshake findings', function () {
     assert.equal(h.vulnerabilities!.ccsInjection.status, 'not-vulnerable');
   });
 
+  it('s_server -no_ticket: its TLS 1.3 tickets are stateful and single-use, and each attempt offers an unused one: 5 of 5', async () => {
+    const s = await startSServer({ args: ['-no_ticket', '-tls1_3'] });
+    const h = await scanOne(s.port, 'localhost');
+    const t = h.resumptionDetail!.ticketTls13!;
+    assert.deepEqual([t.issued, t.resumed, t.attempts], [true, 5, 5], JSON.stringify(t));
+    assert.equal(h.resumptionDetail!.sessionId, undefined, 'no TLS 1.2');
+    assert.equal(h.vulnerabilities!.ccsInjection.status, 'not-applicable');
+  });
+
   it('iocptls serve with an RSA and an ECDSA certificate: both chains, their TLS 1.3 signatures, renegotiation refused', async () => {
     const srv = await startServe(['--cert', fixture('rsa.pem'), '--key', fixture('rsa.key'), '--cert', fixture('localhost.pem'), '--key', fixture('localhost.key')], { json: false });
     try {

@@ -11,10 +11,11 @@ import type { ClientHelloOptions } from '../wire/hello';
 import type { ServerHello } from '../wire/reader';
 import { ccsInjectionProbe } from './ccs_injection';
 import { describeChain, ocspStaple } from './chains';
-import type { ProbeOutcome } from './exchange';
-import type { HandshakeRequest, HandshakeResult, ResumptionResult } from './session_probes';
+import { Limiter, ProbeOutcome } from './exchange';
+import { resumptionCheck, ResumptionCheck, ResumptionMode } from './resumption';
+import type { HandshakeRequest, HandshakeResult } from './session_probes';
 import { judgeTicketbleed, ticketExtension, TICKETBLEED_SESSION_ID } from './ticketbleed';
-import type { CipherFinding, FullHandshakeFindings, ProbeError, ResumptionAttempts, ServedChain, SigAlgs13Finding, VulnerabilityCheck } from './types';
+import type { CipherFinding, FullHandshakeFindings, ProbeError, ServedChain, SigAlgs13Finding, VulnerabilityCheck } from './types';
 
 export interface FullHandshakeHost {
   ip: string;
@@ -26,6 +27,8 @@ export interface FullHandshakeHost {
   offered: VersionName[];
   /** The host's probe limiter. */
   limit<T>(fn: () => Promise<T>): Promise<T>;
+  /** The host's cap (--concurrency): these probes take at most half of it, so the suite and group eliminations (one probe after another) keep their pace. */
+  concurrency: number;
   /** A wire probe as the other scan probes send it (counted, limited). */
   send(name: string, bytes: Buffer, stopAtServerHello: boolean): Promise<ProbeOutcome>;
   /** The scan's base ClientHello for a version. */
@@ -70,26 +73,24 @@ const UNKNOWN_SIGALG = /^this OpenSSL knows none of/;
 
 /** Runs beside the wire probes; `ciphers` (the suite elimination's result) is awaited only at the end, for what CBC and RSA suites imply. */
 export async function fullHandshakeProbes(h: FullHandshakeHost, ciphersLater: Promise<CipherFinding[]>): Promise<FullHandshakeFindings> {
+  const hostLimit = h.limit;
   const has12 = h.offered.includes('TLSv1.2');
   const has13 = h.offered.includes('TLSv1.3');
   const tls = h.offered.filter((v) => v !== 'SSLv2' && v !== 'SSLv3');
   const best12 = [...tls].reverse().find((v) => v !== 'TLSv1.3');
   const out: FullHandshakeFindings = {};
   if (!tls.length) return out;
+  // Our own cap inside the host's: a slot of ours first, then one of the host's (never the other way round, so no deadlock).
+  const ours = new Limiter(Math.max(1, Math.floor(h.concurrency / 2)));
+  h = { ...h, limit: (fn) => ours.run(() => hostLimit(fn)) };
 
-  // Each request is one connection (a resumption check: a few, one after another) in a limiter slot.
+  // Each request is one connection in a limiter slot.
   const handshake = (name: string, r: HandshakeRequest) =>
     h.limit(() => h.prober.request(r)).catch((e: Error): HandshakeResult => {
       h.error({ probe: name, kind: 'timeout', message: e.message });
       return { ok: false, error: e.message };
     });
-  const resumption = (mode: 'session-id' | 'ticket-tls12' | 'ticket-tls13') =>
-    h
-      .limit(() => h.prober.request({ kind: 'resumption', servername: h.sni, mode, attempts: h.attempts ?? 5, earlyData: mode === 'ticket-tls13' }))
-      .catch((e: Error): ResumptionResult => {
-        h.error({ probe: `resumption ${mode}`, kind: 'timeout', message: e.message });
-        return { error: e.message, issued: false, attempts: 0, resumed: 0 };
-      });
+  const resumption = (mode: ResumptionMode) => resumptionCheck(h, mode, h.attempts ?? 5);
 
   const chainRequests: [ServedChain['request'], string | undefined, string | undefined][] = [
     ['default', h.sni, undefined],
@@ -112,10 +113,10 @@ export async function fullHandshakeProbes(h: FullHandshakeHost, ciphersLater: Pr
   ]);
 
   out.resumptionDetail = {
-    sessionId: sid && attemptsOf(sid),
-    ticketTls12: t12 && attemptsOf(t12),
-    ticketTls13: t13 && attemptsOf(t13),
-    earlyData: t13?.earlyData ? { status: t13.earlyData, maxEarlyData: t13.maxEarlyData } : undefined,
+    sessionId: sid?.attempts,
+    ticketTls12: t12?.attempts,
+    ticketTls13: t13?.attempts,
+    earlyData: t13?.earlyData,
   };
 
   const def = chains.find((c) => c.request === 'default')!.r;
@@ -151,17 +152,13 @@ export async function fullHandshakeProbes(h: FullHandshakeHost, ciphersLater: Pr
   return out;
 }
 
-function attemptsOf(r: ResumptionResult): ResumptionAttempts {
-  return { issued: r.issued, attempts: r.attempts, resumed: r.resumed, lifetimeHint: r.lifetimeHint, failures: r.failures, error: r.error };
-}
-
 async function sigalgs13(h: FullHandshakeHost, handshake: (name: string, r: HandshakeRequest) => Promise<HandshakeResult>): Promise<SigAlgs13Finding> {
   const results = await Promise.all(TLS13_SIGALGS.map(async (alg) => ({ alg, r: await handshake(`sigalg ${alg}`, { kind: 'handshake', servername: h.sni, minVersion: '1.3', sigalgs: alg }) })));
   const untested = results.filter((x) => !x.r.ok && x.r.error && UNKNOWN_SIGALG.test(x.r.error)).map((x) => x.alg);
   return { version: 'TLSv1.3', algorithms: results.filter((x) => x.r.ok).map((x) => x.alg), untested: untested.length ? untested : undefined };
 }
 
-async function ticketbleedCheck(h: FullHandshakeHost, best12: VersionName | undefined, t12: ResumptionResult | undefined): Promise<VulnerabilityCheck> {
+async function ticketbleedCheck(h: FullHandshakeHost, best12: VersionName | undefined, t12: ResumptionCheck | undefined): Promise<VulnerabilityCheck> {
   const cve = ['CVE-2016-9244'];
   if (!best12 || best12 !== 'TLSv1.2' || !t12) return { status: 'not-applicable', method: 'inferred', cve, detail: 'no TLS 1.2' };
   if (!t12.ticket?.length) return { status: 'not-applicable', method: 'inferred', cve, detail: 'the server issues no TLS 1.2 session tickets' };

@@ -206,6 +206,7 @@ async function scanHost(t: ScanTarget, o: ScanOptions): Promise<HostScan> {
       ca: o.ca,
       offered,
       limit: (fn) => p.limiter.run(fn),
+      concurrency: o.concurrency,
       send: (name, bytes, stop) => p.send(name, bytes, stop),
       hello: (v, over) => p.hello(v, over),
       prober,

@@ -2,8 +2,9 @@
 // completion loop (as `connect` makes them), for what a ServerHello does not show: which chain
 // the server sends per key type and name, OCSP staples and SCTs, which TLS 1.3 signature
 // algorithms it signs with, session resumption by ID and ticket, 0-RTT, client-initiated
-// renegotiation. Each request is one connection (a resumption check: one connection after
-// another), so the host's probe limiter on the main thread caps them like the wire probes.
+// renegotiation. Each request is one connection, so the host's probe limiter on the main thread
+// caps them like the wire probes: a resumption check is a first request (the full handshake,
+// whose sessions stay here under a key) and then one request per attempt.
 // Runs on a worker thread (src/engine/workers/scan_session.ts): loading OpenSSL's bindings and
 // blocking in the port between turns must not stall the main thread's probe sockets.
 import type { Connection } from '../connection';
@@ -11,7 +12,7 @@ import { IocptlsError } from '../errors';
 import type { Loop, SockAddr } from '../loop';
 import { TlsContext, TlsContextOptions, TlsVersion } from '../tls/context';
 import type { SavedSession } from '../tls/saved_session';
-import { peerSctSources, requestOcspStaple, requestScts, SctSource, setClientSigalgs, stapledOcsp, ticketInfo } from '../tls/scan_controls';
+import { knowsSigalgs, peerSctSources, requestOcspStaple, requestScts, SctSource, setClientSigalgs, stapledOcsp, ticketInfo } from '../tls/scan_controls';
 
 export interface HandshakeRequest {
   kind: 'handshake';
@@ -26,17 +27,28 @@ export interface HandshakeRequest {
   renegotiate?: boolean;
 }
 
+/** The full handshake of a resumption check: its sessions are kept here under `key` for the attempts. */
 export interface ResumptionRequest {
   kind: 'resumption';
   servername?: string;
   mode: 'session-id' | 'ticket-tls12' | 'ticket-tls13';
-  /** Resumption attempts after the first handshake. */
-  attempts: number;
-  /** TLS 1.3: one more connection sending early data when the server's ticket allows it. */
+}
+
+/** One attempt offering a session kept by a ResumptionRequest (TLS 1.3: an unused ticket if there is one). */
+export interface ResumeRequest {
+  kind: 'resume';
+  key: number;
+  /** TLS 1.3: send this much early data (a HEAD request) with the ClientHello. */
   earlyData?: boolean;
 }
 
-export type SessionRequest = HandshakeRequest | ResumptionRequest;
+/** Frees the sessions kept under `key`. */
+export interface ForgetRequest {
+  kind: 'forget';
+  key: number;
+}
+
+export type SessionRequest = HandshakeRequest | ResumptionRequest | ResumeRequest | ForgetRequest;
 
 export interface HandshakeResult {
   ok: boolean;
@@ -56,20 +68,29 @@ export interface HandshakeResult {
 }
 
 export interface ResumptionResult {
-  /** The first, full handshake worked and left a session to resume (or why not). */
+  /** The first, full handshake failed (why). */
   error?: string;
   protocol?: string;
-  /** The server gave what this mode resumes with (a session ID, a ticket). */
+  /** The server gave what this mode resumes with (a session ID, a ticket); then `key` names the kept sessions. */
   issued: boolean;
-  attempts: number;
-  resumed: number;
-  /** Why attempts failed, first one per distinct reason. */
-  failures?: string[];
+  key?: number;
+  /** TLS 1.3: tickets not yet offered. */
+  fresh?: number;
   lifetimeHint?: number;
   maxEarlyData?: number;
   /** TLS 1.2 ticket bytes (for the Ticketbleed probe). */
   ticket?: Uint8Array;
-  earlyData?: 'accepted' | 'rejected' | 'not-sent' | 'not-offered';
+}
+
+export interface ResumeResult {
+  ok: boolean;
+  resumed: boolean;
+  error?: string;
+  /** TLS 1.3: the ticket offered had been offered before (no unused one was left). */
+  reused?: boolean;
+  /** TLS 1.3: tickets not yet offered, after this attempt. */
+  fresh?: number;
+  earlyData?: 'accepted' | 'rejected' | 'not-sent';
 }
 
 export interface ProbeEnv {
@@ -138,6 +159,7 @@ function describeError(e: IocptlsError | undefined): string {
 
 export async function handshakeProbe(env: ProbeEnv, r: HandshakeRequest): Promise<HandshakeResult> {
   const ctx = contextFor({ minVersion: r.minVersion, maxVersion: r.renegotiate ? '1.2' : r.maxVersion });
+  if (r.sigalgs && !knowsSigalgs(ctx, r.sigalgs)) return { ok: false, error: `this OpenSSL knows none of ${r.sigalgs}` };
   const out: HandshakeResult = { ok: false };
   let renegotiationStarted = false;
   let renegotiated = false;
@@ -204,45 +226,71 @@ export async function handshakeProbe(env: ProbeEnv, r: HandshakeRequest): Promis
   return out;
 }
 
-/** One full handshake, sessions kept; then `attempts` handshakes offering them, one after another. */
+interface Kept {
+  ctx: TlsContext;
+  servername?: string;
+  tls13: boolean;
+  /** TLS 1.2: the one session every attempt offers. TLS 1.3: tickets in arrival order, each offered once while unused ones remain. */
+  sessions: SavedSession[];
+  used: Set<SavedSession>;
+}
+
+const kept = new Map<number, Kept>();
+let nextKey = 1;
+
+/** The full handshake of a resumption check; its sessions are kept for `resume` requests. */
 export async function resumptionProbe(env: ProbeEnv, r: ResumptionRequest): Promise<ResumptionResult> {
   const tls13 = r.mode === 'ticket-tls13';
   const ctx = contextFor(tls13 ? { minVersion: '1.3' } : { maxVersion: '1.2', tickets: r.mode === 'ticket-tls12' });
   const sessions: SavedSession[] = [];
-  const keep = (s: SavedSession) => (sessions.push(s), true);
-  try {
-    const first = await connectionFor(env, ctx, { servername: r.servername, onSession: keep }, tls13);
-    if (!first.ok) return { error: first.error, issued: false, attempts: 0, resumed: 0 };
-    const out: ResumptionResult = { protocol: first.protocol, issued: false, attempts: 0, resumed: 0 };
-    const usable = sessions.filter((s) => (r.mode === 'session-id' ? !s.hasTicket : s.hasTicket));
-    if (!usable.length) return out;
-    out.issued = true;
-    const t = ticketInfo(usable[0]);
-    if (r.mode !== 'session-id') out.lifetimeHint = t.lifetimeHint;
-    if (r.mode === 'ticket-tls12') out.ticket = t.ticket;
-    if (tls13) out.maxEarlyData = t.maxEarlyData;
-    const failures = new Set<string>();
-    for (let i = 0; i < r.attempts; i++) {
-      // TLS 1.3 tickets are meant for one use (RFC 8446 C.4): each attempt takes the newest one.
-      const offer = tls13 ? sessions[sessions.length - 1] : usable[0];
-      const a = await connectionFor(env, ctx, { servername: r.servername, resume: offer, onSession: tls13 ? keep : undefined }, tls13);
-      out.attempts++;
-      if (a.ok && a.resumed) out.resumed++;
-      else failures.add(a.ok ? 'full handshake' : a.error!);
-    }
-    if (failures.size) out.failures = [...failures];
-    if (tls13 && r.earlyData) {
-      if (!t.maxEarlyData) out.earlyData = 'not-offered';
-      else {
-        const offer = sessions[sessions.length - 1];
-        const a = await connectionFor(env, ctx, { servername: r.servername, resume: offer, earlyData: EARLY_DATA }, false);
-        out.earlyData = a.ok ? a.earlyData : 'not-sent';
-      }
-    }
-    return out;
-  } finally {
-    for (const s of sessions) s.release();
+  const first = await connectionFor(env, ctx, { servername: r.servername, onSession: (s) => (sessions.push(s), true) }, tls13 ? Math.min(env.timeoutMs, 1000) : 0);
+  const usable = sessions.filter((s) => (r.mode === 'session-id' ? !s.hasTicket : s.hasTicket));
+  for (const s of sessions) if (!usable.includes(s)) s.release();
+  if (!first.ok) {
+    for (const s of usable) s.release();
+    return { error: first.error, issued: false };
   }
+  const out: ResumptionResult = { protocol: first.protocol, issued: usable.length > 0 };
+  if (!usable.length) return out;
+  const t = ticketInfo(usable[0]);
+  if (r.mode !== 'session-id') out.lifetimeHint = t.lifetimeHint;
+  if (r.mode === 'ticket-tls12') out.ticket = t.ticket;
+  if (tls13) {
+    out.maxEarlyData = t.maxEarlyData;
+    out.fresh = usable.length;
+  }
+  out.key = nextKey++;
+  kept.set(out.key, { ctx, servername: r.servername, tls13, sessions: usable, used: new Set() });
+  return out;
+}
+
+export async function resumeProbe(env: ProbeEnv, r: ResumeRequest): Promise<ResumeResult> {
+  const k = kept.get(r.key);
+  if (!k) return { ok: false, resumed: false, error: 'no such session' };
+  let offer: SavedSession;
+  let reused = false;
+  if (k.tls13) {
+    // RFC 8446 C.4: a ticket is for one use; an unused one while there is any, else the newest again.
+    const unused = k.sessions.find((s) => !k.used.has(s));
+    reused = !unused;
+    offer = unused ?? k.sessions[k.sessions.length - 1];
+    k.used.add(offer);
+  } else offer = k.sessions[0];
+  // Kept until forget: another attempt may still be offering it.
+  const a = await connectionFor(env, k.ctx, { servername: k.servername, resume: offer, earlyData: r.earlyData ? EARLY_DATA : undefined, onSession: k.tls13 ? (s) => (k.sessions.push(s), true) : undefined },
+    // A resumed TLS 1.3 handshake may bring a new ticket for the next attempt: a short wait for it.
+    k.tls13 && !r.earlyData ? Math.min(env.timeoutMs, 250) : 0
+  );
+  const fresh = k.tls13 ? k.sessions.filter((s) => !k.used.has(s)).length : undefined;
+  if (!a.ok) return { ok: false, resumed: false, error: a.error, reused: k.tls13 ? reused : undefined, fresh };
+  return { ok: true, resumed: !!a.resumed, reused: k.tls13 ? reused : undefined, fresh, earlyData: r.earlyData ? a.earlyData : undefined };
+}
+
+export function forget(r: ForgetRequest): { ok: true } {
+  const k = kept.get(r.key);
+  kept.delete(r.key);
+  for (const s of k?.sessions ?? []) s.release();
+  return { ok: true };
 }
 
 /** What 0-RTT carries: a request any HTTP server may answer twice, as browsers send it. */
@@ -252,7 +300,8 @@ async function connectionFor(
   env: ProbeEnv,
   ctx: TlsContext,
   o: { servername?: string; resume?: SavedSession; onSession?: (s: SavedSession) => boolean; earlyData?: Buffer },
-  waitTicket: boolean
+  /** TLS 1.3: how long to wait for a ticket after the handshake, ms (0: close at once). */
+  waitTicketMs: number
 ): Promise<{ ok: boolean; error?: string; protocol?: string; resumed?: boolean; earlyData?: 'accepted' | 'rejected' | 'not-sent' }> {
   let ok = false;
   let protocol: string | undefined;
@@ -272,9 +321,11 @@ async function connectionFor(
         protocol = info.protocol;
         resumed = info.resumed;
         if (o.earlyData) earlyData = c.session.earlyDataStatus();
-        if (!waitTicket || tickets > 0) return c.close('notify');
-        // A TLS 1.3 server sends its tickets after the handshake: wait for one, a while.
-        const until = performance.now() + Math.min(env.timeoutMs, 1000);
+        if (!waitTicketMs || tickets > 0) return c.close('notify');
+        // A TLS 1.3 server sends its tickets once it has our Finished: about one round trip after
+        // our handshake completed. Wait three TCP connect times (one RTT each), within the cap.
+        const rtt = c.tConnected - c.tStart;
+        const until = performance.now() + Math.min(waitTicketMs, Math.max(150, 3 * rtt));
         const poll = () => {
           if (!c.open) return env.pollers.delete(poll);
           if (tickets > 0 || performance.now() >= until) {

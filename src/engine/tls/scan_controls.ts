@@ -6,6 +6,7 @@ import { nativeMemory } from '../../../native/memory';
 import * as o from '../../../native/openssl';
 import { drainErrorQueue } from './openssl_errors';
 import type { SavedSession } from './saved_session';
+import type { TlsContext } from './context';
 import type { TlsSession } from './session';
 
 /** Client: offer only these signature algorithms (OpenSSL's names, colon-separated). False if this OpenSSL knows none of them. */
@@ -14,6 +15,22 @@ export function setClientSigalgs(t: TlsSession, list: string): boolean {
   if (Number(s.SSL_ctrl_str(t.ssl, o.SSL_CTRL_SET_SIGALGS_LIST, 0, list)) === 1) return true;
   drainErrorQueue(s);
   return false;
+}
+
+const known = new Map<string, boolean>();
+
+/** Whether this OpenSSL knows one of these signature algorithms at all (asked once per list, on a throwaway SSL: no connection). */
+export function knowsSigalgs(ctx: TlsContext, list: string): boolean {
+  let k = known.get(list);
+  if (k === undefined) {
+    const s = o.openssl();
+    const ssl = s.SSL_new(ctx.ctx);
+    k = !!ssl && Number(s.SSL_ctrl_str(ssl, o.SSL_CTRL_SET_SIGALGS_LIST, 0, list)) === 1;
+    if (ssl) s.SSL_free(ssl);
+    drainErrorQueue(s);
+    known.set(list, k);
+  }
+  return k;
 }
 
 /** Client: ask for an OCSP staple (status_request). */

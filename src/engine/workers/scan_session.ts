@@ -9,7 +9,22 @@ import { loadOpenSSL } from '../../../native/openssl';
 import { Loop } from '../loop';
 import { createPort } from '../port';
 import type { Backend } from '../port/types';
-import { freeContexts, handshakeProbe, HandshakeRequest, HandshakeResult, ProbeEnv, resumptionProbe, ResumptionRequest, ResumptionResult, SessionRequest } from '../scan/session_probes';
+import {
+  forget,
+  ForgetRequest,
+  freeContexts,
+  handshakeProbe,
+  HandshakeRequest,
+  HandshakeResult,
+  ProbeEnv,
+  resumeProbe,
+  ResumeRequest,
+  ResumeResult,
+  resumptionProbe,
+  ResumptionRequest,
+  ResumptionResult,
+  SessionRequest,
+} from '../scan/session_probes';
 
 export interface SessionProberOptions {
   libssl?: string;
@@ -19,7 +34,8 @@ export interface SessionProberOptions {
   timeoutMs: number;
 }
 
-type Reply = { id: number; result?: HandshakeResult | ResumptionResult; error?: string };
+type Result = HandshakeResult | ResumptionResult | ResumeResult | { ok: true };
+type Reply = { id: number; result?: Result; error?: string };
 
 /** Main thread: one worker per host, started on the first request, ended by close(). */
 export class SessionProber {
@@ -55,12 +71,14 @@ export class SessionProber {
 
   request(r: HandshakeRequest): Promise<HandshakeResult>;
   request(r: ResumptionRequest): Promise<ResumptionResult>;
-  request(r: SessionRequest): Promise<HandshakeResult | ResumptionResult> {
+  request(r: ResumeRequest): Promise<ResumeResult>;
+  request(r: ForgetRequest): Promise<{ ok: true }>;
+  request(r: SessionRequest): Promise<Result> {
     if (this.#dead) return Promise.reject(new Error(this.#dead));
     const w = (this.#worker ??= this.#start());
     const id = this.#next++;
-    // A resumption check is several connections one after another (and a ticket wait each).
-    const limit = r.kind === 'resumption' ? (r.attempts + 2) * (this.o.timeoutMs + 1000) + 2000 : 2 * this.o.timeoutMs + 2000;
+    // Connect and handshake, then a ticket or renegotiation wait, each within the timeout.
+    const limit = 2 * this.o.timeoutMs + 2000;
     return new Promise((resolve, reject) => {
       const guard = setTimeout(() => {
         this.#waiting.delete(id);
@@ -75,7 +93,7 @@ export class SessionProber {
       w.postMessage({ id, request: r });
     }).finally(() => {
       if (!this.#waiting.size) this.#worker?.unref();
-    }) as Promise<HandshakeResult | ResumptionResult>;
+    }) as Promise<Result>;
   }
 
   async close(): Promise<void> {
@@ -107,7 +125,9 @@ function serve(o: SessionProberOptions): void {
   };
   port.on('message', (m: { id: number; request: SessionRequest }) => {
     active++;
-    const job = m.request.kind === 'handshake' ? handshakeProbe(env, m.request) : resumptionProbe(env, m.request);
+    const q = m.request;
+    const job: Promise<Result> =
+      q.kind === 'handshake' ? handshakeProbe(env, q) : q.kind === 'resumption' ? resumptionProbe(env, q) : q.kind === 'resume' ? resumeProbe(env, q) : Promise.resolve(forget(q));
     void run();
     job.then(
       (result) => port.postMessage({ id: m.id, result }),
