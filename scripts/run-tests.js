@@ -135,7 +135,7 @@ const SECONDS = {
   serve_clients: 54, bench_rounds: 38, resources: 37, serve_cli: 33, bench_report: 32, compare_groups: 31, compare: 29, k8s_job: 28,
   bench_resume: 26, port_conformance: 21, bench_connections: 20, large_flight: 19, cli_errors: 18, bench_counts: 16, bind: 15,
   groups: 15, bench_openloop: 14, bench_errors: 8, compare_stats: 8, handshake_bytes: 8, loop_timers: 5, io_fallback: 5, report: 4,
-  port_linux: 2, mldsa: 2, html_parts: 1, port_iocp: 1, scan_full: 26, scan_vulns: 7,
+  port_linux: 2, mldsa: 2, html_parts: 1, port_iocp: 1, scan_full: 26, scan_vulns: 8, scan_chains: 8,
 };
 
 const name = (file) => path.basename(file).replace(/\.test\.js$/, '');

@@ -9,10 +9,13 @@ import { defaultBackendChoice, resolveBackend } from '../src/engine/port';
 import { ccsInjectionProbe, ccsRecord } from '../src/engine/scan/ccs_injection';
 import { exchange } from '../src/engine/scan/exchange';
 import { conversation } from '../src/engine/scan/past_hello';
+import { robotProbe, rsaKeyOf } from '../src/engine/scan/robot';
 import { judgeTicketbleed, ticketExtension, TICKETBLEED_SESSION_ID } from '../src/engine/scan/ticketbleed';
 import { VERSIONS } from '../src/engine/wire/constants';
 import { clientHello } from '../src/engine/wire/hello';
 import { SessionProber } from '../src/engine/workers/scan_session';
+import fs from 'node:fs';
+import { fixture } from './helpers/cli';
 import { startSilentServer } from './helpers/node_tls';
 
 const HOST = '127.0.0.1';
@@ -102,6 +105,45 @@ describe('scan: CCS injection, Ticketbleed and hostile answers past the ServerHe
       assert.equal((await judge(fresh.port)).status, 'unknown', 'not resumed: nothing was echoed');
     } finally {
       await Promise.all([leak.close(), fine.close(), fresh.close()]);
+    }
+  });
+
+  it('ROBOT: a server whose alert tells good PKCS#1 padding from bad is an oracle (vulnerable); one that answers all alike is not', async () => {
+    const certDer = new crypto.X509Certificate(fs.readFileSync(fixture('rsa.pem'))).raw;
+    const priv = crypto.createPrivateKey(fs.readFileSync(fixture('rsa.key')));
+    // ServerHello (TLS_RSA_WITH_AES_128_CBC_SHA), Certificate, ServerHelloDone.
+    const flight = () => {
+      const sh = Buffer.concat([Buffer.from([3, 3]), crypto.randomBytes(32), Buffer.from([0, 0x00, 0x2f, 0, 0, 5, 0xff, 0x01, 0, 1, 0])]);
+      const entry = Buffer.concat([Buffer.from([0, certDer.length >> 8, certDer.length & 0xff]), certDer]);
+      const list = Buffer.concat([Buffer.from([0, entry.length >> 8, entry.length & 0xff]), entry]);
+      return record(22, Buffer.concat([handshake(2, sh), handshake(11, list), handshake(14, Buffer.alloc(0))]));
+    };
+    const server = (oracle: boolean) =>
+      scripted((s) => {
+        s.write(flight());
+        s.once('data', (d) => {
+          // The ClientKeyExchange: record header 5, handshake header 4, length 2, then the ciphertext.
+          const ct = d.subarray(11, 11 + d.readUInt16BE(9));
+          const m = crypto.privateDecrypt({ key: priv, padding: crypto.constants.RSA_NO_PADDING }, ct);
+          const good = m[0] === 0 && m[1] === 2 && m[m.length - 49] === 0 && m[m.length - 48] === 3 && m[m.length - 47] === 3;
+          // Vulnerable: a correct premaster secret fails later (the Finished), a bad one at once with another alert.
+          s.end(record(21, Buffer.from([2, oracle && !good ? 40 : 20])));
+        });
+      });
+    const [vuln, fine] = await Promise.all([server(true), server(false)]);
+    try {
+      const key = rsaKeyOf(certDer)!;
+      const hello = () => clientHello({ clientVersion: VERSIONS['TLSv1.2'], suites: [0x002f], renegotiationInfo: true });
+      const limit = <T>(fn: () => Promise<T>) => fn();
+      const a = await robotProbe({ host: HOST, port: vuln.port, timeoutMs: 2000, version: 'TLSv1.2', hello, key, limit });
+      assert.equal(a.status, 'vulnerable', a.detail);
+      assert.deepEqual(a.cve, ['CVE-2017-13099']);
+      assert.match(a.answers![0], /^alert:bad_record_mac/, 'the correct premaster secret');
+      for (const x of a.answers!.slice(1)) assert.match(x, /^alert:handshake_failure/, 'the four malformed ones');
+      const b = await robotProbe({ host: HOST, port: fine.port, timeoutMs: 2000, version: 'TLSv1.2', hello, key, limit });
+      assert.equal(b.status, 'not-vulnerable', b.detail);
+    } finally {
+      await Promise.all([vuln.close(), fine.close()]);
     }
   });
 

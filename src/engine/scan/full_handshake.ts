@@ -3,13 +3,16 @@
 // serves (default, without SNI, per key type), OCSP staple and SCTs, TLS 1.3 signature
 // algorithms, client-initiated renegotiation (through OpenSSL on the host's session probe
 // thread), CCS injection and Ticketbleed (our wire codec past the ServerHello), and what CBC
-// suites imply for POODLE-TLS and LUCKY13. ROBOT is reported as not tested, with the reason.
+// suites imply for POODLE-TLS and LUCKY13, ROBOT (a Bleichenbacher oracle check, robot.ts).
 // Every probe goes through the host's limiter, so the per-host cap holds for these too.
 import type { SessionProber } from '../workers/scan_session';
 import type { VersionName } from '../wire/constants';
 import type { ClientHelloOptions } from '../wire/hello';
 import type { ServerHello } from '../wire/reader';
 import { ccsInjectionProbe } from './ccs_injection';
+import { robotProbe, rsaKeyOf, ROBOT_CVE } from './robot';
+import { suiteKx, suitesFor } from '../wire/suites';
+import { VERSIONS } from '../wire/constants';
 import { describeChain, ocspStaple } from './chains';
 import { Limiter, ProbeOutcome } from './exchange';
 import { resumptionCheck, ResumptionCheck, ResumptionMode } from './resumption';
@@ -97,6 +100,7 @@ export async function fullHandshakeProbes(h: FullHandshakeHost, ciphersLater: Pr
     ...(h.sni ? ([['no-sni', undefined, undefined]] as [ServedChain['request'], undefined, undefined][]) : []),
     ...(Object.entries(KEY_TYPE_SIGALGS).map(([k, list]) => [k, h.sni, list]) as [ServedChain['request'], string | undefined, string][]),
   ];
+  const robotLater = robotCheck(h, best12);
   const [sid, t12, t13, chains, sig13, reneg, ccs] = await Promise.all([
     has12 ? resumption('session-id') : undefined,
     has12 ? resumption('ticket-tls12') : undefined,
@@ -141,12 +145,12 @@ export async function fullHandshakeProbes(h: FullHandshakeHost, ciphersLater: Pr
       : { clientInitiated: 'not-tested', detail: `no TLS 1.2 handshake: ${reneg.error}` };
   }
 
-  const ticketbleed = await ticketbleedCheck(h, best12, t12);
+  const [ticketbleed, robot] = await Promise.all([ticketbleedCheck(h, best12, t12), robotLater]);
   const ciphers = await ciphersLater;
   out.vulnerabilities = {
     ccsInjection: ccs ? ccs.check : { status: 'not-applicable', method: 'inferred', cve: ['CVE-2014-0224'], detail: 'no TLS 1.0-1.2' },
     ticketbleed,
-    robot: robotCheck(ciphers),
+    robot,
     ...cbcChecks(ciphers),
   };
   return out;
@@ -173,20 +177,24 @@ async function ticketbleedCheck(h: FullHandshakeHost, best12: VersionName | unde
 }
 
 /**
- * ROBOT (CVE-2017-13099 and the vendor CVEs) needs a Bleichenbacher oracle check: several RSA key
- * exchanges with crafted PKCS#1 padding and a comparison of the server's answers. This version
- * does not send them; the document says so instead of staying silent.
+ * ROBOT: asks the server for its first flight with only RSA key exchange suites (no other
+ * suite could be an oracle); refused, it is not applicable; else robot.ts with its RSA key.
  */
-function robotCheck(ciphers: CipherFinding[]): VulnerabilityCheck {
-  const cve = ['CVE-2017-13099'];
-  const rsaKx = ciphers.some((c) => c.version !== 'TLSv1.3' && c.suites.some((s) => /^TLS_RSA_WITH/.test(s.iana)));
-  if (!rsaKx) return { status: 'not-applicable', method: 'inferred', cve, detail: 'no RSA key exchange suites (TLS_RSA_WITH_*) offered: no Bleichenbacher oracle to ask' };
-  return {
-    status: 'not-tested',
-    method: 'inferred',
-    cve,
-    detail: 'RSA key exchange is offered, but the Bleichenbacher oracle check (crafted PKCS#1 ClientKeyExchanges, answers compared) is not implemented yet; testssl.sh --robot does it',
-  };
+async function robotCheck(h: FullHandshakeHost, best12: VersionName | undefined): Promise<VulnerabilityCheck> {
+  const cve = ROBOT_CVE;
+  if (!best12) return { status: 'not-applicable', method: 'inferred', cve, detail: 'no TLS 1.0-1.2' };
+  const rsa = suitesFor(best12).filter((x) => suiteKx(x) === 'rsa' && !x.flags.has('psk') && !x.flags.has('export')).map((x) => x.id);
+  const hello = () => h.hello(best12, { suites: rsa });
+  const first = await h.send('robot: RSA key exchange', hello(), false);
+  const sh = first.events.find((e) => e.type === 'serverHello');
+  const cert = first.events.find((e) => e.type === 'certificate');
+  if (!sh || sh.type !== 'serverHello' || sh.hello.version !== VERSIONS[best12])
+    return { status: 'not-applicable', method: 'probed', cve, detail: `no RSA key exchange suite accepted (${first.kind === 'alert' ? `alert ${first.alert}` : first.kind})` };
+  const key = cert && cert.type === 'certificate' && cert.chain[0] ? rsaKeyOf(cert.chain[0]) : undefined;
+  if (!key) return { status: 'unknown', method: 'probed', cve, detail: 'RSA key exchange accepted, but no RSA certificate came with it' };
+  const r = await robotProbe({ host: h.ip, port: h.port, timeoutMs: h.timeoutMs, version: best12, hello, key, limit: h.limit });
+  delete r.answers;
+  return r;
 }
 
 /** POODLE-TLS and LUCKY13 are flaws of an implementation's CBC padding and MAC checks: inferred from CBC suites, not probed. */
