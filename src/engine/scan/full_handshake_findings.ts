@@ -10,6 +10,7 @@ export function fullHandshakeFindings(h: HostScan): Finding[] {
       if (c.status === 'vulnerable') out.push({ id, severity: 'bad', title: `${name}: VULNERABLE`, cve: c.cve });
       else if (c.status === 'potentially-vulnerable') out.push({ id, severity: 'info', title: `${name}: potentially vulnerable (${c.method})`, cve: c.cve });
       else if (c.status === 'not-tested') out.push({ id, severity: 'info', title: `${name}: not tested`, cve: c.cve });
+      else if (c.status === 'unknown') out.push({ id, severity: 'info', title: `${name}: no verdict (the server's answers fit neither)`, cve: c.cve });
     };
     vuln(v.ccsInjection, 'ccs-injection', 'CCS injection');
     vuln(v.ticketbleed, 'ticketbleed', 'Ticketbleed');
