@@ -39,6 +39,20 @@ export const SSL_CTRL_SET_MIN_PROTO_VERSION = 123; // SSL_CTX_set_min_proto_vers
 export const SSL_CTRL_SET_MAX_PROTO_VERSION = 124; // SSL_CTX_set_max_proto_version
 export const SSL_CTRL_GET_NEGOTIATED_GROUP = 134; // SSL_get_negotiated_group
 export const SSL_CTRL_EXTRA_CHAIN_CERT = 14;
+export const SSL_CTRL_SET_TLSEXT_STATUS_REQ_TYPE = 65; // SSL_set_tlsext_status_type
+export const SSL_CTRL_GET_TLSEXT_STATUS_REQ_OCSP_RESP = 70; // SSL_get_tlsext_status_ocsp_resp
+export const SSL_CTRL_SET_SIGALGS_LIST = 98; // SSL_set1_sigalgs_list
+export const TLSEXT_STATUSTYPE_ocsp = 1;
+/** SSL_enable_ct: ask for SCTs and keep the handshake going whatever their validation says. */
+export const SSL_CT_VALIDATION_PERMISSIVE = 0;
+/** SSL_get_early_data_status results. */
+export const SSL_EARLY_DATA_NOT_SENT = 0;
+export const SSL_EARLY_DATA_REJECTED = 1;
+export const SSL_EARLY_DATA_ACCEPTED = 2;
+/** SCT_get_source results (ct.h): where the SCT came from. */
+export const SCT_SOURCE_TLS_EXTENSION = 1;
+export const SCT_SOURCE_X509V3_EXTENSION = 2;
+export const SCT_SOURCE_OCSP_STAPLED_RESPONSE = 3;
 export const SSL_CTRL_MODE = 33; // SSL_CTX_set_mode
 export const TLSEXT_NAMETYPE_host_name = 0;
 /** Set in SSL_get_negotiated_group's result for a group without a NID; the low 16 bits are its IANA id. */
@@ -263,6 +277,19 @@ const OPTIONAL_SIGNATURES = {
   SSL_group_to_name: 'const char *SSL_group_to_name(void *ssl, int id)',
   /** 3.2+: the TLS name of the group this connection's key exchange used (e.g. 'X25519MLKEM768'). */
   SSL_get0_group_name: 'const char *SSL_get0_group_name(void *ssl)',
+  // The scan's full-handshake probes (src/engine/scan/session_probes.ts); a libssl built without
+  // CT or early data lacks some, and the probe then says so.
+  SSL_renegotiate_pending: 'int SSL_renegotiate_pending(void *ssl)',
+  // written: a BigUint64Array(1) (size_t *).
+  SSL_write_early_data: 'int SSL_write_early_data(void *ssl, const void *buf, size_t num, void *written)',
+  SSL_get_early_data_status: 'int SSL_get_early_data_status(void *ssl)',
+  SSL_SESSION_get_max_early_data: 'uint32_t SSL_SESSION_get_max_early_data(void *sess)',
+  SSL_SESSION_get_ticket_lifetime_hint: 'unsigned long SSL_SESSION_get_ticket_lifetime_hint(void *sess)',
+  // tick: a BigUint64Array(1) for the pointer (into the session), len: a BigUint64Array(1).
+  SSL_SESSION_get0_ticket: 'void SSL_SESSION_get0_ticket(void *sess, void *tick, void *len)',
+  SSL_enable_ct: 'int SSL_enable_ct(void *ssl, int validation_mode)',
+  SSL_get0_peer_scts: 'void *SSL_get0_peer_scts(void *ssl)',
+  SCT_get_source: 'int SCT_get_source(void *sct)',
 } as const;
 
 type Bound = { [K in keyof typeof SIGNATURES]: (...args: any[]) => any };

@@ -142,6 +142,7 @@ const SECONDS = {
   bench_http_nginx: 24, bench_http_peers: 35, bench_http_errors: 32, http_h1_parser: 1,
   // The scan's agreement panel (servers, sslscan and nmap side by side), its CI outputs, its merge logic.
   scan: 50, scan_panel: 35, scan_outputs: 30, scan_eliminate: 1,
+  scan_full: 26, scan_vulns: 8, scan_chains: 8,
 };
 
 const name = (file) => path.basename(file).replace(/\.test\.js$/, '');

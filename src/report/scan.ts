@@ -4,6 +4,7 @@ import type { CertificateChain, Finding, HostScan, SuiteFinding } from '../engin
 import { paint, Paint } from './ansi';
 import { certificateFacts, CertificateFacts } from './connect';
 import type { OpensslInfo, ToolInfo } from './facts';
+import { renderFullHandshake } from './scan_full_handshake';
 
 export type Severity = Finding['severity'];
 
@@ -301,6 +302,7 @@ function renderHost(h: ScanHostDocument, p: Paint, out: string[]): void {
     tol(t.version13InLegacyField, 'legacy_version 0x0304');
     tol(t.futureVersion, 'unknown supported_version');
   }
+  renderFullHandshake(h, p, (s) => mark(p, s), out);
   out.push('');
   out.push(p.bold('Findings'));
   if (!h.findings.length) out.push(p.dim('  none'));

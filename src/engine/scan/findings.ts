@@ -1,5 +1,6 @@
 // Weaknesses and good practice that follow from what the probes saw, with the CVEs they are
 // known by. Only what the probes actually showed: nothing here is inferred from a banner.
+import { fullHandshakeFindings } from './full_handshake_findings';
 import type { Finding, HostScan } from './types';
 
 export function findingsFor(h: HostScan): Finding[] {
@@ -74,5 +75,6 @@ export function findingsFor(h: HostScan): Finding[] {
   const c = h.certificate;
   if (c?.verify && !c.verify.ok) out.push({ id: 'cert-untrusted', severity: 'bad', title: `certificate not verified: ${c.verify.message}` });
   if (c?.verify?.ok) out.push({ id: 'cert-trusted', severity: 'good', title: `certificate verified for ${c.verify.hostname}` });
+  out.push(...fullHandshakeFindings(h));
   return out;
 }

@@ -17,6 +17,8 @@ import { suiteById, suiteKx, suiteName, suitesFor } from '../wire/suites';
 import { Choice, eliminateParallel, Elimination } from './eliminate';
 import { exchange, ExchangeOptions, Limiter, ProbeOutcome } from './exchange';
 import { findingsFor } from './findings';
+import { fullHandshakeProbes } from './full_handshake';
+import { SessionProber } from '../workers/scan_session';
 import type {
   AlpnFinding,
   CertificateChain,
@@ -223,6 +225,9 @@ async function scanHost(t: ScanTarget, o: ScanOptions, shared: Shared): Promise<
   base.target.ip = ip;
   const p = new HostProbe(ip, t.port, servername, o, shared);
 
+  // The full-handshake probes' thread (full_handshake.ts) loads while the version probes run.
+  const prober = new SessionProber({ libssl: opensslInfo().path ?? undefined, backend: o.backend, ip, port: t.port, timeoutMs: o.timeoutMs });
+  prober.warm();
   // 1. One probe per version, all at once; the TLS <= 1.2 ones read up to ServerHelloDone. The
   // certificate handshake and the eliminations for TLS 1.3 and 1.2 (the versions nearly every
   // server has) start at the same moment rather than after the version probes: a scan's time at a
@@ -248,6 +253,7 @@ async function scanHost(t: ScanTarget, o: ScanOptions, shared: Shared): Promise<
   const offered = base.protocols.filter((x) => x.offered).map((x) => x.version);
   if (!offered.length && [...first.values()].every((r) => r.kind === 'refused' || r.kind === 'unreachable' || r.kind === 'timeout')) {
     await Promise.all([certificate.catch(() => undefined), settleEarly()]);
+    await prober.close();
     const r = first.get('TLSv1.2')!;
     return { ...base, ...stats(p), error: `${t.host}:${t.port}: ${describe(r)}`, ms: performance.now() - t0 };
   }
@@ -256,8 +262,28 @@ async function scanHost(t: ScanTarget, o: ScanOptions, shared: Shared): Promise<
   const heartbeatOn = best12 && serverHello(first.get(best12)!.events)?.extensions.has(Ext.Heartbeat);
 
   // 2. Everything else in parallel (the limiter caps what is in flight).
-  const [ciphers, groups13, groups12, alpn, fallback, cert, sigAlgs, variants, tolerance, heartbleed] = await Promise.all([
-    Promise.all(tls.map((v) => (v === 'TLSv1.3' ? early.ciphers13 : v === 'TLSv1.2' ? early.ciphers12 : eliminateSuites(p, v, first.get(v)!)))),
+  const ciphersLater = Promise.all(tls.map((v) => (v === 'TLSv1.3' ? early.ciphers13 : v === 'TLSv1.2' ? early.ciphers12 : eliminateSuites(p, v, first.get(v)!))));
+  // Full handshakes (OpenSSL on the host's own thread, and the wire codec past the ServerHello): full_handshake.ts.
+  // They queue behind the elimination chains (priority 0), the version probes (1) and the rest (2).
+  const full = fullHandshakeProbes(
+    {
+      ip,
+      port: t.port,
+      sni: servername,
+      timeoutMs: o.timeoutMs,
+      ca: o.ca,
+      offered,
+      limit: (fn) => p.limiter.run(fn, 3),
+      concurrency: o.concurrency,
+      send: (name, bytes, stop) => p.send(name, bytes, stop),
+      hello: (v, over) => p.hello(v, over),
+      prober,
+      error: (e) => p.errors.push(e),
+    },
+    ciphersLater
+  ).finally(() => prober.close());
+  const [ciphers, groups13, groups12, alpn, fallback, cert, sigAlgs, variants, tolerance, heartbleed, , fullFindings] = await Promise.all([
+    ciphersLater,
     offered.includes('TLSv1.3') ? early.groups13 : undefined,
     best12 ? (best12 === 'TLSv1.2' ? early.groups12 : eliminateGroups12(p, best12)).then((g) => withLeafCurve(p, best12, g, first.get(best12))) : undefined,
     best12 ? alpnProbe(p, best12) : undefined,
@@ -268,7 +294,9 @@ async function scanHost(t: ScanTarget, o: ScanOptions, shared: Shared): Promise<
     toleranceProbes(p, offered),
     heartbeatOn ? heartbleedProbe(p, best12!) : ('n/a' as Tristate),
     settleEarly(),
+    full,
   ]);
+  Object.assign(base, fullFindings);
   base.tolerance = tolerance;
   base.signatureAlgorithms = sigAlgs;
   base.ciphers = ciphers;

@@ -171,8 +171,125 @@ export interface HostScan {
   features?: FeatureFindings;
   resumption?: ResumptionFinding;
   tolerance?: ToleranceFindings;
+  /** Full handshakes: resumption N of M, every served chain, OCSP, SCTs, TLS 1.3 sigalgs, renegotiation, CCS/Ticketbleed/ROBOT... */
+  resumptionDetail?: ResumptionDetail;
+  chains?: ServedChain[];
+  ocsp?: OcspStaple;
+  scts?: SctFinding;
+  signatureAlgorithms13?: SigAlgs13Finding;
+  renegotiation?: RenegotiationFinding;
+  vulnerabilities?: VulnerabilityFindings;
   findings: Finding[];
   probes: { total: number; attempts: number; byOutcome: Partial<Record<ProbeOutcomeKind, number>> };
   /** Probes that ended in an error (timeout, reset, malformed answer...), not in an answer or a refusal. */
   errors: ProbeError[];
+}
+
+// ---- What the full-handshake probes find (src/engine/scan/full_handshake.ts and the files it
+// calls): real handshakes through OpenSSL, or our wire codec past the ServerHello.
+
+/** N of M resumption attempts, as sslyze prints it, for one way of resuming. */
+export interface ResumptionAttempts {
+  /** The server handed out what this way resumes with (a session ID, a ticket). */
+  issued: boolean;
+  attempts: number;
+  resumed: number;
+  /** Tickets: the lifetime hint the server gave, seconds. */
+  lifetimeHint?: number;
+  /** Why attempts did not resume (distinct reasons). */
+  failures?: string[];
+  /** The first, full handshake failed (then nothing was attempted). */
+  error?: string;
+}
+
+export interface ResumptionDetail {
+  /** TLS 1.2 without the session_ticket extension: resumption by session ID. */
+  sessionId?: ResumptionAttempts;
+  ticketTls12?: ResumptionAttempts;
+  ticketTls13?: ResumptionAttempts;
+  /** TLS 1.3 0-RTT: 'not-offered' when the tickets carry no early_data (max_early_data 0). */
+  earlyData?: { status: 'accepted' | 'rejected' | 'not-offered' | 'not-sent'; maxEarlyData?: number };
+}
+
+export interface ServedCertificate {
+  subject: string;
+  issuer: string;
+  sha256: string;
+  /** As OpenSSL names it ('RSA', 'EC', 'ED25519', 'ML-DSA-65'...). */
+  keyType?: string;
+}
+
+/** One chain as the server served it to one kind of request. */
+export interface ServedChain {
+  /** 'default': SNI (if any) and every signature algorithm; 'no-sni'; or only the signature algorithms of one key type. */
+  request: 'default' | 'no-sni' | 'ecdsa' | 'rsa' | 'eddsa' | 'mldsa';
+  /** The handshake failed (no certificate of that key type...), or this OpenSSL cannot ask (no ML-DSA before 3.5). */
+  error?: string;
+  protocol?: string;
+  /** How the server signed the handshake ('ECDSA+SHA256', 'RSA-PSS+SHA256', 'ML-DSA-65'). */
+  signature?: string;
+  certificates?: ServedCertificate[];
+  /** Each certificate is issued by the next one. */
+  ordered?: boolean;
+  /** The chain reaches a self-signed certificate or one whose issuer is a known root (Node's Mozilla roots, --ca). */
+  complete?: boolean;
+  /** The chain includes its self-signed root (unneeded bytes). */
+  anchorSent?: boolean;
+  /** Same leaf as the default request's. */
+  sameAsDefault?: boolean;
+}
+
+export interface OcspStaple {
+  stapled: boolean;
+  bytes?: number;
+  /** OCSPResponseStatus: 'successful', 'tryLater'... */
+  responseStatus?: string;
+  /** From the protocol the staple came with (TLS 1.3 carries it in the Certificate message). */
+  protocol?: string;
+}
+
+export interface SctFinding {
+  count: number;
+  /** Where they came from: embedded in the certificate, the TLS extension, the OCSP staple. */
+  sources: ('certificate' | 'tls-extension' | 'ocsp' | 'unknown')[];
+}
+
+export interface SigAlgs13Finding {
+  version: 'TLSv1.3';
+  /** Schemes the server completed a handshake with when offered alone (one probe each, concurrently). */
+  algorithms: string[];
+  /** Schemes this OpenSSL cannot offer (so not tested). */
+  untested?: string[];
+}
+
+export interface RenegotiationFinding {
+  /** CVE-2011-1473: 'accepted' means a client can make the server do full handshakes on one connection at will. */
+  clientInitiated: 'accepted' | 'refused' | 'not-tested';
+  detail?: string;
+}
+
+export interface VulnerabilityCheck {
+  status: 'vulnerable' | 'not-vulnerable' | 'potentially-vulnerable' | 'not-applicable' | 'not-tested' | 'unknown';
+  /** 'probed': sent and observed; 'inferred': follows from other findings (what and why in detail). */
+  method: 'probed' | 'inferred';
+  cve: string[];
+  detail?: string;
+}
+
+export interface VulnerabilityFindings {
+  ccsInjection: VulnerabilityCheck;
+  ticketbleed: VulnerabilityCheck;
+  robot: VulnerabilityCheck;
+  poodleTls: VulnerabilityCheck;
+  lucky13: VulnerabilityCheck;
+}
+
+export interface FullHandshakeFindings {
+  resumptionDetail?: ResumptionDetail;
+  chains?: ServedChain[];
+  ocsp?: OcspStaple;
+  scts?: SctFinding;
+  signatureAlgorithms13?: SigAlgs13Finding;
+  renegotiation?: RenegotiationFinding;
+  vulnerabilities?: VulnerabilityFindings;
 }

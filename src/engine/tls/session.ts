@@ -462,6 +462,61 @@ export class TlsSession {
   }
 
   /**
+   * Client, before the handshake starts (a connection's onOpen): sends `data` as TLS 1.3 early
+   * data (0-RTT) with the ClientHello of a resumed session; the handshake then goes on as usual
+   * and earlyDataStatus() says whether the server took it. False when OpenSSL refused (no
+   * session to resume, a ticket without max_early_data, a libssl without early data).
+   */
+  writeEarlyData(data: Uint8Array): boolean {
+    const s = this.#o;
+    if (this.#error || this.#handshakeDone || !s.SSL_write_early_data) return false;
+    this.#pair();
+    this.#outKnown = false;
+    const written = new BigUint64Array(1);
+    if (s.SSL_write_early_data(this.ssl, data, data.length, written) === 1) return true;
+    drainErrorQueue(s);
+    return false;
+  }
+
+  /** After the handshake: 'accepted', 'rejected' or 'not-sent' (SSL_get_early_data_status). */
+  earlyDataStatus(): 'accepted' | 'rejected' | 'not-sent' {
+    const r = this.#o.SSL_get_early_data_status?.(this.ssl);
+    return r === o.SSL_EARLY_DATA_ACCEPTED ? 'accepted' : r === o.SSL_EARLY_DATA_REJECTED ? 'rejected' : 'not-sent';
+  }
+
+  /**
+   * TLS 1.2 client: starts a client-initiated renegotiation (the scan's CVE-2011-1473 check); its
+   * ClientHello is then pending, and read() carries the new handshake on as records arrive.
+   * False when OpenSSL will not start one (TLS 1.3, a server without RFC 5746).
+   */
+  renegotiate(): boolean {
+    const s = this.#o;
+    if (this.#error || !this.#handshakeDone || this.context.role !== 'client') return false;
+    this.#pair();
+    // The context turns renegotiation off for everything else (see context.ts).
+    s.SSL_clear_options(this.ssl, o.SSL_OP_NO_RENEGOTIATION);
+    this.#outKnown = false;
+    if (s.SSL_renegotiate(this.ssl) !== 1) {
+      drainErrorQueue(s);
+      return false;
+    }
+    const r = s.SSL_do_handshake(this.ssl);
+    if (r === 1) return true;
+    const err = s.SSL_get_error(this.ssl, r);
+    if (err === o.SSL_ERROR_WANT_READ || err === o.SSL_ERROR_WANT_WRITE) {
+      this.#inDrained = false;
+      return true;
+    }
+    throw this.#fail(err, 'renegotiate');
+  }
+
+  /** A renegotiation we started has not finished yet. */
+  get renegotiating(): boolean {
+    const s = this.#o;
+    return (s.SSL_renegotiate_pending?.(this.ssl) ?? 0) === 1 || s.SSL_in_init(this.ssl) === 1;
+  }
+
+  /**
    * TLS 1.3: sends a KeyUpdate (new traffic keys for what we send); with `requestPeer` the peer
    * must answer with its own. Returns false on TLS 1.2 (which has none) or after an error.
    */

@@ -1,0 +1,145 @@
+// The thread that runs a host's full-handshake scan probes (src/engine/scan/session_probes.ts):
+// one completion loop and port, OpenSSL loaded once, requests by message, each answered when its
+// connection has closed. The main thread's SessionProber sends the requests (through the host's
+// probe limiter) and guards each with a timeout of its own, so a thread that stops answering
+// costs a probe error, never a hung scan.
+import path from 'node:path';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { loadOpenSSL } from '../../../native/openssl';
+import { Loop } from '../loop';
+import { createPort } from '../port';
+import type { Backend } from '../port/types';
+import {
+  forget,
+  ForgetRequest,
+  freeContexts,
+  handshakeProbe,
+  HandshakeRequest,
+  HandshakeResult,
+  ProbeEnv,
+  resumeProbe,
+  ResumeRequest,
+  ResumeResult,
+  resumptionProbe,
+  ResumptionRequest,
+  ResumptionResult,
+  SessionRequest,
+} from '../scan/session_probes';
+
+export interface SessionProberOptions {
+  libssl?: string;
+  backend: Backend;
+  ip: string;
+  port: number;
+  timeoutMs: number;
+}
+
+type Result = HandshakeResult | ResumptionResult | ResumeResult | { ok: true };
+type Reply = { id: number; result?: Result; error?: string };
+
+/** Main thread: one worker per host, started on the first request, ended by close(). */
+export class SessionProber {
+  #worker: Worker | undefined;
+  #next = 1;
+  #waiting = new Map<number, (r: Reply) => void>();
+  #dead: string | undefined;
+  constructor(readonly o: SessionProberOptions) {}
+
+  #start(): Worker {
+    const w = new Worker(path.join(__dirname, 'scan_session.js'), { workerData: { scanSession: this.o } });
+    w.on('message', (m: Reply) => {
+      const f = this.#waiting.get(m.id);
+      this.#waiting.delete(m.id);
+      f?.(m);
+    });
+    const fail = (why: string) => {
+      this.#dead ??= why;
+      for (const [id, f] of this.#waiting) f({ id, error: why });
+      this.#waiting.clear();
+    };
+    w.on('error', (e) => fail(`session probe thread failed: ${e.message}`));
+    w.on('exit', () => fail('session probe thread exited'));
+    // Requests in flight keep the process alive; an idle prober does not.
+    w.unref();
+    return w;
+  }
+
+  /** Starts the thread now (it takes a few hundred ms to load OpenSSL's bindings), so it is ready when the first request comes. */
+  warm(): void {
+    if (!this.#dead) this.#worker ??= this.#start();
+  }
+
+  request(r: HandshakeRequest): Promise<HandshakeResult>;
+  request(r: ResumptionRequest): Promise<ResumptionResult>;
+  request(r: ResumeRequest): Promise<ResumeResult>;
+  request(r: ForgetRequest): Promise<{ ok: true }>;
+  request(r: SessionRequest): Promise<Result> {
+    if (this.#dead) return Promise.reject(new Error(this.#dead));
+    const w = (this.#worker ??= this.#start());
+    const id = this.#next++;
+    // Connect and handshake, then a ticket or renegotiation wait, each within the timeout.
+    const limit = 2 * this.o.timeoutMs + 2000;
+    return new Promise((resolve, reject) => {
+      const guard = setTimeout(() => {
+        this.#waiting.delete(id);
+        reject(new Error(`no answer from the session probe thread in ${limit} ms`));
+      }, limit);
+      this.#waiting.set(id, (m) => {
+        clearTimeout(guard);
+        if (m.result) resolve(m.result);
+        else reject(new Error(m.error ?? 'session probe failed'));
+      });
+      w.ref();
+      w.postMessage({ id, request: r });
+    }).finally(() => {
+      if (!this.#waiting.size) this.#worker?.unref();
+    }) as Promise<Result>;
+  }
+
+  async close(): Promise<void> {
+    const w = this.#worker;
+    this.#worker = undefined;
+    this.#dead ??= 'closed';
+    if (w) await w.terminate();
+  }
+}
+
+function serve(o: SessionProberOptions): void {
+  loadOpenSSL(o.libssl);
+  const loop = new Loop(createPort(o.backend));
+  const env: ProbeEnv = { loop, addr: loop.port.sockaddr(o.ip, o.port), timeoutMs: o.timeoutMs, pollers: new Set() };
+  let active = 0;
+  let running = false;
+  const port = parentPort!;
+  const run = async () => {
+    if (running) return;
+    running = true;
+    try {
+      await loop.runAsync(() => {
+        for (const p of env.pollers) p();
+        return active === 0;
+      });
+    } finally {
+      running = false;
+    }
+  };
+  port.on('message', (m: { id: number; request: SessionRequest }) => {
+    active++;
+    const q = m.request;
+    const job: Promise<Result> =
+      q.kind === 'handshake' ? handshakeProbe(env, q) : q.kind === 'resumption' ? resumptionProbe(env, q) : q.kind === 'resume' ? resumeProbe(env, q) : Promise.resolve(forget(q));
+    void run();
+    job.then(
+      (result) => port.postMessage({ id: m.id, result }),
+      (e) => port.postMessage({ id: m.id, error: String((e as Error)?.message ?? e) })
+    ).finally(() => {
+      active--;
+    });
+  });
+  process.on('exit', () => {
+    freeContexts();
+    loop.destroy();
+  });
+}
+
+if (!isMainThread && parentPort && workerData?.scanSession) serve(workerData.scanSession as SessionProberOptions);
