@@ -18,7 +18,11 @@
 //   --full            the epoll pass runs the whole suite too (the full double pass in one go)
 //   --epoll-subset    the epoll pass runs the backend files only (the default; kept for callers)
 //   --epoll-rest      only the epoll pass over the files the default leaves out: after `npm test`,
-//                     it completes the full double pass without repeating anything (.ci/run)
+//                     it completes the full double pass without repeating anything
+//   --backend epoll   swap the passes: the whole suite with IOCPTLS_IO=epoll, then the backend
+//                     files on the default (auto: io_uring where the kernel has it). .ci/run runs
+//                     one Node.js line so, which gives every file an epoll run in CI without a
+//                     third suite (--backend io_uring / auto: the main pass on that choice)
 //   --default-only    only the default backend (no epoll pass)
 //   --jobs N          parallel workers for the untimed files (default: IOCPTLS_TEST_JOBS, else
 //                     CPUs + 1, at least 2 and at most 4); --jobs 1 runs everything in order
@@ -54,6 +58,12 @@ const noBuild = flag('--no-build');
 const defaultOnly = flag('--default-only');
 const full = flag('--full');
 const epollRest = flag('--epoll-rest');
+const backend = option('--backend') ?? 'auto';
+if (!['auto', 'io_uring', 'epoll'].includes(backend) || (backend === 'epoll' && epollRest)) {
+  console.error(`run-tests: --backend ${backend}: expected auto, io_uring or epoll (and not epoll with --epoll-rest)`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
 flag('--epoll-subset'); // the default now
 const serialOnly = flag('--serial');
 const dryRun = flag('--dry-run');
@@ -158,12 +168,16 @@ const mochaOpts = argv.filter((a) => !isSpec(a));
 const named = argv.some(isSpec);
 const files = specFiles(argv.filter(isSpec));
 const where = `Node.js ${process.version}, OpenSSL ${process.versions.openssl}`;
-const passes = epollRest ? [] : [{ label: '', env: {}, files }];
+// The main pass runs every file on --backend (default auto); the second pass runs the files the
+// backend can change on the other one: epoll, or with --backend epoll the default (auto).
+const mainEnv = backend === 'auto' ? {} : { IOCPTLS_IO: backend };
+const second = backend === 'epoll' ? { label: 'auto', env: {} } : { label: 'epoll', env: { IOCPTLS_IO: 'epoll' } };
+const passes = epollRest ? [] : [{ label: '', title: backend === 'auto' ? 'the default backend' : backend, env: mainEnv, files }];
 if (process.platform === 'linux' && (epollRest || !defaultOnly)) {
-  const epollFiles = (epollRest ? files.filter((f) => !BACKEND.has(name(f))) : full || named ? files : files.filter((f) => BACKEND.has(name(f)))).filter(
+  const secondFiles = (epollRest ? files.filter((f) => !BACKEND.has(name(f))) : full || named ? files : files.filter((f) => BACKEND.has(name(f)))).filter(
     (f) => !OWN_BACKENDS.has(name(f)) && !NO_ENGINE.has(name(f))
   );
-  passes.push({ label: 'epoll', env: { IOCPTLS_IO: 'epoll' }, files: epollFiles });
+  passes.push({ ...second, title: second.label, files: secondFiles });
 }
 
 const all = passes.flatMap((p) =>
@@ -184,7 +198,7 @@ const serialQueue = all.filter((j) => j.timed || jobs === 1).sort((a, b) => weig
 const parallelQueue = all.filter((j) => !j.timed && jobs > 1).sort((a, b) => weight(b) - weight(a));
 
 console.log(
-  `=== mocha: ${passes.map((p) => `${p.files.length} files on ${p.label || 'the default backend'}`).join(', ')} in ${all.length} runs (${where})\n` +
+  `=== mocha: ${passes.map((p) => `${p.files.length} files on ${p.title}`).join(', ')} in ${all.length} runs (${where})\n` +
     `    ${parallelQueue.length} in ${jobs} workers, then ${serialQueue.length} in the timed lane (one at a time${timedBeside ? `, beside up to ${timedBeside} others` : ', alone'})`
 );
 
