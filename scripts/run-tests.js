@@ -109,7 +109,8 @@ const NO_ENGINE = new Set(['compare', 'compare_stats', 'compare_verdicts', 'resu
 // CLI start); a stop under load within 3 s, and good clients' handshakes within serve's
 // --handshake-timeout 500 (serve_load). RSS growth judged batch by batch, which
 // a loaded machine blurs through GC timing (pki's leak check). A/B verdicts from rounds taken one
-// after another (bench ab on real runs), where a neighbour's burst would fall on one side, and
+// after another (bench ab on real runs, but for its 2-round case: fewer than 6 samples are
+// inconclusive whatever the load), where a neighbour's burst would fall on one side, and
 // from runs side by side (compare_runs: beside two other files at load 19 its latency rows no
 // longer gated). Enough handshakes in a 2 s run for a p99.9 mark on the HTML spectrum (at load
 // 19 beside two others there were fewer than 1,000), and enough in 2 s under ulimit -n 120 that
@@ -130,7 +131,7 @@ const TIMED = {
   shards: 'two shards against nginx|bad --shard / --start-at',
   serve_load: 'during load: totals printed|bad clients among good ones',
   pki: 'native memory',
-  bench_ab: 'bench ab on real runs',
+  bench_ab: 'bench ab on real runs (two targets|A against itself|no target|SIGINT)',
   compare_runs: true,
   html_report: 'a handshake run as a page whose charts drew',
   resources: 'bench under ulimit -n 120',
