@@ -107,8 +107,7 @@ const NO_ENGINE = new Set(['compare', 'compare_stats', 'compare_verdicts', 'resu
 // (the default bench "in about 10 s", connect's and serve's start next to a bare node's, two
 // --start-at shards within 250 ms of each other, a past --start-at named to the second after a
 // CLI start); a stop under load within 3 s, and good clients' handshakes within serve's
-// --handshake-timeout 500 (serve_load). RSS growth judged batch by batch, which
-// a loaded machine blurs through GC timing (pki's leak check). A/B verdicts from rounds taken one
+// --handshake-timeout 500 (serve_load). A/B verdicts from rounds taken one
 // after another (bench ab on real runs, but for its 2-round case: fewer than 6 samples are
 // inconclusive whatever the load), where a neighbour's burst would fall on one side, and
 // from runs side by side (compare_runs: beside two other files at load 19 its latency rows no
@@ -118,7 +117,9 @@ const NO_ENGINE = new Set(['compare', 'compare_stats', 'compare_verdicts', 'resu
 // message per --interval in a 3 s window (bench_connections: 1,776 for 1,700 at load 19).
 // Not here, although they measure: memory_wave and serve_memory (the loop's own accounting of
 // native memory, exact whatever the load; serve_memory polls RSS until it is back), resources'
-// serve test (CPU seconds of the server itself, not wall time).
+// serve test (CPU seconds of the server itself, not wall time), pki's leak check (RSS growth
+// after an explicit gc() per batch of 800 leaves, the smallest of five batches: what one process
+// allocates, not how fast; alone in the lane its 4,500 leaves kept the second core idle).
 const TIMED = {
   loop_timers: true,
   port_conformance: 'completes a timeout with -ETIME|submitAndWait blocks|a signal every 20 ms|backs off when out of descriptors',
@@ -130,7 +131,6 @@ const TIMED = {
   serve_cli: 'starts quickly',
   shards: 'two shards against nginx|bad --shard / --start-at',
   serve_load: 'during load: totals printed|bad clients among good ones',
-  pki: 'native memory',
   bench_ab: 'bench ab on real runs (two targets|A against itself|no target|SIGINT)',
   compare_runs: true,
   html_report: 'a handshake run as a page whose charts drew',
