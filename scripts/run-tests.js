@@ -140,15 +140,20 @@ const TIMED = {
   result_validation: 'checked in well under a second',
 };
 
-// Seconds each file took alone (one mocha per file, default backend, on the shared 2-core machine
-// at load 11-16), for longest-first scheduling; a file not listed counts as 10 s. Refresh from the
-// "slowest files" list a run prints.
+// Seconds each file took (its parts added up), for longest-first scheduling: a file not listed
+// counts as 10 s and starts among the last, so list new files. Measured in one `npm test` on the
+// shared 2-core machine at load 17-20 (each file 2-9 times its time at load 11-16, near enough in proportion
+// for the order); result_validation, compare_verdicts and user_errors were missing and,
+// counted as 10 s, ran last for up to 250 s. Refresh from the per-file `---` lines a run prints.
 const SECONDS = {
-  serve_memory: 129, connect_errors: 142, compare_runs: 138, html_report: 117, bench_ab: 111, memory_wave: 86, connect: 82, pki: 73, bench_truth: 62,
-  serve_clients: 54, bench_rounds: 38, resources: 37, serve_cli: 33, bench_report: 32, compare_groups: 31, compare: 29, k8s_job: 28,
-  bench_resume: 26, port_conformance: 21, bench_connections: 20, large_flight: 19, cli_errors: 18, bench_counts: 16, bind: 15,
-  groups: 15, bench_openloop: 14, bench_errors: 8, compare_stats: 8, handshake_bytes: 8, loop_timers: 5, io_fallback: 5, report: 4,
-  port_linux: 2, mldsa: 2, html_parts: 1, port_iocp: 1,
+  memory_wave: 380, bench_ab: 362, html_report: 350, pki: 333, connect_errors: 304, connect: 270, result_validation: 256,
+  serve_memory: 248, compare: 199, compare_verdicts: 173, bench_resume: 169, cli_errors: 161, serve_clients: 139,
+  compare_groups: 136, bench_rounds: 124, bench_truth: 122, user_errors: 118, bench_counts: 103, k8s_job: 90, serve_http: 88,
+  bench_report: 86, compare_runs: 79, serve_hardening: 78, resources: 76, bench_connections: 75, scan: 75, port_conformance: 73,
+  serve_cli: 73, shards: 68, groups: 67, bind: 60, help_text: 56, large_flight: 50, serve_load: 36, merge: 32, bench_errors: 28,
+  handshake_bytes: 20, serve_resume: 14, bench_openloop: 11, session: 11, io_fallback: 10, scan_wire: 9, layers: 7, stats: 7,
+  serve_parts: 6, report: 5, mldsa: 4, session_resume: 4, compare_stats: 2, docs_links: 2, html_parts: 2, loop_timers: 2,
+  port_iocp: 1, port_linux: 1,
 };
 
 const name = (file) => path.basename(file).replace(/\.test\.js$/, '');
