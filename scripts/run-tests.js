@@ -142,9 +142,9 @@ const TIMED = {
 
 // Seconds each file took (its parts added up), for longest-first scheduling: a file not listed
 // counts as 10 s and starts among the last, so list new files. Measured in one `npm test` on the
-// shared 2-core machine at load 17-20 (each file 2-9 times its time at load 11-16, near enough in proportion
-// for the order); result_validation, compare_verdicts and user_errors were missing and,
-// counted as 10 s, ran last for up to 250 s. Refresh from the per-file `---` lines a run prints.
+// shared 2-core machine at load 17-20 (each file 2-9 times its time at load 11-16, near enough
+// in proportion for the order); result_validation, compare_verdicts and user_errors were missing
+// and, counted as 10 s, ran last for up to 250 s. Refresh from the `---` lines a run prints.
 const SECONDS = {
   memory_wave: 380, bench_ab: 362, html_report: 350, pki: 333, connect_errors: 304, connect: 270, result_validation: 256,
   serve_memory: 248, compare: 199, compare_verdicts: 173, bench_resume: 169, cli_errors: 161, serve_clients: 139,
