@@ -1,5 +1,9 @@
 #!/usr/bin/env node
 // oclif entry point. Commands are compiled to dist/ by `npm install` (the prepare script).
+// @oclif/core's index checks that Node.js satisfies @oclif/core's own `engines` (Node >= 18) by
+// loading the whole of semver on every start, ~10% of a CLI start; package.json's engines and
+// the Node lines CI tests say more than that warning would.
+process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1';
 const oclif = require('@oclif/core');
 
 oclif.execute({ dir: __dirname }).catch(oclif.Errors.handle);

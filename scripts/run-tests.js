@@ -18,7 +18,11 @@
 //   --full            the epoll pass runs the whole suite too (the full double pass in one go)
 //   --epoll-subset    the epoll pass runs the backend files only (the default; kept for callers)
 //   --epoll-rest      only the epoll pass over the files the default leaves out: after `npm test`,
-//                     it completes the full double pass without repeating anything (.ci/run)
+//                     it completes the full double pass without repeating anything
+//   --backend epoll   swap the passes: the whole suite with IOCPTLS_IO=epoll, then the backend
+//                     files on the default (auto: io_uring where the kernel has it). .ci/run runs
+//                     one Node.js line so, which gives every file an epoll run in CI without a
+//                     third suite (--backend io_uring / auto: the main pass on that choice)
 //   --default-only    only the default backend (no epoll pass)
 //   --jobs N          parallel workers for the untimed files (default: IOCPTLS_TEST_JOBS, else
 //                     CPUs + 1, at least 2 and at most 4); --jobs 1 runs everything in order
@@ -54,6 +58,12 @@ const noBuild = flag('--no-build');
 const defaultOnly = flag('--default-only');
 const full = flag('--full');
 const epollRest = flag('--epoll-rest');
+const backend = option('--backend') ?? 'auto';
+if (!['auto', 'io_uring', 'epoll'].includes(backend) || (backend === 'epoll' && epollRest)) {
+  console.error(`run-tests: --backend ${backend}: expected auto, io_uring or epoll (and not epoll with --epoll-rest)`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
 flag('--epoll-subset'); // the default now
 const serialOnly = flag('--serial');
 const dryRun = flag('--dry-run');
@@ -98,18 +108,21 @@ const NO_ENGINE = new Set(['compare', 'compare_stats', 'compare_verdicts', 'resu
 // (the default bench "in about 10 s", connect's and serve's start next to a bare node's, two
 // --start-at shards within 250 ms of each other, a past --start-at named to the second after a
 // CLI start); a stop under load within 3 s, and good clients' handshakes within serve's
-// --handshake-timeout 500 (serve_load). RSS growth judged batch by batch, which
-// a loaded machine blurs through GC timing (pki's leak check). A/B verdicts from rounds taken one
-// after another (bench ab on real runs), where a neighbour's burst would fall on one side, and
+// --handshake-timeout 500 (serve_load). A/B verdicts from rounds taken one
+// after another (bench ab on real runs, but for its 2-round case: fewer than 6 samples are
+// inconclusive whatever the load), where a neighbour's burst would fall on one side, and
 // from runs side by side (compare_runs: beside two other files at load 19 its latency rows no
 // longer gated). Enough handshakes in a 2 s run for a p99.9 mark on the HTML spectrum (at load
 // 19 beside two others there were fewer than 1,000), and enough in 2 s under ulimit -n 120 that
 // its few EMFILE failures stay under the 1% error budget (resources' bench test). At most one
-// message per --interval in a 3 s window (bench_connections: 1,776 for 1,700 at load 19). Three
-// --rendezvous shard processes starting within 100 ms of the instant shard 0 announced (rendezvous).
+// message per --interval in a 3 s window (bench_connections: 1,776 for 1,700 at load 19). Hundreds
+// of worst-case histograms validated within 1 s (result_validation: ~0.55 s alone, over 1 s at load 18).
+// Three --rendezvous shard processes starting within 100 ms of the instant shard 0 announced (rendezvous).
 // Not here, although they measure: memory_wave and serve_memory (the loop's own accounting of
 // native memory, exact whatever the load; serve_memory polls RSS until it is back), resources'
-// serve test (CPU seconds of the server itself, not wall time).
+// serve test (CPU seconds of the server itself, not wall time), pki's leak check (RSS growth
+// after an explicit gc() per batch of 800 leaves, the smallest of five batches: what one process
+// allocates, not how fast; alone in the lane its 4,500 leaves kept the second core idle).
 const TIMED = {
   loop_timers: true,
   port_conformance: 'completes a timeout with -ETIME|submitAndWait blocks|a signal every 20 ms|backs off when out of descriptors',
@@ -121,28 +134,34 @@ const TIMED = {
   serve_cli: 'starts quickly',
   shards: 'two shards against nginx|bad --shard / --start-at',
   serve_load: 'during load: totals printed|bad clients among good ones',
-  pki: 'native memory',
-  bench_ab: 'bench ab on real runs',
+  bench_ab: 'bench ab on real runs (two targets|A against itself|no target|SIGINT)',
   compare_runs: true,
   html_report: 'a handshake run as a page whose charts drew',
   resources: 'bench under ulimit -n 120',
   bench_connections: 'with --message-size',
   rendezvous: 'start within 100 ms',
+  result_validation: 'checked in well under a second',
 };
 
-// Seconds each file took alone (one mocha per file, default backend, on the shared 2-core machine
-// at load 11-16), for longest-first scheduling; a file not listed counts as 10 s. Refresh from the
-// "slowest files" list a run prints.
+// Seconds each file took (its parts added up), for longest-first scheduling: a file not listed
+// counts as 10 s and starts among the last, so list new files. Measured in one `npm test` on the
+// shared 2-core machine at load 17-20 (each file 2-9 times its time at load 11-16, near enough
+// in proportion for the order); result_validation, compare_verdicts and user_errors were missing
+// and, counted as 10 s, ran last for up to 250 s. Refresh from the `---` lines a run prints.
 const SECONDS = {
-  serve_memory: 129, connect_errors: 142, compare_runs: 138, html_report: 117, bench_ab: 111, memory_wave: 86, connect: 82, pki: 73, bench_truth: 62,
-  serve_clients: 54, bench_rounds: 38, resources: 37, serve_cli: 33, bench_report: 32, compare_groups: 31, compare: 29, k8s_job: 45,
-  bench_resume: 26, port_conformance: 21, bench_connections: 20, large_flight: 19, cli_errors: 18, bench_counts: 16, bind: 15,
-  groups: 15, bench_openloop: 14, bench_errors: 8, compare_stats: 8, handshake_bytes: 8, loop_timers: 5, io_fallback: 5, report: 4,
-  port_linux: 2, mldsa: 2, html_parts: 1, port_iocp: 1, rendezvous: 38, rendezvous_protocol: 6, http2_codec: 15, serve_http2: 25,
-  bench_http_nginx: 24, bench_http_peers: 35, bench_http_errors: 32, http_h1_parser: 1,
-  // The scan's agreement panel (servers, sslscan and nmap side by side), its CI outputs, its merge logic.
-  scan: 50, scan_panel: 35, scan_outputs: 30, scan_eliminate: 1,
-  scan_full: 26, scan_vulns: 8, scan_chains: 8,
+  memory_wave: 380, bench_ab: 362, html_report: 350, pki: 333, connect_errors: 304, connect: 270, result_validation: 256,
+  serve_memory: 248, compare: 199, compare_verdicts: 173, bench_resume: 169, cli_errors: 161, serve_clients: 139,
+  compare_groups: 136, bench_rounds: 124, bench_truth: 122, user_errors: 118, bench_counts: 103, k8s_job: 120, serve_http: 88,
+  bench_report: 86, compare_runs: 79, serve_hardening: 78, resources: 76, bench_connections: 75, scan: 100, port_conformance: 73,
+  serve_cli: 73, shards: 68, groups: 67, bind: 60, help_text: 56, large_flight: 50, serve_load: 36, merge: 32, bench_errors: 28,
+  handshake_bytes: 20, serve_resume: 14, bench_openloop: 11, session: 11, io_fallback: 10, scan_wire: 9, layers: 7, stats: 7,
+  serve_parts: 6, report: 5, mldsa: 4, session_resume: 4, compare_stats: 2, docs_links: 2, html_parts: 2, loop_timers: 2,
+  port_iocp: 1, port_linux: 1,
+  // Files added after that run, their time alone at load 3-15 times three: the rendezvous shards, the HTTP/2
+  // codec and bench http, the scan's agreement panel, outputs and full-handshake findings.
+  rendezvous: 100, rendezvous_protocol: 15, http2_codec: 40, serve_http2: 70, bench_http_nginx: 70, bench_http_peers: 100,
+  bench_http_errors: 90, http_h1_parser: 3, scan_panel: 100, scan_outputs: 80, scan_eliminate: 1, scan_full: 80, scan_vulns: 25,
+  scan_chains: 20, image: 1,
 };
 
 const name = (file) => path.basename(file).replace(/\.test\.js$/, '');
@@ -165,12 +184,16 @@ const mochaOpts = argv.filter((a) => !isSpec(a));
 const named = argv.some(isSpec);
 const files = specFiles(argv.filter(isSpec));
 const where = `Node.js ${process.version}, OpenSSL ${process.versions.openssl}`;
-const passes = epollRest ? [] : [{ label: '', env: {}, files }];
+// The main pass runs every file on --backend (default auto); the second pass runs the files the
+// backend can change on the other one: epoll, or with --backend epoll the default (auto).
+const mainEnv = backend === 'auto' ? {} : { IOCPTLS_IO: backend };
+const second = backend === 'epoll' ? { label: 'auto', env: {} } : { label: 'epoll', env: { IOCPTLS_IO: 'epoll' } };
+const passes = epollRest ? [] : [{ label: '', title: backend === 'auto' ? 'the default backend' : backend, env: mainEnv, files }];
 if (process.platform === 'linux' && (epollRest || !defaultOnly)) {
-  const epollFiles = (epollRest ? files.filter((f) => !BACKEND.has(name(f))) : full || named ? files : files.filter((f) => BACKEND.has(name(f)))).filter(
+  const secondFiles = (epollRest ? files.filter((f) => !BACKEND.has(name(f))) : full || named ? files : files.filter((f) => BACKEND.has(name(f)))).filter(
     (f) => !OWN_BACKENDS.has(name(f)) && !NO_ENGINE.has(name(f))
   );
-  passes.push({ label: 'epoll', env: { IOCPTLS_IO: 'epoll' }, files: epollFiles });
+  passes.push({ ...second, title: second.label, files: secondFiles });
 }
 
 const all = passes.flatMap((p) =>
@@ -191,7 +214,7 @@ const serialQueue = all.filter((j) => j.timed || jobs === 1).sort((a, b) => weig
 const parallelQueue = all.filter((j) => !j.timed && jobs > 1).sort((a, b) => weight(b) - weight(a));
 
 console.log(
-  `=== mocha: ${passes.map((p) => `${p.files.length} files on ${p.label || 'the default backend'}`).join(', ')} in ${all.length} runs (${where})\n` +
+  `=== mocha: ${passes.map((p) => `${p.files.length} files on ${p.title}`).join(', ')} in ${all.length} runs (${where})\n` +
     `    ${parallelQueue.length} in ${jobs} workers, then ${serialQueue.length} in the timed lane (one at a time${timedBeside ? `, beside up to ${timedBeside} others` : ', alone'})`
 );
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CliResult, dump, fixture, runCli } from './helpers/cli';
+import { CliResult, cliQueue, dump, fixture, runCli } from './helpers/cli';
 import { closedPort } from './helpers/free_port';
 import { startNodeTlsServer, startSilentServer } from './helpers/node_tls';
 import { SServer, startSServer, stopAllSServers } from './helpers/s_server';
@@ -48,6 +48,16 @@ describe('connect: errors', function () {
   let silent: Awaited<ReturnType<typeof startSilentServer>>;
   let closed: number;
   const L = (name: string) => ({ cert: fixture(`${name}.pem`), key: fixture(`${name}.key`), args: ['-www'] });
+  // The commands of the case tables are independent of each other: they are queued as soon as the
+  // servers are up, four at a time, and each test awaits and checks its own (one after another,
+  // their ~84 CLI starts took ~140 s).
+  const queue = cliQueue(4);
+  const planned: (() => string[])[] = [];
+  const started: Promise<CliResult>[] = [];
+  const plan = (args: () => string[]): (() => Promise<CliResult>) => {
+    const i = planned.push(args) - 1;
+    return () => started[i];
+  };
 
   before(async () => {
     const [tls13, tls12cbc, aes128, expired, selfsigned, wronghost, good] = await Promise.all([
@@ -62,6 +72,7 @@ describe('connect: errors', function () {
     Object.assign(s, { tls13, tls12cbc, aes128, expired, selfsigned, wronghost, good });
     silent = await startSilentServer();
     closed = await closedPort();
+    for (const args of planned) started.push(queue(['connect', ...args()]));
   });
   after(async () => {
     await stopAllSServers();
@@ -177,11 +188,13 @@ describe('connect: errors', function () {
   ]) {
     describe(group.title, () => {
       for (const c of group.cases) {
+        const plain = plan(() => c.args());
+        const json = plan(() => [...c.args(), '--json']);
         it(`${c.name}: exit ${c.exit}, one line`, async () => {
-          assertOneLine(await runCli(['connect', ...c.args()]), c.exit, c.cause);
+          assertOneLine(await plain(), c.exit, c.cause);
         });
         it(`${c.name}: --json gives {error}`, async () => {
-          const doc = assertJsonError(await runCli(['connect', ...c.args(), '--json']), c.exit, c.cause);
+          const doc = assertJsonError(await json(), c.exit, c.cause);
           if (c.reason) assert.equal(doc.error.reason, c.reason);
           if (c.exit === 2) assert.equal(doc.error.code, 'IOCPTLS_ERR_CONFIG');
           else assert.match(doc.error.code, /^IOCPTLS_ERR_(NET|TLS)/);
@@ -192,15 +205,17 @@ describe('connect: errors', function () {
 
   describe('--insecure: verification failures are reported, not fatal', () => {
     for (const c of verification) {
+      const json = plan(() => [...c.args(), '--insecure', '--json']);
+      const plain = plan(() => [...c.args(), '-k']);
       it(`${c.name}`, async () => {
-        const r = await runCli(['connect', ...c.args(), '--insecure', '--json']);
+        const r = await json();
         assert.equal(r.code, 0, dump(r));
         const d = JSON.parse(r.out);
         assert.equal(d.verification.enforced, false);
         assert.equal(d.verification.ok, false);
         assert.match(d.verification.result, c.cause);
         assert.equal(d.negotiated.protocol, 'TLSv1.3');
-        const human = await runCli(['connect', ...c.args(), '-k']);
+        const human = await plain();
         assert.equal(human.code, 0, dump(human));
         assert.match(human.out, /Verification\s+FAILED: .*\(not enforced: --insecure\)/);
       });
@@ -209,8 +224,9 @@ describe('connect: errors', function () {
 
   describe('--debug', () => {
     for (const c of [network[0], network[3], verification[0], config[7], config[11]]) {
+      const debug = plan(() => [...c.args(), '--debug']);
       it(`${c.name}: the line, then a stack trace`, async () => {
-        const r = await runCli(['connect', ...c.args(), '--debug']);
+        const r = await debug();
         assert.equal(r.code, c.exit, dump(r));
         const [first, ...rest] = r.stderr.split('\n');
         assert.match(first + '\n', ONE_LINE);
@@ -237,8 +253,9 @@ describe('connect: errors', function () {
         });
         try {
           const args = ['connect', `127.0.0.1:${server.port}`, ...CA];
-          assertOneLine(await runCli(args), 1, v.cause);
-          const doc = assertJsonError(await runCli([...args, '--send', 'hi\\n', '--json']), 1, v.cause);
+          const [plain, json] = await Promise.all([runCli(args), runCli([...args, '--send', 'hi\\n', '--json'])]);
+          assertOneLine(plain, 1, v.cause);
+          const doc = assertJsonError(json, 1, v.cause);
           assert.equal(doc.error.reason, v.reason);
           assert.equal(server.seen.length, 0);
         } finally {

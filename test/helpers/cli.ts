@@ -82,3 +82,35 @@ export async function runCliJson<T = any>(args: string[], opts: CliOptions = {})
 export function dump(r: CliResult): string {
   return `exit ${r.code}${r.signal ? ` (${r.signal})` : ''}\n--- stdout\n${r.out.slice(0, 3000)}\n--- stderr\n${r.stderr.slice(0, 3000)}`;
 }
+
+/**
+ * A queue that runs CLI commands at most `width` at a time: call it to queue one, get its result's
+ * promise. A file of many independent short commands (each mostly Node.js and oclif starting)
+ * queues them all in a `before` hook and awaits each in its own `it`, so it waits about as long
+ * as its slowest few, not the sum. Each test still asserts on its own command's result.
+ */
+export function cliQueue(width: number): (args: string[], opts?: CliOptions) => Promise<CliResult> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  const next = () => {
+    while (running < width && waiting.length > 0) {
+      running++;
+      waiting.shift()!();
+    }
+  };
+  return (args, opts) => {
+    const result = new Promise<CliResult>((resolve, reject) => {
+      waiting.push(() => {
+        runCli(args, opts)
+          .then(resolve, reject)
+          .finally(() => {
+            running--;
+            next();
+          });
+      });
+    });
+    result.catch(() => {}); // awaited by its test; not an unhandled rejection before then
+    next();
+    return result;
+  };
+}

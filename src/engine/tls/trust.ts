@@ -2,7 +2,6 @@
 // OPENSSLDIR, which is not where every distribution keeps its CA bundle, so we choose explicitly:
 // the system bundle when one of the well-known files exists, else Node's built-in Mozilla roots.
 import fs from 'node:fs';
-import tls from 'node:tls';
 
 const SYSTEM_BUNDLES = [
   '/etc/ssl/certs/ca-certificates.crt', // Debian, Ubuntu, Alpine, Arch
@@ -25,6 +24,9 @@ export function resolveTrust(caFile?: string): TrustSource {
   for (const p of SYSTEM_BUNDLES) {
     if (fs.existsSync(p)) return { kind: 'system', path: p, describe: `system bundle ${p}` };
   }
+  // node:tls only here: loading it costs every CLI start and every worker thread ~20-70 ms, and
+  // almost every machine has a system bundle.
+  const tls = require('node:tls') as typeof import('node:tls');
   return {
     kind: 'node',
     pem: tls.rootCertificates.join('\n'),
