@@ -284,6 +284,11 @@ describe('scan', function () {
       const h = r.doc.hosts[0];
       assert.deepEqual(h.ciphers[0].suites.map((s: { hex: string }) => s.hex), ['0xc02b']);
       assert.equal(h.certificate.chain[0].subject, 'CN=localhost');
+      // An ECDSA-only server: its TLS 1.2 groups are eliminated with the leaf's curve pinned, and the
+      // server taking that curve ends a chain as a refusal does (it once read as an error per chain).
+      const g12 = h.groups.find((g: { version: string }) => g.version === 'TLSv1.2');
+      assert.equal(g12.error, undefined, g12.error);
+      assert.deepEqual(g12.groups.map((g: { name: string }) => g.name).sort(), ['secp256r1', 'secp384r1', 'secp521r1', 'x25519', 'x448']);
       const t = await runCli(['scan', `${HOST}:${port}`]);
       assert.equal(t.code, 0, t.stderr);
       for (const section of ['Protocols', 'Cipher suites, TLS 1.2', 'Key exchange groups, TLS 1.2', 'Certificate chain', 'Features', 'Findings', 'Summary']) {

@@ -39,6 +39,8 @@ export interface EliminationSpec {
   pairsWorthIt?: () => boolean;
   /** How an answer that is neither a choice nor a refusal is described. */
   describe: (r: ProbeOutcome) => string;
+  /** An answer that still means "none of these" (a server picking the curve pinned outside the candidates). */
+  refused?: (r: ProbeOutcome) => boolean;
   /** How an item is named in an error. */
   label: (id: number) => string;
 }
@@ -71,7 +73,7 @@ export async function eliminateParallel(send: Send, s: EliminationSpec): Promise
       events.set(got.id, s.first.events);
     } else if (got && 'id' in got) errors.push(`the server chose ${s.label(got.id)}, which was not offered`);
     else if (got) errors.push(got.error);
-    else return { found: [], events: [], order: 'none', error: refusalError(s.first, s.describe) };
+    else return { found: [], events: [], order: 'none', error: refusalError(s.first, s) };
   }
   const rest = s.all.filter((id) => id !== top);
   const k = Math.max(1, Math.min(s.chains ?? 8, rest.length));
@@ -123,7 +125,7 @@ export async function eliminateParallel(send: Send, s: EliminationSpec): Promise
       const r = await send(`${s.name} order`, s.helloFor([a, b]), s.stopAtServerHello);
       const got = s.pick(r);
       if (got && 'id' in got && (got.id === a || got.id === b)) beats.get(got.id)!.add(got.id === a ? b : a);
-      else pairErrors.push(got && 'error' in got ? got.error : describeOrRefusal(r, s.describe));
+      else pairErrors.push(got && 'error' in got ? got.error : describeOrRefusal(r, s));
     })
   );
   if (pairErrors.length) errors.push(`order probes: ${pairErrors[0]}${pairErrors.length > 1 ? ` (and ${pairErrors.length - 1} more)` : ''}`);
@@ -141,7 +143,7 @@ async function runChain(send: Send, s: EliminationSpec, subset: number[], events
   while (remaining.size) {
     const r = await send(s.name, s.helloFor(subset.filter((id) => remaining.has(id))), s.stopAtServerHello);
     const got = s.pick(r);
-    if (!got) return { found, error: refusalError(r, s.describe) };
+    if (!got) return { found, error: refusalError(r, s) };
     if ('error' in got) return { found, error: got.error };
     if (!remaining.has(got.id)) return { found, error: `the server chose ${s.label(got.id)}, which was not offered` };
     remaining.delete(got.id);
@@ -153,11 +155,11 @@ async function runChain(send: Send, s: EliminationSpec, subset: number[], events
 }
 
 /** A refusal is an alert, a close or a reset; anything else (a timeout, garbage) is an error. */
-function refusalError(r: ProbeOutcome, describe: (r: ProbeOutcome) => string): string | undefined {
-  return r.kind === 'alert' || r.kind === 'closed' || r.kind === 'reset' ? undefined : describe(r);
+function refusalError(r: ProbeOutcome, s: EliminationSpec): string | undefined {
+  return r.kind === 'alert' || r.kind === 'closed' || r.kind === 'reset' || s.refused?.(r) ? undefined : s.describe(r);
 }
-function describeOrRefusal(r: ProbeOutcome, describe: (r: ProbeOutcome) => string): string {
-  return refusalError(r, describe) ?? `refused (${describe(r)})`;
+function describeOrRefusal(r: ProbeOutcome, s: EliminationSpec): string {
+  return refusalError(r, s) ?? `refused (${s.describe(r)})`;
 }
 
 /** [a, b] and [b, a]: the same pick both times is the server's order, the first both times the client's. */
@@ -168,7 +170,7 @@ async function askOrder(send: Send, s: EliminationSpec, a: number, b: number): P
   if (!g1 || !g2 || 'error' in g1 || 'error' in g2) {
     const bad = !g1 || 'error' in g1 ? [g1, r1] : [g2, r2];
     const g = bad[0] as Choice;
-    return { order: 'server', error: `order probe: ${g && 'error' in g ? g.error : describeOrRefusal(bad[1] as ProbeOutcome, s.describe)}` };
+    return { order: 'server', error: `order probe: ${g && 'error' in g ? g.error : describeOrRefusal(bad[1] as ProbeOutcome, s)}` };
   }
   if (g1.id === a && g2.id === b) return { order: 'client' };
   if (g1.id === g2.id) return { order: 'server', winner: g1.id, pair: [a, b] };
@@ -182,7 +184,7 @@ async function sequentialOrder(send: Send, s: EliminationSpec, items: number[]):
   while (left.size > 1) {
     const r = await send(`${s.name} order`, s.helloFor(items.filter((id) => left.has(id))), s.stopAtServerHello);
     const got = s.pick(r);
-    if (!got || 'error' in got || !left.has(got.id)) return { found: [...found, ...items.filter((id) => left.has(id))], error: `order probe: ${got && 'error' in got ? got.error : describeOrRefusal(r, s.describe)}` };
+    if (!got || 'error' in got || !left.has(got.id)) return { found: [...found, ...items.filter((id) => left.has(id))], error: `order probe: ${got && 'error' in got ? got.error : describeOrRefusal(r, s)}` };
     left.delete(got.id);
     found.push(got.id);
   }

@@ -356,7 +356,7 @@ function suiteFinding(id: number, events: ServerEvent[]): SuiteFinding {
 /** `eliminateParallel` for this host's probes (src/engine/scan/eliminate.ts). */
 function eliminate(
   p: HostProbe,
-  o: { name: string; all: number[]; first?: ProbeOutcome; helloFor: (offer: number[]) => Buffer; stopAtServerHello: boolean; pick: (r: ProbeOutcome) => Choice }
+  o: { name: string; all: number[]; first?: ProbeOutcome; helloFor: (offer: number[]) => Buffer; stopAtServerHello: boolean; pick: (r: ProbeOutcome) => Choice; refused?: (r: ProbeOutcome) => boolean }
 ): Promise<Elimination> {
   return eliminateParallel((name, bytes, stop) => p.send(name, bytes, stop, {}, name.endsWith(' order') ? 1 : 0), {
     ...o,
@@ -454,6 +454,8 @@ async function withLeafCurve(p: HostProbe, version: VersionName, plain: GroupsFi
       const k = ske(r.events);
       return serverHello(r.events) && k?.group !== undefined && k.group !== pin ? { id: k.group } : undefined;
     },
+    // The server took the pinned curve: none of the others is left (or preferred to it), a refusal.
+    refused: (r) => ske(r.events)?.group === pin,
   });
   const found = e.order === 'client' ? [...e.found, pin].sort((a, b) => TLS12_GROUPS.indexOf(a) - TLS12_GROUPS.indexOf(b)) : [...e.found, pin];
   if (found.length <= plain.groups.length) return plain;
