@@ -31,7 +31,7 @@ export function renderFullHandshake(h: Pick<HostScan, 'resumptionDetail' | 'chai
     way('session IDs (TLS 1.2)', r.sessionId);
     way('tickets (TLS 1.2)', r.ticketTls12);
     way('tickets (TLS 1.3)', r.ticketTls13);
-    if (r.earlyData) row(r.earlyData.status === 'accepted' ? 'info' : 'none', '0-RTT early data', `${r.earlyData.status}${r.earlyData.maxEarlyData ? ` (max_early_data ${r.earlyData.maxEarlyData})` : ''}`);
+    if (r.earlyData) row(r.earlyData.status === 'accepted' ? 'info' : 'none', '0-RTT early data', `${r.earlyData.status.replace('-', ' ')}${r.earlyData.maxEarlyData ? ` (max_early_data ${r.earlyData.maxEarlyData})` : ''}`);
   }
   if (h.chains?.length) {
     out.push('');
