@@ -284,7 +284,11 @@ function httpRows(r: ResultDocument, p: Paint): string[][] {
   ];
 }
 
-function brief(t: Totals, kind: ResultDocument['kind']): string {
+/**
+ * A totals object in a few words: '1,234 handshakes, 3 errors'. Fields it cannot read as numbers
+ * (a document checked only loosely, as the HTML report reads one) print as '–'.
+ */
+export function brief(t: Partial<Record<'handshakes' | 'roundTrips' | 'bytesIn' | 'bytesOut' | 'errors', unknown>>, kind: ResultDocument['kind']): string {
   const main =
     kind === 'handshake' || kind === 'connections'
       ? counted(t.handshakes, 'handshake')
@@ -292,12 +296,15 @@ function brief(t: Totals, kind: ResultDocument['kind']): string {
         ? counted(t.roundTrips, 'round trip')
         : kind === 'http'
           ? counted(t.roundTrips, 'response')
-        : `${formatBytes(t.bytesIn + t.bytesOut)}`;
-  return t.errors > 0 ? `${main}, ${counted(t.errors, 'error')}` : main;
+          : formatBytes(asNumber(t.bytesIn) + asNumber(t.bytesOut));
+  return asNumber(t.errors) > 0 ? `${main}, ${counted(t.errors, 'error')}` : main;
 }
 
-function counted(n: number, noun: string): string {
-  return `${formatCount(n)} ${noun}${n === 1 ? '' : 's'}`;
+const asNumber = (n: unknown): number => (typeof n === 'number' && Number.isFinite(n) ? n : 0);
+
+function counted(n: unknown, noun: string): string {
+  const shown = typeof n === 'number' && Number.isFinite(n) ? formatCount(n) : '–';
+  return `${shown} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 function renderErrors(r: ResultDocument, p: Paint): string | undefined {

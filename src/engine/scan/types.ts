@@ -156,7 +156,8 @@ export interface ProbeError {
   message: string;
 }
 
-export interface HostScan {
+/** One host's scan; its full-handshake part (resumption N of M, every served chain, OCSP, SCTs, TLS 1.3 sigalgs, renegotiation, CCS/Ticketbleed/ROBOT...) is FullHandshakeFindings. */
+export interface HostScan extends FullHandshakeFindings {
   target: { host: string; port: number; ip?: string; servername?: string };
   /** Set when the host could not be scanned at all (DNS, refused, every probe timed out). */
   error?: string;
@@ -171,14 +172,6 @@ export interface HostScan {
   features?: FeatureFindings;
   resumption?: ResumptionFinding;
   tolerance?: ToleranceFindings;
-  /** Full handshakes: resumption N of M, every served chain, OCSP, SCTs, TLS 1.3 sigalgs, renegotiation, CCS/Ticketbleed/ROBOT... */
-  resumptionDetail?: ResumptionDetail;
-  chains?: ServedChain[];
-  ocsp?: OcspStaple;
-  scts?: SctFinding;
-  signatureAlgorithms13?: SigAlgs13Finding;
-  renegotiation?: RenegotiationFinding;
-  vulnerabilities?: VulnerabilityFindings;
   findings: Finding[];
   probes: { total: number; attempts: number; byOutcome: Partial<Record<ProbeOutcomeKind, number>> };
   /** Probes that ended in an error (timeout, reset, malformed answer...), not in an answer or a refusal. */

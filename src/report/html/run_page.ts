@@ -3,7 +3,7 @@
 // per-connection spread, errors by reason — then the tables behind them.
 
 import { PRIMARY_RATE, Rates, ResultDocument } from '../result';
-import { RATE_LABELS } from '../table';
+import { RATE_LABELS, brief } from '../table';
 import { formatBytes, formatCount, formatMicros, formatRate } from '../units';
 import { distributionChart } from './distribution';
 import { Html, HtmlValue, h } from './escape';
@@ -164,19 +164,6 @@ function kvTable(name: string, rows: ReadonlyArray<[string, HtmlValue]>): Html {
   return h`<table data-table="${name}"><tbody>${rows.map(([k, v]) => h`<tr><td>${k}</td><td class="l">${v}</td></tr>`)}</tbody></table>`;
 }
 
-/** A Totals-like object in a few words: '1,234 handshakes, 3 errors'. */
-function brief(t: Record<string, unknown>, kind: ResultDocument['kind']): string {
-  const counted = (n: unknown, noun: string) => `${fmtCount(n)} ${noun}${num(n) === 1 ? '' : 's'}`;
-  const main =
-    kind === 'handshake' || kind === 'connections'
-      ? counted(t.handshakes, 'handshake')
-      : kind === 'pingpong'
-        ? counted(t.roundTrips, 'round trip')
-        : kind === 'http'
-          ? counted(t.roundTrips, 'response')
-        : formatBytes((num(t.bytesIn) ?? 0) + (num(t.bytesOut) ?? 0));
-  return (num(t.errors) ?? 0) > 0 ? `${main}, ${counted(t.errors, 'error')}` : main;
-}
 
 function accountingSection(doc: ReportDocument): Html | undefined {
   const parts: HtmlValue[] = [];
