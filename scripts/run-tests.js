@@ -223,13 +223,21 @@ if (dryRun) {
   process.exit(0);
 }
 
+// CPU seconds per file (its own and its children's), written by the hook when mocha exits.
+const cpuHook = path.join(__dirname, 'test_cpu_hook.js');
+const cpuDir = fs.mkdtempSync(path.join(os.tmpdir(), 'iocptls-test-cpu-'));
+process.on('exit', () => fs.rmSync(cpuDir, { recursive: true, force: true }));
+let cpuFiles = 0;
+const cpuText = (r) => (r.cpu === undefined ? '' : `, CPU ${r.cpu.toFixed(1)} s`);
+
 /** Runs one file in its own mocha; resolves with its counts and its whole output. */
 function runFile(job) {
   return new Promise((resolve) => {
     const t0 = Date.now();
-    const child = spawn(node, [path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js'), ...mochaOpts, ...job.args, job.file], {
+    const cpuFile = path.join(cpuDir, `${++cpuFiles}`);
+    const child = spawn(node, [path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js'), '--require', cpuHook, ...mochaOpts, ...job.args, job.file], {
       cwd: root,
-      env: { ...process.env, ...job.env },
+      env: { ...process.env, ...job.env, IOCPTLS_TEST_CPU_FILE: cpuFile },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const chunks = [];
@@ -242,9 +250,16 @@ function runFile(job) {
     child.on('close', (code, signal) => {
       const num = (re) => Number((re.exec(stdout) || [])[1] || 0);
       const failed = num(/^\s*(\d+) failing/m);
+      let cpu;
+      try {
+        cpu = Number(fs.readFileSync(cpuFile, 'utf8'));
+      } catch {
+        cpu = undefined; // not Linux, or the process died before its exit handler
+      }
       resolve({
         ...job,
         seconds: (Date.now() - t0) / 1000,
+        cpu,
         output: Buffer.concat(chunks).toString('utf8'),
         passed: num(/^\s*(\d+) passing/m),
         pending: num(/^\s*(\d+) pending/m),
@@ -259,7 +274,7 @@ function runFile(job) {
 const results = [];
 function report(r) {
   results.push(r);
-  const head = `--- ${r.label}: ${r.passed} passed, ${r.failed} failed${r.pending ? `, ${r.pending} skipped` : ''} in ${r.seconds.toFixed(1)} s` + (r.failed ? ` (exit ${r.exit})` : '');
+  const head = `--- ${r.label}: ${r.passed} passed, ${r.failed} failed${r.pending ? `, ${r.pending} skipped` : ''} in ${r.seconds.toFixed(1)} s${cpuText(r)}` + (r.failed ? ` (exit ${r.exit})` : '');
   process.stdout.write(`\n${head}\n${r.output.replace(/^\s*\n/, '').replace(/\s+$/, '')}\n`);
 }
 
@@ -304,8 +319,16 @@ async function main() {
   const failed = results.reduce((n, r) => n + r.failed, 0);
   const pending = results.reduce((n, r) => n + r.pending, 0);
   const slowest = [...results].sort((a, b) => b.seconds - a.seconds).slice(0, 12);
-  console.log(`\n=== ${totalSeconds.toFixed(0)} s with ${jobs} workers (the timed lane: ${timedSeconds.toFixed(0)} s, done at ${((timedDoneAt - t0) / 1000).toFixed(0)} s); slowest files:`);
-  for (const r of slowest) console.log(`  ${r.seconds.toFixed(1).padStart(6)} s  ${r.label}${r.timed ? ' (timed)' : ''}`);
+  const cpuTotal = results.reduce((n, r) => n + (r.cpu ?? 0), 0);
+  console.log(
+    `\n=== ${totalSeconds.toFixed(0)} s with ${jobs} workers (the timed lane: ${timedSeconds.toFixed(0)} s, done at ${((timedDoneAt - t0) / 1000).toFixed(0)} s` +
+      `${cpuTotal ? `; CPU ${cpuTotal.toFixed(0)} s in all` : ''}); slowest files:`
+  );
+  for (const r of slowest) console.log(`  ${r.seconds.toFixed(1).padStart(6)} s  ${r.label}${r.timed ? ' (timed)' : ''}${cpuText(r)}`);
+  if (cpuTotal) {
+    console.log('most CPU:');
+    for (const r of [...results].sort((a, b) => (b.cpu ?? 0) - (a.cpu ?? 0)).slice(0, 12)) console.log(`  ${r.cpu.toFixed(1).padStart(6)} s  ${r.label}`);
+  }
   const bad = results.filter((r) => r.failed);
   if (bad.length) console.log(`failed: ${bad.map((r) => r.label).join(', ')} (their output is above, each under its --- line)`);
   console.log(`\n${passed} passed, ${failed} failed${pending ? `, ${pending} skipped` : ''} (${where})`);
