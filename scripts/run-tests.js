@@ -148,23 +148,21 @@ const TIMED = {
 
 // Seconds each file took (its parts added up), for longest-first scheduling: a file not listed
 // counts as 10 s and starts among the last, so list new files. Measured in one `npm test` on the
-// shared 2-core machine at load 17-20 (each file 2-9 times its time at load 11-16, near enough
-// in proportion for the order); result_validation, compare_verdicts and user_errors were missing
-// and, counted as 10 s, ran last for up to 250 s. Refresh from the `---` lines a run prints.
+// shared 2-core machine when it was quiet (2026-12-07, load < 1 before it: 615 s in all); refresh
+// from the `---` lines a run prints.
 const SECONDS = {
-  memory_wave: 380, bench_ab: 362, html_report: 350, pki: 333, connect_errors: 304, connect: 270, result_validation: 256,
-  serve_memory: 248, compare: 199, compare_verdicts: 173, bench_resume: 169, cli_errors: 161, serve_clients: 139,
-  compare_groups: 136, bench_rounds: 124, bench_truth: 122, user_errors: 118, bench_counts: 103, k8s_job: 120, serve_http: 88,
-  bench_report: 86, compare_runs: 79, serve_hardening: 78, resources: 76, bench_connections: 75, scan: 100, port_conformance: 73,
-  serve_cli: 73, shards: 68, groups: 67, bind: 60, help_text: 56, large_flight: 50, serve_load: 36, merge: 32, bench_errors: 28,
-  handshake_bytes: 20, serve_resume: 14, bench_openloop: 11, session: 11, io_fallback: 10, scan_wire: 9, layers: 7, stats: 7,
-  serve_parts: 6, report: 5, mldsa: 4, session_resume: 4, compare_stats: 2, docs_links: 2, html_parts: 2, loop_timers: 2,
-  port_iocp: 1, port_linux: 1,
-  // Files added after that run, their time alone at load 3-15 times three: the rendezvous shards, the HTTP/2
-  // codec and bench http, the scan's agreement panel, outputs and full-handshake findings.
-  rendezvous: 100, rendezvous_protocol: 15, http2_codec: 40, serve_http2: 70, bench_http_nginx: 70, bench_http_peers: 100,
-  bench_http_errors: 90, http_h1_parser: 3, scan_panel: 100, scan_outputs: 80, scan_eliminate: 1, scan_full: 80, scan_vulns: 25,
-  scan_chains: 20, image: 1,
+  bench_ab: 119, html_report: 81, memory_wave: 63, pki: 56, user_errors: 51, compare_runs: 50, connect: 43,
+  shards: 42, bench_truth: 40, connect_errors: 38, bench_rounds: 34, scan: 30, result_validation: 30,
+  compare_groups: 28, rendezvous: 25, compare_verdicts: 24, bench_report: 22, serve_clients: 20,
+  serve_http: 20, bench_resume: 19, serve_memory: 18, cli_errors: 18, scan_panel: 18, bench_http_peers: 17,
+  k8s_job: 16, bench_http_errors: 16, compare: 15, resources: 15, bench_connections: 15, bench_counts: 15,
+  serve_hardening: 14, bench_http_nginx: 12, bind: 12, bench_openloop: 11, port_conformance: 11,
+  scan_full: 10, serve_load: 10, bench_errors: 10, help_text: 10, serve_cli: 10, large_flight: 10,
+  handshake_bytes: 9, groups: 9, serve_http2: 8, scan_outputs: 7, scan_vulns: 7, http2_codec: 6, merge: 5,
+  rendezvous_protocol: 4, scan_chains: 3, io_fallback: 2, scan_wire: 2, serve_resume: 2, loop_timers: 2,
+  mldsa: 2, report: 1, serve_parts: 1, session: 1, stats: 1, http_h1_parser: 1, session_resume: 1,
+  docs_links: 1, layers: 1, compare_stats: 1, html_parts: 1, image: 1, port_iocp: 1, port_linux: 1,
+  scan_eliminate: 1,
 };
 
 const name = (file) => path.basename(file).replace(/\.test\.js$/, '');

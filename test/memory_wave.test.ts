@@ -17,7 +17,8 @@ import { Counters } from '../src/engine/stats/counters';
 import { TlsContext } from '../src/engine/tls/context';
 import { fixture } from './helpers/cli';
 
-const N = Number(process.env.IOCPTLS_WAVE ?? 3000);
+// 2,000 a wave (IOCPTLS_WAVE for more): thousands, as a busy server sees, in a third less of the suite's time than 3,000.
+const N = Number(process.env.IOCPTLS_WAVE ?? 2000);
 
 /** A Node process that opens `n` TLS connections to port (64 handshakes at a time), pings each, holds them until told, then closes all. */
 const CLIENT = `
