@@ -9,9 +9,8 @@ import { opensslInfo } from '../engine/openssl_info';
 import { runScan } from '../engine/scan/scan';
 import type { ScanTarget } from '../engine/scan/types';
 import { toolInfo } from '../report/facts';
-import { renderScanHtml } from '../report/html/scan_page';
 import { buildScanDocument, renderScan, ScanDocument } from '../report/scan';
-import { checkScanPolicy, loadScanPolicy, ScanPolicy } from '../report/scan_policy';
+import type { ScanPolicy } from '../report/scan_policy';
 
 /** Exit status of a target that could not be scanned (a scan error), apart from a policy violation (1). */
 export const EXIT_SCAN_ERROR = 3;
@@ -45,6 +44,10 @@ export default class Scan extends IocptlsCommand {
         "Rules the scan must pass: modern, intermediate or old (Mozilla's server-side TLS profiles, version 5.7), or a JSON file of rules (docs/scan-schema.md). Exit 1 when one is broken; each violation is one line naming the rule.",
       helpValue: 'modern|intermediate|old|FILE',
     }),
+    quick: Flags.boolean({
+      description:
+        'A quick scan for many hosts: about ten connections per host instead of about 160. It checks the protocols offered (SSL 2.0 to TLS 1.3), what TLS 1.3 and TLS 1.2 negotiate with a modern client (suite, group, post-quantum hybrid, ALPN h2), which post-quantum hybrid groups TLS 1.3 accepts, the certificate from one OpenSSL handshake (chain, trust, hostname, days left, key), TLS_FALLBACK_SCSV, Heartbleed and the ServerHello features, and raises the same findings as a full scan for those. It does not enumerate cipher suites, groups or signature algorithms, and leaves out the tolerance, resumption and full-handshake probes: each host says what was not checked (quick.notChecked in JSON), and --policy names the rules it could not evaluate in full.',
+    }),
     jsonl: Flags.boolean({ description: 'print one iocptls.scan/1 document per target, one per line, as each target finishes (JSON lines)', exclusive: ['json'] }),
     html: Flags.string({ description: 'also write the report as a self-contained HTML page to this file', helpValue: 'FILE' }),
   };
@@ -59,14 +62,16 @@ export default class Scan extends IocptlsCommand {
     const targets: ScanTarget[] = specs.map((s) => ({ ...parseTarget(s, 443), servername: flags.servername }));
     if (flags.servername && net.isIP(flags.servername)) throw new ConfigError(`--servername ${flags.servername}: SNI must be a host name, not an IP address`);
     if (flags.ca) assertReadable('--ca', flags.ca);
-    const policy = flags.policy ? loadScanPolicy(flags.policy) : undefined;
+    // Loaded only with --policy / --html: most scans need neither, and every start pays for what it loads.
+    const policyModule = flags.policy ? await import('../report/scan_policy') : undefined;
+    const policy = policyModule?.loadScanPolicy(flags.policy!);
     if (flags.html !== undefined) assertWritable('--html', flags.html);
 
     const startedAt = new Date();
     const t0 = performance.now();
     const options = { concurrency: flags.concurrency, timeoutMs: flags.timeout, retries: flags.retries };
     const documentOf = (hosts: Parameters<typeof buildScanDocument>[0]['hosts'], durationMs: number, at: Date) =>
-      withPolicy(buildScanDocument({ tool: toolInfo(), openssl: opensslInfo(), backend, options, startedAt: at, durationMs, hosts }), policy, flags.policy);
+      withPolicy(buildScanDocument({ tool: toolInfo(), openssl: opensslInfo(), backend, options, startedAt: at, durationMs, hosts }), policyModule, policy, flags.policy);
     const hosts = await runScan(targets, {
       concurrency: flags.concurrency,
       hostConcurrency: flags.hosts,
@@ -77,17 +82,22 @@ export default class Scan extends IocptlsCommand {
       retries: flags.retries,
       backend,
       ca: flags.ca,
+      quick: flags.quick,
       // JSON lines: each target's own document as soon as it is done (a long list streams).
       onHost: flags.jsonl ? (h) => process.stdout.write(JSON.stringify(documentOf([h], h.ms, new Date(Date.now() - h.ms))) + '\n') : undefined,
     });
     const doc = documentOf(hosts, performance.now() - t0, startedAt);
     if (!this.jsonEnabled() && !flags.jsonl) this.log(renderScan(doc, process.stdout.isTTY));
-    const unwritten = writeOutputs([{ flag: '--html', file: flags.html, write: (f) => fs.writeFileSync(f, renderScanHtml(doc)) }]);
+    const renderScanHtml = flags.html !== undefined ? (await import('../report/html/scan_page')).renderScanHtml : undefined;
+    const unwritten = writeOutputs([{ flag: '--html', file: flags.html, write: (f) => fs.writeFileSync(f, renderScanHtml!(doc)) }]);
     reportUnwritten(unwritten);
     const failed = doc.hosts.filter((h) => h.error);
     if (doc.policy && !doc.policy.passed) {
       process.stderr.write(`iocptls: policy ${flags.policy} failed (${doc.policy.violations.length}):\n${doc.policy.violations.map((v) => `  ${v}\n`).join('')}`);
       process.exitCode = EXIT_FAILURE;
+    }
+    if (doc.policy?.notEvaluated?.length) {
+      process.stderr.write(`iocptls: policy ${flags.policy}: ${doc.policy.notEvaluated.length} rules not evaluated in full by a quick scan:\n${doc.policy.notEvaluated.map((v) => `  ${v}\n`).join('')}`);
     }
     // A target not scanned is a scan error (3), not a verdict on the server: it outranks the policy.
     if (failed.length) {
@@ -99,10 +109,11 @@ export default class Scan extends IocptlsCommand {
   }
 }
 
-function withPolicy(doc: ScanDocument, policy: ScanPolicy | undefined, spec: string | undefined): ScanDocument {
-  if (!policy) return doc;
-  const violations = checkScanPolicy(doc, policy);
-  doc.policy = { file: spec!, passed: violations.length === 0, violations };
+function withPolicy(doc: ScanDocument, m: typeof import('../report/scan_policy') | undefined, policy: ScanPolicy | undefined, spec: string | undefined): ScanDocument {
+  if (!policy || !m) return doc;
+  const violations = m.checkScanPolicy(doc, policy);
+  const notEvaluated = m.policyLimits(doc, policy);
+  doc.policy = { file: spec!, passed: violations.length === 0, violations, ...(notEvaluated.length ? { notEvaluated } : {}) };
   return doc;
 }
 

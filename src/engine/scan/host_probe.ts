@@ -14,6 +14,7 @@ import type {
   CertificateChain,
   CipherFinding,
   FeatureFindings,
+  GroupsFinding,
   HostScan,
   KeyShareBehaviour,
   ProbeError,
@@ -42,6 +43,8 @@ export interface ScanOptions {
   backend: Backend;
   /** Trust only these CAs (PEM file) when verifying the chain; default: the system store. */
   ca?: string;
+  /** A quick scan of each host (quick.ts): about ten connections, what matters across a fleet. */
+  quick?: boolean;
   /** Called as each host finishes (progress). */
   onHost?: (h: HostScan) => void;
 }
@@ -168,7 +171,7 @@ export function protocolFinding(v: VersionName, r: ProbeOutcome): ProtocolFindin
   }
   const h = serverHello(r.events);
   if (!h) return { version: v, offered: false, outcome: r.kind, detail: describe(r) };
-  if (h.version === VERSIONS[v]) return { version: v, offered: true, outcome: r.kind };
+  if (h.version === VERSIONS[v]) return { version: v, offered: true, outcome: r.kind, suite: v === 'TLSv1.3' ? undefined : suiteName(h.suite) };
   return { version: v, offered: false, outcome: r.kind, detail: `answered with ${versionName(h.version)}` };
 }
 
@@ -177,11 +180,11 @@ export function protocolFinding(v: VersionName, r: ProbeOutcome): ProtocolFindin
 /** `eliminateParallel` for this host's probes (src/engine/scan/eliminate.ts). */
 export function eliminate(
   p: HostProbe,
-  o: { name: string; all: number[]; first?: ProbeOutcome; helloFor: (offer: number[]) => Buffer; stopAtServerHello: boolean; pick: (r: ProbeOutcome) => Choice; refused?: (r: ProbeOutcome) => boolean }
+  o: { name: string; all: number[]; chains?: number; first?: ProbeOutcome; helloFor: (offer: number[]) => Buffer; stopAtServerHello: boolean; pick: (r: ProbeOutcome) => Choice; refused?: (r: ProbeOutcome) => boolean }
 ): Promise<Elimination> {
   return eliminateParallel((name, bytes, stop) => p.send(name, bytes, stop, {}, name.endsWith(' order') ? 1 : 0), {
     ...o,
-    chains: p.o.chains ?? 8,
+    chains: o.chains ?? p.o.chains ?? 8,
     pairsWorthIt: () => p.fastestMs > PAIRS_FROM_MS,
     describe,
     label: (id) => (o.name.startsWith('cipher') ? suiteName(id) : o.name.startsWith('sigalgs') ? signatureSchemeName(id) : groupName(id)),
@@ -272,7 +275,8 @@ export async function certificateChain(
   ip: string,
   servername: string | undefined,
   o: ScanOptions,
-  certs: CertPool
+  certs: CertPool,
+  resumption = true
 ): Promise<(CertificateChain & { alpn?: string; resumption?: ResumptionFinding }) | undefined> {
   const verifyHost = t.servername ?? t.host;
   const { result: r } = await certs.fetch({
@@ -283,6 +287,7 @@ export async function certificateChain(
     verifyHost,
     ca: o.ca,
     timeoutMs: o.timeoutMs,
+    resumption,
   });
   if (!r) return undefined;
   return {
@@ -296,4 +301,21 @@ export async function certificateChain(
     alpn: r.alpn,
     resumption: { ...r.resumption, protocol: r.protocol },
   };
+}
+
+/** TLS 1.3: supported_groups = what is left (of `all`), key_share empty, so the server names its pick in an HRR. */
+export async function eliminateGroups13(p: HostProbe, all: number[] = TLS13_GROUPS, chains?: number): Promise<GroupsFinding> {
+  const e = await eliminate(p, {
+    name: 'groups TLSv1.3',
+    all,
+    chains,
+    helloFor: (groups) => p.hello('TLSv1.3', { groups, keyShares: [] }),
+    stopAtServerHello: true,
+    pick: (r) => {
+      const h = serverHello(r.events);
+      if (!h || h.version !== VERSIONS['TLSv1.3']) return undefined;
+      return h.keyShareGroup === undefined ? { error: 'HelloRetryRequest without a group' } : { id: h.keyShareGroup };
+    },
+  });
+  return { version: 'TLSv1.3', order: e.order, groups: e.found.map(groupFinding), error: e.error };
 }

@@ -19,6 +19,7 @@ import {
   certificateChain,
   describe,
   eliminate,
+  eliminateGroups13,
   fallbackProbe,
   features,
   groupFinding,
@@ -35,6 +36,7 @@ import {
   wireChain,
 } from './host_probe';
 import { fullHandshakeProbes } from './full_handshake';
+import { scanHostQuick } from './quick';
 import { SessionProber } from '../workers/scan_session';
 import type {
   AlpnFinding,
@@ -61,7 +63,7 @@ export async function runScan(targets: ScanTarget[], o: ScanOptions): Promise<Ho
     return await Promise.all(
       targets.map((t) =>
         hosts.run(async () => {
-          const r = await scanHost(t, o, shared);
+          const r = await (o.quick ? scanHostQuick : scanHost)(t, o, shared);
           o.onHost?.(r);
           return r;
         })
@@ -234,22 +236,6 @@ async function eliminateSuites(p: HostProbe, version: VersionName, firstProbe?: 
     },
   });
   return { version, order: e.order, suites: e.found.map((id, i) => suiteFinding(id, e.events[i])), error: e.error };
-}
-
-/** TLS 1.3: supported_groups = what is left, key_share empty, so the server names its pick in an HRR. */
-async function eliminateGroups13(p: HostProbe): Promise<GroupsFinding> {
-  const e = await eliminate(p, {
-    name: 'groups TLSv1.3',
-    all: TLS13_GROUPS,
-    helloFor: (groups) => p.hello('TLSv1.3', { groups, keyShares: [] }),
-    stopAtServerHello: true,
-    pick: (r) => {
-      const h = serverHello(r.events);
-      if (!h || h.version !== VERSIONS['TLSv1.3']) return undefined;
-      return h.keyShareGroup === undefined ? { error: 'HelloRetryRequest without a group' } : { id: h.keyShareGroup };
-    },
-  });
-  return { version: 'TLSv1.3', order: e.order, groups: e.found.map(groupFinding), error: e.error };
 }
 
 /** TLS <= 1.2: ECDHE suites only, supported_groups = what is left; the ServerKeyExchange names the curve. */

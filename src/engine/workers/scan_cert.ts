@@ -18,6 +18,8 @@ export interface ScanCertRequest {
   verifyHost: string;
   ca?: string;
   timeoutMs: number;
+  /** false: the one handshake only, no reconnect to try resumption (a quick scan). Default true. */
+  resumption?: boolean;
 }
 
 export interface ScanCertResult {

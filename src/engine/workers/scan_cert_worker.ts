@@ -18,10 +18,11 @@ async function main(req: ScanCertRequest): Promise<Reply> {
       client = new ConnectClient({ backend: req.backend, tls: { verify: false, reportVerify: true, ca: req.ca, alpn: ['h2', 'http/1.1'] } });
       clients.set(key, client);
     }
+    const resume = req.resumption !== false;
     const r = await client.probe(
       { ip: req.ip, port: req.port },
       // One reconnect tries resumption; a TLS 1.3 server's ticket is waited for at most 250 ms.
-      { servername: req.servername, verifyHost: req.verifyHost, timeoutMs: req.timeoutMs, quietMs: 0, ticketWaitMs: 250, reconnect: 1 }
+      { servername: req.servername, verifyHost: req.verifyHost, timeoutMs: req.timeoutMs, quietMs: 0, ticketWaitMs: resume ? 250 : 0, reconnect: resume ? 1 : 0 }
     );
     return {
       result: {
