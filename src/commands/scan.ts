@@ -7,9 +7,9 @@ import { parseTarget } from '../cli/target';
 import { ConfigError } from '../engine/errors';
 import { opensslInfo } from '../engine/openssl_info';
 import { runScan } from '../engine/scan/scan';
-import type { ScanTarget } from '../engine/scan/types';
+import type { HostScan, ScanTarget } from '../engine/scan/types';
 import { toolInfo } from '../report/facts';
-import { buildScanDocument, renderScan, ScanDocument } from '../report/scan';
+import { buildScanDocument, renderScan, ScanDocument, ScanHostDocument } from '../report/scan';
 import type { ScanPolicy } from '../report/scan_policy';
 
 /** Exit status of a target that could not be scanned (a scan error), apart from a policy violation (1). */
@@ -33,7 +33,7 @@ export default class Scan extends IocptlsCommand {
     servername: Flags.string({ description: 'SNI to send and name to verify [default: the host, unless it is an IP address]' }),
     ca: Flags.string({ description: 'verify the certificate against the CA certificates in this PEM file' }),
     concurrency: Flags.integer({ description: 'probes (connections) in flight per host', default: 32, min: 1, max: 256 }),
-    hosts: Flags.integer({ description: 'targets scanned at the same time', default: 16, min: 1, max: 1024 }),
+    hosts: Flags.integer({ description: 'targets scanned at the same time [default: 16; 64 with --quick]', min: 1, max: 1024 }),
     'max-probes': Flags.integer({ description: 'probes in flight over all targets together', default: 256, min: 1, max: 4096 }),
     rate: Flags.integer({ description: 'new probes per second over all targets together [default: no limit]', min: 1 }),
     chains: Flags.integer({ description: 'parallel elimination chains per list of candidates (1: one sequential chain, the gentlest)', default: 8, min: 1, max: 64 }),
@@ -70,11 +70,15 @@ export default class Scan extends IocptlsCommand {
     const startedAt = new Date();
     const t0 = performance.now();
     const options = { concurrency: flags.concurrency, timeoutMs: flags.timeout, retries: flags.retries };
-    const documentOf = (hosts: Parameters<typeof buildScanDocument>[0]['hosts'], durationMs: number, at: Date) =>
-      withPolicy(buildScanDocument({ tool: toolInfo(), openssl: opensslInfo(), backend, options, startedAt: at, durationMs, hosts }), policyModule, policy, flags.policy);
+    const tool = toolInfo();
+    const openssl = opensslInfo();
+    const built = new Map<HostScan, ScanHostDocument>();
+    const documentOf = (hosts: HostScan[], durationMs: number, at: Date) =>
+      withPolicy(buildScanDocument({ tool, openssl, backend, options, startedAt: at, durationMs, hosts, built }), policyModule, policy, flags.policy);
     const hosts = await runScan(targets, {
       concurrency: flags.concurrency,
-      hostConcurrency: flags.hosts,
+      // A quick scan has about ten probes per host: more hosts at once fill the same --max-probes.
+      hostConcurrency: flags.hosts ?? (flags.quick ? 64 : 16),
       globalConcurrency: flags['max-probes'],
       rate: flags.rate,
       chains: flags.chains,
@@ -84,7 +88,13 @@ export default class Scan extends IocptlsCommand {
       ca: flags.ca,
       quick: flags.quick,
       // JSON lines: each target's own document as soon as it is done (a long list streams).
-      onHost: flags.jsonl ? (h) => process.stdout.write(JSON.stringify(documentOf([h], h.ms, new Date(Date.now() - h.ms))) + '\n') : undefined,
+      onHost: flags.jsonl
+        ? (h) => {
+            const d = documentOf([h], h.ms, new Date(Date.now() - h.ms));
+            built.set(h, d.hosts[0]);
+            process.stdout.write(JSON.stringify(d) + '\n');
+          }
+        : undefined,
     });
     const doc = documentOf(hosts, performance.now() - t0, startedAt);
     if (!this.jsonEnabled() && !flags.jsonl) this.log(renderScan(doc, process.stdout.isTTY));

@@ -44,8 +44,10 @@ export function buildScanDocument(a: {
   startedAt: Date;
   durationMs: number;
   hosts: HostScan[];
+  /** Host documents already built (--jsonl builds each as its host finishes): reused, not rebuilt. */
+  built?: Map<HostScan, ScanHostDocument>;
 }): ScanDocument {
-  const hosts = a.hosts.map(hostDocument);
+  const hosts = a.hosts.map((h) => a.built?.get(h) ?? hostDocument(h));
   const count = (s: Severity) => hosts.reduce((n, h) => n + h.findings.filter((f) => f.severity === s).length, 0);
   return {
     schema: 'iocptls.scan/1',
@@ -71,6 +73,22 @@ function round(v: number): number {
   return Math.round(v * 10) / 10;
 }
 
+/**
+ * certificateFacts, parsed once per certificate for a scan of many hosts: a fleet shares its
+ * intermediates (and often its leaves, behind several ports or names), and parsing DER was the
+ * largest cost of a host's document.
+ */
+const FACTS = new Map<string, CertificateFacts>();
+function factsOf(der: Buffer, signatureAlgorithm?: string, keyType?: string): CertificateFacts {
+  const key = `${signatureAlgorithm}\0${keyType}\0${der.toString('base64')}`;
+  let f = FACTS.get(key);
+  if (!f) {
+    if (FACTS.size >= 1024) FACTS.clear();
+    FACTS.set(key, (f = certificateFacts(der, signatureAlgorithm, keyType)));
+  }
+  return { ...f, subjectAltNames: [...f.subjectAltNames] };
+}
+
 function hostDocument(h: HostScan): ScanHostDocument {
   const findings = [...h.findings];
   let certificate: ScanCertificate | undefined;
@@ -79,7 +97,7 @@ function hostDocument(h: HostScan): ScanHostDocument {
     const chain: CertificateFacts[] = [];
     der.forEach((d, i) => {
       try {
-        chain.push(certificateFacts(d, signatureAlgorithms?.[i], keyTypes?.[i]));
+        chain.push(factsOf(d, signatureAlgorithms?.[i], keyTypes?.[i]));
       } catch {
         // A certificate Node cannot parse is reported as such, not a crash.
         findings.push({ id: 'cert-unparsable', severity: 'bad', title: `certificate ${i} of the chain does not parse` });

@@ -72,6 +72,9 @@ export const PAIRS_FROM_MS = 50;
 /** IOCPTLS_SCAN_TRACE=1: one line per probe on stderr (when it ended, how long it took), to see a scan's critical path. */
 const TRACE = process.env.IOCPTLS_SCAN_TRACE ? performance.now() : 0;
 
+/** Quick scans' ClientHellos by version, SNI and options (HostProbe.hello). */
+const HELLOS = new Map<string, Buffer>();
+
 export class HostProbe {
   readonly limiter: Limiter;
   readonly errors: ProbeError[] = [];
@@ -111,8 +114,23 @@ export class HostProbe {
     return r;
   }
 
-  /** The base ClientHello for `version`, with every extension a scan wants echoed. */
+  /**
+   * The base ClientHello for `version`, with every extension a scan wants echoed. A quick scan
+   * sends the same few hellos to every host: built once (random and key shares included; its
+   * probes stop at the ServerHello or ServerHelloDone and derive no keys), not per host.
+   */
   hello(version: VersionName, over: Partial<ClientHelloOptions> = {}): Buffer {
+    if (!this.o.quick) return this.build(version, over);
+    const key = `${version}\0${this.sni ?? ''}\0${JSON.stringify(over)}`;
+    let b = HELLOS.get(key);
+    if (!b) {
+      if (HELLOS.size >= 256) HELLOS.clear();
+      HELLOS.set(key, (b = this.build(version, over)));
+    }
+    return b;
+  }
+
+  build(version: VersionName, over: Partial<ClientHelloOptions>): Buffer {
     if (version === 'TLSv1.3') {
       return clientHello({
         clientVersion: VERSIONS['TLSv1.2'],
