@@ -35,9 +35,9 @@ import {
   TLS12_GROUPS,
   wireChain,
 } from './host_probe';
-import { fullHandshakeProbes } from './full_handshake';
+import type { fullHandshakeProbes as FullHandshakeProbes } from './full_handshake';
 import { scanHostQuick } from './quick';
-import { SessionProber } from '../workers/scan_session';
+import type { SessionProber as SessionProberClass } from '../workers/scan_session';
 import type {
   AlpnFinding,
   CertificateVariant,
@@ -110,6 +110,8 @@ async function scanHost(t: ScanTarget, o: ScanOptions, shared: Shared): Promise<
   const p = new HostProbe(ip, t.port, servername, o, shared);
 
   // The full-handshake probes' thread (full_handshake.ts) loads while the version probes run.
+  // Loaded on the first full scan of a host, not at start: a quick scan never needs them.
+  const { SessionProber, fullHandshakeProbes } = await fullScanModules();
   const prober = new SessionProber({ libssl: opensslInfo().path ?? undefined, backend: o.backend, ip, port: t.port, timeoutMs: o.timeoutMs });
   prober.warm();
   // 1. One probe per version, all at once; the TLS <= 1.2 ones read up to ServerHelloDone. The
@@ -384,3 +386,9 @@ async function alpnProbe(p: HostProbe, version: VersionName): Promise<AlpnFindin
   return { supported: [h2, h1].filter((x): x is string => !!x), preferred: both };
 }
 
+
+let fullModules: Promise<{ SessionProber: typeof SessionProberClass; fullHandshakeProbes: typeof FullHandshakeProbes }> | undefined;
+function fullScanModules() {
+  fullModules ??= Promise.all([import('../workers/scan_session'), import('./full_handshake')]).then(([a, b]) => ({ SessionProber: a.SessionProber, fullHandshakeProbes: b.fullHandshakeProbes }));
+  return fullModules;
+}
