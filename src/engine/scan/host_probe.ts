@@ -229,10 +229,11 @@ export function groupFinding(id: number) {
   return { id, name: groupName(id), pq: !!g?.pq };
 }
 
-export function keyShareBehaviour(r: ProbeOutcome): KeyShareBehaviour | undefined {
+/** `sent`: the groups whose key shares the probe's ClientHello carried (the version probe's by default). */
+export function keyShareBehaviour(r: ProbeOutcome, sent = ['x25519', 'secp256r1']): KeyShareBehaviour | undefined {
   const h = serverHello(r.events);
   if (!h || h.version !== VERSIONS['TLSv1.3'] || h.keyShareGroup === undefined) return undefined;
-  return { sent: ['x25519', 'secp256r1'], answer: h.hrr ? 'helloRetryRequest' : 'serverHello', group: groupName(h.keyShareGroup) };
+  return { sent, answer: h.hrr ? 'helloRetryRequest' : 'serverHello', group: groupName(h.keyShareGroup) };
 }
 
 

@@ -3,7 +3,8 @@
 // so the findings a quick scan raises are the full scan's (QUICK_FINDINGS in findings.ts); what it
 // leaves out is named in the host's `quick.notChecked`, never reported as absent.
 //
-// All at once: one ClientHello per version (SSL 2.0 to TLS 1.3, our own codec), a modern client's
+// All at once: one ClientHello per version (SSL 2.0 to TLS 1.2, our own codec; TLS 1.3's is the
+// modern client's, unless the server refuses that one), a modern client's
 // TLS 1.3 and TLS 1.2 ClientHellos (suite, group, post-quantum hybrid, ALPN), an elimination among
 // the post-quantum hybrid groups only (one refused probe on a server without them), and one OpenSSL
 // handshake without the resumption reconnect (chain, trust, hostname, key). Then the fallback SCSV
@@ -61,6 +62,8 @@ const X25519 = 29;
 const MODERN_GROUPS = [X25519MLKEM768, X25519, 23, 24];
 const ALPN = ['h2', 'http/1.1'];
 const PQ_GROUPS = TLS13_GROUPS.filter((g) => groupInfo(g)?.pq);
+/** The SSL 2.0 ClientHello, built once (its challenge is random; the probe stops at the ServerHello). */
+let SSL2_HELLO: Buffer | undefined;
 
 export async function scanHostQuick(t: ScanTarget, o: ScanOptions, shared: Shared): Promise<HostScan> {
   const t0 = performance.now();
@@ -93,8 +96,16 @@ export async function scanHostQuick(t: ScanTarget, o: ScanOptions, shared: Share
   const first = new Map<VersionName, ProbeOutcome>();
   await Promise.all(
     VERSION_NAMES.map(async (v) => {
-      const bytes = v === 'SSLv2' ? ssl2ClientHello() : p.hello(v, v === 'TLSv1.3' ? {} : { compression: [1, 0] });
-      first.set(v, await p.send(`protocol ${v}`, bytes, v === 'TLSv1.3' || v === 'SSLv2', {}, 1));
+      // TLS 1.3: the modern client's probe answers it (one full server flight fewer per host); a
+      // server that refuses it (no group in common, say) gets the full scan's version probe.
+      if (v === 'TLSv1.3') {
+        const m = await modern13;
+        const answered = serverHello(m.events)?.version === VERSIONS['TLSv1.3'];
+        first.set(v, answered ? m : await p.send('protocol TLSv1.3', p.hello(v), true, {}, 1));
+        return;
+      }
+      SSL2_HELLO ??= ssl2ClientHello();
+      first.set(v, await p.send(`protocol ${v}`, v === 'SSLv2' ? SSL2_HELLO : p.hello(v, { compression: [1, 0] }), v === 'SSLv2', {}, 1));
     })
   );
   for (const v of VERSION_NAMES) base.protocols.push(protocolFinding(v, first.get(v)!));
@@ -123,7 +134,7 @@ export async function scanHostQuick(t: ScanTarget, o: ScanOptions, shared: Share
   base.negotiated = negotiated;
   if (on13) base.postQuantumGroups = pqGroups.groups;
   if (on13 && pqGroups.error) p.errors.push({ probe: 'groups TLSv1.3 (post-quantum)', kind: 'malformed', message: pqGroups.error });
-  base.keyShare = keyShareBehaviour(first.get('TLSv1.3')!);
+  base.keyShare = keyShareBehaviour(first.get('TLSv1.3')!, first.get('TLSv1.3') === m13 ? ['X25519MLKEM768', 'x25519'] : undefined);
   if (cert) {
     delete cert.alpn;
     delete cert.resumption;
