@@ -161,7 +161,7 @@ const SECONDS = {
   // codec and bench http, the scan's agreement panel, outputs and full-handshake findings.
   rendezvous: 100, rendezvous_protocol: 15, http2_codec: 40, serve_http2: 70, bench_http_nginx: 70, bench_http_peers: 100,
   bench_http_errors: 90, http_h1_parser: 3, scan_panel: 100, scan_outputs: 80, scan_eliminate: 1, scan_full: 80, scan_vulns: 25,
-  scan_chains: 20, scan_quick: 30, image: 1,
+  scan_chains: 20, scan_quick: 45, image: 1,
 };
 
 const name = (file) => path.basename(file).replace(/\.test\.js$/, '');

@@ -175,6 +175,21 @@ describe('scan --quick', function () {
       assert.match(text.out, /Not checked \(quick scan/);
     });
 
+    it('compare of a full scan and a quick one: what the quick scan did not check is no change', async () => {
+      const args = ['scan', `${HOST}:${port}`, '--json', '--ca', fixture('ca.pem'), '--servername', 'localhost'];
+      const full = await runCli(args);
+      const quick = await runCli([...args, '--quick']);
+      assert.equal(full.code, 0, full.stderr);
+      assert.equal(quick.code, 0, quick.stderr);
+      fs.writeFileSync(path.join(dir, 'full.json'), full.out);
+      fs.writeFileSync(path.join(dir, 'quick.json'), quick.out);
+      for (const [a, b] of [['full', 'quick'], ['quick', 'full']]) {
+        const c = await runCliJson(['compare', path.join(dir, `${a}.json`), path.join(dir, `${b}.json`), '--json']);
+        assert.equal(c.code, 0, c.stderr);
+        assert.deepEqual(c.doc.changes, [], `${a} -> ${b}: ${JSON.stringify(c.doc.changes)}`);
+      }
+    });
+
     it('--quick --policy: a violation on what it saw fails; rules it could not evaluate in full are named, not passed silently', async () => {
       const file = path.join(dir, 'policy.json');
       fs.writeFileSync(file, JSON.stringify({ allowSuites: ['TLS_AES_256_GCM_SHA384'], forbidFindings: ['rc4', 'tls10'], requireServerOrder: true }));
