@@ -254,9 +254,18 @@ async function targetsPerSecond() {
   }
   console.log(`target: nginx on loopback${RTT ? ` behind a proxy adding ${RTT} ms RTT` : ''}; ${ROUNDS} rounds, medians, wall time of each process`);
   const ours = median(times.get('iocptls scan'));
+  const ourTimes = times.get('iocptls scan');
+  const range = (a, d = 3) => `${Math.min(...a).toFixed(d)}-${Math.max(...a).toFixed(d)}`;
   for (const [name, t] of times) {
     const m = median(t);
-    console.log(`  ${name.padEnd(22)} ${m.toFixed(3)} s${name === 'iocptls scan' ? `  (scan itself ${median(inside).toFixed(3)} s, ${lastDoc.hosts[0].probes.total} probes)` : `  iocptls/${name} = ${(ours / m).toFixed(2)}`}`);
+    // Rounds interleave the tools, so each round's ratio compares runs made under the same load.
+    const perRound = t.map((x, i) => ourTimes[i] / x);
+    console.log(
+      `  ${name.padEnd(22)} ${m.toFixed(3)} s (${range(t)})` +
+        (name === 'iocptls scan'
+          ? `  (scan itself ${median(inside).toFixed(3)} s, ${range(inside)}; ${lastDoc.hosts[0].probes.total} probes)`
+          : `  iocptls/${name} = ${(ours / m).toFixed(2)} (per round ${range(perRound, 2)})`)
+    );
   }
   if (lastSslscan) {
     const a = iocptlsSuites(lastDoc);
