@@ -11,7 +11,8 @@
 //   node bench/scan.js [--rounds 3] [--rtt 0] [--concurrency 32] [--skip testssl,nmap] [--root DIR]
 //   node bench/scan.js --targets 200      targets per second: one `scan --targets FILE --jsonl` of
 //                                         200 loopback targets (nginx listening on 20 ports, each
-//                                         listed 10 times), whole process
+//                                         listed 10 times), whole process, full scan and --quick
+//                                         alternating (--skip full or --skip quick leaves one out)
 // testssl.sh, when installed, also writes its JSON (--jsonfile) and its accepted suites per
 // version are compared with ours like sslscan's.
 const { execFileSync, spawn } = require('node:child_process');
@@ -73,7 +74,7 @@ async function startNginx(ports = 1) {
   fs.writeFileSync(
     path.join(dir, 'nginx.conf'),
     `daemon off; worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log crit;
-events { worker_connections 1024; }
+events { worker_connections 4096; }
 http {
   access_log off;
   client_body_temp_path ${t}; proxy_temp_path ${t}; fastcgi_temp_path ${t}; uwsgi_temp_path ${t}; scgi_temp_path ${t};
@@ -179,19 +180,33 @@ async function targetsPerSecond() {
   const lines = [];
   for (let i = 0; i < TARGETS; i++) lines.push(`127.0.0.1:${nginx.ports[i % nginx.ports.length]}`);
   fs.writeFileSync(list, lines.join('\n') + '\n');
-  const rates = [];
+  // The full scan and the quick one (--quick) alternate within each round, so load hits both alike.
+  const modes = [
+    { name: 'full', argv: ['--hosts', '64', '--max-probes', '512'] },
+    { name: 'quick', argv: ['--quick', '--hosts', '64', '--max-probes', '512'] },
+  ].filter((m) => !SKIP.includes(m.name));
+  const rates = new Map(modes.map((m) => [m.name, []]));
+  const probes = new Map();
   try {
     for (let r = 0; r < ROUNDS; r++) {
-      const res = await run(process.execPath, [path.join(IOCPTLS_ROOT, 'bin', 'run.js'), 'scan', '--targets', list, '--jsonl', '--hosts', '64', '--max-probes', '512']);
-      const done = res.out.trim().split('\n').map((l) => JSON.parse(l));
-      const failed = done.filter((d) => d.hosts[0].error).length;
-      rates.push(TARGETS / res.s);
-      console.log(`  round ${r + 1}: ${done.length} targets (${failed} not scanned) in ${res.s.toFixed(2)} s = ${(TARGETS / res.s).toFixed(0)} targets/s (whole process)`);
+      for (const m of modes) {
+        const res = await run(process.execPath, [path.join(IOCPTLS_ROOT, 'bin', 'run.js'), 'scan', '--targets', list, '--jsonl', ...m.argv]);
+        const done = res.out.trim() ? res.out.trim().split('\n').map((l) => JSON.parse(l)) : [];
+        const failed = done.filter((d) => d.hosts[0].error);
+        probes.set(m.name, done.length ? done.reduce((n, d) => n + d.hosts[0].probes.total, 0) / done.length : 0);
+        rates.get(m.name).push(TARGETS / res.s);
+        const why = failed.length ? ` (first: ${failed[0].hosts[0].error})` : res.code > 1 ? ` (exit ${res.code}: ${res.err.trim().split('\n')[0]})` : '';
+        console.log(`  round ${r + 1} ${m.name.padEnd(5)}: ${done.length} targets (${failed.length} not scanned${why}) in ${res.s.toFixed(2)} s = ${(TARGETS / res.s).toFixed(0)} targets/s (whole process)`);
+      }
     }
   } finally {
     nginx.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`targets per second: median ${median(rates).toFixed(0)}, range ${Math.min(...rates).toFixed(0)}-${Math.max(...rates).toFixed(0)}`);
+  console.log(`${TARGETS} loopback targets, one scan --targets --jsonl process each; targets per second, median (range) of ${ROUNDS}:`);
+  for (const [name, r] of rates) {
+    console.log(`  ${name.padEnd(5)} ${median(r).toFixed(0)} (${Math.min(...r).toFixed(0)}-${Math.max(...r).toFixed(0)}) targets/s, ${probes.get(name).toFixed(0)} probes per target`);
+  }
 }
 
 (async () => {
@@ -239,9 +254,18 @@ async function targetsPerSecond() {
   }
   console.log(`target: nginx on loopback${RTT ? ` behind a proxy adding ${RTT} ms RTT` : ''}; ${ROUNDS} rounds, medians, wall time of each process`);
   const ours = median(times.get('iocptls scan'));
+  const ourTimes = times.get('iocptls scan');
+  const range = (a, d = 3) => `${Math.min(...a).toFixed(d)}-${Math.max(...a).toFixed(d)}`;
   for (const [name, t] of times) {
     const m = median(t);
-    console.log(`  ${name.padEnd(22)} ${m.toFixed(3)} s${name === 'iocptls scan' ? `  (scan itself ${median(inside).toFixed(3)} s, ${lastDoc.hosts[0].probes.total} probes)` : `  iocptls/${name} = ${(ours / m).toFixed(2)}`}`);
+    // Rounds interleave the tools, so each round's ratio compares runs made under the same load.
+    const perRound = t.map((x, i) => ourTimes[i] / x);
+    console.log(
+      `  ${name.padEnd(22)} ${m.toFixed(3)} s (${range(t)})` +
+        (name === 'iocptls scan'
+          ? `  (scan itself ${median(inside).toFixed(3)} s, ${range(inside)}; ${lastDoc.hosts[0].probes.total} probes)`
+          : `  iocptls/${name} = ${(ours / m).toFixed(2)} (per round ${range(perRound, 2)})`)
+    );
   }
   if (lastSslscan) {
     const a = iocptlsSuites(lastDoc);

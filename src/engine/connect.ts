@@ -35,15 +35,19 @@ export class ConnectClient {
     return this.#context.trust?.describe;
   }
 
-  /** Connects to ip:port and runs the probe; throws an IocptlsError when the first connection fails. */
-  async probe(target: { ip: string; port: number }, settings: ProbeSettings): Promise<ProbeResult> {
-    const loop = new Loop(createPort(this.options.backend));
+  /**
+   * Connects to ip:port and runs the probe; throws an IocptlsError when the first connection fails.
+   * `shared`: a loop the caller keeps (and destroys) for many probes, several at once (the scan's
+   * certificate threads); by default the probe has a port and loop of its own.
+   */
+  async probe(target: { ip: string; port: number }, settings: ProbeSettings, shared?: Loop): Promise<ProbeResult> {
+    const loop = shared ?? new Loop(createPort(this.options.backend));
     try {
       const { sources, ...rest } = settings;
       const source = sources?.length ? roundRobin(sources.map((ip) => loop.port.sockaddr(ip, 0))) : undefined;
       return await runProbe({ ...rest, source, loop, addr: loop.port.sockaddr(target.ip, target.port), context: this.#context });
     } finally {
-      loop.destroy();
+      if (!shared) loop.destroy();
     }
   }
 

@@ -14,8 +14,10 @@ export interface ScanCertificate extends Omit<CertificateChain, 'der' | 'keyType
   variants?: { request: string; outcome: string; alert?: string; same?: boolean; leaf?: CertificateFacts }[];
 }
 
-export interface ScanHostDocument extends Omit<HostScan, 'certificate' | 'ciphers'> {
-  ciphers: (Omit<HostScan['ciphers'][number], 'suites'> & { suites: (SuiteFinding & { hex: string })[] })[];
+export interface ScanHostDocument extends Omit<HostScan, 'certificate' | 'ciphers' | 'groups'> {
+  /** Absent from a quick scan's host (not checked: see `quick.notChecked`). */
+  ciphers?: (Omit<HostScan['ciphers'][number], 'suites'> & { suites: (SuiteFinding & { hex: string })[] })[];
+  groups?: HostScan['groups'];
   certificate?: ScanCertificate;
 }
 
@@ -31,7 +33,7 @@ export interface ScanDocument {
   hosts: ScanHostDocument[];
   summary: { hosts: number; scanned: number; failed: number; bad: number; warn: number };
   /** Present with --policy: the rules that failed (empty: passed). */
-  policy?: { file: string; passed: boolean; violations: string[] };
+  policy?: { file: string; passed: boolean; violations: string[]; notEvaluated?: string[] };
 }
 
 export function buildScanDocument(a: {
@@ -42,8 +44,10 @@ export function buildScanDocument(a: {
   startedAt: Date;
   durationMs: number;
   hosts: HostScan[];
+  /** Host documents already built (--jsonl builds each as its host finishes): reused, not rebuilt. */
+  built?: Map<HostScan, ScanHostDocument>;
 }): ScanDocument {
-  const hosts = a.hosts.map(hostDocument);
+  const hosts = a.hosts.map((h) => a.built?.get(h) ?? hostDocument(h));
   const count = (s: Severity) => hosts.reduce((n, h) => n + h.findings.filter((f) => f.severity === s).length, 0);
   return {
     schema: 'iocptls.scan/1',
@@ -69,6 +73,22 @@ function round(v: number): number {
   return Math.round(v * 10) / 10;
 }
 
+/**
+ * certificateFacts, parsed once per certificate for a scan of many hosts: a fleet shares its
+ * intermediates (and often its leaves, behind several ports or names), and parsing DER was the
+ * largest cost of a host's document.
+ */
+const FACTS = new Map<string, CertificateFacts>();
+function factsOf(der: Buffer, signatureAlgorithm?: string, keyType?: string): CertificateFacts {
+  const key = `${signatureAlgorithm}\0${keyType}\0${der.toString('base64')}`;
+  let f = FACTS.get(key);
+  if (!f) {
+    if (FACTS.size >= 1024) FACTS.clear();
+    FACTS.set(key, (f = certificateFacts(der, signatureAlgorithm, keyType)));
+  }
+  return { ...f, subjectAltNames: [...f.subjectAltNames] };
+}
+
 function hostDocument(h: HostScan): ScanHostDocument {
   const findings = [...h.findings];
   let certificate: ScanCertificate | undefined;
@@ -77,7 +97,7 @@ function hostDocument(h: HostScan): ScanHostDocument {
     const chain: CertificateFacts[] = [];
     der.forEach((d, i) => {
       try {
-        chain.push(certificateFacts(d, signatureAlgorithms?.[i], keyTypes?.[i]));
+        chain.push(factsOf(d, signatureAlgorithms?.[i], keyTypes?.[i]));
       } catch {
         // A certificate Node cannot parse is reported as such, not a crash.
         findings.push({ id: 'cert-unparsable', severity: 'bad', title: `certificate ${i} of the chain does not parse` });
@@ -106,13 +126,19 @@ function hostDocument(h: HostScan): ScanHostDocument {
       if (/sha1|md5/i.test(leaf.signatureAlgorithm ?? '')) findings.push({ id: 'cert-weak-signature', severity: 'bad', title: `certificate signed with ${leaf.signatureAlgorithm}` });
     }
   }
-  return {
+  const doc: ScanHostDocument = {
     ...h,
     ms: round(h.ms),
     ciphers: h.ciphers.map((c) => ({ ...c, suites: c.suites.map((s) => ({ ...s, hex: `0x${s.id.toString(16).padStart(4, '0')}` })) })),
     certificate,
     findings: sortFindings(findings),
   };
+  // A quick scan did not enumerate suites or groups: absent, not empty (empty would read "none").
+  if (h.quick) {
+    delete doc.ciphers;
+    delete doc.groups;
+  }
+  return doc;
 }
 
 const RANK: Record<Severity, number> = { bad: 0, warn: 1, info: 2, good: 3 };
@@ -171,6 +197,7 @@ export function renderScan(d: ScanDocument, color: boolean): string {
   if (d.policy) {
     out.push(`${p.bold('Policy')}  ${d.policy.file}: ${d.policy.passed ? p.green('passed') : p.red(`failed (${d.policy.violations.length})`)}`);
     for (const v of d.policy.violations) out.push(`  ${mark(p, 'bad')} ${v}`);
+    for (const v of d.policy.notEvaluated ?? []) out.push(`  ${mark(p, 'info')} ${v}`);
   }
   return out.join('\n');
 }
@@ -212,7 +239,8 @@ function renderHost(h: ScanHostDocument, p: Paint, out: string[]): void {
     else if (pr.version === 'TLSv1.3') sev = 'warn';
     out.push(`  ${mark(p, sev)} ${label}${pr.offered ? 'offered' : p.dim(`not offered (${pr.detail ?? pr.outcome})`)}`);
   }
-  for (const c of [...h.ciphers].reverse()) {
+  if (h.negotiated) renderNegotiated(h, p, out);
+  for (const c of [...(h.ciphers ?? [])].reverse()) {
     out.push('');
     const order = c.order === 'server' ? "server's order" : c.order === 'client' ? p.yellow("client's order honoured") : c.order === 'single' ? 'one suite' : 'none';
     out.push(`${p.bold(`Cipher suites, ${PROTOCOL_LABEL[c.version]}`)}  ${p.dim('(')}${order}${p.dim(')')}`);
@@ -223,7 +251,7 @@ function renderHost(h: ScanHostDocument, p: Paint, out: string[]): void {
     }
     if (c.error) out.push(`  ${mark(p, 'warn')} ${p.yellow(`incomplete: ${c.error}`)}`);
   }
-  for (const g of h.groups) {
+  for (const g of h.groups ?? []) {
     out.push('');
     const order = g.order === 'server' ? "server's order" : g.order === 'client' ? "client's order" : g.order === 'single' ? 'one group' : 'none';
     out.push(`${p.bold(`Key exchange groups, ${PROTOCOL_LABEL[g.version]}`)}  ${p.dim(`(${order})`)}`);
@@ -280,7 +308,7 @@ function renderHost(h: ScanHostDocument, p: Paint, out: string[]): void {
     };
     yes(f.secureRenegotiation, 'yes', 'secure renegotiation');
     yes(f.extendedMasterSecret, 'yes', 'extended master secret');
-    yes(f.encryptThenMac, 'yes', 'encrypt-then-MAC (CBC)');
+    if (f.encryptThenMac) yes(f.encryptThenMac, 'yes', 'encrypt-then-MAC (CBC)');
     yes(f.fallbackScsv, 'yes', 'TLS_FALLBACK_SCSV');
     yes(f.downgradeSentinel, 'yes', 'TLS 1.3 downgrade sentinel');
     out.push(`  ${mark(p, f.compression === 'deflate' ? 'bad' : f.compression === 'null' ? 'good' : 'none')} ${'compression'.padEnd(28)}${f.compression}`);
@@ -303,6 +331,11 @@ function renderHost(h: ScanHostDocument, p: Paint, out: string[]): void {
     tol(t.futureVersion, 'unknown supported_version');
   }
   renderFullHandshake(h, p, (s) => mark(p, s), out);
+  if (h.quick) {
+    out.push('');
+    out.push(p.bold('Not checked') + p.dim(' (quick scan; a scan without --quick checks them)'));
+    out.push(...wrapList(h.quick.notChecked, (n) => n, p));
+  }
   out.push('');
   out.push(p.bold('Findings'));
   if (!h.findings.length) out.push(p.dim('  none'));
@@ -313,4 +346,22 @@ function renderHost(h: ScanHostDocument, p: Paint, out: string[]): void {
     for (const e of h.errors.slice(0, 10)) out.push(`  ${mark(p, 'warn')} ${e.probe}: ${e.kind}${e.message !== e.kind ? ` (${e.message})` : ''}`);
     if (h.errors.length > 10) out.push(p.dim(`  ... and ${h.errors.length - 10} more`));
   }
+}
+
+/** A quick scan's host: what a modern client negotiates, the post-quantum groups, the key share answer. */
+function renderNegotiated(h: ScanHostDocument, p: Paint, out: string[]): void {
+  out.push('');
+  out.push(p.bold('Negotiated with a modern client') + p.dim(' (offering X25519MLKEM768, x25519, h2)'));
+  if (!h.negotiated!.length) out.push(p.dim('  neither TLS 1.3 nor TLS 1.2'));
+  for (const n of h.negotiated!) {
+    const group = n.group ? `  ${n.pq ? p.green(n.group) : n.group}${n.helloRetryRequest ? p.dim(' (after a HelloRetryRequest)') : ''}` : '';
+    const alpn = n.alpn ? `  ALPN ${n.alpn}` : p.dim('  no ALPN');
+    out.push(`  ${mark(p, n.flags.includes('pfs') || n.version === 'TLSv1.3' ? 'good' : 'warn')} ${PROTOCOL_LABEL[n.version].padEnd(9)}${n.openssl || n.suite}${group}${alpn}`);
+  }
+  if (h.postQuantumGroups) {
+    const pq = h.postQuantumGroups.map((g) => g.name);
+    out.push(`  ${mark(p, pq.length ? 'good' : 'info')} post-quantum hybrids, TLS 1.3: ${pq.length ? p.green(pq.join(', ')) : 'none accepted'}`);
+  }
+  const k = h.keyShare;
+  if (k) out.push(p.dim(`  key shares for ${k.sent.join(' and ')} got ${k.answer === 'serverHello' ? `a ServerHello with ${k.group}` : `a HelloRetryRequest for ${k.group}`}`));
 }

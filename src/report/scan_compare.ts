@@ -83,34 +83,39 @@ function hostChanges(a: ScanHostDocument, b: ScanHostDocument, add: (what: strin
   for (const v of pb) if (!pa.has(v)) add('protocol', OLD_PROTOCOLS.has(v) ? 'worse' : v === 'TLSv1.3' ? 'better' : 'neutral', `${v} now offered`);
   for (const v of pa) if (!pb.has(v)) add('protocol', OLD_PROTOCOLS.has(v) ? 'better' : v === 'TLSv1.2' && pb.has('TLSv1.3') ? 'neutral' : 'worse', `${v} no longer offered`);
 
-  for (const cb of b.ciphers) {
-    const ca = a.ciphers.find((c) => c.version === cb.version);
+  // A quick scan enumerates neither suites nor groups: compared only when both scans have them.
+  const suitesBoth = !!a.ciphers && !!b.ciphers;
+  const groupsBoth = !!a.groups && !!b.groups;
+  for (const cb of suitesBoth ? b.ciphers! : []) {
+    const ca = a.ciphers!.find((c) => c.version === cb.version);
     const ids = new Set(ca?.suites.map((s) => s.id) ?? []);
     for (const s of cb.suites) if (!ids.has(s.id)) add('suite', suiteSeverity(s) === 'good' ? 'neutral' : 'worse', `${cb.version} ${s.openssl || s.iana} added`);
     if (ca && ca.order !== cb.order && ca.order === 'server' && cb.order === 'client') add('order', 'worse', `${cb.version}: the client's cipher order is now honoured`);
     if (ca && ca.order !== cb.order && ca.order === 'client' && cb.order === 'server') add('order', 'better', `${cb.version}: the server now imposes its order`);
   }
-  for (const ca of a.ciphers) {
-    const cb = b.ciphers.find((c) => c.version === ca.version);
+  for (const ca of suitesBoth ? a.ciphers! : []) {
+    const cb = b.ciphers!.find((c) => c.version === ca.version);
     const ids = new Set(cb?.suites.map((s) => s.id) ?? []);
     // A whole version gone is said once, as a protocol.
     if (!cb) continue;
     for (const s of ca.suites) if (!ids.has(s.id)) add('suite', suiteSeverity(s) === 'good' ? 'neutral' : 'better', `${ca.version} ${s.openssl || s.iana} removed`);
   }
 
-  for (const gb of b.groups) {
-    const ga = a.groups.find((g) => g.version === gb.version);
+  for (const gb of groupsBoth ? b.groups! : []) {
+    const ga = a.groups!.find((g) => g.version === gb.version);
     const names = new Set(ga?.groups.map((g) => g.name) ?? []);
     for (const g of gb.groups) if (!names.has(g.name)) add('group', g.pq ? 'better' : 'neutral', `${gb.version} group ${g.name} added`);
   }
-  for (const ga of a.groups) {
-    const gb = b.groups.find((g) => g.version === ga.version);
+  for (const ga of groupsBoth ? a.groups! : []) {
+    const gb = b.groups!.find((g) => g.version === ga.version);
     const names = new Set(gb?.groups.map((g) => g.name) ?? []);
     for (const g of ga.groups) if (!names.has(g.name)) add('group', g.pq ? 'worse' : 'neutral', `${ga.version} group ${g.name} removed`);
   }
 
-  const fa = new Map(a.findings.map((f) => [f.id, f]));
-  const fb = new Map(b.findings.map((f) => [f.id, f]));
+  // A quick scan evaluates only some findings: compare those both scans evaluated.
+  const both = (f: { id: string }) => [a, b].every((h) => !h.quick || h.quick.findingsEvaluated.includes(f.id));
+  const fa = new Map(a.findings.filter(both).map((f) => [f.id, f]));
+  const fb = new Map(b.findings.filter(both).map((f) => [f.id, f]));
   const weak = (s: string) => s === 'bad' || s === 'warn';
   for (const [id, f] of fb) if (!fa.has(id)) add('finding', weak(f.severity) ? 'worse' : f.severity === 'good' ? 'better' : 'neutral', `appeared: ${f.severity} ${f.title}`);
   // A good mark that went is neutral: what it stood for is judged where it changed (TLS 1.3 or a

@@ -6,7 +6,7 @@
 // docs/scan-schema.md.
 import fs from 'node:fs';
 import { ConfigError } from '../engine/errors';
-import type { ScanDocument } from './scan';
+import type { ScanDocument, ScanHostDocument } from './scan';
 import { MOZILLA_PROFILES, ScanPolicy } from './scan_profiles';
 
 export type { ScanPolicy } from './scan_profiles';
@@ -76,7 +76,7 @@ export function checkScanPolicy(d: ScanDocument, p: ScanPolicy): string[] {
     for (const x of p.requireProtocols ?? []) if (!offered.has(x)) say('requireProtocols', `${x} is not offered`);
     if (p.allowProtocols) for (const x of offered) if (!p.allowProtocols.includes(x)) say('allowProtocols', `${x} is offered (allowed: ${p.allowProtocols.join(', ')})`);
     const allowSuites = p.allowSuites && lower(p.allowSuites);
-    for (const c of h.ciphers) {
+    for (const c of suitesSeen(h)) {
       for (const s of c.suites) {
         if (allowSuites && !allowSuites.has(s.iana.toLowerCase()) && !allowSuites.has(s.openssl.toLowerCase())) say('allowSuites', `${c.version} ${s.openssl || s.iana} is accepted`);
         for (const f of p.forbidSuiteFlags ?? []) {
@@ -89,7 +89,7 @@ export function checkScanPolicy(d: ScanDocument, p: ScanPolicy): string[] {
     if (p.allowGroups) {
       const allowed = new Set(p.allowGroups.map(groupKey));
       const seen = new Set<string>();
-      for (const g of h.groups)
+      for (const g of groupsSeen(h))
         for (const x of g.groups) {
           if (seen.has(x.name) || allowed.has(groupKey(x.name)) || (p.allowPostQuantumGroups && x.pq)) continue;
           seen.add(x.name);
@@ -97,10 +97,12 @@ export function checkScanPolicy(d: ScanDocument, p: ScanPolicy): string[] {
         }
     }
     if (p.requireGroups?.length) {
-      const g13 = h.groups.find((g) => g.version === 'TLSv1.3')?.groups.map((g) => g.name.toLowerCase()) ?? [];
-      if (!p.requireGroups.some((g) => g13.includes(g.toLowerCase()))) say('requireGroups', `none of ${p.requireGroups.join(', ')} in TLS 1.3`);
+      const g13 = groupsSeen(h).find((g) => g.version === 'TLSv1.3')?.groups.map((g) => g.name.toLowerCase()) ?? [];
+      // A quick scan saw some of the groups: none of them required is no verdict (see policyLimits).
+      if (!p.requireGroups.some((g) => g13.includes(g.toLowerCase())) && !h.quick) say('requireGroups', `none of ${p.requireGroups.join(', ')} in TLS 1.3`);
     }
     for (const f of h.findings) {
+      // Policies judge findings by id: a quick scan's are the full scan's, for the ids it evaluates.
       if (p.forbidFindings?.includes(f.id)) say('forbidFindings', `${f.id}: ${f.title}`);
       else if (p.maxSeverity && RANK[f.severity] > RANK[p.maxSeverity]) say('maxSeverity', `${f.severity}: ${f.title}`);
     }
@@ -121,4 +123,46 @@ export function checkScanPolicy(d: ScanDocument, p: ScanPolicy): string[] {
     }
   }
   return v;
+}
+
+type SuitesSeen = { version: string; order?: string; suites: { iana: string; openssl: string; flags: string[]; dhBits?: number }[] }[];
+
+/** The suites a host accepts, as far as its scan saw: all of them, or (a quick scan) what a modern client negotiated. */
+function suitesSeen(h: ScanHostDocument): SuitesSeen {
+  if (h.ciphers) return h.ciphers;
+  return (h.negotiated ?? []).map((n) => ({ version: n.version, suites: [{ iana: n.suite, openssl: n.openssl, flags: n.flags }] }));
+}
+
+/** The groups a host accepts, as far as its scan saw: all of them, or (a quick scan) the negotiated ones and the post-quantum hybrids. */
+function groupsSeen(h: ScanHostDocument): { version: string; groups: { name: string; pq: boolean }[] }[] {
+  if (h.groups) return h.groups;
+  const out: { version: string; groups: { name: string; pq: boolean }[] }[] = [];
+  for (const n of h.negotiated ?? []) {
+    const g = n.group ? [{ name: n.group, pq: !!n.pq }] : [];
+    if (n.version === 'TLSv1.3') g.push(...(h.postQuantumGroups ?? []));
+    out.push({ version: n.version, groups: g });
+  }
+  return out;
+}
+
+/**
+ * The rules of `p` that the scan could not evaluate in full, one line each (a quick scan leaves
+ * out the suite, group and most finding probes): a policy never passes them silently. Empty for a
+ * full scan. A violation found on what a quick scan did see is still a violation.
+ */
+export function policyLimits(d: ScanDocument, p: ScanPolicy): string[] {
+  const quick = d.hosts.find((h) => h.quick && !h.error)?.quick;
+  if (!quick) return [];
+  const out: string[] = [];
+  const some = 'checked only on what a modern client negotiated (quick scan: suites not enumerated)';
+  if (p.allowSuites) out.push(`allowSuites: ${some}`);
+  if (p.forbidSuiteFlags?.length) out.push(`forbidSuiteFlags: ${some}`);
+  if (p.minDhBits !== undefined) out.push(`minDhBits: ${some}`);
+  if (p.requireServerOrder) out.push('requireServerOrder: not evaluated (quick scan: the server\'s order is not probed)');
+  if (p.allowGroups) out.push('allowGroups: checked only on the negotiated and post-quantum groups (quick scan: groups not enumerated)');
+  if (p.requireGroups?.length) out.push('requireGroups: a required group among the negotiated and post-quantum ones passes; none of them is no verdict (quick scan)');
+  const missed = (p.forbidFindings ?? []).filter((id) => !quick.findingsEvaluated.includes(id));
+  if (missed.length) out.push(`forbidFindings: ${missed.join(', ')} not evaluated (quick scan)`);
+  if (p.maxSeverity) out.push(`maxSeverity: checked on the findings a quick scan evaluates (${quick.findingsEvaluated.length} kinds), not on suites, groups, tolerance, resumption or full-handshake findings`);
+  return out;
 }

@@ -3,6 +3,38 @@
 import { fullHandshakeFindings } from './full_handshake_findings';
 import type { Finding, HostScan } from './types';
 
+/**
+ * The findings a quick scan (--quick) can raise, each from the same probe as in a full scan, so
+ * the two agree on them; every other finding needs the suites, groups, tolerance, resumption or
+ * full-handshake probes a quick scan leaves out, and is not evaluated.
+ */
+export const QUICK_FINDINGS = [
+  'sslv2',
+  'sslv3',
+  'tls10',
+  'tls11',
+  'no-tls',
+  'tls13',
+  'no-tls13',
+  'pq',
+  'no-pq',
+  'insecure-renegotiation',
+  'crime',
+  'heartbleed',
+  'heartbeat',
+  'no-ems',
+  'no-fallback-scsv',
+  'fallback-scsv',
+  'no-downgrade-sentinel',
+  'cert-untrusted',
+  'cert-trusted',
+  'cert-expired',
+  'cert-expiring',
+  'cert-weak-key',
+  'cert-weak-signature',
+  'cert-unparsable',
+];
+
 export function findingsFor(h: HostScan): Finding[] {
   const out: Finding[] = [];
   const on = (v: string) => h.protocols.some((p) => p.version === v && p.offered);
@@ -12,7 +44,11 @@ export function findingsFor(h: HostScan): Finding[] {
   if (on('SSLv2')) out.push({ id: 'sslv2', severity: 'bad', title: 'SSL 2.0 offered (DROWN)', cve: ['CVE-2016-0800'] });
   if (on('SSLv3')) out.push({ id: 'sslv3', severity: 'bad', title: 'SSL 3.0 offered (POODLE)', cve: ['CVE-2014-3566'] });
   if (on('TLSv1')) {
-    const cbc10 = h.ciphers.find((c) => c.version === 'TLSv1')?.suites.some((s) => s.flags.includes('cbc'));
+    // TLS 1.0 has no AEAD suites: any but RC4 and NULL is CBC. The protocol probe's pick settles it
+    // when it is CBC (a quick scan has no suite list); the suite list when there is one.
+    const pick10 = h.protocols.find((p) => p.version === 'TLSv1')?.suite;
+    const cbc10 =
+      h.ciphers.find((c) => c.version === 'TLSv1')?.suites.some((s) => s.flags.includes('cbc')) || (pick10 !== undefined && /_CBC_/.test(pick10));
     out.push({ id: 'tls10', severity: 'warn', title: `TLS 1.0 offered (deprecated by RFC 8996)${cbc10 ? '; CBC suites in TLS 1.0 (BEAST)' : ''}`, cve: cbc10 ? ['CVE-2011-3389'] : undefined });
   }
   if (on('TLSv1.1')) out.push({ id: 'tls11', severity: 'warn', title: 'TLS 1.1 offered (deprecated by RFC 8996)' });
@@ -50,7 +86,7 @@ export function findingsFor(h: HostScan): Finding[] {
     if (c.order === 'client') out.push({ id: `client-order-${c.version}`, severity: 'warn', title: `${c.version}: the client's cipher order is honoured` });
     if (!c.suites[0].flags.includes('pfs')) out.push({ id: `no-pfs-${c.version}`, severity: 'warn', title: `${c.version}: preferred suite has no forward secrecy (${c.suites[0].iana})` });
   }
-  const pq = h.groups.find((g) => g.version === 'TLSv1.3')?.groups.filter((g) => g.pq) ?? [];
+  const pq = h.postQuantumGroups ?? h.groups.find((g) => g.version === 'TLSv1.3')?.groups.filter((g) => g.pq) ?? [];
   if (pq.length) out.push({ id: 'pq', severity: 'good', title: `post-quantum key exchange: ${pq.map((g) => g.name).join(', ')}` });
   else if (on('TLSv1.3')) out.push({ id: 'no-pq', severity: 'info', title: 'no post-quantum hybrid key exchange' });
 

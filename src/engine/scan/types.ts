@@ -17,6 +17,39 @@ export interface ProtocolFinding {
   outcome: ProbeOutcomeKind;
   /** The alert, the version the server answered with instead, or the probe error. */
   detail?: string;
+  /** TLS <= 1.2, offered: the suite (IANA name) the server picked from every suite of the version, offered at once. */
+  suite?: string;
+}
+
+/** A quick scan (--quick): what it did not look at, so that nothing absent reads as "the server has none". */
+export interface QuickScope {
+  /**
+   * Parts of the host's document a quick scan does not check, by key ('ciphers', 'groups',
+   * 'signatureAlgorithms', 'alpn', 'resumption', 'tolerance', 'features.encryptThenMac',
+   * 'certificate.variants', and the full-handshake parts): absent from the document for that
+   * reason, not because the server lacks them.
+   */
+  notChecked: string[];
+  /** Finding ids the quick scan can raise; the others (rc4, sweet32, client-order-*...) are not evaluated. */
+  findingsEvaluated: string[];
+}
+
+/** What the server negotiates with a modern client's ClientHello (a quick scan's probes). */
+export interface NegotiatedFinding {
+  version: 'TLSv1.3' | 'TLSv1.2';
+  /** The suite (IANA name) and OpenSSL's name for it. */
+  suite: string;
+  openssl: string;
+  /** The suite's properties as in a cipher list (pfs, aead, cbc...). */
+  flags: string[];
+  /** The key exchange group: TLS 1.3 the key share's, TLS 1.2 the ServerKeyExchange's curve. */
+  group?: string;
+  /** The group is a post-quantum hybrid. */
+  pq?: boolean;
+  /** TLS 1.3: the server asked for another key share (HelloRetryRequest) rather than take one we sent. */
+  helloRetryRequest?: boolean;
+  /** The ALPN protocol it picked from h2, http/1.1 (TLS 1.2: from the ServerHello; TLS 1.3: from the OpenSSL handshake, when it was TLS 1.3). */
+  alpn?: string;
 }
 
 export interface SuiteFinding {
@@ -103,7 +136,8 @@ export type Tristate = 'yes' | 'no' | 'n/a';
 export interface FeatureFindings {
   secureRenegotiation: Tristate;
   extendedMasterSecret: Tristate;
-  encryptThenMac: Tristate;
+  /** Absent in a quick scan (it takes a probe per CBC suite: not checked). */
+  encryptThenMac?: Tristate;
   heartbeat: Tristate;
   /** CVE-2014-0160: a heartbeat request claiming more payload than it carries got a heartbeat answer ('n/a' without the extension). */
   heartbleed: Tristate;
@@ -159,6 +193,12 @@ export interface ProbeError {
 /** One host's scan; its full-handshake part (resumption N of M, every served chain, OCSP, SCTs, TLS 1.3 sigalgs, renegotiation, CCS/Ticketbleed/ROBOT...) is FullHandshakeFindings. */
 export interface HostScan extends FullHandshakeFindings {
   target: { host: string; port: number; ip?: string; servername?: string };
+  /** Present when the host had a quick scan (--quick): what it did not check. */
+  quick?: QuickScope;
+  /** Quick scan: what TLS 1.3 and TLS 1.2 negotiate with a modern client (each version the server offers). */
+  negotiated?: NegotiatedFinding[];
+  /** Quick scan, TLS 1.3: the post-quantum hybrid groups the server accepts (eliminated among those alone; empty: none). */
+  postQuantumGroups?: GroupFinding[];
   /** Set when the host could not be scanned at all (DNS, refused, every probe timed out). */
   error?: string;
   ms: number;

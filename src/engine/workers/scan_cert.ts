@@ -18,6 +18,8 @@ export interface ScanCertRequest {
   verifyHost: string;
   ca?: string;
   timeoutMs: number;
+  /** false: the one handshake only, no reconnect to try resumption (a quick scan). Default true. */
+  resumption?: boolean;
 }
 
 export interface ScanCertResult {
@@ -38,8 +40,8 @@ export type Reply = { result?: ScanCertResult; error?: string };
  * Threads that run the scan's certificate handshakes, started once per scan (before the first
  * target is resolved, so that loading OpenSSL and the trust store overlaps the first probes) and
  * kept for every target: a thread and a verifying context per target would cost more than the
- * scan of a loopback host. Each thread runs one handshake at a time (its loop blocks between
- * turns); targets are spread over the threads.
+ * scan of a loopback host. Each thread runs its handshakes concurrently on one loop; targets are
+ * spread over the threads.
  */
 export class CertPool {
   #workers: { w: Worker; busy: number }[] = [];

@@ -1,13 +1,21 @@
 // The thread side of the scan's certificate handshakes (the main side, CertPool, is in
-// scan_cert.ts): loads OpenSSL once, keeps one verifying context per trust setting, and answers
-// requests one at a time, in order.
+// scan_cert.ts): loads OpenSSL once, keeps one verifying context per trust setting and one loop,
+// and answers requests concurrently on it.
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { loadOpenSSL } from '../../../native/openssl';
 import { ConnectClient } from '../connect';
+import { Loop } from '../loop';
+import { createPort } from '../port';
 import { IocptlsError } from '../errors';
 import type { Reply, ScanCertRequest } from './scan_cert';
 
 const clients = new Map<string, ConnectClient>();
+/**
+ * One port and loop per backend for every handshake of this thread, several at once: a port per
+ * handshake (an io_uring set up and torn down each time) cost more than a loopback handshake, and
+ * one at a time left the thread waiting on one server while others had answered.
+ */
+const loops = new Map<string, Loop>();
 
 async function main(req: ScanCertRequest): Promise<Reply> {
   try {
@@ -18,10 +26,14 @@ async function main(req: ScanCertRequest): Promise<Reply> {
       client = new ConnectClient({ backend: req.backend, tls: { verify: false, reportVerify: true, ca: req.ca, alpn: ['h2', 'http/1.1'] } });
       clients.set(key, client);
     }
+    let loop = loops.get(req.backend);
+    if (!loop) loops.set(req.backend, (loop = new Loop(createPort(req.backend))));
+    const resume = req.resumption !== false;
     const r = await client.probe(
       { ip: req.ip, port: req.port },
       // One reconnect tries resumption; a TLS 1.3 server's ticket is waited for at most 250 ms.
-      { servername: req.servername, verifyHost: req.verifyHost, timeoutMs: req.timeoutMs, quietMs: 0, ticketWaitMs: 250, reconnect: 1 }
+      { servername: req.servername, verifyHost: req.verifyHost, timeoutMs: req.timeoutMs, quietMs: 0, ticketWaitMs: resume ? 250 : 0, reconnect: resume ? 1 : 0 },
+      loop
     );
     return {
       result: {
@@ -47,9 +59,8 @@ async function main(req: ScanCertRequest): Promise<Reply> {
 if (!isMainThread && parentPort && workerData?.scanCertPool) {
   const port = parentPort;
   loadOpenSSL(workerData.scanCertPool.libssl);
-  // Requests are handled one at a time, in order.
-  let chain = Promise.resolve();
+  // Requests run concurrently on the thread's loop.
   port.on('message', (m: { id: number; req: ScanCertRequest }) => {
-    chain = chain.then(() => main(m.req).then((r) => port.postMessage({ id: m.id, ...r })));
+    void main(m.req).then((r) => port.postMessage({ id: m.id, ...r }));
   });
 }

@@ -26,7 +26,7 @@ function hostSection(x: ScanHostDocument): HtmlValue {
     ])
   );
   parts.push(h`<h3>Protocols</h3><table><tr><th>version</th><th>offered</th><th>probe</th></tr>${x.protocols.map((p) => h`<tr><td>${p.version}</td><td>${p.offered ? 'yes' : 'no'}</td><td class="muted">${p.detail ?? p.outcome}</td></tr>`)}</table>`);
-  for (const c of [...x.ciphers].reverse()) {
+  for (const c of [...(x.ciphers ?? [])].reverse()) {
     parts.push(
       h`<h3>Cipher suites, ${c.version} <span class="muted">(${c.order === 'server' ? "server's order" : c.order === 'client' ? "client's order honoured" : c.order})</span></h3>
 <table><tr><th></th><th>suite</th><th>IANA name</th><th>bits</th><th>id</th><th>key exchange</th></tr>${c.suites.map(
@@ -34,7 +34,7 @@ function hostSection(x: ScanHostDocument): HtmlValue {
       )}</table>${c.error ? h`<p class="warn">incomplete: ${c.error}</p>` : ''}`
     );
   }
-  for (const g of x.groups) parts.push(h`<h3>Key exchange groups, ${g.version} <span class="muted">(${g.order})</span></h3><p>${g.groups.map((n) => n.name).join(', ') || 'none'}</p>`);
+  for (const g of x.groups ?? []) parts.push(h`<h3>Key exchange groups, ${g.version} <span class="muted">(${g.order})</span></h3><p>${g.groups.map((n) => n.name).join(', ') || 'none'}</p>`);
   if (x.signatureAlgorithms) parts.push(h`<h3>Signature algorithms, TLS 1.2</h3><p>${x.signatureAlgorithms.algorithms.map((a) => a.name).join(', ') || 'none'}</p>`);
   const cert = x.certificate;
   if (cert) {
