@@ -88,21 +88,42 @@ export class CertPool {
     const id = this.#next++;
     return new Promise((resolve) => {
       // The handshake has its own timeout (per connection; queued requests wait for the ones
-      // before them); this one guards against a thread that never answers: it is replaced.
+      // before them); this one guards against a thread that never answers: it is replaced, and
+      // told to end once what it runs has ended (never terminated: see #retire).
       const ms = (slot.busy + 1) * (2 * req.timeoutMs + 2000);
       const guard = setTimeout(() => {
         this.#settle(id, { error: `certificate handshake did not finish in ${ms} ms` });
         this.#workers = this.#workers.filter((x) => x !== slot);
-        void slot.w.terminate();
+        void this.#retire(slot.w);
+        slot.w.unref();
       }, ms);
       this.#pending.set(id, { resolve, guard, w: slot.w });
       slot.w.postMessage({ id, req });
     });
   }
 
-  async close(): Promise<void> {
+  /**
+   * Asks a thread to end once its handshakes have, and lets the process exit without it.
+   * Worker.terminate() stops a thread wherever it is, also inside a koffi call (loading a libc
+   * function, closing an io_uring), and koffi's exception there is fatal to the whole process:
+   * a scan under load crashed so at its end ("FATAL ERROR: Error::ThrowAsJavaScriptException
+   * napi_throw").
+   */
+  #retire(w: Worker): Promise<void> {
+    const ended = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+    w.postMessage({ quit: true });
+    return ended;
+  }
+
+  /** Ends every thread once its handshakes have ended (they have their own timeouts), waiting at most `ms`. */
+  async close(ms = 5_000): Promise<void> {
     this.#closed = true;
-    await Promise.all(this.#workers.map((x) => x.w.terminate()));
+    const workers = this.#workers.map((x) => x.w);
     this.#workers = [];
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(workers.map((w) => this.#retire(w))), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
+    // One still busy past its handshakes' timeouts is left to end on its own: the process may exit without it.
+    for (const w of workers) w.unref();
   }
 }

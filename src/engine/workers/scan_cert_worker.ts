@@ -60,7 +60,17 @@ if (!isMainThread && parentPort && workerData?.scanCertPool) {
   const port = parentPort;
   loadOpenSSL(workerData.scanCertPool.libssl);
   // Requests run concurrently on the thread's loop.
-  port.on('message', (m: { id: number; req: ScanCertRequest }) => {
-    void main(m.req).then((r) => port.postMessage({ id: m.id, ...r }));
+  const inFlight = new Set<Promise<void>>();
+  port.on('message', (m: { id: number; req: ScanCertRequest } | { quit: true }) => {
+    if ('quit' in m) {
+      // The pool is done with this thread: it ends itself once its handshakes have (each has its
+      // own timeout), from JavaScript and between native calls. Worker.terminate() could stop it
+      // inside one (koffi then aborts the whole process: "napi_throw" as a fatal error).
+      void Promise.allSettled([...inFlight]).then(() => process.exit(0));
+      return;
+    }
+    const job = main(m.req).then((r) => port.postMessage({ id: m.id, ...r }));
+    inFlight.add(job);
+    void job.finally(() => inFlight.delete(job));
   });
 }

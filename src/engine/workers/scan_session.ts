@@ -96,11 +96,18 @@ export class SessionProber {
     }) as Promise<Result>;
   }
 
-  async close(): Promise<void> {
+  /** Asks the thread to end once its probes have (never Worker.terminate(): see the thread's 'quit'), waiting at most `ms`. */
+  async close(ms = 5_000): Promise<void> {
     const w = this.#worker;
     this.#worker = undefined;
     this.#dead ??= 'closed';
-    if (w) await w.terminate();
+    if (!w) return;
+    const ended = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+    w.postMessage({ quit: true });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([ended, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
+    w.unref(); // one still busy past its probes' timeouts is left to end on its own
   }
 }
 
@@ -123,18 +130,29 @@ function serve(o: SessionProberOptions): void {
       running = false;
     }
   };
-  port.on('message', (m: { id: number; request: SessionRequest }) => {
+  const jobs = new Set<Promise<unknown>>();
+  port.on('message', (m: { id: number; request: SessionRequest } | { quit: true }) => {
+    if ('quit' in m) {
+      // Asked to end (close()): once the probes have ended, from JavaScript and between native
+      // calls; Worker.terminate() could stop the thread inside a koffi call, which aborts the process.
+      void Promise.allSettled([...jobs]).then(() => process.exit(0));
+      return;
+    }
     active++;
     const q = m.request;
     const job: Promise<Result> =
       q.kind === 'handshake' ? handshakeProbe(env, q) : q.kind === 'resumption' ? resumptionProbe(env, q) : q.kind === 'resume' ? resumeProbe(env, q) : Promise.resolve(forget(q));
     void run();
-    job.then(
-      (result) => port.postMessage({ id: m.id, result }),
-      (e) => port.postMessage({ id: m.id, error: String((e as Error)?.message ?? e) })
-    ).finally(() => {
-      active--;
-    });
+    const answered = job
+      .then(
+        (result) => port.postMessage({ id: m.id, result }),
+        (e) => port.postMessage({ id: m.id, error: String((e as Error)?.message ?? e) })
+      )
+      .finally(() => {
+        active--;
+        jobs.delete(answered);
+      });
+    jobs.add(answered);
   });
   process.on('exit', () => {
     freeContexts();
