@@ -10,8 +10,13 @@ const ENTRY_OVERHEAD = 32;
 
 /** The dynamic table: a ring of entries, newest at index 62 (STATIC_COUNT + 1). */
 export class DynamicTable {
+  // A ring whose capacity is a power of two (slot = (head + i) & mask): a server that adds an entry
+  // to every response (nginx) evicts one each time, so this runs several times per response.
   #names: string[] = [];
   #values: string[] = [];
+  /** Each entry's size, kept so that evicting reads no strings. */
+  #sizes: number[] = [];
+  #mask = -1;
   /** Slot of the newest entry; entries go newest to oldest at head, head+1, ... (mod capacity). */
   #head = 0;
   count = 0;
@@ -22,10 +27,10 @@ export class DynamicTable {
   constructor(public maxSize: number) {}
 
   name(i: number): string {
-    return this.#names[(this.#head + i) % this.#names.length];
+    return this.#names[(this.#head + i) & this.#mask];
   }
   value(i: number): string {
-    return this.#values[(this.#head + i) % this.#values.length];
+    return this.#values[(this.#head + i) & this.#mask];
   }
 
   setMaxSize(n: number): void {
@@ -44,10 +49,10 @@ export class DynamicTable {
     }
     this.#evict(size);
     if (this.count === this.#names.length) this.#grow();
-    const cap = this.#names.length;
-    this.#head = (this.#head - 1 + cap) % cap;
-    this.#names[this.#head] = name;
-    this.#values[this.#head] = value;
+    const head = (this.#head = (this.#head - 1) & this.#mask);
+    this.#names[head] = name;
+    this.#values[head] = value;
+    this.#sizes[head] = size;
     this.count++;
     this.size += size;
   }
@@ -65,26 +70,30 @@ export class DynamicTable {
 
   #evict(room: number): void {
     while (this.count > 0 && this.size + room > this.maxSize) {
-      const i = this.count - 1;
-      this.size -= this.name(i).length + this.value(i).length + ENTRY_OVERHEAD;
+      this.size -= this.#sizes[(this.#head + this.count - 1) & this.#mask];
       this.count--;
       this.generation++;
     }
   }
 
   #grow(): void {
-    const cap = this.#names.length;
     const names: string[] = [];
     const values: string[] = [];
+    const sizes: number[] = [];
     for (let i = 0; i < this.count; i++) {
-      names.push(this.name(i));
-      values.push(this.value(i));
+      const slot = (this.#head + i) & this.#mask;
+      names.push(this.#names[slot]);
+      values.push(this.#values[slot]);
+      sizes.push(this.#sizes[slot]);
     }
-    const next = Math.max(16, cap * 2);
+    const next = Math.max(16, this.#names.length * 2);
     names.length = next;
     values.length = next;
+    sizes.length = next;
     this.#names = names;
     this.#values = values;
+    this.#sizes = sizes;
+    this.#mask = next - 1;
     this.#head = 0;
   }
 }
