@@ -25,6 +25,7 @@ export class H2Exchange implements HttpExchange, H2ClientEvents {
   #receiving = false;
   #closing = false;
   #failed = false;
+  #view: Buffer = Buffer.alloc(0);
   /** A flush is deferred to the end of the loop's turn. */
   #flushDue = false;
   readonly #flushNow = (): void => {
@@ -93,7 +94,7 @@ export class H2Exchange implements HttpExchange, H2ClientEvents {
   receive(data: Uint8Array): void {
     this.#receiving = true;
     try {
-      this.#s.receive(Buffer.from(data.buffer, data.byteOffset, data.length));
+      this.#s.receive(this.#asBuffer(data));
     } finally {
       this.#receiving = false;
     }
@@ -103,6 +104,13 @@ export class H2Exchange implements HttpExchange, H2ClientEvents {
       for (const [r, path] of d) this.#open(r, path);
     }
     this.flush();
+  }
+
+  /** data as a Buffer (the codec reads it with Buffer methods): the last one again when it views the same bytes (the loop's scratch, records of one size). */
+  #asBuffer(data: Uint8Array): Buffer {
+    const last = this.#view;
+    if (last.buffer === data.buffer && last.byteOffset === data.byteOffset && last.length === data.length) return last;
+    return (this.#view = Buffer.from(data.buffer, data.byteOffset, data.length));
   }
 
   peerClosed(): string | undefined {
