@@ -11,7 +11,11 @@
 // rounds; ratios are iocptls ÷ peer of the medians (CPU: below 1× means iocptls spends less).
 // Targets (issue 24): client CPU per request ≤ 0.8× wrk's (h1) and ≤ 0.8× h2load's (h2).
 //
-//   node bench/http_peers.js [--rounds 3] [--seconds 6] [--connections 8] [--streams 16] [--size 1024] [--only h1,h2]
+// With --threads, each iocptls run also prints its CPU per request by thread over the same
+// window: the worker running the load, the main thread, and the rest (V8's compiler and garbage
+// collector helpers, libuv's pool).
+//
+//   node bench/http_peers.js [--rounds 3] [--seconds 6] [--connections 8] [--streams 16] [--size 1024] [--only h1,h2] [--threads]
 const path = require('node:path');
 const fs = require('node:fs');
 const C = require('./lib/common');
@@ -26,6 +30,7 @@ const USAGE = `usage: node bench/http_peers.js [options]
   --only LIST       h1 (iocptls vs wrk), h2 (iocptls vs h2load) [h1,h2]
   --io BACKEND      iocptls --io (io_uring, epoll) [auto]
   --json FILE       also write the raw measurements to FILE
+  --threads         print iocptls's CPU per request by thread (worker, main, helpers)
 `;
 const opt = C.parseArgs(process.argv.slice(2), {
   rounds: { type: 'number', default: 3 },
@@ -37,6 +42,7 @@ const opt = C.parseArgs(process.argv.slice(2), {
   only: { type: 'string', default: 'h1,h2' },
   io: { type: 'string', default: '' },
   json: { type: 'string', default: '' },
+  threads: { type: 'bool', default: false },
 }, USAGE);
 const ONLY = new Set(opt.only.split(','));
 
@@ -97,7 +103,18 @@ async function main() {
     for (const c of order) {
       const p = C.spawnPinned(1, c.cmd, c.args);
       const sampler = C.startSampler({ client: p.pid, nginx: nginx.worker }, async () => (await C.stubStatus(statusPort)).requests);
+      // Per-thread CPU of the client, sampled alongside (same clock), when asked.
+      const perThread = [];
+      let sampling = opt.threads && c.name === 'iocptls';
+      const threadLoop = (async () => {
+        while (sampling) {
+          perThread.push({ t: performance.now() / 1000, cpu: C.threadCpu(p.pid) });
+          await C.sleep(100);
+        }
+      })();
       const r = await p.done;
+      sampling = false;
+      await threadLoop;
       const samples = await sampler.stop();
       const w = C.steadyWindow(samples, 'client');
       const row = { round, scenario: c.scenario, client: c.name, code: r.code, rate: w ? w.rate : NaN, cpuUsPerReq: w ? (w.cpu.client / w.ops) * 1e6 : NaN, nginxUsPerReq: w ? (w.cpu.nginx / w.ops) * 1e6 : NaN };
@@ -108,8 +125,10 @@ async function main() {
         } catch {}
       }
       if (r.code !== 0) C.log(`  ${c.scenario} ${c.name} exited ${r.code}: ${r.stderr.split('\n').slice(-3).join(' ')}`);
+      if (w && perThread.length) row.threads = threadShares(perThread, w, p.pid);
       results.push(row);
       C.log(`  round ${round + 1} ${c.scenario} ${c.name.padEnd(8)} ${C.fmt(row.rate)} req/s, client ${C.fmt(row.cpuUsPerReq, 1)} µs CPU/req, nginx ${C.fmt(row.nginxUsPerReq, 1)} µs/req`);
+      if (row.threads) C.log(`      by thread, µs CPU/req: worker ${C.fmt(row.threads.worker, 1)}, main ${C.fmt(row.threads.main, 1)}, ${row.threads.helperCount} others ${C.fmt(row.threads.helpers, 1)}`);
       await C.sleep(500);
     }
   }
@@ -129,6 +148,25 @@ async function main() {
   }
   process.stdout.write('\n' + C.table(['client', 'requests/s', 'client µs CPU/req (median)', 'range', 'iocptls own (window, workers)', ''], rows));
   if (opt.json) fs.writeFileSync(opt.json, JSON.stringify({ opt, results }, null, 2));
+}
+
+/**
+ * CPU per request of the client's threads over the steady window w (samples nearest its ends):
+ * the main thread (tid = pid), the worker (the busiest other: -w 1 runs the load on one), the rest.
+ */
+function threadShares(perThread, w, pid) {
+  const near = (t) => perThread.reduce((a, b) => (Math.abs(b.t - t) < Math.abs(a.t - t) ? b : a));
+  const a = near(w.from).cpu;
+  // Each thread's last reading up to the window's end: a thread that ended just after it (the worker) is missing from later samples.
+  const b = {};
+  for (const x of perThread) if (x.t <= w.to + 0.05) Object.assign(b, x.cpu);
+  const used = Object.entries(b).map(([tid, v]) => [tid, v - (a[tid] ?? 0)]);
+  const main = used.find(([tid]) => Number(tid) === pid)?.[1] ?? 0;
+  const others = used.filter(([tid]) => Number(tid) !== pid).sort((x, y) => y[1] - x[1]);
+  const worker = others.length ? others[0][1] : 0;
+  const helpers = others.slice(1).reduce((n, [, v]) => n + v, 0);
+  const per = (x) => (x / w.ops) * 1e6;
+  return { worker: per(worker), main: per(main), helpers: per(helpers), helperCount: others.length - 1 };
 }
 
 main()

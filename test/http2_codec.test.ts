@@ -135,6 +135,40 @@ describe('HPACK (RFC 7541)', () => {
     }
   });
 
+  it('decodes a block seen again (replayed) exactly as a fresh decode: same fields, same table, dynamic references decoded anew', () => {
+    // nginx's way: the same literals with incremental indexing in every response, evicting as the table fills.
+    const enc = new HpackEncoder();
+    const list: Array<[string, string]> = [[':status', '200'], ['server', 'nginx'], ['x-date', DATE1], ['content-length', '1024']];
+    const fields = (l: Array<[string, string]>) => l.map(([n, v]) => [n, v] as const);
+    const block = enc.encode(fields(list)); // literals with indexing: the table is empty
+    const replayed = new HpackDecoder(256);
+    replayed.table.setMaxSize(256);
+    // The reference decodes an empty block in between, so it never sees the same block twice in a row: never replays.
+    const d = new HpackDecoder(256);
+    d.table.setMaxSize(256);
+    for (let i = 1; i <= 6; i++) {
+      assert.deepEqual(decodeAll(replayed, block), list, `round ${i}`);
+      assert.deepEqual(decodeAll(d, block), list);
+      assert.deepEqual(decodeAll(d, Buffer.alloc(0)), []);
+      assert.equal(replayed.table.size, d.table.size, `table size after ${i}`);
+      assert.ok(d.table.size > 0);
+      assert.equal(replayed.table.count, d.table.count);
+      for (let k = 0; k < d.table.count; k++) assert.deepEqual([replayed.table.name(k), replayed.table.value(k)], [d.table.name(k), d.table.value(k)]);
+      assert.equal(replayed.listSize, list.reduce((n, [a, b]) => n + a.length + b.length + 32, 0));
+    }
+    // A block that points into the dynamic table is never replayed: the same bytes decode to what the table holds now.
+    const t = new HpackDecoder();
+    decodeAll(t, hex('400a 6375 7374 6f6d 2d6b 6579 0d63 7573 746f 6d2d 6865 6164 6572')); // custom-key: custom-header, indexed at 62
+    assert.deepEqual(decodeAll(t, hex('be')), [['custom-key', 'custom-header']]);
+    decodeAll(t, hex('4003 782d 6101 31')); // x-a: 1 is now 62
+    assert.deepEqual(decodeAll(t, hex('be')), [['x-a', '1']]);
+    // A failed block is not kept: the same bytes fail again.
+    const bad = hex('4082 ffff 01 61');
+    const e = new HpackDecoder();
+    assert.notEqual(e.decode(bad, 0, bad.length, new Fields()), null);
+    assert.notEqual(e.decode(bad, 0, bad.length, new Fields()), null);
+  });
+
   it('encodes the C.4 requests byte for byte, and random header lists round-trip through a decoder', () => {
     const e = new HpackEncoder();
     assert.equal(e.encode(REQ1).toString('hex'), hex('8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff').toString('hex'));

@@ -48,6 +48,28 @@ describe('HTTP/1.1 response parser', () => {
     }
   });
 
+  it('a head seen again is recognized, and one that differs in any byte is parsed anew (lengths, statuses, close)', () => {
+    const head = (status: number, len: number, extra = '') => `HTTP/1.1 ${status} X\r\nDate: Mon, 07 Dec 2026 12:00:00 GMT\r\nContent-Length: ${len}\r\n${extra}\r\n`;
+    const responses = [
+      head(200, 3) + 'abc',
+      head(200, 3) + 'def', // the same head again
+      head(200, 4) + 'ghij', // one byte differs: another length
+      head(200, 4) + 'klmn',
+      head(404, 4) + 'opqr', // another status
+      head(404, 4, 'Connection: close\r\n') + 'stuv', // a longer head starting with the same bytes is not the kept one
+    ];
+    const stream = Buffer.from(responses.join(''));
+    for (const step of [1, 9, 100, stream.length]) {
+      const { p, seen } = parser();
+      for (let i = 0; i < responses.length; i++) p.expect(false);
+      assert.equal(feed(p, stream, step), undefined, `step ${step}`);
+      assert.deepEqual(seen.heads.map((h) => h[0]), [200, 200, 200, 200, 404, 404]);
+      assert.deepEqual(seen.heads.map((h) => h[1]), responses.map((r) => r.indexOf('\r\n\r\n') + 4));
+      assert.equal(seen.body, 3 + 3 + 4 + 4 + 4 + 4);
+      assert.deepEqual(seen.complete, [true, true, true, true, true, false]);
+    }
+  });
+
   it('chunked bodies with extensions and trailers; the decoded size counts', () => {
     const r = Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\nA\r\n0123456789\r\n0\r\nX-Trailer: 1\r\n\r\n' + OK('z'));
     for (const step of [1, 5, r.length]) {

@@ -9,6 +9,7 @@ import {
   summarizeHistogram,
 } from '../src/engine/stats/histograms';
 import { IntervalSeries, IntervalTicker, mergeIntervalSamples, summarizeRate } from '../src/engine/stats/intervals';
+import { constructorFromBucketSize } from 'hdr-histogram-js/dist/JsHistogramFactory';
 import { exactPercentile, histogramOf, latencies } from './support/resultRuns';
 
 /** Within HdrHistogram's promise for 3 significant digits (and 1 µs resolution). */
@@ -98,6 +99,29 @@ describe('histograms', () => {
     h.recordValue(HIGHEST_US * 2);
     const s = summarizeHistogram(mergeHistograms([encodeHistogram(h), createHistogram()]));
     near(s.max, HIGHEST_US * 2, 'max');
+  });
+
+  it('records exactly as hdr-histogram-js itself (integer bucket arithmetic instead of log2/pow): same encoding, same percentiles', () => {
+    const Library = constructorFromBucketSize(64);
+    const lib = new Library(1, HIGHEST_US, 3);
+    lib.autoResize = true;
+    const ours = createHistogram();
+    // Integers and fractions across every bucket, powers of two and their neighbours, 0, and past 2^31 (the library's own path).
+    const xs: number[] = [0, 0.5, 1, 1.5, 2047, 2048, 2049, 4095.9, 2 ** 31 - 1, 2 ** 31, 2 ** 31 + 0.5, 2 ** 33, HIGHEST_US * 3];
+    for (let k = 0; k <= 36; k++) xs.push(2 ** k - 1, 2 ** k, 2 ** k + 1);
+    let seed = 7;
+    for (let i = 0; i < 20_000; i++) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      const v = (seed / 2 ** 31) * 2 ** ((i % 34) + 1);
+      xs.push(i % 2 ? Math.round(v) : v);
+    }
+    for (const v of xs) {
+      lib.recordValue(v);
+      ours.recordValue(v);
+    }
+    assert.equal(encodeHistogram(ours), lib.encodeIntoCompressedBase64());
+    for (const p of [0, 50, 90, 99, 99.9, 100]) assert.equal(ours.getValueAtPercentile(p), lib.getValueAtPercentile(p), `p${p}`);
+    assert.equal(ours.totalCount, lib.totalCount);
   });
 
   it('summarizes an empty histogram as zeros', () => {

@@ -224,6 +224,25 @@ function sumOverTree(pid, f) {
   return sum;
 }
 
+/** utime+stime of each thread of one process, in seconds, by thread id ({} once it is gone). */
+function threadCpu(pid) {
+  const out = {};
+  let tasks = [];
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const t of tasks) {
+    try {
+      const s = fs.readFileSync(`/proc/${pid}/task/${t}/stat`, 'latin1');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      out[t] = (Number(f[11]) + Number(f[12])) / CLK_TCK;
+    } catch {}
+  }
+  return out;
+}
+
 /** utime+stime of a process and its live descendants, in seconds. */
 function treeCpu(pid) {
   return sumOverTree(pid, procCpu);
@@ -309,7 +328,7 @@ function steadyWindow(samples, aliveKey, lead = 0.2, tail = 0.1) {
   const dobs = s[b].obs - s[a].obs;
   const cpu = {};
   for (const k of Object.keys(s[a].cpu)) cpu[k] = s[b].cpu[k] - s[a].cpu[k];
-  return { seconds: dt, ops: dobs, rate: dobs / dt, cpu, cpuPerOp: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, dobs ? v / dobs : NaN])), util: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, v / dt])) };
+  return { from: s[a].t, to: s[b].t, seconds: dt, ops: dobs, rate: dobs / dt, cpu, cpuPerOp: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, dobs ? v / dobs : NaN])), util: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, v / dt])) };
 }
 
 // ---------------------------------------------------------------- network helpers
@@ -487,6 +506,7 @@ module.exports = {
   alive,
   procCpu,
   treeCpu,
+  threadCpu,
   treeRss,
   startSampler,
   steadyWindow,

@@ -249,6 +249,7 @@ export class HttpLoad {
       onSent: (bytes) => {
         o.rec.live.bytesOut += bytes;
       },
+      defer: (fn) => o.loop.defer(fn),
     };
   }
 

@@ -27,6 +27,8 @@ export interface ExchangeSink {
   onNoMoreRequests(): void;
   /** Bytes written to the session for requests (plaintext). */
   onSent(bytes: number): void;
+  /** Runs fn once the completions being dispatched are all handled, before the loop's sends go out (the loop's defer). */
+  defer(fn: () => void): void;
 }
 
 export interface HttpExchange {
@@ -39,7 +41,11 @@ export interface HttpExchange {
   receive(data: Uint8Array): void;
   /** The session has room again after a short write. */
   drain(): void;
-  /** After a burst of send()s: hands what they produced to the connection (HTTP/2 frames; HTTP/1.1 writes at once). */
+  /**
+   * After a burst of send()s: hands what they produced to the connection (HTTP/2: once the
+   * loop's completions of this turn are handled, so that every response of the turn refills in
+   * one write; HTTP/1.1 writes at once).
+   */
   flush(): void;
   /** The server closed its side: a response read until the close is complete; returns its error otherwise. */
   peerClosed(): string | undefined;

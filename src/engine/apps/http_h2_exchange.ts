@@ -1,6 +1,8 @@
 // bench http over HTTP/2: one H2ClientSession (the sans-I/O codec in http/h2/) per connection,
 // up to --streams requests in flight as streams. The session's output goes to the TLS connection
-// after each burst of requests and after each read (WINDOW_UPDATEs, SETTINGS and PING ACKs).
+// once per loop turn, after every completion of the turn is handled: the requests that all the
+// responses of a receive refilled (and the WINDOW_UPDATEs, SETTINGS and PING ACKs) leave in one
+// TLS write, not one per response (nginx sends about one response per TLS record).
 //
 // Requests the load sends while the session is inside receive() (a response ended and the load
 // refills at once) wait until receive() returns: the codec is never re-entered from its own events.
@@ -23,6 +25,13 @@ export class H2Exchange implements HttpExchange, H2ClientEvents {
   #receiving = false;
   #closing = false;
   #failed = false;
+  #view: Buffer = Buffer.alloc(0);
+  /** A flush is deferred to the end of the loop's turn. */
+  #flushDue = false;
+  readonly #flushNow = (): void => {
+    this.#flushDue = false;
+    this.#write();
+  };
 
   constructor(
     readonly conn: Connection,
@@ -64,8 +73,14 @@ export class H2Exchange implements HttpExchange, H2ClientEvents {
     this.#reqs.set(id, r);
   }
 
-  /** Hands the session's output to the connection. */
+  /** Hands the session's output to the connection once this turn's completions are handled. */
   flush(): void {
+    if (this.#flushDue) return;
+    this.#flushDue = true;
+    this.sink.defer(this.#flushNow);
+  }
+
+  #write(): void {
     const out = this.#s.takeOutput();
     if (out && this.conn.open) this.sink.onSent(this.#writes.write(this.conn, out, undefined, true));
   }
@@ -79,7 +94,7 @@ export class H2Exchange implements HttpExchange, H2ClientEvents {
   receive(data: Uint8Array): void {
     this.#receiving = true;
     try {
-      this.#s.receive(Buffer.from(data.buffer, data.byteOffset, data.length));
+      this.#s.receive(this.#asBuffer(data));
     } finally {
       this.#receiving = false;
     }
@@ -89,6 +104,13 @@ export class H2Exchange implements HttpExchange, H2ClientEvents {
       for (const [r, path] of d) this.#open(r, path);
     }
     this.flush();
+  }
+
+  /** data as a Buffer (the codec reads it with Buffer methods): the last one again when it views the same bytes (the loop's scratch, records of one size). */
+  #asBuffer(data: Uint8Array): Buffer {
+    const last = this.#view;
+    if (last.buffer === data.buffer && last.byteOffset === data.byteOffset && last.length === data.length) return last;
+    return (this.#view = Buffer.from(data.buffer, data.byteOffset, data.length));
   }
 
   peerClosed(): string | undefined {
@@ -143,8 +165,8 @@ export class H2Exchange implements HttpExchange, H2ClientEvents {
 
   onConnectionError(message: string, code: number): void {
     this.#failed = true;
-    // The GOAWAY goes out first; the error closes the connection after it.
-    this.flush();
+    // The GOAWAY goes out first (now: the error closes the connection after it).
+    this.#write();
     this.sink.onFatal(`h2: ${errorName(code)}: ${message}`);
   }
 }

