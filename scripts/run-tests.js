@@ -9,7 +9,7 @@
 // depend on how busy the machine is (TIMED below: whole files, or the matching tests of a file)
 // run one at a time in a timed lane beside the untimed files, which fill the --jobs workers
 // longest first at a lower priority (--nice); the timed files that keep both cores busy
-// themselves (SATURATING) run last, alone. Each file's output is buffered and printed in one
+// themselves (all but BESIDE) run last, alone. Each file's output is buffered and printed in one
 // piece when it ends, under a `--- file: N passed, M failed in S s` line, so a failure reads as
 // it would alone; the slowest files and the failed ones are listed again before the summary.
 //
@@ -214,11 +214,13 @@ const all = passes.flatMap((p) =>
 );
 const weight = (j) => SECONDS[name(j.file)] ?? 10;
 const serialQueue = all.filter((j) => j.timed || jobs === 1).sort((a, b) => weight(b) - weight(a));
-// Timed files that keep both cores busy themselves (two benches and their servers at once, or a bench
-// against a server in rounds for a minute): beside them the workers would starve whatever their
-// priority, so they run last, alone, as the whole lane once did.
-const SATURATING = new Set(['compare_runs', 'bench_ab']);
-const aloneQueue = serialQueue.filter((j) => timedAlone || SATURATING.has(name(j.file)));
+// Timed files that leave a core idle (timers, start-up times, low open-loop rates, one thread's
+// own bound) run beside the workers; the other timed files run bench load against a server (two
+// busy threads or more: both cores), beside which the workers would crawl for seconds at a time,
+// whatever their priority, and a test of theirs could run out of its own time: those run last,
+// alone, as the whole lane once did.
+const BESIDE = new Set(['connect', 'serve_cli', 'loop_timers', 'port_linux', 'port_conformance', 'bench_openloop', 'bench_truth', 'result_validation']);
+const aloneQueue = serialQueue.filter((j) => timedAlone || !BESIDE.has(name(j.file)));
 const besideQueue = serialQueue.filter((j) => !aloneQueue.includes(j));
 const parallelQueue = all.filter((j) => !j.timed && jobs > 1).sort((a, b) => weight(b) - weight(a));
 
@@ -296,8 +298,8 @@ function report(r) {
 
 async function main() {
   const t0 = Date.now();
-  // The timed lane runs its files one after another, from the start, beside the workers (the
-  // SATURATING ones last, alone); the
+  // The timed lane runs its files one after another, from the start, beside the workers (those
+  // not in BESIDE last, alone); the
   // untimed files run at a lower priority (--nice, default 10), so a timed test gets the CPU
   // whenever it wants it and the workers soak up only what it leaves idle: most timed tests keep
   // one core of two busy (a bench and its server), and run alone they left the other idle for
