@@ -9,8 +9,11 @@
 //   Node tls client <- Node tls source server            (bench/lib/node_tls.js)
 //   iperf3 -c <- iperf3 -s, plain TCP                    (the loopback's ceiling)
 // For the upload row the sends the client made are printed too (count and mean size): a send
-// kept in flight and batched writes show as fewer, larger sends. Medians over rounds; ratios
-// against Node tls <- Node tls and against plain TCP.
+// kept in flight and batched writes show as fewer, larger sends. Medians over rounds (and their
+// range); ratios against Node tls <- Node tls and against plain TCP. Downloading, the client's CPU
+// per MiB received too (iocptls's own accounting of its workers, Node's process.cpuUsage over the
+// same window): on a shared machine the rates follow how much of a core each side was given, the
+// CPU per MiB much less.
 //
 //   node bench/bulk.js [--rounds 3] [--seconds 5]
 const fs = require('node:fs');
@@ -52,11 +55,14 @@ async function main() {
     const d = JSON.parse(r.stdout);
     const rate = direction === 'up' ? d.rates.bitsOutPerSec : d.rates.bitsInPerSec;
     // The client's sends carry the data only uploading (downloading, they are its handshake flights).
-    return { gbps: rate.mean / 1e9, sends: direction === 'up' ? d.sends : undefined };
+    // Its CPU per MiB (the bench's own accounting: workers' CPU over the window) is what the
+    // machine's load disturbs least: a rate depends on how much of a core each side was given.
+    return { gbps: rate.mean / 1e9, sends: direction === 'up' ? d.sends : undefined, cpu: d.client?.cpuUsPerOp };
   };
   const nodeTls = async () => {
     const r = await C.spawnPinned(1, process.execPath, [NODE_TLS, 'sink-client', '--port', String(pNode), '--seconds', String(S), '--warmup', '1']).done;
-    return { gbps: JSON.parse(r.stdout.trim().split('\n').pop()).gbps };
+    const d = JSON.parse(r.stdout.trim().split('\n').pop());
+    return { gbps: d.gbps, cpu: d.cpuUsPerMiB };
   };
   const tcp = async () => {
     const [port] = await C.freePorts(1);
@@ -84,7 +90,7 @@ async function main() {
       try {
         const x = await row.run();
         (res[row.key] ||= []).push(x);
-        C.log(`  ${row.name.padEnd(40)} ${x.gbps.toFixed(2)} Gbit/s${x.sends ? `  (${x.sends.count} sends, mean ${x.sends.meanBytes} B, ${x.sends.vectored} vectored)` : ''}`);
+        C.log(`  ${row.name.padEnd(40)} ${x.gbps.toFixed(2)} Gbit/s${x.cpu ? `  client ${Math.round(x.cpu)} µs CPU/MiB` : ''}${x.sends ? `  (${x.sends.count} sends, mean ${x.sends.meanBytes} B, ${x.sends.vectored} vectored)` : ''}`);
       } catch (e) {
         C.log(`  ${row.name}: ${e.message}`);
       }
@@ -93,14 +99,34 @@ async function main() {
   for (const s of servers) await C.stopChild(s);
 
   const g = (k) => C.median((res[k] || []).map((x) => x.gbps));
+  const range = (k) => {
+    const xs = (res[k] || []).map((x) => x.gbps);
+    return xs.length ? `${C.fmt(Math.min(...xs), 2)}–${C.fmt(Math.max(...xs), 2)}` : '-';
+  };
+  const cpu = (k) => C.median((res[k] || []).map((x) => x.cpu).filter((v) => Number.isFinite(v)));
   const node = g('node-node');
   const plain = g('tcp');
+  const nodeCpu = cpu('node-node');
   const table = rows.map((row) => {
     const sends = (res[row.key] || []).map((x) => x.sends).filter(Boolean);
     const mean = sends.length ? C.median(sends.map((s) => s.meanBytes)) : NaN;
-    return [row.name, `${C.fmt(g(row.key), 2)} Gbit/s`, C.ratio(g(row.key), node), C.ratio(g(row.key), plain), Number.isFinite(mean) ? `${C.fmt(mean)} B` : '-'];
+    const c = cpu(row.key);
+    // Per MiB received: only downloads (an upload's client CPU is per MiB sent).
+    const down = row.key !== 'ioc-up' && row.key !== 'tcp';
+    return [
+      row.name,
+      `${C.fmt(g(row.key), 2)} Gbit/s`,
+      range(row.key),
+      C.ratio(g(row.key), node),
+      C.ratio(g(row.key), plain),
+      down && Number.isFinite(c) ? `${C.fmt(c)} µs` : '-',
+      down && Number.isFinite(c) ? C.ratio(nodeCpu, c) : '-',
+      Number.isFinite(mean) ? `${C.fmt(mean)} B` : '-',
+    ];
   });
-  process.stdout.write(`\n${C.table(['one connection, TLS 1.3 AES-256-GCM', 'median', '÷ Node tls pair', '÷ plain TCP', 'client mean send'], table)}`);
+  process.stdout.write(
+    `\n${C.table(['one connection, TLS 1.3 AES-256-GCM', 'median', 'range', '÷ Node tls pair', '÷ plain TCP', 'client CPU per MiB', 'Node client CPU ÷ this', 'client mean send'], table)}`
+  );
   process.stdout.write(`\nmedians of ${opt.rounds} interleaved rounds of ${S} s (after 1 s of warmup); shared machine: read the ratios. Targets (issue 12): iocptls ≥ 1.4× the Node tls pair, ≥ 0.70× plain TCP.\n`);
 }
 

@@ -54,6 +54,7 @@ export const SCT_SOURCE_TLS_EXTENSION = 1;
 export const SCT_SOURCE_X509V3_EXTENSION = 2;
 export const SCT_SOURCE_OCSP_STAPLED_RESPONSE = 3;
 export const SSL_CTRL_MODE = 33; // SSL_CTX_set_mode
+export const SSL_CTRL_CLEAR_MODE = 78; // SSL_clear_mode
 export const TLSEXT_NAMETYPE_host_name = 0;
 /** Set in SSL_get_negotiated_group's result for a group without a NID; the low 16 bits are its IANA id. */
 export const TLSEXT_nid_unknown = 0x1000000;
@@ -244,6 +245,8 @@ const SIGNATURES = {
   BIO_ctrl_get_write_guarantee: 'size_t BIO_ctrl_get_write_guarantee(void *b)',
   BIO_nread0: 'int BIO_nread0(void *b, void *buf)',
   BIO_nread: 'int BIO_nread(void *b, void *buf, int num)',
+  BIO_nwrite0: 'int BIO_nwrite0(void *b, void *buf)',
+  BIO_nwrite: 'int BIO_nwrite(void *b, void *buf, int num)',
   BIO_free: 'int BIO_free(void *b)',
   BIO_new: 'void *BIO_new(const void *type)',
   BIO_s_bio: 'const void *BIO_s_bio(void)',

@@ -94,10 +94,10 @@ const BACKEND = new Set([
 ]);
 // Files that choose their backends themselves and ignore IOCPTLS_IO: the port conformance suite, the
 // port specifics, the loop timers and the memory wave run every available backend (io_uring, its
-// fallback receive path, epoll) in one pass; the sans-I/O session has no port; io_fallback sets
+// fallback receive path, epoll) in one pass, as does recv_direct; the sans-I/O session has no port; io_fallback sets
 // IOCPTLS_IO per child. An epoll pass of them would run the very same tests again, so none does
 // (not even --full or --epoll-rest).
-const OWN_BACKENDS = new Set(['port_conformance', 'port_linux', 'loop_timers', 'memory_wave', 'session', 'session_resume', 'io_fallback']);
+const OWN_BACKENDS = new Set(['port_conformance', 'port_linux', 'loop_timers', 'memory_wave', 'recv_direct', 'session', 'session_resume', 'io_fallback']);
 // Files that never start the engine (documents, statistics, help text, the import rules, the scan's
 // codec against other TLS stacks): IOCPTLS_IO cannot change a thing in them, so no epoll pass runs
 // them either (in the first CI run they were ~200 s of --epoll-rest's work).
@@ -163,8 +163,8 @@ const SECONDS = {
   mldsa: 2, report: 1, serve_parts: 1, session: 1, stats: 1, http_h1_parser: 1, session_resume: 1,
   docs_links: 1, layers: 1, compare_stats: 1, html_parts: 1, image: 1, port_iocp: 1, port_linux: 1,
   scan_eliminate: 1,
-  // Added after that run (their time alone under load): the quick scan.
-  scan_quick: 20,
+  // Added after that run (their time alone under load): the quick scan, the receive straight into a streaming pair.
+  scan_quick: 20, recv_direct: 13,
 };
 
 const name = (file) => path.basename(file).replace(/\.test\.js$/, '');

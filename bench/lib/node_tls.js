@@ -7,7 +7,7 @@
 //   source-server  --port P --cert F --key F      streams 16 KiB writes to every connection
 //   sink-client    --port P --seconds S [--warmup W] [--get PATH]
 //                  one connection, reads as fast as it can (with --get: pipelined HTTP/1.1 GETs of PATH);
-//                  prints {"bytes","seconds","gbps","cipher","protocol"} of the measured window.
+//                  prints {"bytes","seconds","gbps","cpuUsPerMiB","cipher","protocol"} of the measured window.
 const fs = require('node:fs');
 const tls = require('node:tls');
 
@@ -103,10 +103,14 @@ if (mode === 'hs-client') {
     setTimeout(() => {
       markBytes = bytes;
       markAt = process.hrtime.bigint();
+      const cpu0 = process.cpuUsage();
       setTimeout(() => {
         const secs = Number(process.hrtime.bigint() - markAt) / 1e9;
         const b = bytes - markBytes;
-        process.stdout.write(JSON.stringify({ bytes: b, seconds: secs, gbps: (b * 8) / secs / 1e9, cipher: s.getCipher().standardName, protocol: s.getProtocol() }) + '\n');
+        const cpu = process.cpuUsage(cpu0);
+        // The process's CPU (all its threads) over the window, per MiB received: what bench/bulk.js sets beside iocptls's.
+        const cpuUsPerMiB = (cpu.user + cpu.system) / (b / 1048576);
+        process.stdout.write(JSON.stringify({ bytes: b, seconds: secs, gbps: (b * 8) / secs / 1e9, cpuUsPerMiB, cipher: s.getCipher().standardName, protocol: s.getProtocol() }) + '\n');
         process.exit(0);
       }, seconds * 1000);
     }, warmup * 1000);

@@ -53,6 +53,10 @@ export class Connection {
   recvInFlight = false;
   /** Bytes the receive in flight asked for (the room its session's pair had). */
   recvAsked = 0;
+  /** The receive in flight writes straight into space its session's pair lent (a streaming connection). */
+  recvDirect = false;
+  /** The loop cancelled a direct receive of this quiet connection: its next receive pins nothing. */
+  recvQuiet = false;
   /** In the loop's list of connections to flush at the end of this turn. */
   touched = false;
   /** In the loop's list of connections that may give back their pair's buffers once quiet. */

@@ -140,6 +140,11 @@ export class TlsSession {
   #overhead = -1;
   /** The version of the session offered for resumption, if known: a resumed handshake negotiated it. */
   #resumeTls13: boolean | undefined;
+  /**
+   * Bytes of the incoming pair's buffer lent out by lendTlsSpace (0: none): a receive writes
+   * straight into them. While lent, the pair is neither freed nor resized (#pairEmpty() is false).
+   */
+  #lent = 0;
 
   constructor(
     readonly context: TlsContext,
@@ -219,6 +224,10 @@ export class TlsSession {
       s.BIO_ctrl(this.net, o.BIO_C_SET_WRITE_BUF_SIZE, this.#size, null);
     }
     if (!s.BIO_ctrl(this.#internal, o.BIO_C_MAKE_BIO_PAIR, 0, this.net)) throw tlsErrorFromQueue(s, 'BIO_make_bio_pair', 'out of memory');
+    // Streaming (a bulk-sized pair): RELEASE_BUFFERS would free and malloc the record buffer
+    // around every record, each being written out or read up at once through the pair. They are
+    // kept while the pair is, and freed with it (releaseBuffers).
+    if (this.#size >= BIO_PAIR_SIZE) s.SSL_ctrl(this.ssl, o.SSL_CTRL_CLEAR_MODE, o.SSL_MODE_RELEASE_BUFFERS, null);
     this.#paired = true;
     this.#outBase = 0n;
     this.#outTaken = false;
@@ -240,15 +249,20 @@ export class TlsSession {
     pairMemory.freedBytes += 2 * this.#size;
   }
 
-  /** Nothing in the pair either way, nothing unread inside the SSL, nothing it waits to write. */
-  #empty(): boolean {
+  /** Nothing in the pair either way, none of it lent, nothing OpenSSL waits to write: its buffers may be swapped. */
+  #pairEmpty(): boolean {
     const s = this.#o;
     return (
       this.#blocked === 0 &&
+      this.#lent === 0 &&
       Number(s.BIO_ctrl_pending(this.net)) === 0 &&
-      Number(s.BIO_ctrl(this.net, o.BIO_CTRL_WPENDING, 0, null)) === 0 &&
-      s.SSL_has_pending(this.ssl) === 0
+      Number(s.BIO_ctrl(this.net, o.BIO_CTRL_WPENDING, 0, null)) === 0
     );
+  }
+
+  /** The pair empty, and nothing unread inside the SSL either. */
+  #empty(): boolean {
+    return this.#pairEmpty() && this.#o.SSL_has_pending(this.ssl) === 0;
   }
 
   /**
@@ -262,19 +276,23 @@ export class TlsSession {
     // RELEASE_BUFFERS frees the record layer's read buffer after application data only: one
     // that read post-handshake messages (TLS 1.3 session tickets, KeyUpdate) keeps its 16 KiB
     // (OpenSSL 3.0). SSL_free_buffers frees it (and refuses while a byte is unread in it).
+    // A streaming session kept its record buffers (see #pair): they go now, and again after each record until it streams again.
+    if (this.#size >= BIO_PAIR_SIZE) this.#o.SSL_ctrl(this.ssl, o.SSL_CTRL_MODE, o.SSL_MODE_RELEASE_BUFFERS, null);
     this.#o.SSL_free_buffers(this.ssl);
     pairMemory.released++;
     return true;
   }
 
   /**
-   * Grows the pair to `size` if it is smaller and empty (the same conditions as releaseBuffers:
-   * no send in flight from it); otherwise nothing changes. True if it grew.
+   * Grows the pair to `size` if it is smaller and empty (no send in flight from it, no receive
+   * into it); otherwise nothing changes. True if it grew.
    */
   growBuffers(size: number): boolean {
     if (this.#size >= size) return false;
     if (this.#paired) {
-      if (!this.#empty()) return false;
+      // A record OpenSSL has half read stays in its own buffer: only the pair's need be empty
+      // (a receive rarely ends on a record's boundary).
+      if (!this.#pairEmpty()) return false;
       this.#unpair();
     }
     this.#size = size;
@@ -290,6 +308,43 @@ export class TlsSession {
     if (n <= 0) return 0;
     this.#fed += n;
     return n;
+  }
+  /**
+   * Lends the start of the incoming pair's free space, at most `max` bytes, for a receive
+   * straight into it: the ciphertext then skips the copy through a receive buffer (and the
+   * receive writes the same, cache-warm, bytes each time). Only while OpenSSL has read the pair
+   * dry (WANT_READ, nothing fed since): with nothing in it, no read can move the pair's offsets
+   * under the receive. Returns the bytes lent (0: not now; use readTls), their address in
+   * `lentPtr`. Until commitTls or returnTlsSpace, nothing may be fed with readTls and the pair
+   * stays allocated at its size.
+   */
+  lendTlsSpace(max: number): number {
+    if (this.#lent || this.#error || (this.#paired && !this.#inDrained)) return 0;
+    this.#pair();
+    const n = this.#o.BIO_nwrite0(this.net, scratch);
+    if (n <= 0) return 0;
+    this.lentPtr = scratch[0];
+    return (this.#lent = Math.min(n, max));
+  }
+  /** Address of the space lendTlsSpace lent. */
+  lentPtr = 0n;
+  /** The receive into the lent space brought `n` bytes (0 < n <= lent): they are now ciphertext for read(). */
+  commitTls(n: number): void {
+    const lent = this.#lent;
+    this.#lent = 0;
+    if (n <= 0) return;
+    if (n > lent) throw new TlsError(`receive: ${n} bytes into ${lent} lent`, 'internal error');
+    this.#inDrained = false;
+    const k = this.#o.BIO_nwrite(this.net, scratch, n);
+    this.#fed += k > 0 ? k : 0;
+  }
+  /** The receive into the lent space brought nothing (EOF, an error, cancelled): the space is the pair's again. */
+  returnTlsSpace(): void {
+    this.#lent = 0;
+  }
+  /** Space is lent to a receive (see lendTlsSpace). */
+  get lent(): boolean {
+    return this.#lent !== 0;
   }
   /** How much ciphertext the pair can take now (a whole buffer when it has none yet). */
   tlsSpace(): number {
