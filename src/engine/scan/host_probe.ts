@@ -1,7 +1,10 @@
 // What the full scan (scan.ts) and the quick scan (quick.ts) share: the options, one host's probe
 // sender (per-host and global caps, rate, retries, counts), the ClientHello a scan sends for each
 // version, and the probes and readings both make (protocol per version, fallback SCSV, Heartbleed,
-// features from the ServerHello, the OpenSSL certificate handshake).
+// features from the ServerHello, the OpenSSL certificate handshake), and a host's start: its
+// empty document and its address.
+import dns from 'node:dns/promises';
+import net from 'node:net';
 import type { CertPool } from '../workers/scan_cert';
 import type { Backend } from '../port/types';
 import { ContentType, Ext, GROUPS, signatureSchemeName, groupInfo, groupName, TLS_FALLBACK_SCSV, VERSIONS, VersionName, versionName } from '../wire/constants';
@@ -58,6 +61,31 @@ export interface Shared {
 
 
 /** TLS 1.2 groups we offer (no TLS 1.3-only ones): the named curves of RFC 8422 and 7748. */
+/**
+ * A host's document before any probe (`extra`: what the kind of scan adds) and its address: the
+ * host itself when it is an IP address, else its first DNS answer. Without one, `error` says why.
+ */
+export async function startHost(t: ScanTarget, extra: Partial<HostScan> = {}): Promise<{ base: HostScan; ip?: string; servername?: string }> {
+  const servername = t.servername ?? (net.isIP(t.host) ? undefined : t.host);
+  const base: HostScan = {
+    target: { host: t.host, port: t.port, servername },
+    ...extra,
+    ms: 0,
+    protocols: [],
+    ciphers: [],
+    groups: [],
+    findings: [],
+    probes: { total: 0, attempts: 0, byOutcome: {} },
+    errors: [],
+  };
+  try {
+    base.target.ip = net.isIP(t.host) ? t.host : (await dns.lookup(t.host)).address;
+    return { base, ip: base.target.ip, servername };
+  } catch (e) {
+    return { base: { ...base, error: `cannot resolve ${t.host} (${(e as NodeJS.ErrnoException).code ?? e})` }, servername };
+  }
+}
+
 export const TLS12_GROUPS = GROUPS.filter((g) => g.kind === 'ec' || g.kind === 'x')
   .filter((g) => !g.name.endsWith('tls13'))
   .map((g) => g.id);

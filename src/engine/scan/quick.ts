@@ -9,8 +9,6 @@
 // the post-quantum hybrid groups only (one refused probe on a server without them), and one OpenSSL
 // handshake without the resumption reconnect (chain, trust, hostname, key). Then the fallback SCSV
 // probe, and Heartbleed where the heartbeat extension came back.
-import dns from 'node:dns/promises';
-import net from 'node:net';
 import { Ext, groupInfo, groupName, VERSION_NAMES, VERSIONS, VersionName } from '../wire/constants';
 import { ssl2ClientHello, TLS13_GROUPS } from '../wire/hello';
 import { suiteById, suiteName } from '../wire/suites';
@@ -19,6 +17,7 @@ import { findingsFor, QUICK_FINDINGS } from './findings';
 import {
   certificateChain,
   describe,
+  startHost,
   eliminateGroups13,
   fallbackProbe,
   features,
@@ -67,25 +66,8 @@ let SSL2_HELLO: Buffer | undefined;
 
 export async function scanHostQuick(t: ScanTarget, o: ScanOptions, shared: Shared): Promise<HostScan> {
   const t0 = performance.now();
-  const servername = t.servername ?? (net.isIP(t.host) ? undefined : t.host);
-  const base: HostScan = {
-    target: { host: t.host, port: t.port, servername },
-    quick: { notChecked: QUICK_NOT_CHECKED, findingsEvaluated: QUICK_FINDINGS },
-    ms: 0,
-    protocols: [],
-    ciphers: [],
-    groups: [],
-    findings: [],
-    probes: { total: 0, attempts: 0, byOutcome: {} },
-    errors: [],
-  };
-  let ip: string;
-  try {
-    ip = net.isIP(t.host) ? t.host : (await dns.lookup(t.host)).address;
-  } catch (e) {
-    return { ...base, error: `cannot resolve ${t.host} (${(e as NodeJS.ErrnoException).code ?? e})`, ms: performance.now() - t0 };
-  }
-  base.target.ip = ip;
+  const { base, ip, servername } = await startHost(t, { quick: { notChecked: QUICK_NOT_CHECKED, findingsEvaluated: QUICK_FINDINGS } });
+  if (ip === undefined) return { ...base, ms: performance.now() - t0 };
   const p = new HostProbe(ip, t.port, servername, o, shared);
 
   const certificate = certificateChain(t, ip, servername, o, shared.certs, false);

@@ -5,8 +5,6 @@
 // and fallback probes, and one full OpenSSL handshake through the engine (as `connect` does) for
 // the verified certificate chain. Probes speak our own wire codec (src/engine/wire/).
 import crypto from 'node:crypto';
-import dns from 'node:dns/promises';
-import net from 'node:net';
 import { opensslInfo } from '../openssl_info';
 import { CertPool } from '../workers/scan_cert';
 import { Ext, signatureSchemeName, groupName, VERSION_NAMES, VERSIONS, VersionName } from '../wire/constants';
@@ -18,6 +16,7 @@ import { findingsFor } from './findings';
 import {
   certificateChain,
   describe,
+  startHost,
   eliminate,
   eliminateGroups13,
   fallbackProbe,
@@ -89,24 +88,8 @@ function pacer(rate: number | undefined): () => Promise<void> {
 
 async function scanHost(t: ScanTarget, o: ScanOptions, shared: Shared): Promise<HostScan> {
   const t0 = performance.now();
-  const servername = t.servername ?? (net.isIP(t.host) ? undefined : t.host);
-  const base: HostScan = {
-    target: { host: t.host, port: t.port, servername },
-    ms: 0,
-    protocols: [],
-    ciphers: [],
-    groups: [],
-    findings: [],
-    probes: { total: 0, attempts: 0, byOutcome: {} },
-    errors: [],
-  };
-  let ip: string;
-  try {
-    ip = net.isIP(t.host) ? t.host : (await dns.lookup(t.host)).address;
-  } catch (e) {
-    return { ...base, error: `cannot resolve ${t.host} (${(e as NodeJS.ErrnoException).code ?? e})`, ms: performance.now() - t0 };
-  }
-  base.target.ip = ip;
+  const { base, ip, servername } = await startHost(t);
+  if (ip === undefined) return { ...base, ms: performance.now() - t0 };
   const p = new HostProbe(ip, t.port, servername, o, shared);
 
   // The full-handshake probes' thread (full_handshake.ts) loads while the version probes run.
