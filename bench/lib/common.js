@@ -192,15 +192,18 @@ function procCpu(pid) {
   }
 }
 
+/** The thread ids of a live process ([] once it is gone). */
+function taskIds(pid) {
+  try {
+    return fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+}
+
 function childPids(pid) {
   const out = [];
-  let tasks = [];
-  try {
-    tasks = fs.readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out;
-  }
-  for (const t of tasks) {
+  for (const t of taskIds(pid)) {
     try {
       for (const c of fs.readFileSync(`/proc/${pid}/task/${t}/children`, 'latin1').trim().split(/\s+/)) if (c) out.push(Number(c));
     } catch {}
@@ -227,13 +230,7 @@ function sumOverTree(pid, f) {
 /** utime+stime of each thread of one process, in seconds, by thread id ({} once it is gone). */
 function threadCpu(pid) {
   const out = {};
-  let tasks = [];
-  try {
-    tasks = fs.readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out;
-  }
-  for (const t of tasks) {
+  for (const t of taskIds(pid)) {
     try {
       const s = fs.readFileSync(`/proc/${pid}/task/${t}/stat`, 'latin1');
       const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
