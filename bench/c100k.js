@@ -28,6 +28,7 @@
 //   node bench/c100k.js --connections 100000 --hold 60
 const cp = require('node:child_process');
 const fs = require('node:fs');
+const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const C = require('./lib/common');
@@ -154,6 +155,22 @@ function establishedOn(port) {
   return r.status === 0 ? Number(r.stdout.trim()) : NaN;
 }
 
+/** nginx's stub_status over a fresh connection, waiting up to 15 s (a worker deep in handshakes answers late). */
+function stubStatus(port) {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/status', agent: false }, (res) => {
+      let b = '';
+      res.on('data', (d) => (b += d));
+      res.on('end', () => {
+        const a = /Active connections:\s*(\d+)/.exec(b);
+        return a ? resolve({ active: Number(a[1]) }) : reject(new Error(`bad stub_status: ${b}`));
+      });
+    });
+    req.on('error', reject);
+    req.setTimeout(15000, () => req.destroy(new Error('stub_status timeout')));
+  });
+}
+
 const mb = (b) => `${(b / 1e6).toFixed(0)} MB`;
 const kb = (b) => `${(b / 1000).toFixed(1)} kB`;
 const n0 = (x) => C.fmt(x);
@@ -200,31 +217,33 @@ async function main() {
   const workerPids = childrenOf(nginx.pid);
   if (workerPids.length < nginxWorkers) C.log(`warning: nginx started ${workerPids.length} of ${nginxWorkers} workers`);
 
-  // Sampling, every second, from before the shards start.
+  // Sampling, every second, from before the shards start: resident memory, and (in a loop of its
+  // own, since a worker busy with handshakes may answer it seconds late) nginx's stub_status.
   const samples = [];
+  const status = [];
   const shardProcs = [];
-  const sample = async () => {
-    let active = NaN;
-    try {
-      active = (await C.stubStatus(statusPort)).active - 1; // the status request's own connection
-    } catch {}
+  let sampling = true;
+  const every = async (f) => {
+    while (sampling) {
+      const t = Date.now();
+      await f();
+      await C.sleep(Math.max(0, 1000 - (Date.now() - t)));
+    }
+  };
+  const sampler = every(async () => {
     samples.push({
       t: Date.now(),
-      active,
       client: shardProcs.reduce((a, p) => a + C.treeRss(p.pid), 0),
       nginx: C.treeRss(nginx.pid),
       echo: echoProcs.reduce((a, p) => a + C.treeRss(p.pid), 0),
       load: os.loadavg()[0],
     });
-  };
-  let sampling = true;
-  const sampler = (async () => {
-    while (sampling) {
-      const t = Date.now();
-      await sample();
-      await C.sleep(Math.max(0, 1000 - (Date.now() - t)));
-    }
-  })();
+  });
+  const statusLoop = every(async () => {
+    try {
+      status.push({ t: Date.now(), active: (await stubStatus(statusPort)).active - 1 }); // the status request's own connection
+    } catch {}
+  });
   await C.sleep(1500);
 
   // The shards: shard 0 listens for the others, merges and prints the whole run's document.
@@ -248,7 +267,7 @@ async function main() {
     for (;;) {
       await C.sleep(1000);
       if (!shardProcs.every((p) => C.alive(p.pid))) return;
-      const s = samples.slice(-8);
+      const s = status.slice(-8);
       // Settled: no change in nginx's count over the last 8 s, and most of the wanted connections are there.
       if (s.length === 8 && s.every((x) => x.active === s[0].active) && s[0].active > 0) break;
       if (Date.now() - t0 > (N / Math.max(1, opt.ramp)) * 1000 * 4 + 600_000) return;
@@ -261,7 +280,7 @@ async function main() {
       nginxFds: childrenOf(nginx.pid).map(fdCount),
       shardFds: shardProcs.map((p) => fdCount(p.pid)),
       echoOpen: echoProcs.map((e) => Number((/open (\d+)\n$/.exec(e.stdout) || [])[1])),
-      active: samples[samples.length - 1].active,
+      active: status[status.length - 1]?.active,
     };
     C.log(`mid-hold: nginx active ${n0(mid.active)}, established on :${port} ${n0(mid.established)}, nginx workers' descriptors ${mid.nginxFds.join(' ')}`);
   })();
@@ -271,7 +290,7 @@ async function main() {
   await midProbe;
   await C.sleep(1000);
   sampling = false;
-  await sampler;
+  await Promise.all([sampler, statusLoop]);
   const errLog = fs.existsSync(path.join(dir, 'error.log')) ? fs.readFileSync(path.join(dir, 'error.log'), 'utf8') : '';
   await C.stopChild(nginx, 'SIGTERM', 10000);
   for (const e of echoProcs) await C.stopChild(e);
@@ -284,20 +303,23 @@ async function main() {
   }
   for (const [i, r] of results.entries()) if (r.code !== 0) C.log(`shard ${i} exited ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' / ')}`);
 
-  // Memory: just before nginx saw its first connection, and at the most.
-  const firstIdx = samples.findIndex((s) => s.active > 0);
-  const before = samples[Math.max(0, firstIdx - 1)];
-  const peak = (k) => Math.max(...samples.map((s) => s[k]));
-  const peakActive = Math.max(...samples.map((s) => (Number.isFinite(s.active) ? s.active : 0)));
+  // Memory: just before the shards began (the rendezvous's start instant), held (the median over
+  // the hold, every connection tried) and at its most (during the ramp, handshakes in flight).
   const c = doc.connections;
   const reached = c.reached;
-  // nginx's ramp: first connection seen to 99% of its peak, at 1 s resolution.
-  const at99 = samples.find((s) => s.active >= 0.99 * peakActive);
-  const nginxRampS = firstIdx >= 0 && at99 ? (at99.t - samples[firstIdx].t) / 1000 : NaN;
+  const win0 = doc.intervals[0]?.startMs ?? t0;
+  const rampEnd = win0 + (c.rampMs ?? Infinity);
+  const before = [...samples].reverse().find((s) => s.t < win0) ?? samples[0];
+  const inHold = samples.filter((s) => s.t >= rampEnd + 2000 && s.t <= rampEnd + opt.hold * 1000);
+  const heldRss = (k) => (inHold.length ? C.median(inHold.map((s) => s[k])) : NaN);
+  const peak = (k) => Math.max(...samples.map((s) => s[k]));
+  const peakActive = Math.max(0, ...status.map((s) => s.active));
+  // nginx's ramp: its first connection to 99% of its peak, at the resolution of its answers.
+  const first = status.find((s) => s.active > 0);
+  const at99 = status.find((s) => s.active >= 0.99 * peakActive);
+  const nginxRampS = first && at99 ? (at99.t - first.t) / 1000 : NaN;
 
   // Round trips of the hold: the merged per-second histograms once the ramp was over.
-  const win0 = doc.intervals[0]?.startMs ?? 0;
-  const rampEnd = win0 + (c.rampMs ?? Infinity);
   const held = doc.intervals.filter((iv) => iv.startMs >= rampEnd);
   const holdHist = (k) => {
     const hs = held.map((iv) => iv.histograms?.[k]).filter(Boolean);
@@ -314,7 +336,7 @@ async function main() {
     if (m) errKinds[`${m[1]}: ${m[2].trim()}`] = (errKinds[`${m[1]}: ${m[2].trim()}`] || 0) + 1;
   }
   const pct = (h) => (h ? `${ms(h.p50)} / ${ms(h.p90)} / ${ms(h.p99)} / ${ms(h.p99_9)} / ${ms(h.max)}` : '-');
-  const per = (k) => (peak(k) - before[k]) / reached;
+  const mem = (k) => `${mb(before[k])} -> ${mb(heldRss(k))} (peak ${mb(peak(k))}); ${kb((heldRss(k) - before[k]) / reached)} held, ${kb((peak(k) - before[k]) / reached)} at the peak`;
 
   const rows = [
     ['connections wanted', n0(N)],
@@ -326,10 +348,10 @@ async function main() {
     ['ramp (client: first connect to last established)', c.rampMs !== undefined ? `${(c.rampMs / 1000).toFixed(1)} s (${n0(reached / (c.rampMs / 1000))}/s)` : '-'],
     ['ramp (nginx: first TCP accept to 99% of its peak)', Number.isFinite(nginxRampS) ? `${nginxRampS.toFixed(0)} s` : '-'],
     ['failed connections, by reason', errors.length ? errors.join(', ') : '0'],
-    [`client RSS (${shards} shards): before -> peak, per connection`, `${mb(before.client)} -> ${mb(peak('client'))}, ${kb(per('client'))}`],
+    [`client RSS (${shards} shards): before -> held, per connection`, mem('client')],
     ['client RSS per connection (bench\'s own, merged)', kb(c.memory.perConnectionBytes)],
-    [`nginx RSS (master + ${workerPids.length} workers): before -> peak, per connection`, `${mb(before.nginx)} -> ${mb(peak('nginx'))}, ${kb(per('nginx'))}`],
-    [`echo RSS (${echoes} processes): before -> peak, per connection`, `${mb(before.echo)} -> ${mb(peak('echo'))}, ${kb(per('echo'))}`],
+    [`nginx RSS (master + ${workerPids.length} workers): before -> held, per connection`, mem('nginx')],
+    [`echo RSS (${echoes} processes): before -> held, per connection`, mem('echo')],
     ['round trips (whole run / during the hold)', `${n0(doc.totals.roundTrips)} / ${n0(holdRoundTrips)} in ${holdSeconds.toFixed(0)} s (${n0(holdRoundTrips / Math.max(1, holdSeconds))}/s)`],
     ['round trip during the hold, p50 / p90 / p99 / p99.9 / max', pct(rtt)],
     ['  uncorrected (from the actual send)', pct(rttU)],
@@ -338,7 +360,7 @@ async function main() {
     ['wall time, load average (1 min) before / peak / after', `${wall.toFixed(0)} s; ${startLoad[0].toFixed(1)} / ${Math.max(...samples.map((s) => s.load)).toFixed(1)} / ${os.loadavg()[0].toFixed(1)}`],
   ];
   process.stdout.write(`\n${C.table(['c100k', `${n0(N)} connections`], rows)}`);
-  if (opt.json) fs.writeFileSync(opt.json, JSON.stringify({ options: opt, shards, nginxWorkers, echoes, sources, samples, mid, errKinds, doc }, null, 2));
+  if (opt.json) fs.writeFileSync(opt.json, JSON.stringify({ options: opt, shards, nginxWorkers, echoes, sources, samples, status, mid, errKinds, doc }, null, 2));
   if (reached < N) process.exitCode = 1;
 }
 
