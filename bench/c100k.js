@@ -236,6 +236,7 @@ async function main() {
       client: shardProcs.reduce((a, p) => a + C.treeRss(p.pid), 0),
       nginx: C.treeRss(nginx.pid),
       echo: echoProcs.reduce((a, p) => a + C.treeRss(p.pid), 0),
+      cpu: { client: shardProcs.reduce((a, p) => a + C.treeCpu(p.pid), 0), nginx: C.treeCpu(nginx.pid), echo: echoProcs.reduce((a, p) => a + C.treeCpu(p.pid), 0) },
       load: os.loadavg()[0],
     });
   });
@@ -335,6 +336,12 @@ async function main() {
     const m = /\[(\w+)\] \d+#\d+: (?:\*\d+ )?([^,(]{0,60})/.exec(l);
     if (m) errKinds[`${m[1]}: ${m[2].trim()}`] = (errKinds[`${m[1]}: ${m[2].trim()}`] || 0) + 1;
   }
+  // CPU per round trip during the hold (every connection established: the round trips are all the work).
+  const h0 = inHold[0];
+  const h1 = inHold[inHold.length - 1];
+  const holdRt = held.filter((iv) => iv.startMs >= (h0?.t ?? Infinity) && iv.startMs + iv.durationMs <= (h1?.t ?? 0)).reduce((a, iv) => a + (iv.counters?.roundTrips ?? 0), 0);
+  const cpuPer = (k) => (h0 && h1 && holdRt ? ((h1.cpu[k] - h0.cpu[k]) * 1e6) / holdRt : NaN);
+  const cpuCores = (k) => (h0 && h1 && h1.t > h0.t ? (h1.cpu[k] - h0.cpu[k]) / ((h1.t - h0.t) / 1000) : NaN);
   const pct = (h) => (h ? `${ms(h.p50)} / ${ms(h.p90)} / ${ms(h.p99)} / ${ms(h.p99_9)} / ${ms(h.max)}` : '-');
   const mem = (k) => `${mb(before[k])} -> ${mb(heldRss(k))} (peak ${mb(peak(k))}); ${kb((heldRss(k) - before[k]) / reached)} held, ${kb((peak(k) - before[k]) / reached)} at the peak`;
 
@@ -355,6 +362,7 @@ async function main() {
     ['round trips (whole run / during the hold)', `${n0(doc.totals.roundTrips)} / ${n0(holdRoundTrips)} in ${holdSeconds.toFixed(0)} s (${n0(holdRoundTrips / Math.max(1, holdSeconds))}/s)`],
     ['round trip during the hold, p50 / p90 / p99 / p99.9 / max', pct(rtt)],
     ['  uncorrected (from the actual send)', pct(rttU)],
+    ['CPU per round trip in the hold: client / nginx / echo', `${cpuPer('client').toFixed(0)} / ${cpuPer('nginx').toFixed(0)} / ${cpuPer('echo').toFixed(0)} µs (cores busy: ${cpuCores('client').toFixed(2)} / ${cpuCores('nginx').toFixed(2)} / ${cpuCores('echo').toFixed(2)})`],
     ['handshake p50 / p90 / p99 / p99.9 / max (whole ramp)', pct(doc.latency.handshake)],
     ['nginx error log (warn and above)', Object.keys(errKinds).length ? Object.entries(errKinds).sort((a, b) => b[1] - a[1]).slice(0, 4).map(([k, v]) => `${k} ×${v}`).join('; ') : 'empty'],
     ['wall time, load average (1 min) before / peak / after', `${wall.toFixed(0)} s; ${startLoad[0].toFixed(1)} / ${Math.max(...samples.map((s) => s.load)).toFixed(1)} / ${os.loadavg()[0].toFixed(1)}`],
