@@ -45,9 +45,9 @@ const USAGE = `usage: node bench/c100k.js [options]
   --nginx-workers N  nginx worker processes [2 × connections / 18,000 + 1, rounded up: each holds two descriptors per connection]
   --echoes N         echo processes behind nginx [connections / 16,000, rounded up]
   --sources N        client source addresses 127.100.0.1.. (--bind) [connections / 12,000, rounded up, at least 2]
-  --ramp R           connections opened per second, over all shards [1000]
+  --ramp R           connections opened per second, over all shards [500]
   --hold S           seconds the connections are held once all were tried (-d) [30]
-  --interval MS      ms between one connection's messages [5000]
+  --interval MS      ms between one connection's messages [10000]
   --message-size B   bytes per message (echoed) [64]
   --timeout MS       connect + handshake timeout per connection [30000]
   --io BACKEND       bench --io (io_uring, epoll) [auto]
@@ -60,9 +60,9 @@ const opt = C.parseArgs(process.argv.slice(2), {
   'nginx-workers': { type: 'number', default: 0 },
   echoes: { type: 'number', default: 0 },
   sources: { type: 'number', default: 0 },
-  ramp: { type: 'number', default: 1000 },
+  ramp: { type: 'number', default: 500 },
   hold: { type: 'number', default: 30 },
-  interval: { type: 'number', default: 5000 },
+  interval: { type: 'number', default: 10000 },
   'message-size': { type: 'number', default: 64 },
   timeout: { type: 'number', default: 30000 },
   io: { type: 'string', default: '' },
