@@ -340,7 +340,7 @@ async function main() {
   for (const l of errLog.split('\n').filter(Boolean)) {
     const m = /\[(\w+)\] \d+#\d+: (?:\*\d+ )?([^,(]{0,60})/.exec(l);
     // Each connection's own two info lines (its upstream connected, the client's close) are expected: the rest is news.
-    if (m && !/^(proxy unix: connected to|client disconnected|using the|nginx\/|OS:|getrlimit|start worker)/.test(m[2].trim())) errKinds[`${m[1]}: ${m[2].trim()}`] = (errKinds[`${m[1]}: ${m[2].trim()}`] || 0) + 1;
+    if (m && !/^(proxy unix: connected to|client disconnected|client \S+ connected to|using the|nginx\/|OS:|getrlimit|start worker)/.test(m[2].trim())) errKinds[`${m[1]}: ${m[2].trim()}`] = (errKinds[`${m[1]}: ${m[2].trim()}`] || 0) + 1;
   }
   // CPU per round trip during the hold (every connection established: the round trips are all the work).
   const h0 = inHold[0];
@@ -370,7 +370,7 @@ async function main() {
     ['  uncorrected (from the actual send)', pct(rttU)],
     ['CPU per round trip in the hold: client / nginx / echo', `${cpuPer('client').toFixed(0)} / ${cpuPer('nginx').toFixed(0)} / ${cpuPer('echo').toFixed(0)} µs (cores busy: ${cpuCores('client').toFixed(2)} / ${cpuCores('nginx').toFixed(2)} / ${cpuCores('echo').toFixed(2)})`],
     ['handshake p50 / p90 / p99 / p99.9 / max (whole ramp)', pct(doc.latency.handshake)],
-    ['nginx error log (info and above, beyond each connection\'s connect and close)', Object.keys(errKinds).length ? Object.entries(errKinds).sort((a, b) => b[1] - a[1]).slice(0, 4).map(([k, v]) => `${k} ×${v}`).join('; ') : 'empty'],
+    ['nginx error log (info and above, beyond each connection\'s connect and close)', Object.keys(errKinds).length ? Object.entries(errKinds).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, v]) => `${k} ×${v}`).join('; ').slice(0, 160) : 'empty'],
     ['wall time, load average (1 min) before / peak / after', `${wall.toFixed(0)} s; ${startLoad[0].toFixed(1)} / ${Math.max(...samples.map((s) => s.load)).toFixed(1)} / ${os.loadavg()[0].toFixed(1)}`],
   ];
   process.stdout.write(`\n${C.table(['c100k', `${n0(N)} connections`], rows)}`);
