@@ -54,7 +54,7 @@ const SEND_SHARE = 0.5;
 const MAINTENANCE_MS = 1000;
 /** A connection this long without traffic gives back its BIO pair's buffers. */
 export const RELEASE_IDLE_MS = 1000;
-/** Pair buffers released since the last heap trim beyond which the loop trims the heap (with trimHeap). */
+/** Pair bytes held below the period's peak beyond which the loop trims (its buffers, and the heap with trimHeap). */
 const TRIM_AFTER_RELEASED_BYTES = 4 * 1024 * 1024;
 /** How long accepts pause after the process ran out of descriptors or memory (unless a connection closes first). */
 export const ACCEPT_BACKOFF_MS = 100;
@@ -238,8 +238,10 @@ export class Loop {
   #nextMaintenance = performance.now() + MAINTENANCE_MS;
   /** Most connections open since the last trim, and pair bytes released by then. */
   #peakOpen = 0;
-  #releasedAtTrim = 0;
-  #releasedBytes = 0;
+  /** Connections open at the last upkeep: more now means a ramp is under way. */
+  #openAtUpkeep = 0;
+  /** The most pair bytes held after an upkeep's releases since the last trim. */
+  #pairBytesPeak = 0;
   #timers = new TimerHeap();
   #stopped = false;
   #destroyed = false;
@@ -998,9 +1000,9 @@ export class Loop {
 
   /**
    * Once a second: connections quiet for releaseIdleMs give back their pair's buffers; when load
-   * dropped (half the connections of the period's peak gone, or megabytes of pairs released),
-   * the port trims its receive buffers to what is needed and drops the pages of free ones, and
-   * the C heap is trimmed (trimHeap); otherwise only wholly free slabs go back.
+   * dropped (half the connections of the period's peak gone, or megabytes fewer pair bytes held
+   * than at the period's peak), the port trims its receive buffers to what is needed and drops the
+   * pages of free ones, and the C heap is trimmed (trimHeap); otherwise only wholly free slabs go back.
    */
   #maintain(now: number): void {
     this.#nextMaintenance = now + MAINTENANCE_MS;
@@ -1021,19 +1023,27 @@ export class Loop {
           continue;
         }
         this.stats.pairsReleased++;
-        this.#releasedBytes += 2 * c.session.pairSize;
       }
       c.quietListed = false;
     }
     q.length = kept;
+    // Measured after the releases: what is paired past them is what recent traffic needs.
+    if (pairMemory.bytes > this.#pairBytesPeak) this.#pairBytesPeak = pairMemory.bytes;
     const open = this.stats.open;
     const dropped = this.#peakOpen > 0 && open <= this.#peakOpen / 2;
-    if (dropped || this.#releasedBytes - this.#releasedAtTrim >= TRIM_AFTER_RELEASED_BYTES) {
+    // Pair memory counts as given back when fewer pair bytes are held than at the period's peak, not
+    // per release: connections that talk every few seconds pair and unpair all the time, and trimming
+    // what the next second's pings take again (one madvise per free receive buffer, a TLB shootdown
+    // on every core, then the page faults) cost a 16,000-connection hold a fifth of its client CPU.
+    // Likewise while connections are still being added (a ramp): the next handshakes take it at once.
+    const growing = open > this.#openAtUpkeep;
+    this.#openAtUpkeep = open;
+    if (dropped || (!growing && this.#pairBytesPeak - pairMemory.bytes >= TRIM_AFTER_RELEASED_BYTES)) {
       this.port.trim(true);
       if (this.options.trimHeap) heapTrim();
       this.stats.trims++;
       this.#peakOpen = open;
-      this.#releasedAtTrim = this.#releasedBytes;
+      this.#pairBytesPeak = pairMemory.bytes;
     } else {
       this.port.trim(false);
     }
