@@ -91,7 +91,9 @@ describe('bounded histogram decoding', () => {
     it(`refuses ${what} in milliseconds`, () => {
       const t0 = performance.now();
       assert.throws(() => decodeHistogram(encoded as string), (e: unknown) => e instanceof HistogramDecodeError && re.test(e.message));
-      assert.ok(performance.now() - t0 < 200, `${performance.now() - t0} ms`);
+      // ~1 ms alone; the bound is far from the 38 s a believed 2 GiB claim took, and far enough
+      // from 1 ms for a worker at low priority on a busy machine (242 ms seen at load 18).
+      assert.ok(performance.now() - t0 < 2000, `${performance.now() - t0} ms`);
     });
   }
 
