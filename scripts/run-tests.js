@@ -7,9 +7,8 @@
 // Each test file runs in its own mocha process, several at once (--jobs): most of a file's time
 // is waiting (CLI children starting, `bench -d N` windows, servers draining), not CPU. Tests that
 // depend on how busy the machine is (TIMED below: whole files, or the matching tests of a file)
-// run one at a time in a timed lane beside the untimed files, which fill the --jobs workers
-// longest first at a lower priority (--nice); the timed files that keep both cores busy
-// themselves (all but BESIDE) run last, alone. Each file's output is buffered and printed in one
+// run one at a time in a timed lane, alone, after the untimed files, which fill the --jobs
+// workers longest first. Each file's output is buffered and printed in one
 // piece when it ends, under a `--- file: N passed, M failed in S s` line, so a failure reads as
 // it would alone; the slowest files and the failed ones are listed again before the summary.
 //
@@ -28,9 +27,8 @@
 //   --jobs N          parallel workers for the untimed files (default: IOCPTLS_TEST_JOBS, else
 //                     CPUs + 1, at least 2 and at most 4); --jobs 1 runs everything in order
 //   --serial          the same as --jobs 1
-//   --timed-alone     run the timed lane alone, after the workers (the old way: for a machine
-//                     whose scheduler does not honour priorities; slower by the lane's idle core)
-//   --nice N          the priority the untimed files run at beside the timed lane (default 10)
+//   --timed-beside N  let up to N untimed files run beside the timed lane (default 0: it runs
+//                     alone, after the workers; 1 suits a quiet machine)
 //   --dry-run         print which files would run where (and which tests are timed), run nothing
 //   other arguments   mocha specs (paths or globs) instead of dist/test/*.test.js; the rest
 //                     (--bail, --grep PATTERN...) go to every mocha process as they are
@@ -69,8 +67,7 @@ if (!['auto', 'io_uring', 'epoll'].includes(backend) || (backend === 'epoll' && 
 flag('--epoll-subset'); // the default now
 const serialOnly = flag('--serial');
 const dryRun = flag('--dry-run');
-const timedAlone = flag('--timed-alone');
-const niceness = Math.min(19, Math.max(0, Number(option('--nice') ?? 10) || 0));
+const timedBeside = Math.max(0, Number(option('--timed-beside') ?? 0) || 0);
 const jobsArg = option('--jobs');
 const node = process.execPath;
 const cpus = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
@@ -214,23 +211,15 @@ const all = passes.flatMap((p) =>
 );
 const weight = (j) => SECONDS[name(j.file)] ?? 10;
 const serialQueue = all.filter((j) => j.timed || jobs === 1).sort((a, b) => weight(b) - weight(a));
-// Timed files that leave a core idle (timers, start-up times, low open-loop rates, one thread's
-// own bound) run beside the workers; the other timed files run bench load against a server (two
-// busy threads or more: both cores), beside which the workers would crawl for seconds at a time,
-// whatever their priority, and a test of theirs could run out of its own time: those run last,
-// alone, as the whole lane once did.
-const BESIDE = new Set(['connect', 'serve_cli', 'loop_timers', 'port_linux', 'port_conformance', 'bench_openloop', 'bench_truth', 'result_validation']);
-const aloneQueue = serialQueue.filter((j) => timedAlone || !BESIDE.has(name(j.file)));
-const besideQueue = serialQueue.filter((j) => !aloneQueue.includes(j));
 const parallelQueue = all.filter((j) => !j.timed && jobs > 1).sort((a, b) => weight(b) - weight(a));
 
 console.log(
   `=== mocha: ${passes.map((p) => `${p.files.length} files on ${p.title}`).join(', ')} in ${all.length} runs (${where})\n` +
-    `    ${parallelQueue.length} in ${jobs} workers, ${besideQueue.length} beside them in the timed lane (one at a time, the workers at nice ${niceness}), then ${aloneQueue.length} alone`
+    `    ${parallelQueue.length} in ${jobs} workers, then ${serialQueue.length} in the timed lane (one at a time${timedBeside ? `, beside up to ${timedBeside} others` : ', alone'})`
 );
 
 if (dryRun) {
-  for (const j of [...besideQueue, ...aloneQueue, ...parallelQueue]) console.log(`  ${j.timed ? (aloneQueue.includes(j) ? 'alone     ' : 'timed lane') : 'workers   '}  ${j.label}${j.args.length ? `  [${j.args.join(' ')}]` : ''}`);
+  for (const j of [...serialQueue, ...parallelQueue]) console.log(`  ${j.timed ? 'timed lane' : 'workers   '}  ${j.label}${j.args.length ? `  [${j.args.join(' ')}]` : ''}`);
   process.exit(0);
 }
 
@@ -241,8 +230,8 @@ process.on('exit', () => fs.rmSync(cpuDir, { recursive: true, force: true }));
 let cpuFiles = 0;
 const cpuText = (r) => (r.cpu === undefined ? '' : `, CPU ${r.cpu.toFixed(1)} s`);
 
-/** Runs one file in its own mocha (at priority `nice`, which its children inherit); resolves with its counts and its whole output. */
-function runFile(job, nice = 0) {
+/** Runs one file in its own mocha; resolves with its counts and its whole output. */
+function runFile(job) {
   return new Promise((resolve) => {
     const t0 = Date.now();
     const cpuFile = path.join(cpuDir, `${++cpuFiles}`);
@@ -251,13 +240,6 @@ function runFile(job, nice = 0) {
       env: { ...process.env, ...job.env, IOCPTLS_TEST_CPU_FILE: cpuFile },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    if (nice) {
-      try {
-        os.setPriority(child.pid, nice); // before mocha has loaded, so before it starts anything
-      } catch {
-        // not allowed here: the file runs at our priority
-      }
-    }
     const chunks = [];
     let stdout = '';
     child.stdout.on('data', (d) => {
@@ -298,40 +280,35 @@ function report(r) {
 
 async function main() {
   const t0 = Date.now();
-  // The timed lane runs its files one after another, from the start, beside the workers (those
-  // not in BESIDE last, alone); the
-  // untimed files run at a lower priority (--nice, default 10), so a timed test gets the CPU
-  // whenever it wants it and the workers soak up only what it leaves idle: most timed tests keep
-  // one core of two busy (a bench and its server), and run alone they left the other idle for
-  // ~200 s of a ~615 s suite. Before priorities, timed tests beside two or even one other file
-  // at equal priority missed their bounds (at load 16-19 from other worktrees on the 2-core
-  // machine: connect's 'is quick' at 5.6 s against a bare node's 1.8 s, --rate 50 starting 104
-  // of 150, the default bench in 24.5 s). --timed-alone: the lane alone, after the workers.
+  // The timed lane runs its files one after another once the workers are done, with nothing of
+  // ours beside it (--timed-beside N: up to N untimed files beside it, for a quiet machine). In
+  // the first parallel runs, at load 16-19 from the other worktrees on the 2-core machine, timed
+  // tests beside two or even one other file missed their bounds (connect's 'is quick' at 5.6 s
+  // against a bare node's 1.8 s, --rate 50 starting 104 of 150, the default bench in 24.5 s).
+  const BESIDE_TIMED = Math.min(timedBeside, jobs - 1);
   let timedBusy = false;
   let untimedBusy = 0;
   let timedDoneAt = t0;
   await new Promise((done) => {
     const pump = () => {
-      const alone = besideQueue.length === 0 && untimedBusy === 0 && parallelQueue.length === 0;
-      if (!timedBusy && (besideQueue.length > 0 || (alone && aloneQueue.length > 0))) {
+      if (!timedBusy && serialQueue.length > 0 && (BESIDE_TIMED > 0 || (untimedBusy === 0 && parallelQueue.length === 0))) {
         timedBusy = true;
-        void runFile(besideQueue.length > 0 ? besideQueue.shift() : aloneQueue.shift()).then((r) => {
+        void runFile(serialQueue.shift()).then((r) => {
           timedBusy = false;
           timedDoneAt = Date.now();
           report(r);
           pump();
         });
       }
-      // (nothing starts beside a saturating file: the queue is empty by then)
-      while (parallelQueue.length > 0 && untimedBusy < jobs) {
+      while (parallelQueue.length > 0 && untimedBusy < (timedBusy ? BESIDE_TIMED : jobs)) {
         untimedBusy++;
-        void runFile(parallelQueue.shift(), timedAlone ? 0 : niceness).then((r) => {
+        void runFile(parallelQueue.shift()).then((r) => {
           untimedBusy--;
           report(r);
           pump();
         });
       }
-      if (!timedBusy && untimedBusy === 0 && besideQueue.length === 0 && aloneQueue.length === 0 && parallelQueue.length === 0) done();
+      if (!timedBusy && untimedBusy === 0 && serialQueue.length === 0 && parallelQueue.length === 0) done();
     };
     pump();
   });

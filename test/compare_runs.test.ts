@@ -81,7 +81,7 @@ describe('compare on real runs', function () {
   it('the same server with an RSA-3072 certificate: handshakes/s and handshake latency regressed, exit 1', async () => {
     // 8 rounds a side at compare's default alpha: at load 20 on this shared machine 1 s rounds
     // vary by ~50%, and 4 rounds a side left a -51% drop inconclusive (p 0.10); this file runs
-    // alone (scripts/run-tests.js: not in BESIDE), and bench/verdicts_real.js shows 3 rounds of 2 s
+    // alone (the timed lane of scripts/run-tests.js), and bench/verdicts_real.js shows 3 rounds of 2 s
     // enough when the machine is calmer.
     const [a, b] = await pairOfRuns('rsa', ecdsa!.port, rsa!.port, 8);
     const c = await compare(a, b, '0.05');
