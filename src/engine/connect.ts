@@ -1,7 +1,7 @@
 // `connect`, from the main thread: one client TLS context, then a probe (one connection, its
 // data exchange, its reconnects) on a completion port and loop of its own. The command parses
 // flags and renders; assembling port, loop and context is the engine's business.
-import { roundRobin } from './apps/client_load';
+import { roundRobin } from './apps/client_target';
 import { ProbeOptions, ProbeResult, runProbe } from './apps/probe';
 import { Loop } from './loop';
 import { createPort } from './port';

@@ -15,17 +15,6 @@ export interface ClientLoadOptions extends ClientTarget {
   onNegotiated?: (info: NegotiatedInfo) => void;
 }
 
-/** Takes the items in turn, starting at `first` (so that workers begin on different source addresses). */
-export function roundRobin<T>(items: readonly T[], first = 0): (() => T) | undefined {
-  if (items.length === 0) return undefined;
-  let i = first % items.length;
-  return () => {
-    const item = items[i];
-    i = (i + 1) % items.length;
-    return item;
-  };
-}
-
 /** socket() failures that mean the process (or system) is out of descriptors or memory. */
 const OUT_OF_DESCRIPTORS = new Set(['emfile', 'enfile', 'enobufs', 'enomem']);
 /** How often a load that ran out of descriptors tries one more connection. */

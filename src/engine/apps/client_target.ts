@@ -30,3 +30,14 @@ export function connectTo(t: ClientTarget, resume: SavedSession | undefined, onS
     handler,
   });
 }
+
+/** Takes the items in turn, starting at `first` (so that workers begin on different source addresses). */
+export function roundRobin<T>(items: readonly T[], first = 0): (() => T) | undefined {
+  if (items.length === 0) return undefined;
+  let i = first % items.length;
+  return () => {
+    const item = items[i];
+    i = (i + 1) % items.length;
+    return item;
+  };
+}

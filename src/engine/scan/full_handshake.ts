@@ -28,8 +28,8 @@ export interface FullHandshakeHost {
   ca?: string;
   /** Versions the protocol probes found offered. */
   offered: VersionName[];
-  /** The host's probe limiter. */
-  limit<T>(fn: () => Promise<T>): Promise<T>;
+  /** The host's probe limiter; `chained`: a step of a chain, which goes before single probes. */
+  limit<T>(fn: () => Promise<T>, chained?: boolean): Promise<T>;
   /** The host's cap (--concurrency): these probes take at most half of it, so the suite and group eliminations (one probe after another) keep their pace. */
   concurrency: number;
   /** A wire probe as the other scan probes send it (counted, limited). */
@@ -85,15 +85,19 @@ export async function fullHandshakeProbes(h: FullHandshakeHost, ciphersLater: Pr
   if (!tls.length) return out;
   // Our own cap inside the host's: a slot of ours first, then one of the host's (never the other way round, so no deadlock).
   const ours = new Limiter(Math.max(1, Math.floor(h.concurrency / 2)));
-  h = { ...h, limit: (fn) => ours.run(() => hostLimit(fn)) };
+  h = { ...h, limit: (fn, chained) => (chained ? ours.run(() => hostLimit(fn, true), -1) : ours.run(() => hostLimit(fn))) };
+  // The resumption checks are chains (a full handshake, then the resumptions it allows): their
+  // steps go before the single probes queued meanwhile (signature algorithms, chains), or at a
+  // distance each step would wait for a whole wave of those.
+  const chained: FullHandshakeHost = { ...h, limit: (fn) => h.limit(fn, true) };
 
-  // Each request is one connection in a limiter slot.
+  // Each request is one connection in a limiter slot (a renegotiation is a chain of two handshakes).
   const handshake = (name: string, r: HandshakeRequest) =>
-    h.limit(() => h.prober.request(r)).catch((e: Error): HandshakeResult => {
+    h.limit(() => h.prober.request(r), r.renegotiate).catch((e: Error): HandshakeResult => {
       h.error({ probe: name, kind: 'timeout', message: e.message });
       return { ok: false, error: e.message };
     });
-  const resumption = (mode: ResumptionMode) => resumptionCheck(h, mode, h.attempts ?? 5);
+  const resumption = (mode: ResumptionMode) => resumptionCheck(chained, mode, h.attempts ?? 5);
 
   const chainRequests: [ServedChain['request'], string | undefined, string | undefined][] = [
     ['default', h.sni, undefined],
@@ -101,9 +105,12 @@ export async function fullHandshakeProbes(h: FullHandshakeHost, ciphersLater: Pr
     ...(Object.entries(KEY_TYPE_SIGALGS).map(([k, list]) => [k, h.sni, list]) as [ServedChain['request'], string | undefined, string][]),
   ];
   const robotLater = robotCheck(h, best12);
+  const t12Later = has12 ? resumption('ticket-tls12') : undefined;
+  // Ticketbleed needs only a TLS 1.2 ticket: it starts as soon as there is one.
+  const ticketbleedLater = Promise.resolve(t12Later).then((t12) => ticketbleedCheck(h, best12, t12));
   const [sid, t12, t13, chains, sig13, reneg, ccs] = await Promise.all([
     has12 ? resumption('session-id') : undefined,
-    has12 ? resumption('ticket-tls12') : undefined,
+    t12Later,
     has13 ? resumption('ticket-tls13') : undefined,
     Promise.all(
       chainRequests.map(async ([request, servername, sigalgs]) => ({
@@ -145,7 +152,7 @@ export async function fullHandshakeProbes(h: FullHandshakeHost, ciphersLater: Pr
       : { clientInitiated: 'not-tested', detail: `no TLS 1.2 handshake: ${reneg.error}` };
   }
 
-  const [ticketbleed, robot] = await Promise.all([ticketbleedCheck(h, best12, t12), robotLater]);
+  const [ticketbleed, robot] = await Promise.all([ticketbleedLater, robotLater]);
   const ciphers = await ciphersLater;
   out.vulnerabilities = {
     ccsInjection: ccs ? ccs.check : { status: 'not-applicable', method: 'inferred', cve: ['CVE-2014-0224'], detail: 'no TLS 1.0-1.2' },
@@ -192,7 +199,7 @@ async function robotCheck(h: FullHandshakeHost, best12: VersionName | undefined)
     return { status: 'not-applicable', method: 'probed', cve, detail: `no RSA key exchange suite accepted (${first.kind === 'alert' ? `alert ${first.alert}` : first.kind})` };
   const key = cert && cert.type === 'certificate' && cert.chain[0] ? rsaKeyOf(cert.chain[0]) : undefined;
   if (!key) return { status: 'unknown', method: 'probed', cve, detail: 'RSA key exchange accepted, but no RSA certificate came with it' };
-  const r = await robotProbe({ host: h.ip, port: h.port, timeoutMs: h.timeoutMs, version: best12, hello, key, limit: h.limit });
+  const r = await robotProbe({ host: h.ip, port: h.port, timeoutMs: h.timeoutMs, version: best12, hello, key, limit: (fn) => h.limit(fn, true) });
   delete r.answers;
   return r;
 }

@@ -1,10 +1,11 @@
 // Session resumption, N of M as sslyze prints it: one full handshake (on the host's session probe
 // thread, which keeps its sessions), then M attempts offering them, each its own request through
 // the host's limiter. TLS 1.2 (session ID or ticket): all M at once, offering the same session.
-// TLS 1.3: a ticket is for one use (RFC 8446 C.4), so each round offers as many unused tickets as
-// there are (the full handshake leaves two with OpenSSL, a resumption one more), and an attempt
-// offers the newest ticket again only when none is left unused. Then, when the tickets allow
-// early data, one more attempt sends 0-RTT data.
+// TLS 1.3: a ticket is for one use (RFC 8446 C.4), and a full handshake leaves a server's usual
+// two, so enough full handshakes run at once for every attempt and the 0-RTT one to offer an
+// unused ticket in one round (rounds of two, each waiting for the last one's new tickets, were a
+// scan's longest chain of round trips); an attempt offers the newest ticket again only when none
+// is left unused. When the tickets allow early data, one more attempt sends 0-RTT data.
 import type { SessionProber } from '../workers/scan_session';
 import type { ResumeResult, ResumptionResult } from './session_probes';
 import type { ProbeError, ResumptionAttempts, ResumptionDetail } from './types';
@@ -30,33 +31,53 @@ export async function resumptionCheck(h: ResumptionHost, mode: ResumptionMode, a
     h.error({ probe, kind: 'timeout', message: e.message });
     return e.message;
   };
-  let first: ResumptionResult;
-  try {
-    first = await h.limit(() => h.prober.request({ kind: 'resumption', servername: h.sni, mode }));
-  } catch (e) {
-    return { attempts: { issued: false, attempts: 0, resumed: 0, error: failed(`resumption ${mode}`, e as Error) } };
+  const tls13 = mode === 'ticket-tls13';
+  const full = () => h.limit(() => h.prober.request({ kind: 'resumption', servername: h.sni, mode }));
+  // The first full handshake decides; the others (TLS 1.3) only bring more tickets.
+  const [firstTry, ...more] = await Promise.allSettled(Array.from({ length: tls13 ? Math.ceil((attempts + 1) / 2) : 1 }, full));
+  if (firstTry.status === 'rejected') return { attempts: { issued: false, attempts: 0, resumed: 0, error: failed(`resumption ${mode}`, firstTry.reason as Error) } };
+  const first = firstTry.value;
+  const kept = [first, ...more.flatMap((r) => (r.status === 'fulfilled' && r.value.issued && r.value.key !== undefined ? [r.value] : []))];
+  const forgetAll = () => Promise.all(kept.flatMap((k) => (k.key === undefined ? [] : [h.prober.request({ kind: 'forget', key: k.key }).catch(() => undefined)])));
+  if (first.error || !first.issued || first.key === undefined) {
+    await forgetAll();
+    return { attempts: first.error ? { issued: false, attempts: 0, resumed: 0, error: first.error } : { issued: false, attempts: 0, resumed: 0 } };
   }
-  if (first.error) return { attempts: { issued: false, attempts: 0, resumed: 0, error: first.error } };
-  if (!first.issued || first.key === undefined) return { attempts: { issued: false, attempts: 0, resumed: 0 } };
-  const key = first.key;
-  const resume = (earlyData?: boolean) =>
-    h.limit(() => h.prober.request({ kind: 'resume', key, earlyData })).catch((e: Error): ResumeResult => ({ ok: false, resumed: false, error: failed(`resume ${mode}`, e) }));
+  const resume = (key: number, earlyData?: boolean, waitTicket?: boolean) =>
+    h.limit(() => h.prober.request({ kind: 'resume', key, earlyData, waitTicket })).catch((e: Error): ResumeResult => ({ ok: false, resumed: false, error: failed(`resume ${mode}`, e) }));
   const results: ResumeResult[] = [];
   try {
-    if (mode !== 'ticket-tls13') results.push(...(await Promise.all(Array.from({ length: attempts }, () => resume()))));
+    let earlyLater: Promise<ResumeResult> | undefined;
+    if (!tls13) results.push(...(await Promise.all(Array.from({ length: attempts }, () => resume(first.key!)))));
     else {
-      let fresh = first.fresh ?? 1;
+      // Unused tickets per kept handshake, as this side counts them (the thread picks the ticket).
+      const fresh = new Map(kept.map((k) => [k.key!, k.fresh ?? 1]));
       while (results.length < attempts) {
-        const round = await Promise.all(Array.from({ length: Math.max(1, Math.min(fresh, attempts - results.length)) }, () => resume()));
+        const picks: number[] = [];
+        for (const [key, n] of fresh) for (let i = 0; i < n && picks.length < attempts - results.length; i++) picks.push(key);
+        // Too few unused tickets for the attempts left: this round's resumptions wait for the tickets they bring.
+        const waitTicket = picks.length < attempts - results.length;
+        if (!picks.length) picks.push(first.key); // none left unused: the newest ticket again
+        for (const key of picks) fresh.set(key, Math.max(0, fresh.get(key)! - 1));
+        // A ticket to spare for the 0-RTT attempt: it goes in this round too.
+        const spare = earlyLater || !first.maxEarlyData ? undefined : [...fresh].find(([, n]) => n > 0)?.[0];
+        if (spare !== undefined) {
+          fresh.set(spare, fresh.get(spare)! - 1);
+          earlyLater = resume(spare, true);
+        }
+        const round = await Promise.all(picks.map((key) => resume(key, false, waitTicket)));
         results.push(...round);
-        fresh = Math.min(...round.map((r) => r.fresh ?? 0));
+        // The thread's count after each attempt (a resumption may bring a new ticket): the lowest per handshake.
+        const after = new Map<number, number>();
+        picks.forEach((key, i) => after.set(key, Math.min(after.get(key) ?? Infinity, round[i].fresh ?? 0)));
+        for (const [key, n] of after) fresh.set(key, n);
       }
     }
     let earlyData: ResumptionDetail['earlyData'];
-    if (mode === 'ticket-tls13') {
+    if (tls13) {
       if (!first.maxEarlyData) earlyData = { status: 'not-offered', maxEarlyData: first.maxEarlyData };
       else {
-        const r = await resume(true);
+        const r = await (earlyLater ?? resume(first.key, true));
         earlyData = { status: r.ok ? (r.earlyData ?? 'not-sent') : 'not-sent', maxEarlyData: first.maxEarlyData };
       }
     }
@@ -67,6 +88,6 @@ export async function resumptionCheck(h: ResumptionHost, mode: ResumptionMode, a
       earlyData,
     };
   } finally {
-    await h.prober.request({ kind: 'forget', key }).catch(() => undefined);
+    await forgetAll();
   }
 }

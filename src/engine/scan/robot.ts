@@ -4,8 +4,9 @@
 // separator misplaced or missing, a wrong version), each followed by ChangeCipherSpec and a
 // Finished the server cannot verify. A server that answers the broken ones differently from the
 // correct one (another alert, a close, silence) is an oracle: vulnerable. When all five look the
-// same, the same again without ChangeCipherSpec and Finished. Differences are asked twice, and
-// only a difference that repeats is a verdict. Five or ten failed handshakes: safe to send.
+// same, the other five decide: the same ClientKeyExchanges without ChangeCipherSpec and Finished.
+// Differences are asked twice, and only a difference that repeats is a verdict. Ten to twenty
+// failed handshakes: safe to send.
 import crypto from 'node:crypto';
 import { ContentType, VERSIONS, VersionName } from '../wire/constants';
 
@@ -77,12 +78,21 @@ function record(type: number, version: number, body: Buffer): Buffer {
   return Buffer.concat([h, body]);
 }
 
-/** ClientKeyExchange (+ ChangeCipherSpec + a Finished nobody can verify) for one encrypted premaster secret. */
+/**
+ * ClientKeyExchange for one encrypted premaster secret, then either ChangeCipherSpec and a Finished
+ * nobody can verify, or (without them) one application-data record. robot-detect sends the
+ * ClientKeyExchange alone and waits: a server that does not tell the secrets apart then stays
+ * silent for all five, and only a timer ends the wait (a second a probe, the slowest part of a
+ * scan). The record after it is read only once the ClientKeyExchange has been handled, so an
+ * oracle still answers the malformed ones first, while a server that waits for the rest of the
+ * handshake answers at once (OpenSSL: unexpected_message), for all five alike.
+ */
 export function robotFlight(ciphertext: Buffer, version: number, withCcs: boolean): Buffer {
   const body = Buffer.concat([Buffer.from([ciphertext.length >> 8, ciphertext.length & 0xff]), ciphertext]);
   const cke = Buffer.concat([Buffer.from([CLIENT_KEY_EXCHANGE, 0, body.length >> 8, body.length & 0xff]), body]);
   const parts = [record(ContentType.Handshake, version, cke)];
   if (withCcs) parts.push(record(ContentType.ChangeCipherSpec, version, Buffer.from([1])), record(ContentType.Handshake, version, crypto.randomBytes(64)));
+  else parts.push(record(ContentType.ApplicationData, version, crypto.randomBytes(32)));
   return Buffer.concat(parts);
 }
 
@@ -124,9 +134,12 @@ export async function robotProbe(o: RobotOptions): Promise<VulnerabilityCheck & 
       )
     );
   };
+  // Both sets at once: the second decides only when the first finds no difference, which is
+  // nearly always, so asking for it later would only add its time to the scan's.
+  const sets = await Promise.all([round(true), round(false)]);
   for (const withCcs of [true, false]) {
-    const a = await round(withCcs);
-    const how = withCcs ? 'ClientKeyExchange, ChangeCipherSpec, Finished' : 'ClientKeyExchange alone';
+    const a = sets[withCcs ? 0 : 1];
+    const how = withCcs ? 'ClientKeyExchange, ChangeCipherSpec, Finished' : 'ClientKeyExchange without ChangeCipherSpec';
     if (a.some((x) => x.startsWith('no-flight'))) return { ...base, status: 'unknown', detail: `a probe got no first flight (${a.join(', ')})`, answers: a };
     if (new Set(a).size === 1) {
       if (withCcs) continue;

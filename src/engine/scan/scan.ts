@@ -102,7 +102,15 @@ async function scanHost(t: ScanTarget, o: ScanOptions, shared: Shared): Promise<
   // server has) start at the same moment rather than after the version probes: a scan's time at a
   // distance is its count of sequential round trips. For a server without them they cost a few
   // refused probes.
+  // The version probes take their slots first: everything after step 1 waits for them, while the
+  // eliminations' first wave alone would fill the host's cap and put them a round trip later.
   const first = new Map<VersionName, ProbeOutcome>();
+  const versions = Promise.all(
+    VERSION_NAMES.map(async (v) => {
+      const bytes = v === 'SSLv2' ? ssl2ClientHello() : p.hello(v, v === 'TLSv1.3' ? {} : { compression: [1, 0] });
+      first.set(v, await p.send(`protocol ${v}`, bytes, v === 'TLSv1.3' || v === 'SSLv2', {}, 0));
+    })
+  );
   const certificate = certificateChain(t, ip, servername, o, shared.certs);
   const early = {
     ciphers13: eliminateSuites(p, 'TLSv1.3'),
@@ -112,12 +120,7 @@ async function scanHost(t: ScanTarget, o: ScanOptions, shared: Shared): Promise<
     sigAlgs: eliminateSigAlgs(p),
   };
   const settleEarly = () => Promise.all(Object.values(early)).catch(() => undefined);
-  await Promise.all(
-    VERSION_NAMES.map(async (v) => {
-      const bytes = v === 'SSLv2' ? ssl2ClientHello() : p.hello(v, v === 'TLSv1.3' ? {} : { compression: [1, 0] });
-      first.set(v, await p.send(`protocol ${v}`, bytes, v === 'TLSv1.3' || v === 'SSLv2', {}, 1));
-    })
-  );
+  await versions;
   for (const v of VERSION_NAMES) base.protocols.push(protocolFinding(v, first.get(v)!));
   const offered = base.protocols.filter((x) => x.offered).map((x) => x.version);
   if (!offered.length && [...first.values()].every((r) => r.kind === 'refused' || r.kind === 'unreachable' || r.kind === 'timeout')) {
@@ -142,7 +145,7 @@ async function scanHost(t: ScanTarget, o: ScanOptions, shared: Shared): Promise<
       timeoutMs: o.timeoutMs,
       ca: o.ca,
       offered,
-      limit: (fn) => p.limiter.run(fn, 3),
+      limit: (fn, chained) => p.limiter.run(fn, chained ? 0 : 3),
       concurrency: o.concurrency,
       send: (name, bytes, stop) => p.send(name, bytes, stop),
       hello: (v, over) => p.hello(v, over),

@@ -40,6 +40,8 @@ export interface ResumeRequest {
   key: number;
   /** TLS 1.3: send this much early data (a HEAD request) with the ClientHello. */
   earlyData?: boolean;
+  /** TLS 1.3: wait briefly for the ticket a resumption may bring (a later attempt needs it). */
+  waitTicket?: boolean;
 }
 
 /** Frees the sessions kept under `key`. */
@@ -278,8 +280,8 @@ export async function resumeProbe(env: ProbeEnv, r: ResumeRequest): Promise<Resu
   } else offer = k.sessions[0];
   // Kept until forget: another attempt may still be offering it.
   const a = await connectionFor(env, k.ctx, { servername: k.servername, resume: offer, earlyData: r.earlyData ? EARLY_DATA : undefined, onSession: k.tls13 ? (s) => (k.sessions.push(s), true) : undefined },
-    // A resumed TLS 1.3 handshake may bring a new ticket for the next attempt: a short wait for it.
-    k.tls13 && !r.earlyData ? Math.min(env.timeoutMs, 250) : 0
+    // A resumed TLS 1.3 handshake may bring a new ticket for a later attempt: a short wait for it, when asked.
+    k.tls13 && r.waitTicket ? Math.min(env.timeoutMs, 250) : 0
   );
   const fresh = k.tls13 ? k.sessions.filter((s) => !k.used.has(s)).length : undefined;
   if (!a.ok) return { ok: false, resumed: false, error: a.error, reused: k.tls13 ? reused : undefined, fresh };

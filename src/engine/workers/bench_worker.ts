@@ -21,7 +21,7 @@ import { IntervalSample, INTERVAL_MS } from '../stats/intervals';
 import { Accounting, Recorder } from '../stats/recorder';
 import { TlsContext, TlsContextOptions } from '../tls/context';
 import type { NegotiatedInfo } from '../tls/session';
-import { roundRobin } from '../apps/client_load';
+import { roundRobin } from '../apps/client_target';
 import { waitUntilEpoch } from '../start_at';
 import { CONTROL_STOP, STOP_INTERRUPT, WorkerInit } from './protocol';
 import type { Post } from './worker_main';
