@@ -5,7 +5,7 @@
 // empty document and its address.
 import dns from 'node:dns/promises';
 import net from 'node:net';
-import type { CertPool } from '../workers/scan_cert';
+import type { CertPool, Reply as CertReply, ScanCertRequest } from '../workers/scan_cert';
 import type { Backend } from '../port/types';
 import { ContentType, Ext, GROUPS, signatureSchemeName, groupInfo, groupName, TLS_FALLBACK_SCSV, VERSIONS, VersionName, versionName } from '../wire/constants';
 import { clientHello, ClientHelloOptions, TLS13_GROUPS } from '../wire/hello';
@@ -322,7 +322,7 @@ export async function certificateChain(
   ip: string,
   servername: string | undefined,
   o: ScanOptions,
-  certs: CertPool,
+  certs: { fetch(req: ScanCertRequest): Promise<CertReply> },
   resumption = true
 ): Promise<(CertificateChain & { alpn?: string; resumption?: ResumptionFinding }) | undefined> {
   const verifyHost = t.servername ?? t.host;

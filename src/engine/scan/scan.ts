@@ -55,8 +55,10 @@ export type { ScanOptions } from './host_probe';
 /** Scans every target; never throws for a target's failure (it is in that host's `error`). */
 export async function runScan(targets: ScanTarget[], o: ScanOptions): Promise<HostScan[]> {
   const hosts = new Limiter(o.hostConcurrency ?? 16);
-  // Started first: the threads load OpenSSL and the trust store while names resolve and probes fly.
-  const certs = new CertPool(Math.min(2, targets.length), opensslInfo().path ?? undefined);
+  // Started first for a quick scan: the threads load OpenSSL and the trust store while names
+  // resolve and probes fly. A full scan asks each host's session probe thread instead (a thread
+  // less to start, on two cores the start of the scan's critical path): the pool stays empty.
+  const certs = new CertPool(o.quick ? Math.min(2, targets.length) : 0, opensslInfo().path ?? undefined);
   const shared: Shared = { global: new Limiter(o.globalConcurrency ?? 256), pace: pacer(o.rate), certs };
   try {
     return await Promise.all(
@@ -111,7 +113,7 @@ async function scanHost(t: ScanTarget, o: ScanOptions, shared: Shared): Promise<
       first.set(v, await p.send(`protocol ${v}`, bytes, v === 'TLSv1.3' || v === 'SSLv2', {}, 0));
     })
   );
-  const certificate = certificateChain(t, ip, servername, o, shared.certs);
+  const certificate = certificateChain(t, ip, servername, o, { fetch: (req) => prober.certificate(req) });
   const early = {
     ciphers13: eliminateSuites(p, 'TLSv1.3'),
     groups13: eliminateGroups13(p),

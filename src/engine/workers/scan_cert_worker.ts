@@ -17,7 +17,12 @@ const clients = new Map<string, ConnectClient>();
  */
 const loops = new Map<string, Loop>();
 
-async function main(req: ScanCertRequest): Promise<Reply> {
+/**
+ * One certificate handshake on this thread: on its own loop (the pool's threads), or on `shared`,
+ * the loop of a host's session probe thread, which a full scan asks instead (one thread less to
+ * start while the scan's first probes fly).
+ */
+export async function certificateHandshake(req: ScanCertRequest, shared?: Loop): Promise<Reply> {
   try {
     // One verifying context per trust setting, kept for every target this thread handshakes with.
     const key = `${req.backend}\0${req.ca ?? ''}`;
@@ -26,7 +31,7 @@ async function main(req: ScanCertRequest): Promise<Reply> {
       client = new ConnectClient({ backend: req.backend, tls: { verify: false, reportVerify: true, ca: req.ca, alpn: ['h2', 'http/1.1'] } });
       clients.set(key, client);
     }
-    let loop = loops.get(req.backend);
+    let loop = shared ?? loops.get(req.backend);
     if (!loop) loops.set(req.backend, (loop = new Loop(createPort(req.backend))));
     const resume = req.resumption !== false;
     const r = await client.probe(
@@ -69,7 +74,7 @@ if (!isMainThread && parentPort && workerData?.scanCertPool) {
       void Promise.allSettled([...inFlight]).then(() => process.exit(0));
       return;
     }
-    const job = main(m.req).then((r) => port.postMessage({ id: m.id, ...r }));
+    const job = certificateHandshake(m.req).then((r) => port.postMessage({ id: m.id, ...r }));
     inFlight.add(job);
     void job.finally(() => inFlight.delete(job));
   });

@@ -9,6 +9,8 @@ import { loadOpenSSL } from '../../../native/openssl';
 import { Loop } from '../loop';
 import { createPort } from '../port';
 import type { Backend } from '../port/types';
+import type { Reply as CertReply, ScanCertRequest } from './scan_cert';
+import { certificateHandshake } from './scan_cert_worker';
 import {
   forget,
   ForgetRequest,
@@ -34,7 +36,13 @@ export interface SessionProberOptions {
   timeoutMs: number;
 }
 
-type Result = HandshakeResult | ResumptionResult | ResumeResult | { ok: true };
+/** The certificate handshake of scan_cert.ts, asked of this thread by a full scan. */
+interface CertificateRequest {
+  kind: 'certificate';
+  req: ScanCertRequest;
+}
+
+type Result = HandshakeResult | ResumptionResult | ResumeResult | CertReply | { ok: true };
 type Reply = { id: number; result?: Result; error?: string };
 
 /** Main thread: one worker per host, started on the first request, ended by close(). */
@@ -73,7 +81,8 @@ export class SessionProber {
   request(r: ResumptionRequest): Promise<ResumptionResult>;
   request(r: ResumeRequest): Promise<ResumeResult>;
   request(r: ForgetRequest): Promise<{ ok: true }>;
-  request(r: SessionRequest): Promise<Result> {
+  request(r: CertificateRequest): Promise<CertReply>;
+  request(r: SessionRequest | CertificateRequest): Promise<Result> {
     if (this.#dead) return Promise.reject(new Error(this.#dead));
     const w = (this.#worker ??= this.#start());
     const id = this.#next++;
@@ -94,6 +103,17 @@ export class SessionProber {
     }).finally(() => {
       if (!this.#waiting.size) this.#worker?.unref();
     }) as Promise<Result>;
+  }
+
+  /** The verified certificate chain, as the CertPool's threads get it (CertPool.fetch's contract: never rejects). */
+  certificate(req: ScanCertRequest): Promise<CertReply> {
+    return this.request({ kind: 'certificate', req }).then(
+      (r) => {
+        if (r.result) r.result.der = r.result.der.map((d) => Buffer.from(d));
+        return r;
+      },
+      (e: Error) => ({ error: e.message })
+    );
   }
 
   /** Asks the thread to end once its probes have (never Worker.terminate(): see the thread's 'quit'), waiting at most `ms`. */
@@ -131,7 +151,7 @@ function serve(o: SessionProberOptions): void {
     }
   };
   const jobs = new Set<Promise<unknown>>();
-  port.on('message', (m: { id: number; request: SessionRequest } | { quit: true }) => {
+  port.on('message', (m: { id: number; request: SessionRequest | CertificateRequest } | { quit: true }) => {
     if ('quit' in m) {
       // Asked to end (close()): once the probes have ended, from JavaScript and between native
       // calls; Worker.terminate() could stop the thread inside a koffi call, which aborts the process.
@@ -141,7 +161,15 @@ function serve(o: SessionProberOptions): void {
     active++;
     const q = m.request;
     const job: Promise<Result> =
-      q.kind === 'handshake' ? handshakeProbe(env, q) : q.kind === 'resumption' ? resumptionProbe(env, q) : q.kind === 'resume' ? resumeProbe(env, q) : Promise.resolve(forget(q));
+      q.kind === 'handshake'
+        ? handshakeProbe(env, q)
+        : q.kind === 'resumption'
+          ? resumptionProbe(env, q)
+          : q.kind === 'resume'
+            ? resumeProbe(env, q)
+            : q.kind === 'certificate'
+              ? certificateHandshake(q.req, loop)
+              : Promise.resolve(forget(q));
     void run();
     const answered = job
       .then(
