@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { Counters, CounterSnapshot } from '../src/engine/stats/counters';
 import { decodeHistogram, encodeHistogram, summarizeHistogram } from '../src/engine/stats/histograms';
-import { IntervalSample, IntervalSeries, IntervalTicker } from '../src/engine/stats/intervals';
+import { IntervalSample, IntervalTicker } from '../src/engine/stats/intervals';
+import { IntervalSeries } from '../src/engine/stats/interval_series';
 import { mergeResults } from '../src/report/merge';
 import { buildResult, ResultDocument, ResultKind, RoundInput, validateResult } from '../src/report/result';
 import { histogramOf, latencies } from './support/resultRuns';

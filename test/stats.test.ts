@@ -8,7 +8,8 @@ import {
   mergeHistograms,
   summarizeHistogram,
 } from '../src/engine/stats/histograms';
-import { IntervalSeries, IntervalTicker, mergeIntervalSamples, summarizeRate } from '../src/engine/stats/intervals';
+import { IntervalTicker, mergeIntervalSamples, summarizeRate } from '../src/engine/stats/intervals';
+import { IntervalSeries } from '../src/engine/stats/interval_series';
 import { constructorFromBucketSize } from 'hdr-histogram-js/dist/JsHistogramFactory';
 import { exactPercentile, histogramOf, latencies } from './support/resultRuns';
 

@@ -4,7 +4,8 @@
 
 import { Counters } from '../../src/engine/stats/counters';
 import { Histogram, createHistogram, encodeHistogram } from '../../src/engine/stats/histograms';
-import { IntervalSample, IntervalSeries, IntervalTicker } from '../../src/engine/stats/intervals';
+import { IntervalSample, IntervalTicker } from '../../src/engine/stats/intervals';
+import { IntervalSeries } from '../../src/engine/stats/interval_series';
 import { ResultDocument, ResultKind, RoundInput, buildResult } from '../../src/report/result';
 import { mulberry32 } from '../../src/report/stats/rng';
 

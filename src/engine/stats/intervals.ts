@@ -4,8 +4,7 @@
 // request counts do.
 
 import { addCounters, CounterSnapshot, Counters, emptyCounters } from './counters';
-import { encodeHistogram, Histogram, mergeHistograms } from './histograms';
-import type { EncodedHistograms, HistogramName } from './recorder';
+import type { EncodedHistograms } from './recorder';
 
 export const INTERVAL_MS = 1000;
 
@@ -77,52 +76,6 @@ export function mergeIntervalSamples(samples: readonly IntervalSample[]): Interv
     counters,
     ...(open !== undefined ? { open } : {}),
   };
-}
-
-/** Main-thread side: collects samples from all workers and merges them by index. */
-export class IntervalSeries {
-  #byIndex = new Map<number, IntervalSample[]>();
-
-  add(sample: IntervalSample): void {
-    const list = this.#byIndex.get(sample.index);
-    if (list) list.push(sample);
-    else this.#byIndex.set(sample.index, [sample]);
-  }
-
-  /** One merged sample per index, in index order, with the workers' histograms of that index added. */
-  merged(): IntervalSample[] {
-    return [...this.#byIndex.keys()]
-      .sort((a, b) => a - b)
-      .map((i) => {
-        const list = this.#byIndex.get(i)!;
-        const m = mergeIntervalSamples(list);
-        const names = new Set(list.flatMap((s) => Object.keys(s.histograms ?? {}) as HistogramName[]));
-        if (names.size > 0) {
-          m.histograms = {};
-          for (const n of names) m.histograms[n] = encodeHistogram(mergeHistograms(list.flatMap((s) => s.histograms?.[n] ?? [])));
-        }
-        return m;
-      });
-  }
-
-  /** One histogram of the whole run: every interval's, of every worker, added (never averaged). */
-  histogram(name: HistogramName): Histogram {
-    const parts: string[] = [];
-    for (const list of this.#byIndex.values()) for (const s of list) if (s.histograms?.[name]) parts.push(s.histograms[name]!);
-    return mergeHistograms(parts);
-  }
-
-  /** All counts added up: the run's totals. */
-  totals(): CounterSnapshot {
-    const sum = emptyCounters();
-    for (const list of this.#byIndex.values()) for (const s of list) addCounters(sum, s.counters);
-    return sum;
-  }
-
-  /** Seconds covered: the sum of the merged intervals' durations. */
-  durationS(): number {
-    return this.merged().reduce((t, s) => t + s.durationMs, 0) / 1000;
-  }
 }
 
 /** Per-second rate statistics over a run's intervals. */
