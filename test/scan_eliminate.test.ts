@@ -5,7 +5,7 @@
 // servers are in scan.test.ts and scan_panel.test.ts.
 import assert from 'node:assert/strict';
 import { eliminateParallel, EliminationSpec } from '../src/engine/scan/eliminate';
-import type { ProbeOutcome } from '../src/engine/scan/exchange';
+import { Limiter, type ProbeOutcome } from '../src/engine/scan/exchange';
 
 type Model = (offer: number[]) => number | undefined;
 
@@ -94,5 +94,65 @@ describe('scan: parallel elimination and the merge of the server order', () => {
     const b = await spec(m, [1, 2, 3, 4]).run();
     assert.deepEqual(a.found, b.found);
     assert.deepEqual([...a.found].sort(), [1, 2, 3]);
+  });
+});
+
+describe('scan: the probe limiter', () => {
+  /** Work that waits until released, noting how many run at once. */
+  function gate() {
+    let running = 0;
+    let most = 0;
+    const release: (() => void)[] = [];
+    const job = () =>
+      new Promise<void>((done) => {
+        running++;
+        most = Math.max(most, running);
+        release.push(() => {
+          running--;
+          done();
+        });
+      });
+    return { job, release, running: () => running, most: () => most };
+  }
+  const turn = () => new Promise((r) => setImmediate(r));
+
+  it('runs at most its cap at once, lower priority numbers first, in order within one', async () => {
+    const l = new Limiter(2);
+    const g = gate();
+    const order: string[] = [];
+    const all = ['a', 'b', 'c', 'd', 'e'].map((name, i) => l.run(() => (order.push(name), g.job()), i === 4 ? -1 : 0));
+    await turn();
+    assert.deepEqual(order, ['a', 'b']);
+    while (g.release.length) {
+      g.release.shift()!();
+      await turn();
+      await turn();
+    }
+    await Promise.all(all);
+    assert.deepEqual(order, ['a', 'b', 'e', 'c', 'd'], 'the priority -1 job before the earlier queued 0s');
+    assert.equal(g.most(), 2);
+  });
+
+  it('widen: queued work starts at once in the new slots, and the new cap holds after', async () => {
+    const l = new Limiter(2);
+    const g = gate();
+    const all = Array.from({ length: 8 }, () => l.run(g.job));
+    await turn();
+    assert.equal(g.running(), 2);
+    l.widen(5);
+    await turn();
+    assert.equal(g.running(), 5, 'three more started without any slot being freed');
+    l.widen(3);
+    g.release.shift()!();
+    await turn();
+    await turn();
+    assert.equal(g.running(), 5, 'a narrower widen keeps the larger cap: a freed slot goes to the next');
+    while (g.release.length) {
+      g.release.shift()!();
+      await turn();
+      await turn();
+    }
+    await Promise.all(all);
+    assert.equal(g.most(), 5);
   });
 });

@@ -117,7 +117,15 @@ export class Limiter {
   #active = 0;
   #queue: { priority: number; seq: number; go: () => void }[] = [];
   #seq = 0;
-  constructor(readonly n: number) {}
+  constructor(private n: number) {}
+
+  /** A larger cap: queued work starts at once in the new slots. */
+  widen(n: number): void {
+    this.n = Math.max(this.n, n);
+    // Each started waiter counts itself active only when it resumes: count the slots handed out here.
+    for (let free = this.n - this.#active; free > 0 && this.#queue.length; free--) this.#queue.shift()!.go();
+  }
+
   async run<T>(fn: () => Promise<T>, priority = 0): Promise<T> {
     if (this.#active >= this.n) {
       await new Promise<void>((go) => {

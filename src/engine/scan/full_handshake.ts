@@ -32,6 +32,8 @@ export interface FullHandshakeHost {
   limit<T>(fn: () => Promise<T>, chained?: boolean): Promise<T>;
   /** The host's cap (--concurrency): these probes take at most half of it, so the suite and group eliminations (one probe after another) keep their pace. */
   concurrency: number;
+  /** Settles when those eliminations have ended: then these probes may take the whole cap. */
+  eliminationsDone?: Promise<unknown>;
   /** A wire probe as the other scan probes send it (counted, limited). */
   send(name: string, bytes: Buffer, stopAtServerHello: boolean): Promise<ProbeOutcome>;
   /** The scan's base ClientHello for a version. */
@@ -85,6 +87,10 @@ export async function fullHandshakeProbes(h: FullHandshakeHost, ciphersLater: Pr
   if (!tls.length) return out;
   // Our own cap inside the host's: a slot of ours first, then one of the host's (never the other way round, so no deadlock).
   const ours = new Limiter(Math.max(1, Math.floor(h.concurrency / 2)));
+  void h.eliminationsDone?.then(
+    () => ours.widen(h.concurrency),
+    () => ours.widen(h.concurrency)
+  );
   h = { ...h, limit: (fn, chained) => (chained ? ours.run(() => hostLimit(fn, true), -1) : ours.run(() => hostLimit(fn))) };
   // The resumption checks are chains (a full handshake, then the resumptions it allows): their
   // steps go before the single probes queued meanwhile (signature algorithms, chains), or at a

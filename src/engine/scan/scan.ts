@@ -149,6 +149,7 @@ async function scanHost(t: ScanTarget, o: ScanOptions, shared: Shared): Promise<
       offered,
       limit: (fn, chained) => p.limiter.run(fn, chained ? 0 : 3),
       concurrency: o.concurrency,
+      eliminationsDone: Promise.allSettled([ciphersLater, settleEarly()]),
       send: (name, bytes, stop) => p.send(name, bytes, stop),
       hello: (v, over) => p.hello(v, over),
       prober,
