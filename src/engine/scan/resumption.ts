@@ -34,11 +34,16 @@ export async function resumptionCheck(h: ResumptionHost, mode: ResumptionMode, a
   const tls13 = mode === 'ticket-tls13';
   const full = () => h.limit(() => h.prober.request({ kind: 'resumption', servername: h.sni, mode }));
   // The first full handshake decides; the others (TLS 1.3) only bring more tickets.
-  const [firstTry, ...more] = await Promise.allSettled(Array.from({ length: tls13 ? Math.ceil((attempts + 1) / 2) : 1 }, full));
-  if (firstTry.status === 'rejected') return { attempts: { issued: false, attempts: 0, resumed: 0, error: failed(`resumption ${mode}`, firstTry.reason as Error) } };
+  const tries = await Promise.allSettled(Array.from({ length: tls13 ? Math.ceil((attempts + 1) / 2) : 1 }, full));
+  // Every handshake whose sessions the thread keeps, the first first; all are forgotten at the end, whatever happens.
+  const kept = tries.flatMap((r) => (r.status === 'fulfilled' && r.value.issued && r.value.key !== undefined ? [r.value] : []));
+  const forgetAll = () => Promise.all(kept.map((k) => h.prober.request({ kind: 'forget', key: k.key! }).catch(() => undefined)));
+  const firstTry = tries[0];
+  if (firstTry.status === 'rejected') {
+    await forgetAll();
+    return { attempts: { issued: false, attempts: 0, resumed: 0, error: failed(`resumption ${mode}`, firstTry.reason as Error) } };
+  }
   const first = firstTry.value;
-  const kept = [first, ...more.flatMap((r) => (r.status === 'fulfilled' && r.value.issued && r.value.key !== undefined ? [r.value] : []))];
-  const forgetAll = () => Promise.all(kept.flatMap((k) => (k.key === undefined ? [] : [h.prober.request({ kind: 'forget', key: k.key }).catch(() => undefined)])));
   if (first.error || !first.issued || first.key === undefined) {
     await forgetAll();
     return { attempts: first.error ? { issued: false, attempts: 0, resumed: 0, error: first.error } : { issued: false, attempts: 0, resumed: 0 } };
