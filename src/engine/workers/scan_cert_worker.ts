@@ -17,6 +17,12 @@ const clients = new Map<string, ConnectClient>();
  */
 const loops = new Map<string, Loop>();
 
+/** Frees the verifying contexts (their trust stores): a host's session thread ends with its host, and a scan of many hosts starts many. */
+export function closeCertificateClients(): void {
+  for (const c of clients.values()) c.close();
+  clients.clear();
+}
+
 /**
  * One certificate handshake on this thread: on its own loop (the pool's threads), or on `shared`,
  * the loop of a host's session probe thread, which a full scan asks instead (one thread less to

@@ -10,7 +10,7 @@ import { Loop } from '../loop';
 import { createPort } from '../port';
 import type { Backend } from '../port/types';
 import type { Reply as CertReply, ScanCertRequest } from './scan_cert';
-import { certificateHandshake } from './scan_cert_worker';
+import { certificateHandshake, closeCertificateClients } from './scan_cert_worker';
 import {
   forget,
   ForgetRequest,
@@ -184,6 +184,7 @@ function serve(o: SessionProberOptions): void {
   });
   process.on('exit', () => {
     freeContexts();
+    closeCertificateClients();
     loop.destroy();
   });
 }
