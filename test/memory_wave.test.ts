@@ -10,12 +10,10 @@ import { performance } from 'node:perf_hooks';
 import { heapStats } from '../native/memory';
 import { serverAppFactory } from '../src/engine/apps/server_modes';
 import { Loop, LoopMemory } from '../src/engine/loop';
-import { availableBackends, createPort } from '../src/engine/port/index';
-import { IoUringPort } from '../src/engine/port/io_uring';
-import type { CompletionPort } from '../src/engine/port/types';
 import { Counters } from '../src/engine/stats/counters';
 import { TlsContext } from '../src/engine/tls/context';
 import { fixture } from './helpers/cli';
+import { portVariants } from './helpers/port_variants';
 
 // 2,000 a wave (IOCPTLS_WAVE for more): thousands, as a busy server sees, in a third less of the suite's time than 3,000.
 const N = Number(process.env.IOCPTLS_WAVE ?? 2000);
@@ -38,14 +36,8 @@ next();
 process.stdin.on('data', () => { for (const s of socks) s.end(); let left = socks.length; if (!left) process.exit(0); for (const s of socks) s.on('close', () => { if (--left === 0) { console.log('closed'); process.exit(0); } }); });
 `;
 
-function variants(): { name: string; make: () => CompletionPort }[] {
-  if (process.platform !== 'linux') return [];
-  return availableBackends().flatMap((b) => {
-    const v = [{ name: b as string, make: () => createPort(b) }];
-    if (b === 'io_uring') v.push({ name: 'io_uring without provided buffers', make: () => new IoUringPort({ providedBuffers: false }) });
-    return v;
-  });
-}
+/** Linux's backends (this file's peers and memory figures are Linux's). */
+const variants = () => (process.platform === 'linux' ? portVariants() : []);
 
 for (const { name, make } of variants()) {
   describe(`memory after a wave of ${N} connections: ${name}`, function () {

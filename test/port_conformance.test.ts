@@ -12,14 +12,15 @@ import * as tls from 'node:tls';
 import type { ConnHandler, Connection } from '../src/engine/connection';
 import type { IocptlsError } from '../src/engine/errors';
 import { ListenerStats, Loop } from '../src/engine/loop';
-import { availableBackends, createPort } from '../src/engine/port/index';
+import { availableBackends } from '../src/engine/port/index';
 import { IoUringPort } from '../src/engine/port/io_uring';
-import { Backend, CompletionPort, E } from '../src/engine/port/types';
+import { E } from '../src/engine/port/types';
 import { TlsContext, TlsContextOptions } from '../src/engine/tls/context';
 import * as c from '../native/libc';
 import { bigChain } from './helpers/big_chain';
 import { fixture } from './helpers/cli';
 import { describeResult, PortHarness } from './helpers/port_harness';
+import { portVariants } from './helpers/port_variants';
 
 function remotePort(fd: number): number {
   if (process.platform === 'win32') {
@@ -47,14 +48,7 @@ function closeServer(server: net.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-/** Every backend this platform runs, and io_uring once more without its provided buffer ring (the fallback for kernels before 5.19). */
-const VARIANTS: { name: string; backend: Backend; make: () => CompletionPort }[] = availableBackends().flatMap((backend) => {
-  const v = [{ name: backend as string, backend, make: () => createPort(backend) }];
-  if (backend === 'io_uring') v.push({ name: 'io_uring without provided buffers', backend, make: () => new IoUringPort({ providedBuffers: false }) });
-  return v;
-});
-
-for (const { name, backend, make } of VARIANTS) {
+for (const { name, backend, make } of portVariants()) {
   describe(`completion port conformance: ${name}`, function () {
     this.timeout(15000);
     let h: PortHarness;
@@ -531,7 +525,7 @@ for (const { name, backend, make } of VARIANTS) {
 }
 
 // The loop on each backend: what the engine promises above the port, on real sockets.
-for (const { name, backend, make } of VARIANTS) {
+for (const { name, backend, make } of portVariants()) {
   describe(`the loop on ${name}`, function () {
     this.timeout(60_000);
     const cleanup: (() => void | Promise<void>)[] = [];

@@ -10,11 +10,9 @@ import { performance } from 'node:perf_hooks';
 import type { Connection } from '../src/engine/connection';
 import type { IocptlsError } from '../src/engine/errors';
 import { Loop } from '../src/engine/loop';
-import { availableBackends, createPort } from '../src/engine/port/index';
-import { IoUringPort } from '../src/engine/port/io_uring';
-import type { CompletionPort } from '../src/engine/port/types';
 import { TlsContext } from '../src/engine/tls/context';
 import { fixture } from './helpers/cli';
+import { portVariants } from './helpers/port_variants';
 
 const MIB = 1024 * 1024;
 
@@ -40,14 +38,8 @@ process.stdin.on('data', (d) => {
 });
 `;
 
-function variants(): { name: string; make: () => CompletionPort }[] {
-  if (process.platform !== 'linux') return [];
-  return availableBackends().flatMap((b) => {
-    const v = [{ name: b as string, make: () => createPort(b) }];
-    if (b === 'io_uring') v.push({ name: 'io_uring without provided buffers', make: () => new IoUringPort({ providedBuffers: false }) });
-    return v;
-  });
-}
+/** Linux's backends (this file's peers and memory figures are Linux's). */
+const variants = () => (process.platform === 'linux' ? portVariants() : []);
 
 for (const { name, make } of variants()) {
   describe(`receives straight into a streaming connection's pair: ${name}`, function () {
