@@ -25,7 +25,8 @@
 //                     third suite (--backend io_uring / auto: the main pass on that choice)
 //   --default-only    only the default backend (no epoll pass)
 //   --jobs N          parallel workers for the untimed files (default: IOCPTLS_TEST_JOBS, else
-//                     CPUs + 1, at least 2 and at most 4); --jobs 1 runs everything in order
+//                     CPUs + 2, at least 2 and at most 4: most untimed files wait on CLI children and
+//                     drains, and with CPUs + 1 a 2-core machine sat ~10% idle); --jobs 1 runs everything in order
 //   --serial          the same as --jobs 1
 //   --timed-beside N  let up to N untimed files run beside the timed lane (default 0: it runs
 //                     alone, after the workers; 1 suits a quiet machine)
@@ -71,7 +72,7 @@ const timedBeside = Math.max(0, Number(option('--timed-beside') ?? 0) || 0);
 const jobsArg = option('--jobs');
 const node = process.execPath;
 const cpus = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-const jobs = serialOnly ? 1 : Math.max(1, Number(jobsArg ?? process.env.IOCPTLS_TEST_JOBS ?? Math.min(4, Math.max(2, cpus + 1))) || 1);
+const jobs = serialOnly ? 1 : Math.max(1, Number(jobsArg ?? process.env.IOCPTLS_TEST_JOBS ?? Math.min(4, Math.max(2, cpus + 2))) || 1);
 
 if (!noBuild) {
   const tsc = spawnSync(node, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
@@ -98,7 +99,7 @@ const OWN_BACKENDS = new Set(['port_conformance', 'port_linux', 'loop_timers', '
 // Files that never start the engine (documents, statistics, help text, the import rules, the scan's
 // codec against other TLS stacks): IOCPTLS_IO cannot change a thing in them, so no epoll pass runs
 // them either (in the first CI run they were ~200 s of --epoll-rest's work).
-const NO_ENGINE = new Set(['compare', 'compare_stats', 'compare_verdicts', 'result_validation', 'merge', 'help_text', 'docs_links', 'layers', 'stats', 'report', 'html_parts', 'scan_wire', 'rendezvous_protocol', 'image', 'http2_codec', 'http_h1_parser', 'scan_eliminate']);
+const NO_ENGINE = new Set(['compare', 'compare_stats', 'compare_verdicts', 'result_validation', 'merge', 'help_text', 'docs_links', 'layers', 'stats', 'report', 'html_parts', 'scan_wire', 'rendezvous_protocol', 'image', 'http2_codec', 'http_h1_parser', 'scan_eliminate', 'duration_flag']);
 
 // Tests whose result depends on how busy the machine is run in the timed lane: the whole file
 // (true), or only the tests whose full title matches (a mocha --grep; the rest of the file then
@@ -159,7 +160,7 @@ const SECONDS = {
   rendezvous_protocol: 4, scan_chains: 3, io_fallback: 2, scan_wire: 2, serve_resume: 2, loop_timers: 2,
   mldsa: 2, report: 1, serve_parts: 1, session: 1, stats: 1, http_h1_parser: 1, session_resume: 1,
   docs_links: 1, layers: 1, compare_stats: 1, html_parts: 1, image: 1, port_iocp: 1, port_linux: 1,
-  scan_eliminate: 1,
+  scan_eliminate: 1, duration_flag: 1,
   // Added after that run (their time alone under load): the quick scan, the receive straight into a streaming pair.
   scan_quick: 20, recv_direct: 13,
 };

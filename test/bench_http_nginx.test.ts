@@ -43,7 +43,7 @@ describe('bench http against nginx: counts equal the access log', function () {
   it(`HTTP/1.1 keep-alive, two paths (one a 404), pipelining 4: requests, statuses and bytes equal nginx's log${nginx.why ? ` (skipped: ${nginx.why})` : ''}`, async () => {
     server = await startNginxHttp(nginx.bin!, { files: { 'a.html': 1000, 'b.bin': 20_000 } });
     const url = `https://127.0.0.1:${server.port}/a.html`;
-    const r = await runCliJson(['bench', 'http', url, '--path', '/a.html', '--path', '/b.bin', '--path', '/missing', '--expect-status', '200,404', '-c', '4', '--pipeline', '4', '-d', '2', '--warmup', '1', '--http', '1.1', '-w', '1']);
+    const r = await runCliJson(['bench', 'http', url, '--path', '/a.html', '--path', '/b.bin', '--path', '/missing', '--expect-status', '200,404', '-c', '4', '--pipeline', '4', '-d', '2', '--warmup', '300ms', '--http', '1.1', '-w', '1']);
     assert.equal(r.code, 0, dump(r));
     const d = r.doc;
     await server.stop();
@@ -82,7 +82,7 @@ describe('bench http against nginx: counts equal the access log', function () {
 
   it('HTTP/2 (ALPN h2), 8 streams per connection, a 1 MB response among small ones: requests, statuses and body bytes equal nginx\'s log', async () => {
     server = await startNginxHttp(nginx.bin!, { http2: true, files: { 'index.html': 1024, 'big.bin': 1_000_000 } });
-    const r = await runCliJson(['bench', 'http', `https://127.0.0.1:${server.port}/`, '--path', '/index.html', '--path', '/index.html', '--path', '/big.bin', '-c', '2', '-m', '8', '-d', '2', '--warmup', '1', '-w', '1']);
+    const r = await runCliJson(['bench', 'http', `https://127.0.0.1:${server.port}/`, '--path', '/index.html', '--path', '/index.html', '--path', '/big.bin', '-c', '2', '-m', '8', '-d', '2', '--warmup', '300ms', '-w', '1']);
     assert.equal(r.code, 0, dump(r));
     const d = r.doc;
     await server.stop();

@@ -74,9 +74,9 @@ describe('bench: interrupted runs, dying servers, exact accounting', function ()
   this.timeout(90_000);
 
   it('SIGINT mid-run: a valid JSON document marked interrupted, with totals that add up; exit 130', async () => {
-    // 2.5 s after the connections are up: the 1 s warmup, then 1.5 s measured (a fixed 8 s from
+    // 1.5 s after the connections are up: 0.3 s of warmup, then 1.2 s measured (a fixed 8 s from
     // the spawn waited for nothing when node started quickly, and for too little when it did not).
-    const r = await runWithSignals(['bench', '-d', '30', '--json', '--close', 'fin'], [[2500, 'SIGINT']], { afterConnected: true });
+    const r = await runWithSignals(['bench', '-d', '30', '--warmup', '300ms', '--json', '--close', 'fin'], [[1500, 'SIGINT']], { afterConnected: true });
     assert.equal(r.code, 130, `exit ${r.code}\n${r.err}`);
     const d = JSON.parse(r.out);
     console.log(`      interrupted after ${(r.ms / 1000).toFixed(1)} s: ${d.totals.handshakes} handshakes in ${d.duration.toFixed(2)} s measured`);
@@ -90,7 +90,7 @@ describe('bench: interrupted runs, dying servers, exact accounting', function ()
   });
 
   it('SIGTERM, text output: the full report says it was interrupted; exit 143', async () => {
-    const r = await runWithSignals(['bench', '-d', '30', '--no-plot'], [[2500, 'SIGTERM']], { afterConnected: true });
+    const r = await runWithSignals(['bench', '-d', '30', '--warmup', '300ms', '--no-plot'], [[1500, 'SIGTERM']], { afterConnected: true });
     assert.equal(r.code, 143, `exit ${r.code}\n${r.err}`);
     assert.match(r.out, /Interrupted by SIGTERM after \d+\.\d s of measurement/);
     assert.match(r.out, /│ Totals\s+│/);
@@ -153,7 +153,7 @@ describe('bench: interrupted runs, dying servers, exact accounting', function ()
 
     it('embedded server: warmup + window + drain = the server count; histogram counts = handshakes; intervals add up', async () => {
       // --close fin: with a reset right after our Finished, the server may lose it unread (rarely).
-      const r = await runCliJson(['bench', '-d', '2', '--warmup', '1', '-c', '16', '--close', 'fin']);
+      const r = await runCliJson(['bench', '-d', '2', '--warmup', '300ms', '-c', '16', '--close', 'fin']);
       assert.equal(r.code, 0, dump(r));
       const d = r.doc;
       checkAccounting(d);
@@ -177,7 +177,7 @@ describe('bench: interrupted runs, dying servers, exact accounting', function ()
       void why;
       nginx = await startNginx(bin!);
       const before = await nginx.status();
-      const r = await runCliJson(['bench', `127.0.0.1:${nginx.port}`, '-d', '2', '--warmup', '1', '-c', '8']);
+      const r = await runCliJson(['bench', `127.0.0.1:${nginx.port}`, '-d', '2', '--warmup', '300ms', '-c', '8']);
       assert.equal(r.code, 0, dump(r));
       const d = r.doc;
       await new Promise((res) => setTimeout(res, 300));
@@ -216,7 +216,7 @@ describe('bench: interrupted runs, dying servers, exact accounting', function ()
 
     it('ping-pong --rate: open loop with corrected and uncorrected round trips', async () => {
       // A warmup, so the connections are up when the window opens (the pings are scheduled from the handshake on).
-      const r = await runCliJson(['bench', 'throughput', '--pingpong', '64', '--rate', '200', '-c', '4', '-d', '2', '--warmup', '1']);
+      const r = await runCliJson(['bench', 'throughput', '--pingpong', '64', '--rate', '200', '-c', '4', '-d', '2', '--warmup', '300ms']);
       assert.equal(r.code, 0, dump(r));
       const d = r.doc;
       console.log(`      ping-pong --rate 200: ${d.totals.roundTrips} round trips, rtt p50 ${d.latency.rtt.p50} µs (uncorrected ${d.latency.rttUncorrected.p50} µs)`);

@@ -36,6 +36,10 @@ const cases: { name: string; args: string[]; cause: RegExp }[] = [
   { name: 'connect ::1:4433 (address or port?)', args: ['connect', '::1:4433'], cause: /^'::1:4433' is ambiguous: write \[::1\]:4433 for ::1 port 4433, or \[::1:4433\] for the address ::1:4433 \(port 443\)$/ },
   { name: 'bench 2001:db8::1:443 (address or port?)', args: ['bench', '2001:db8::1:443', '-d', '1'], cause: /^'2001:db8::1:443' is ambiguous: write \[2001:db8::1\]:443/ },
   { name: 'serve --host a name that does not resolve', args: ['serve', '--port', '0', '--host', 'no-such-host.invalid'], cause: /^--host no-such-host\.invalid: cannot resolve it \(E[A-Z_]+\)/ },
+  { name: 'bench -d 2x (not a length of time)', args: ['bench', '-d', '2x'], cause: /^--duration: '2x' is not a length of time \(seconds, or a number with ms, s, m or h: 500ms, 2s, 1m\)$/ },
+  { name: 'bench -d 50ms (a window under 100 ms)', args: ['bench', '-d', '50ms'], cause: /^--duration: 50ms is out of range \(0\.1 s to 604800 s\)$/ },
+  { name: 'bench ab --warmup=soon', args: ['bench', 'ab', '--warmup=soon'], cause: /^--warmup: 'soon' is not a length of time/ },
+  { name: 'serve -d 8d (no such unit)', args: ['serve', '--port', '0', '-d', '8d'], cause: /^--duration: '8d' is not a length of time/ },
   { name: 'cert --out under /proc', args: ['cert', '--out', '/proc/iocptls-nope'], cause: /^--out \/proc\/iocptls-nope: cannot create \/proc\/iocptls-nope: / },
 ];
 

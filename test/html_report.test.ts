@@ -89,15 +89,16 @@ describe('HTML report in headless Chromium', function () {
   });
 
   // Real runs against the embedded server; each page written by bench --html (ping-pong's by report --html, later).
+  // No warmup: the pages draw the measured window, and a second of warmup is two CPU-seconds of a test run.
   const RUNS: Record<string, { args: string[]; html: boolean }> = {
-    hs: { args: ['bench', '-d', '2', '--warmup', '1', '-c', '8'], html: true },
-    tp: { args: ['bench', 'throughput', '-d', '2', '--warmup', '1', '-c', '4'], html: true },
-    pp: { args: ['bench', 'throughput', '--pingpong', '64', '-c', '4', '-d', '2', '--warmup', '1'], html: false },
-    ol: { args: ['bench', '--rate', '300', '-c', '8', '-d', '2', '--warmup', '1'], html: true },
+    hs: { args: ['bench', '-d', '2', '--warmup', '0', '-c', '8'], html: true },
+    tp: { args: ['bench', 'throughput', '-d', '2', '--warmup', '0', '-c', '4'], html: true },
+    pp: { args: ['bench', 'throughput', '--pingpong', '64', '-c', '4', '-d', '2', '--warmup', '0'], html: false },
+    ol: { args: ['bench', '--rate', '300', '-c', '8', '-d', '2', '--warmup', '0'], html: true },
     // A real regression for compare: one connection instead of sixteen, five rounds each, so the
     // statistics have samples to call it significant.
-    many: { args: ['bench', '-c', '16', '-d', '1', '--warmup', '0', '--rounds', '5', '--round-pause', '0'], html: false },
-    one: { args: ['bench', '-c', '1', '-d', '1', '--warmup', '0', '--rounds', '5', '--round-pause', '0'], html: false },
+    many: { args: ['bench', '-c', '16', '-d', '500ms', '--warmup', '0', '--rounds', '5', '--round-pause', '0'], html: false },
+    one: { args: ['bench', '-c', '1', '-d', '500ms', '--warmup', '0', '--rounds', '5', '--round-pause', '0'], html: false },
   };
 
   /** The run's document (running it the first time a test asks, so any test can run alone with -g). */

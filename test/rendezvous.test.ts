@@ -66,7 +66,7 @@ describe('bench --rendezvous: shards that meet, start together and merge at shar
     before(async () => {
       serve = await startServe(['-w', '1']);
       rv = await getFreePort();
-      const bench = ['bench', `127.0.0.1:${serve.port}`, '-c', '6', '-w', '1', '-d', '2', '--warmup', '1'];
+      const bench = ['bench', `127.0.0.1:${serve.port}`, '-c', '6', '-w', '1', '-d', '2', '--warmup', '300ms'];
       // Shard 0 last: the others wait for it (retrying), as pods that start before pod 0 do.
       const shards = [2, 1, 0].map((i) => startShard(i, 3, rv, bench));
       results = (await Promise.all(shards.map((s) => s.done))).reverse();

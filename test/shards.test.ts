@@ -119,7 +119,7 @@ describe('shards: --shard, --start-at, merge', function () {
 
   it('throughput shards merge too: bytes summed, seconds aligned, per-connection spread across both', async () => {
     const at = new Date(Date.now() + 8000).toISOString();
-    const runs = await Promise.all([0, 1].map((i) => runCliJson(['bench', 'throughput', '-c', '2', '-d', '2', '--shard', `${i}/2`, '--start-at', at], { killAfterMs: 60_000 })));
+    const runs = await Promise.all([0, 1].map((i) => runCliJson(['bench', 'throughput', '-c', '2', '-d', '2', '--warmup', '0', '--shard', `${i}/2`, '--start-at', at], { killAfterMs: 60_000 })));
     for (const r of runs) assert.equal(r.code, 0, dump(r));
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iocptls-tp-'));
     try {
@@ -159,10 +159,11 @@ describe('shards: --shard, --start-at, merge', function () {
       if (!bin) this.skip(); // nginx missing and not installable here
       nginx = await startNginx(bin!);
       const before = await nginx.status();
-      // Far enough ahead for both processes to start on a busy machine.
-      const startAt = new Date(Date.now() + 10_000).toISOString();
+      // Far enough ahead for both processes to start: this file runs in the timed lane, alone (a
+      // CLI start takes ~0.5 s there), and a shard that started late would fail its run, not pass.
+      const startAt = new Date(Date.now() + 5_000).toISOString();
       const runs = await Promise.all(
-        [0, 1].map((i) => runCliJson(['bench', `127.0.0.1:${nginx!.port}`, '-c', '9', '-w', '1', '-d', '3', '--warmup', '1', '--shard', `${i}/2`, '--start-at', startAt], { killAfterMs: 60_000 }))
+        [0, 1].map((i) => runCliJson(['bench', `127.0.0.1:${nginx!.port}`, '-c', '9', '-w', '1', '-d', '3', '--warmup', '300ms', '--shard', `${i}/2`, '--start-at', startAt], { killAfterMs: 60_000 }))
       );
       runs.forEach((r, i) => {
         assert.equal(r.code, 0, dump(r));

@@ -13,7 +13,7 @@ import { startSilentServer } from './helpers/node_tls';
 import { CA, dumpServe, echoOnce, ServeProcess, servesEachTest, sleep, startServe, until } from './helpers/serve';
 
 const CERT = ['--cert', fixture('localhost.pem'), '--key', fixture('localhost.key')];
-const QUICK = ['-d', '1', '--warmup', '0', '-w', '1', '--server-workers', '1'];
+const QUICK = ['-d', '500ms', '--warmup', '0', '-w', '1', '--server-workers', '1'];
 
 /** started = succeeded + failed + cut off: DESIGN.md's accounting, whatever happened. */
 function assertReconciles(doc: any): void {

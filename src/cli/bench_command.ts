@@ -6,6 +6,7 @@ import os from 'node:os';
 import { EXIT_FAILURE, EXIT_USAGE, IocptlsCommand } from './base';
 import { assertReadable, assertWritable, reportUnwritten, writeOutputs } from './files';
 import { bindFlag, parseBind } from './bind_flag';
+import { durationFlag } from './duration_flag';
 import { parseShard, parseStartAt, Shard, shardFlags, shardLoad } from './shard_flags';
 import { parseTarget, resolveHost } from './target';
 import { tlsFlags, tlsOptionsFromFlags } from './tls_flags';
@@ -35,8 +36,8 @@ export const benchArgs = {
 export const commonBenchFlags = {
   connections: Flags.integer({ char: 'c', description: 'concurrent connections', min: 1, max: 100000 }),
   workers: Flags.integer({ char: 'w', description: 'client worker threads [default: cores, or half of them with the embedded server]', min: 1, max: 256 }),
-  duration: Flags.integer({ char: 'd', description: 'measured seconds (after the warmup)', min: 1 }),
-  warmup: Flags.integer({ description: 'seconds of load before measuring starts (each round has its own)', min: 0 }),
+  duration: durationFlag({ char: 'd', description: 'measured time after the warmup: seconds, or with a unit (500ms, 2s, 1m)', min: 0.1 }),
+  warmup: durationFlag({ description: 'load before measuring starts, each round its own (seconds, or 500ms, 2s...)', min: 0 }),
   rounds: Flags.integer({
     description: 'measure N rounds, each a complete run (warmup, -d seconds, drain) separated by --round-pause: one sample each for `compare`',
     default: 1,

@@ -1,6 +1,7 @@
 import { Flags, Interfaces } from '@oclif/core';
 import os from 'node:os';
 import { IocptlsCommand } from '../cli/base';
+import { durationFlag } from '../cli/duration_flag';
 import { openKeylog } from '../cli/keylog';
 import { resolveBindHost } from '../cli/target';
 import { tlsFlags, tlsOptionsFromFlags } from '../cli/tls_flags';
@@ -62,7 +63,7 @@ export default class Serve extends IocptlsCommand {
       default: DEFAULT_HEADER_TIMEOUT_MS,
       min: 0,
     }),
-    duration: Flags.integer({ char: 'd', description: 'stop by itself after this many seconds (0: run until signalled)', default: 0, min: 0 }),
+    duration: durationFlag({ char: 'd', description: 'stop by itself after this long: seconds, or 500ms, 2m... (0: run until signalled)', default: 0, min: 0 }),
   };
 
   async run(): Promise<ServeDocument> {

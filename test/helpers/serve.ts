@@ -3,6 +3,7 @@
 // JSON totals it prints on exit. Every server still running is killed when mocha exits.
 import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
 import { ROOT, RUN_JS, fixture } from './cli';
@@ -256,9 +257,15 @@ export async function sendAll(o: ClientOptions, data: Buffer, timeoutMs = 10_000
   });
 }
 
-/** Reads at least n bytes, then destroys the socket; resolves with the bytes actually read. */
+/**
+ * Reads at least n bytes, then leaves with a reset (RST); resolves with the bytes actually read.
+ * A reset, not destroy(): destroy() sends a FIN when the kernel has nothing unread at that instant
+ * and a RST otherwise, so a server's count of how its clients left changed from run to run.
+ */
 export async function readN(o: ClientOptions, n: number, timeoutMs = 10_000): Promise<number> {
-  const s = await connectTls(o, timeoutMs);
+  const raw = net.connect({ host: o.host ?? '127.0.0.1', port: o.port });
+  raw.on('error', () => {}); // the TLS socket reports it
+  const s = await connectTls({ ...o, socket: raw }, timeoutMs);
   return new Promise((resolve, reject) => {
     let received = 0;
     const t = setTimeout(() => {
@@ -269,6 +276,7 @@ export async function readN(o: ClientOptions, n: number, timeoutMs = 10_000): Pr
       received += d.length;
       if (received >= n) {
         clearTimeout(t);
+        raw.resetAndDestroy();
         s.destroy();
         resolve(received);
       }

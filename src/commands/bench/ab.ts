@@ -3,6 +3,7 @@ import { Args, Flags } from '@oclif/core';
 import { AbSide, extractSideFlags, parseSideFlags, runAb } from '../../cli/bench_ab';
 import { EXIT_FAILURE, EXIT_USAGE } from '../../cli/base';
 import { BenchCommand, commonBenchFlags, parsePercent, verdict } from '../../cli/bench_command';
+import { durationFlag } from '../../cli/duration_flag';
 import { reportUnwritten, writeOutputs } from '../../cli/files';
 import { signalExitCode, stopOnSignals } from '../../cli/stop_on_signals';
 import { handshakeFlags, handshakeOptions } from '../../cli/handshake_flags';
@@ -40,7 +41,7 @@ export default class BenchAb extends BenchCommand {
   };
   static flags = {
     ...benchHandshakeFlagsExcept(['count', 'hgrm', 'plot', 'shard', 'start-at', 'rendezvous', 'rendezvous-bind', 'rendezvous-timeout']),
-    duration: Flags.integer({ char: 'd', description: 'measured seconds of each round [default: 2]', min: 1 }),
+    duration: durationFlag({ char: 'd', description: 'measured time of each round: seconds, or with a unit (500ms, 2s) [default: 2]', min: 0.1 }),
     rounds: Flags.integer({
       description: `Rounds per side, each a sample of the comparison; an even number keeps ABBA balanced. The default (${RECIPE_ROUNDS}) sees a 10% change at 5% round-to-round noise; 1 round has no noise estimate and is refused.`,
       default: RECIPE_ROUNDS,
