@@ -21,8 +21,8 @@ describe('bench handshake: open loop shows a stalling server, closed loop hides 
     server = undefined;
   });
 
-  it('closed loop -c 4 -d 3: p50 and p90 stay low although the server stalls', async () => {
-    const r = await runCliJson(['bench', 'handshake', `127.0.0.1:${server!.port}`, '-c', '4', '-d', '3', '--warmup', '0', '-w', '1']);
+  it('closed loop -c 4 -d 2: p50 and p90 stay low although the server stalls', async () => {
+    const r = await runCliJson(['bench', 'handshake', `127.0.0.1:${server!.port}`, '-c', '4', '-d', '2', '--warmup', '0', '-w', '1']);
     assert.equal(r.code, 0, dump(r));
     const h = r.doc.latency.handshake;
     const info = `closed loop: ${r.doc.totals.handshakes} handshakes, p50 ${ms(h.p50)} ms, p90 ${ms(h.p90)} ms, p99 ${ms(h.p99)} ms, max ${ms(h.max)} ms; server stalled ${server!.stalled}`;
@@ -34,11 +34,11 @@ describe('bench handshake: open loop shows a stalling server, closed loop hides 
     assert.equal(r.doc.rateTarget, undefined);
   });
 
-  it('open loop --rate 100 -c 100 -d 4: p99 and max carry the stall; rateTarget met', async () => {
+  it('open loop --rate 100 -c 100 -d 3: p99 and max carry the stall; rateTarget met', async () => {
     // 100/s and X25519, not more: the Node.js server must keep up outside its stalls on a busy
     // 2-core machine (at 200/s and load 7 it fell behind and every start queued for a second; on
     // OpenSSL 3.5 the default ML-KEM hybrid costs the server more again).
-    const r = await runCliJson(['bench', 'handshake', `127.0.0.1:${server!.port}`, '--rate', '100', '-c', '100', '-d', '4', '--warmup', '0', '-w', '1', '--groups', 'X25519']);
+    const r = await runCliJson(['bench', 'handshake', `127.0.0.1:${server!.port}`, '--rate', '100', '-c', '100', '-d', '3', '--warmup', '0', '-w', '1', '--groups', 'X25519']);
     assert.equal(r.code, 0, dump(r));
     const d = r.doc;
     const h = d.latency.handshake;
@@ -56,7 +56,7 @@ describe('bench handshake: open loop shows a stalling server, closed loop hides 
     assert.ok(Math.abs(d.rateTarget.achieved - 100) <= 10, info);
     assert.ok(d.rateTarget.shortfallPct >= 0 && d.rateTarget.shortfallPct < 10, info);
     // The rate is kept on the starts; handshakes still stalled when the window closed finish in the drain.
-    assert.ok(Math.abs(d.totals.started - 400) <= 30, info);
+    assert.ok(Math.abs(d.totals.started - 300) <= 30, info);
     assert.ok(Math.abs(d.totals.handshakes + d.afterWindow.handshakes - d.totals.started) <= 5, info);
     assert.equal(d.accounting.started, d.accounting.succeeded + d.accounting.failed + d.accounting.cutOff);
   });
