@@ -114,6 +114,8 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
   #ringRetries = 0;
   #retriesSinceTrim = 0;
   #ringShort = false;
+  /** A discard found completions waiting in the CQ: the ring is shrunk at the next trim that finds none. */
+  #shrinkDue = false;
   /** token -> upper half of its user_data, for operations in flight that have one (what a cancel must match). */
   #hiOf = new Map<number, number>();
   /** fd -> maxLen of its select receive, for resubmitting one that found the ring empty. */
@@ -249,19 +251,21 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
    * the ring's lock), then a fresh ring is registered at the target. Only with DEFER_TASKRUN and
    * an empty CQ: then no completion can have taken a buffer (and be writing into it) without our
    * having reaped it, so what our books say is in the ring is, and nothing runs in between.
+   * Returns false when completions were waiting (try again later), true otherwise.
    */
-  #shrinkRing(): void {
-    if (!this.#deferTaskrun) return;
-    if (Atomics.load(this.#cqRing, this.#cqTail) !== this.#cqRing[this.#cqHead]) return;
+  #shrinkRing(): boolean {
+    if (!this.#deferTaskrun) return true;
+    if (Atomics.load(this.#cqRing, this.#cqTail) !== this.#cqRing[this.#cqHead]) return false;
     const reg = new BigUint64Array(u.BUF_REG_SIZE / 8);
     new Uint32Array(reg.buffer)[u.BUF_REG_BGID >> 2] = BUFFER_GROUP;
-    if (Number(c.libc.syscall_io_uring_register(c.SYS_io_uring_register, this.ringFd, u.IORING_UNREGISTER_PBUF_RING, reg, 1)) < 0) return;
+    if (Number(c.libc.syscall_io_uring_register(c.SYS_io_uring_register, this.ringFd, u.IORING_UNREGISTER_PBUF_RING, reg, 1)) < 0) return true;
     for (const id of this.#inRing) {
       pageDiscard(this.arena.address(id), RECV_BUFFER_SIZE);
       this.arena.give(id);
     }
     this.#inRing.clear();
     if (!this.#registerRing()) throw new PortError('io_uring: provided buffer ring could not be registered again', E.ENOMEM);
+    return true;
   }
 
   override releaseRecvBuffer(id: number): void {
@@ -280,10 +284,13 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
       // Load dropped (discard): back to the minimum whatever the last second's retries were, or a
       // ring grown by a wave that ended during one would keep its population with nobody left.
       // Otherwise halve while nothing found it empty, and give back what is far above the target.
+      // A discard that met completions still waiting to be reaped (the closes of the wave's last
+      // connections, typically) is carried to the next trim rather than dropped: it would have
+      // left the grown ring in place until load came and went again.
       if (discard) this.#ringTarget = RING_MIN;
       else if (this.#retriesSinceTrim === 0) this.#ringTarget = Math.max(RING_MIN, this.#ringTarget >> 1);
       this.#retriesSinceTrim = 0;
-      if (discard || this.#inRing.size > 2 * this.#ringTarget) this.#shrinkRing();
+      if (discard || this.#shrinkDue || this.#inRing.size > 2 * this.#ringTarget) this.#shrinkDue = !this.#shrinkRing();
     }
     return super.trim(discard);
   }
