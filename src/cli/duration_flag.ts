@@ -35,7 +35,7 @@ export function durationFlag(o: DurationFlagOptions) {
   return Flags.custom<number>({
     char: o.char,
     description: o.description,
-    helpValue: 'TIME',
+    helpValue: 'DURATION',
     default: o.default,
     parse: async (input, _ctx, opt) => {
       const seconds = parseDuration(input);
