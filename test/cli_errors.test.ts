@@ -38,6 +38,7 @@ const cases: { name: string; args: string[]; cause: RegExp }[] = [
   { name: 'serve --host a name that does not resolve', args: ['serve', '--port', '0', '--host', 'no-such-host.invalid'], cause: /^--host no-such-host\.invalid: cannot resolve it \(E[A-Z_]+\)/ },
   { name: 'bench -d 2x (not a length of time)', args: ['bench', '-d', '2x'], cause: /^--duration: '2x' is not a length of time \(seconds, or a number with ms, s, m or h: 500ms, 2s, 1m\)$/ },
   { name: 'bench -d 50ms (a window under 100 ms)', args: ['bench', '-d', '50ms'], cause: /^--duration: 50ms is out of range \(0\.1 s to 604800 s\)$/ },
+  { name: 'bench --round-pause 2h (over an hour)', args: ['bench', '--rounds', '2', '--round-pause', '2h'], cause: /^--round-pause: 2h is out of range \(0 to 3600 s\)$/ },
   { name: 'bench ab --warmup=soon', args: ['bench', 'ab', '--warmup=soon'], cause: /^--warmup: 'soon' is not a length of time/ },
   { name: 'serve -d 8d (no such unit)', args: ['serve', '--port', '0', '-d', '8d'], cause: /^--duration: '8d' is not a length of time/ },
   { name: 'cert --out under /proc', args: ['cert', '--out', '/proc/iocptls-nope'], cause: /^--out \/proc\/iocptls-nope: cannot create \/proc\/iocptls-nope: / },

@@ -44,16 +44,7 @@ export const commonBenchFlags = {
     min: 1,
     max: 1000,
   }),
-  'round-pause': Flags.custom<number>({
-    description: 'seconds between rounds',
-    default: 1,
-    helpValue: 'SECONDS',
-    parse: async (input) => {
-      const n = Number(input);
-      if (input.trim() === '' || !Number.isFinite(n) || n < 0 || n > 3600) throw new ConfigError(`--round-pause must be seconds from 0 to 3600, not '${input}'`);
-      return n;
-    },
-  })(),
+  'round-pause': durationFlag({ description: 'time between rounds: seconds, or 500ms, 2s...', min: 0, max: 3600, default: 1 }),
   ...tlsFlags,
   servername: Flags.string({ description: 'SNI to send (and name to verify with --verify)' }),
   cert: Flags.string({ description: 'client certificate, with its chain (PEM)', dependsOn: ['key'] }),
