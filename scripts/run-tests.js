@@ -272,6 +272,23 @@ function runFile(job) {
   });
 }
 
+// mocha's numbered failures (title, then the error's first lines), or the last lines of a file
+// that died before its summary.
+function failureDigest(output) {
+  const lines = output.replace(/\s+$/, '').split('\n');
+  const at = lines.findIndex((l) => /^\s*\d+ failing\s*$/.test(l));
+  if (at < 0) return lines.slice(-8).map((l) => l.trim());
+  const out = [];
+  let taken = 0;
+  for (const line of lines.slice(at + 1)) {
+    if (/^\s*\d+\) /.test(line)) taken = 0;
+    if (line.trim() === '' || /^\s+at /.test(line) || taken >= 5 || out.length >= 40) continue;
+    out.push(line.trim());
+    taken++;
+  }
+  return out;
+}
+
 const results = [];
 function report(r) {
   results.push(r);
@@ -331,7 +348,11 @@ async function main() {
     for (const r of [...results].sort((a, b) => (b.cpu ?? 0) - (a.cpu ?? 0)).slice(0, 12)) console.log(`  ${r.cpu.toFixed(1).padStart(6)} s  ${r.label}`);
   }
   const bad = results.filter((r) => r.failed);
-  if (bad.length) console.log(`failed: ${bad.map((r) => r.label).join(', ')} (their output is above, each under its --- line)`);
+  if (bad.length) {
+    console.log(`failed: ${bad.map((r) => r.label).join(', ')} (their output is above, each under its --- line)`);
+    // Again in short, so the tail of a long log (all a CI page may show) names what failed and why.
+    for (const r of bad) console.log(`  ${r.label}:\n${failureDigest(r.output).map((l) => `    ${l}`).join('\n')}`);
+  }
   console.log(`\n${passed} passed, ${failed} failed${pending ? `, ${pending} skipped` : ''} (${where})`);
   process.exit(failed ? 1 : 0);
 }
