@@ -98,6 +98,8 @@ http {
     if (up) break;
     await new Promise((r) => setTimeout(r, 100));
   }
+  // Its directory goes once nginx is gone (it writes its pid file and logs there until then).
+  child.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   return { port, ports: [port, ...extra], stop: () => child.kill('SIGTERM') };
 }
 

@@ -4,11 +4,11 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http2 from 'node:http2';
-import os from 'node:os';
 import path from 'node:path';
 import { dump, runCliJson } from './helpers/cli';
 import { frame, u32 } from './helpers/h2_frames';
 import { Closable, creds, h1Server, h2Data, h2Status200, listen, rawH2Server } from './helpers/http_peers';
+import { withTempDir } from './helpers/temp_dir';
 
 
 describe('bench http against misbehaving servers', function () {
@@ -89,9 +89,12 @@ describe('bench http against misbehaving servers', function () {
       stream.pause(); // never reads: no WINDOW_UPDATE for the body
     });
     server = await listen(s);
-    const bodyFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'iocptls-body-')), 'body');
-    fs.writeFileSync(bodyFile, Buffer.alloc(100_000, 'p'));
-    const r = await runCliJson(['bench', 'http', `127.0.0.1:${server.port}`, '--http', '2', '--method', 'POST', '--body', `@${bodyFile}`, '-d', '2', '--warmup', '0', '-c', '1', '-w', '1', '--timeout', '500', '--max-error-rate', '100']);
+    const port = server.port;
+    const r = await withTempDir('iocptls-body-', async (dir) => {
+      const bodyFile = path.join(dir, 'body');
+      fs.writeFileSync(bodyFile, Buffer.alloc(100_000, 'p'));
+      return runCliJson(['bench', 'http', `127.0.0.1:${port}`, '--http', '2', '--method', 'POST', '--body', `@${bodyFile}`, '-d', '2', '--warmup', '0', '-c', '1', '-w', '1', '--timeout', '500', '--max-error-rate', '100']);
+    });
     assert.ok(r.ms < 15_000, `took ${r.ms} ms`);
     assert.ok(r.doc.errors.timeout > 0, JSON.stringify(r.doc.errors));
     assert.equal(r.doc.totals.roundTrips, 0);

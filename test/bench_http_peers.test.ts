@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http2 from 'node:http2';
-import os from 'node:os';
 import path from 'node:path';
 import { dump, runCli, runCliJson } from './helpers/cli';
 import { Closable, creds, h1Server, listen } from './helpers/http_peers';
+import { withTempDir } from './helpers/temp_dir';
 
 /** Every phase's count of a document. */
 const responses = (d: any) => d.totals.roundTrips + (d.warmup?.totals.roundTrips ?? 0) + (d.afterWindow?.roundTrips ?? 0);
@@ -28,30 +28,30 @@ describe('bench http against Node peers and the embedded server', function () {
     assert.match(r.out, /Request latency/);
   });
 
-  it('--rounds, --hgrm and --html, then compare (requests/s and request latency gate), merge (statuses added) and report of http documents', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iocptls-http-docs-'));
-    const f = (n: string) => path.join(dir, n);
-    const a = await runCli(['bench', 'http', '-d', '1', '--warmup', '0', '-c', '2', '--rounds', '2', '--round-pause', '0', '--json', '--hgrm', f('a.hgrm'), '--html', f('a.html')]);
-    assert.equal(a.code, 0, dump(a));
-    fs.writeFileSync(f('a.json'), a.stdout);
-    const doc = JSON.parse(a.out);
-    assert.equal(doc.kind, 'http');
-    assert.equal(doc.rounds.length, 2);
-    assert.ok(doc.rounds.every((r: any) => r.rates.requestsPerSec.mean > 0 && r.latency.request.count > 0));
-    assert.match(fs.readFileSync(f('a.hgrm'), 'utf8'), /Percentile/);
-    assert.match(fs.readFileSync(f('a.html'), 'utf8'), /Requests\/s/);
-    const cmp = await runCli(['compare', f('a.json'), f('a.json'), '--json']);
-    const rows = JSON.parse(cmp.out).rows.filter((r: any) => r.gated).map((r: any) => r.id);
-    assert.ok(rows.some((id: string) => /requestsPerSec/.test(id)) && rows.some((id: string) => /request/.test(id) && /p50/.test(id)), JSON.stringify(rows));
-    const m = await runCli(['merge', f('a.json'), f('a.json'), '--out', f('m.json')]);
-    assert.equal(m.code, 0, dump(m));
-    const merged = JSON.parse(fs.readFileSync(f('m.json'), 'utf8'));
-    assert.deepEqual(merged.totals.statuses, { 200: doc.totals.statuses['200'] * 2 });
-    assert.equal(merged.totals.bodyBytes, doc.totals.bodyBytes * 2);
-    const rep = await runCli(['report', f('a.json')]);
-    assert.equal(rep.code, 0, dump(rep));
-    assert.match(rep.out, /Request latency/);
-  });
+  it('--rounds, --hgrm and --html, then compare (requests/s and request latency gate), merge (statuses added) and report of http documents', () =>
+    withTempDir('iocptls-http-docs-', async (dir) => {
+      const f = (n: string) => path.join(dir, n);
+      const a = await runCli(['bench', 'http', '-d', '1', '--warmup', '0', '-c', '2', '--rounds', '2', '--round-pause', '0', '--json', '--hgrm', f('a.hgrm'), '--html', f('a.html')]);
+      assert.equal(a.code, 0, dump(a));
+      fs.writeFileSync(f('a.json'), a.stdout);
+      const doc = JSON.parse(a.out);
+      assert.equal(doc.kind, 'http');
+      assert.equal(doc.rounds.length, 2);
+      assert.ok(doc.rounds.every((r: any) => r.rates.requestsPerSec.mean > 0 && r.latency.request.count > 0));
+      assert.match(fs.readFileSync(f('a.hgrm'), 'utf8'), /Percentile/);
+      assert.match(fs.readFileSync(f('a.html'), 'utf8'), /Requests\/s/);
+      const cmp = await runCli(['compare', f('a.json'), f('a.json'), '--json']);
+      const rows = JSON.parse(cmp.out).rows.filter((r: any) => r.gated).map((r: any) => r.id);
+      assert.ok(rows.some((id: string) => /requestsPerSec/.test(id)) && rows.some((id: string) => /request/.test(id) && /p50/.test(id)), JSON.stringify(rows));
+      const m = await runCli(['merge', f('a.json'), f('a.json'), '--out', f('m.json')]);
+      assert.equal(m.code, 0, dump(m));
+      const merged = JSON.parse(fs.readFileSync(f('m.json'), 'utf8'));
+      assert.deepEqual(merged.totals.statuses, { 200: doc.totals.statuses['200'] * 2 });
+      assert.equal(merged.totals.bodyBytes, doc.totals.bodyBytes * 2);
+      const rep = await runCli(['report', f('a.json')]);
+      assert.equal(rep.code, 0, dump(rep));
+      assert.match(rep.out, /Request latency/);
+    }));
 
   it('bad input: one line naming the cause, exit 2, no load', async () => {
     for (const [args, why] of [

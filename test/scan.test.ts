@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { defaultBackendChoice, resolveBackend } from '../src/engine/port';
 import { runScan, ScanOptions } from '../src/engine/scan/scan';
@@ -17,6 +16,7 @@ import { ensureNginx, startNginx } from './helpers/nginx';
 import { startNodeTlsServer } from './helpers/node_tls';
 import { startScripted } from './helpers/scripted_tls';
 import { startSServer, stopAllSServers } from './helpers/s_server';
+import { withTempDir } from './helpers/temp_dir';
 
 const HOST = '127.0.0.1';
 const [major, minor] = process.versions.openssl.split('.').map(Number);
@@ -296,16 +296,16 @@ describe('scan', function () {
       }
     });
 
-    it('--targets FILE and --policy FILE: a failed rule exits 1 and says which', async () => {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iocptls-scan-'));
-      fs.writeFileSync(path.join(dir, 'targets'), `# loopback\n${HOST}:${port}\n`);
-      fs.writeFileSync(path.join(dir, 'policy.json'), JSON.stringify({ requireProtocols: ['TLSv1.3'], forbidProtocols: ['SSLv3'] }));
-      const r = await runCliJson(['scan', '--targets', path.join(dir, 'targets'), '--policy', path.join(dir, 'policy.json')]);
-      assert.equal(r.code, 1, r.stderr);
-      assert.equal(r.doc.policy.passed, false);
-      assert.deepEqual(r.doc.policy.violations, [`${HOST}:${port}: requireProtocols: TLSv1.3 is not offered`]);
-      assert.match(r.stderr, /policy .* failed \(1\):\n {2}.*requireProtocols: TLSv1.3 is not offered/);
-    });
+    it('--targets FILE and --policy FILE: a failed rule exits 1 and says which', () =>
+      withTempDir('iocptls-scan-', async (dir) => {
+        fs.writeFileSync(path.join(dir, 'targets'), `# loopback\n${HOST}:${port}\n`);
+        fs.writeFileSync(path.join(dir, 'policy.json'), JSON.stringify({ requireProtocols: ['TLSv1.3'], forbidProtocols: ['SSLv3'] }));
+        const r = await runCliJson(['scan', '--targets', path.join(dir, 'targets'), '--policy', path.join(dir, 'policy.json')]);
+        assert.equal(r.code, 1, r.stderr);
+        assert.equal(r.doc.policy.passed, false);
+        assert.deepEqual(r.doc.policy.violations, [`${HOST}:${port}: requireProtocols: TLSv1.3 is not offered`]);
+        assert.match(r.stderr, /policy .* failed \(1\):\n {2}.*requireProtocols: TLSv1.3 is not offered/);
+      }));
 
     it('exit 3 for an unreachable target (a scan error, not a verdict), 2 for bad input', async () => {
       const closed = await startScripted({ versions: [], suites: [] });

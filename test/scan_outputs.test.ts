@@ -13,8 +13,11 @@ const HOST = '127.0.0.1';
 
 describe('scan outputs: --policy profiles, --jsonl, --html, compare', function () {
   this.timeout(30000);
-  after(stopAllSServers);
-  let dir: string;
+  let dir = '';
+  after(async () => {
+    await stopAllSServers();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
   let modernish = 0;
   let weak = 0;
   before(async () => {

@@ -162,6 +162,7 @@ describe('scan agreement panel: configured servers, sslscan and nmap', function 
   after(async () => {
     for (const c of children) c.kill('SIGKILL');
     await stopAllSServers();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   /**
