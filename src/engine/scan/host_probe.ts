@@ -99,6 +99,11 @@ export const PAIRS_FROM_MS = 50;
 
 /** IOCPTLS_SCAN_TRACE=1: one line per probe on stderr (when it ended, how long it took), to see a scan's critical path. */
 const TRACE = process.env.IOCPTLS_SCAN_TRACE ? performance.now() : 0;
+export const TRACING = TRACE > 0;
+
+export function traceProbe(ip: string, port: number, ms: number, kind: string, name: string): void {
+  if (TRACE) process.stderr.write(`scan ${ip}:${port} ${(performance.now() - TRACE).toFixed(0).padStart(6)} ms ${ms.toFixed(0).padStart(5)} ms ${kind.padEnd(7)} ${name}\n`);
+}
 
 /** Quick scans' ClientHellos by version, SNI and options (HostProbe.hello). */
 const HELLOS = new Map<string, Buffer>();
@@ -131,7 +136,7 @@ export class HostProbe {
         }, priority),
       priority
     );
-    if (TRACE) process.stderr.write(`scan ${this.ip}:${this.port} ${(performance.now() - TRACE).toFixed(0).padStart(6)} ms ${r.ms.toFixed(0).padStart(5)} ms ${r.kind.padEnd(7)} ${name}\n`);
+    traceProbe(this.ip, this.port, r.ms, r.kind, name);
     this.total++;
     this.attempts += r.attempts;
     if (r.kind === 'answer' || r.kind === 'alert') this.fastestMs = Math.min(this.fastestMs, r.ms);

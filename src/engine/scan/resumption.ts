@@ -21,12 +21,11 @@ export interface ResumptionHost {
 
 export interface ResumptionCheck {
   attempts: ResumptionAttempts;
-  /** TLS 1.2 tickets: one the server issued (for Ticketbleed). */
-  ticket?: Uint8Array;
   earlyData?: ResumptionDetail['earlyData'];
 }
 
-export async function resumptionCheck(h: ResumptionHost, mode: ResumptionMode, attempts = 5): Promise<ResumptionCheck> {
+/** `onFirst`: called once the first full handshake has ended, with the TLS 1.2 ticket it brought (if any), before the attempts. */
+export async function resumptionCheck(h: ResumptionHost, mode: ResumptionMode, attempts = 5, onFirst?: (ticket?: Uint8Array) => void): Promise<ResumptionCheck> {
   const failed = (probe: string, e: Error) => {
     h.error({ probe, kind: 'timeout', message: e.message });
     return e.message;
@@ -39,6 +38,7 @@ export async function resumptionCheck(h: ResumptionHost, mode: ResumptionMode, a
   const kept = tries.flatMap((r) => (r.status === 'fulfilled' && r.value.issued && r.value.key !== undefined ? [r.value] : []));
   const forgetAll = () => Promise.all(kept.map((k) => h.prober.request({ kind: 'forget', key: k.key! }).catch(() => undefined)));
   const firstTry = tries[0];
+  onFirst?.(firstTry.status === 'fulfilled' && !firstTry.value.error && firstTry.value.issued ? firstTry.value.ticket : undefined);
   if (firstTry.status === 'rejected') {
     await forgetAll();
     return { attempts: { issued: false, attempts: 0, resumed: 0, error: failed(`resumption ${mode}`, firstTry.reason as Error) } };
@@ -89,7 +89,6 @@ export async function resumptionCheck(h: ResumptionHost, mode: ResumptionMode, a
     const failures = [...new Set(results.filter((r) => !r.resumed).map((r) => (r.ok ? `full handshake${r.reused ? ' (ticket offered again)' : ''}` : r.error!)))];
     return {
       attempts: { issued: true, attempts: results.length, resumed: results.filter((r) => r.resumed).length, lifetimeHint: first.lifetimeHint, failures: failures.length ? failures : undefined },
-      ticket: first.ticket,
       earlyData,
     };
   } finally {

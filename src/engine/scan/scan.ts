@@ -32,6 +32,8 @@ import {
   ske,
   stats,
   TLS12_GROUPS,
+  traceProbe,
+  TRACING,
   wireChain,
 } from './host_probe';
 import type { fullHandshakeProbes as FullHandshakeProbes } from './full_handshake';
@@ -99,6 +101,7 @@ async function scanHost(t: ScanTarget, o: ScanOptions, shared: Shared): Promise<
   const { SessionProber, fullHandshakeProbes } = await fullScanModules();
   const prober = new SessionProber({ libssl: opensslInfo().path ?? undefined, backend: o.backend, ip, port: t.port, timeoutMs: o.timeoutMs });
   prober.warm();
+  if (TRACING) traceThread(prober, ip, t.port);
   // 1. One probe per version, all at once; the TLS <= 1.2 ones read up to ServerHelloDone. The
   // certificate handshake and the eliminations for TLS 1.3 and 1.2 (the versions nearly every
   // server has) start at the same moment rather than after the version probes: a scan's time at a
@@ -380,4 +383,17 @@ let fullModules: Promise<{ SessionProber: typeof SessionProberClass; fullHandsha
 function fullScanModules() {
   fullModules ??= Promise.all([import('../workers/scan_session'), import('./full_handshake')]).then(([a, b]) => ({ SessionProber: a.SessionProber, fullHandshakeProbes: b.fullHandshakeProbes }));
   return fullModules;
+}
+
+/** IOCPTLS_SCAN_TRACE: the session thread's requests (full handshakes, resumptions) get a line each too. */
+function traceThread(prober: SessionProberClass, ip: string, port: number): void {
+  const request = prober.request.bind(prober) as (r: { kind: string; mode?: string; sigalgs?: string }) => Promise<unknown>;
+  (prober as { request: typeof request }).request = async (r) => {
+    const t0 = performance.now();
+    try {
+      return await request(r);
+    } finally {
+      traceProbe(ip, port, performance.now() - t0, 'thread', [r.kind, r.mode, r.sigalgs].filter(Boolean).join(' '));
+    }
+  };
 }
