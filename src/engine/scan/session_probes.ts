@@ -5,7 +5,7 @@
 // renegotiation. Each request is one connection, so the host's probe limiter on the main thread
 // caps them like the wire probes: a resumption check is a first request (the full handshake,
 // whose sessions stay here under a key) and then one request per attempt.
-// Runs on a worker thread (src/engine/workers/scan_session.ts): loading OpenSSL's bindings and
+// Runs on a worker thread (src/engine/workers/scan_session_worker.ts): loading OpenSSL's bindings and
 // blocking in the port between turns must not stall the main thread's probe sockets.
 import type { Connection } from '../connection';
 import { IocptlsError } from '../errors';

@@ -1,28 +1,18 @@
-// The thread that runs a host's full-handshake scan probes (src/engine/scan/session_probes.ts):
-// one completion loop and port, OpenSSL loaded once, requests by message, each answered when its
-// connection has closed. The main thread's SessionProber sends the requests (through the host's
+// The main thread's side of the thread that runs a host's full-handshake scan probes
+// (src/engine/scan/session_probes.ts; the thread itself is scan_session_worker.ts, whose engine
+// and OpenSSL the main thread never loads): SessionProber sends the requests (through the host's
 // probe limiter) and guards each with a timeout of its own, so a thread that stops answering
 // costs a probe error, never a hung scan.
 import path from 'node:path';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { loadOpenSSL } from '../../../native/openssl';
-import { Loop } from '../loop';
-import { createPort } from '../port';
+import { Worker } from 'node:worker_threads';
 import type { Backend } from '../port/types';
 import type { Reply as CertReply, ScanCertRequest } from './scan_cert';
-import { certificateHandshake, closeCertificateClients } from './scan_cert_worker';
-import {
-  forget,
+import type {
   ForgetRequest,
-  freeContexts,
-  handshakeProbe,
   HandshakeRequest,
   HandshakeResult,
-  ProbeEnv,
-  resumeProbe,
   ResumeRequest,
   ResumeResult,
-  resumptionProbe,
   ResumptionRequest,
   ResumptionResult,
   SessionRequest,
@@ -37,12 +27,12 @@ export interface SessionProberOptions {
 }
 
 /** The certificate handshake of scan_cert.ts, asked of this thread by a full scan. */
-interface CertificateRequest {
+export interface CertificateRequest {
   kind: 'certificate';
   req: ScanCertRequest;
 }
 
-type Result = HandshakeResult | ResumptionResult | ResumeResult | CertReply | { ok: true };
+export type Result = HandshakeResult | ResumptionResult | ResumeResult | CertReply | { ok: true };
 type Reply = { id: number; result?: Result; error?: string };
 
 /** Main thread: one worker per host, started on the first request, ended by close(). */
@@ -54,7 +44,7 @@ export class SessionProber {
   constructor(readonly o: SessionProberOptions) {}
 
   #start(): Worker {
-    const w = new Worker(path.join(__dirname, 'scan_session.js'), { workerData: { scanSession: this.o } });
+    const w = new Worker(path.join(__dirname, 'scan_session_worker.js'), { workerData: { scanSession: this.o } });
     w.on('message', (m: Reply) => {
       const f = this.#waiting.get(m.id);
       this.#waiting.delete(m.id);
@@ -130,63 +120,3 @@ export class SessionProber {
     w.unref(); // one still busy past its probes' timeouts is left to end on its own
   }
 }
-
-function serve(o: SessionProberOptions): void {
-  loadOpenSSL(o.libssl);
-  const loop = new Loop(createPort(o.backend));
-  const env: ProbeEnv = { loop, addr: loop.port.sockaddr(o.ip, o.port), timeoutMs: o.timeoutMs, pollers: new Set() };
-  let active = 0;
-  let running = false;
-  const port = parentPort!;
-  const run = async () => {
-    if (running) return;
-    running = true;
-    try {
-      await loop.runAsync(() => {
-        for (const p of env.pollers) p();
-        return active === 0;
-      });
-    } finally {
-      running = false;
-    }
-  };
-  const jobs = new Set<Promise<unknown>>();
-  port.on('message', (m: { id: number; request: SessionRequest | CertificateRequest } | { quit: true }) => {
-    if ('quit' in m) {
-      // Asked to end (close()): once the probes have ended, from JavaScript and between native
-      // calls; Worker.terminate() could stop the thread inside a koffi call, which aborts the process.
-      void Promise.allSettled([...jobs]).then(() => process.exit(0));
-      return;
-    }
-    active++;
-    const q = m.request;
-    const job: Promise<Result> =
-      q.kind === 'handshake'
-        ? handshakeProbe(env, q)
-        : q.kind === 'resumption'
-          ? resumptionProbe(env, q)
-          : q.kind === 'resume'
-            ? resumeProbe(env, q)
-            : q.kind === 'certificate'
-              ? certificateHandshake(q.req, loop)
-              : Promise.resolve(forget(q));
-    void run();
-    const answered = job
-      .then(
-        (result) => port.postMessage({ id: m.id, result }),
-        (e) => port.postMessage({ id: m.id, error: String((e as Error)?.message ?? e) })
-      )
-      .finally(() => {
-        active--;
-        jobs.delete(answered);
-      });
-    jobs.add(answered);
-  });
-  process.on('exit', () => {
-    freeContexts();
-    closeCertificateClients();
-    loop.destroy();
-  });
-}
-
-if (!isMainThread && parentPort && workerData?.scanSession) serve(workerData.scanSession as SessionProberOptions);
