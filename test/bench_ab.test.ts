@@ -13,8 +13,8 @@ import { interleavedOrder, runInterleaved } from '../src/engine/interleave';
 import { dump, runCli, runCliJson } from './helpers/cli';
 import { ServeProcess, startServe } from './helpers/serve';
 
-// Rounds of half a second: the A/B statistics need rounds, not long ones (the ECDSA -> RSA-3072 drop reads p < 0.001 either way).
-const QUICK = ['-w', '1', '-d', '500ms', '--warmup', '0', '--round-pause', '0'];
+// Rounds of 0.3 s: the A/B statistics need rounds, not long ones (the ECDSA -> RSA-3072 drop reads p < 0.001 either way).
+const QUICK = ['-w', '1', '-d', '300ms', '--warmup', '0', '--round-pause', '0'];
 const LONG = { killAfterMs: 240_000 };
 
 /** The side of each measured round, in the order their windows opened, from the side documents alone. */
@@ -129,7 +129,7 @@ describe('bench ab on real runs', function () {
     for (const part of ['data-chart="spectrum"', 'data-chart="timeline-base"', 'A: embedded server, -c 1', 'B: embedded server, -c 16', 'regressed']) {
       assert.ok(page.includes(part), `the page has ${part}`);
     }
-    assert.match(r.out, /^iocptls bench ab: handshake, 6 rounds per side of 0.5 s, 0 s apart, in the order A B B A A B B A A B B A$/m);
+    assert.match(r.out, /^iocptls bench ab: handshake, 6 rounds per side of 0.3 s, 0 s apart, in the order A B B A A B B A A B B A$/m);
     assert.match(r.out, /^ {2}A: embedded server, -c 1$/m);
     assert.match(r.out, /^ {2}B: embedded server, -c 16$/m);
     assert.match(r.out, /│ Metric +│ +A │ +B │/);
@@ -150,7 +150,7 @@ describe('bench ab on real runs', function () {
   });
 
   it('SIGINT mid-run: the rounds measured so far are compared and reported, exit 130', async () => {
-    // Long enough for a round of each side (0.5 s each, after a start of 1-2 s) with the machine to
+    // Long enough for a round of each side (0.3 s each, after a start of 1-2 s) with the machine to
     // itself, as the timed lane's saturating files have it; 80 rounds take far longer.
     const r = await runCli(['bench', 'ab', `127.0.0.1:${ecdsa!.port}`, '-c', '2', '--rounds', '40', ...QUICK, '--json'], { interruptAfterMs: 4_500, killAfterMs: 120_000 });
     assert.equal(r.code, 130, r.stderr);

@@ -16,8 +16,8 @@ import path from 'node:path';
 import { dump, runCli } from './helpers/cli';
 import { ServeProcess, startServe } from './helpers/serve';
 
-// Rounds of half a second: the verdicts need the number of rounds, not their length.
-const bench = (rounds: number) => ['-w', '1', '-c', '2', '-d', '500ms', '--rounds', String(rounds), '--warmup', '0', '--round-pause', '0', '--json'];
+// Rounds of 0.3 s: the verdicts need the number of rounds, not their length.
+const bench = (rounds: number) => ['-w', '1', '-c', '2', '-d', '300ms', '--rounds', String(rounds), '--warmup', '0', '--round-pause', '0', '--json'];
 const LONG = { killAfterMs: 180_000 };
 
 describe('compare on real runs', function () {

@@ -162,8 +162,8 @@ describe('shards: --shard, --start-at, merge', function () {
       nginx = await startNginx(bin!);
       const before = await nginx.status();
       // Far enough ahead for both processes to start: this file runs in the timed lane, alone (a
-      // CLI start takes ~0.5 s there), and a shard that started late would fail its run, not pass.
-      const startAt = new Date(Date.now() + 5_000).toISOString();
+      // CLI start takes 0.3-0.5 s there), and a shard that started late would fail its run, not pass.
+      const startAt = new Date(Date.now() + 2_500).toISOString();
       const runs = await Promise.all(
         [0, 1].map((i) => runCliJson(['bench', `127.0.0.1:${nginx!.port}`, '-c', '9', '-w', '1', '-d', '3', '--warmup', '300ms', '--shard', `${i}/2`, '--start-at', startAt], { killAfterMs: 60_000 }))
       );
