@@ -112,12 +112,13 @@ export async function fullHandshakeProbes(h: FullHandshakeHost, ciphersLater: Pr
   ];
   const robotLater = robotCheck(h, best12);
   // Ticketbleed needs only a TLS 1.2 ticket: it starts as soon as the first full handshake brings
-  // one, beside the resumption attempts (after them, at 50 ms RTT it was the scan's last ~250 ms).
+  // one, beside the resumption attempts (after them, with a slow session thread it was the scan's
+  // last ~250 ms at 50 ms RTT).
   let ticketNow: (ticket?: Uint8Array) => void = () => undefined;
   const firstTicket = new Promise<Uint8Array | undefined>((resolve) => (ticketNow = resolve));
   const t12Later = has12 ? resumption('ticket-tls12', ticketNow) : undefined;
   void Promise.resolve(t12Later).finally(() => ticketNow(undefined)); // whatever happened to the check, the wait ends
-  const ticketbleedLater = firstTicket.then((ticket) => ticketbleedCheck(h, best12, has12, ticket));
+  const ticketbleedLater = firstTicket.then((ticket) => ticketbleedCheck(h, best12, ticket));
   const [sid, t12, t13, chains, sig13, reneg, ccs] = await Promise.all([
     has12 ? resumption('session-id') : undefined,
     t12Later,
@@ -179,9 +180,9 @@ async function sigalgs13(h: FullHandshakeHost, handshake: (name: string, r: Hand
   return { version: 'TLSv1.3', algorithms: results.filter((x) => x.r.ok).map((x) => x.alg), untested: untested.length ? untested : undefined };
 }
 
-async function ticketbleedCheck(h: FullHandshakeHost, best12: VersionName | undefined, has12: boolean, ticket: Uint8Array | undefined): Promise<VulnerabilityCheck> {
+async function ticketbleedCheck(h: FullHandshakeHost, best12: VersionName | undefined, ticket: Uint8Array | undefined): Promise<VulnerabilityCheck> {
   const cve = ['CVE-2016-9244'];
-  if (!best12 || best12 !== 'TLSv1.2' || !has12) return { status: 'not-applicable', method: 'inferred', cve, detail: 'no TLS 1.2' };
+  if (best12 !== 'TLSv1.2') return { status: 'not-applicable', method: 'inferred', cve, detail: 'no TLS 1.2' };
   if (!ticket?.length) return { status: 'not-applicable', method: 'inferred', cve, detail: 'the server issues no TLS 1.2 session tickets' };
   const bytes = h.hello('TLSv1.2', {
     sessionId: TICKETBLEED_SESSION_ID,
