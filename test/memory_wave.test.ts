@@ -131,7 +131,11 @@ for (const { name, make } of variants()) {
       assert.equal(after.pairs.sessions, 0);
       assert.equal(after.pairs.bytes, 0);
       assert.equal(loop.recvBuffersInUse, 0, 'no receive buffer out');
-      assert.ok(after.inUseBytes <= base.inUseBytes, `native memory in use is back at (or below) its baseline (${base.inUseBytes} -> ${after.inUseBytes})`);
+      const ring = (m: LoopMemory) => (m.recv.ring ? `; ring ${m.recv.ring.buffers} buffers, target ${m.recv.ring.target}, ${m.recv.ring.retries} retries` : '');
+      assert.ok(
+        after.inUseBytes <= base.inUseBytes,
+        `native memory in use is back at (or below) its baseline (${base.inUseBytes}${ring(base)} -> ${after.inUseBytes}${ring(after)}; ${loop.stats.trims} trims)`
+      );
       assert.ok(
         after.recv.recvBuffers.allocated <= base.recv.recvBuffers.allocated + after.recv.recvBuffers.allocated / 2,
         `receive buffers trimmed: ${base.recv.recvBuffers.allocated} -> ${after.recv.recvBuffers.allocated}`

@@ -409,7 +409,12 @@ for (const { name, backend, make } of portVariants()) {
       assert.deepEqual(Buffer.concat(got), Buffer.from(out.view));
     });
 
-    it('500 select receives waiting at once pin nothing; data on all of them gets a buffer each, all returned after', async () => {
+    /**
+     * 250 connected pairs, a select receive waiting on each of the 500 sockets, then two bytes to
+     * each at once: every receive gets a buffer of its own (io_uring's provided ring runs dry,
+     * retries and grows), and every buffer is back after.
+     */
+    async function burstOfSelectReceives(): Promise<void> {
       const N = 250;
       const l = h.listener();
       const accepts = Array.from({ length: N }, () => h.accept(l.fd));
@@ -442,6 +447,10 @@ for (const { name, backend, make } of portVariants()) {
       assert.equal(buffersOut(), 0, 'every buffer is back');
       const ring = h.port.memory().ring;
       if (ring) assert.ok(ring.retries > 0 && ring.target > 16, `the ring ran dry, retried and grew: ${JSON.stringify(ring)}`);
+    }
+
+    it('500 select receives waiting at once pin nothing; data on all of them gets a buffer each, all returned after', async () => {
+      await burstOfSelectReceives();
       // With load gone, trim hands back what was only needed at the peak.
       const before = h.port.memory().recvBuffers.allocated;
       h.port.trim(true);
@@ -449,6 +458,22 @@ for (const { name, backend, make } of portVariants()) {
       const after = h.port.memory();
       assert.ok(after.recvBuffers.allocated < before, `trim gave back buffers: ${before} -> ${after.recvBuffers.allocated}`);
       if (after.ring) assert.equal(after.ring.buffers, after.ring.target, 'the ring is back at its target');
+    });
+
+    it('after a burst, quiet upkeeps (no discard) bring io_uring\'s provided ring back to its minimum, whatever size it grew to', async function () {
+      if (h.port.recvMode !== 'provided') this.skip(); // only io_uring's provided ring grows
+      await burstOfSelectReceives();
+      const states: string[] = [];
+      for (let i = 0; i < 12; i++) {
+        h.port.trim(false);
+        const r = h.port.memory().ring!;
+        states.push(`${r.buffers}/${r.target}`);
+        assert.ok(r.buffers <= 2 * r.target, `ring buffers/target after each quiet trim: ${states.join(' ')}`);
+      }
+      const end = h.port.memory().ring!;
+      h.port.trim(false);
+      assert.equal(h.port.memory().ring!.target, end.target, `the target has reached its minimum: ${states.join(' ')}`);
+      assert.equal(end.buffers, end.target, `the ring holds its minimum, not up to twice it: ${states.join(' ')}`);
     });
 
     it('EOF, a reset and a cancel complete a select receive with no buffer', async () => {

@@ -114,7 +114,7 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
   #ringRetries = 0;
   #retriesSinceTrim = 0;
   #ringShort = false;
-  /** A discard found completions waiting in the CQ: the ring is shrunk at the next trim that finds none. */
+  /** A discard found a completion waiting in the CQ with a buffer: the ring is shrunk at the next trim that finds none. */
   #shrinkDue = false;
   /** token -> upper half of its user_data, for operations in flight that have one (what a cancel must match). */
   #hiOf = new Map<number, number>();
@@ -249,13 +249,16 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
    * Gives back what the ring holds beyond its target, and the pages of what it keeps:
    * unregistering takes every buffer out of the kernel's reach at once (selection happens under
    * the ring's lock), then a fresh ring is registered at the target. Only with DEFER_TASKRUN and
-   * an empty CQ: then no completion can have taken a buffer (and be writing into it) without our
-   * having reaped it, so what our books say is in the ring is, and nothing runs in between.
-   * Returns false when completions were waiting (try again later), true otherwise.
+   * no completion waiting that took a buffer: with DEFER_TASKRUN completions post only when we
+   * enter, so every buffer taken from the ring is named by a completion we reaped or by one
+   * waiting in the CQ; none waiting, what our books say is in the ring is, and nothing runs in
+   * between. (Completions without a buffer, a close or a timeout, may wait: an upkeep met one
+   * often enough that requiring an empty CQ left a grown ring in place for seconds.) Returns
+   * false when a waiting completion took a buffer (try again later), true otherwise.
    */
   #shrinkRing(): boolean {
     if (!this.#deferTaskrun) return true;
-    if (Atomics.load(this.#cqRing, this.#cqTail) !== this.#cqRing[this.#cqHead]) return false;
+    if (this.#waitingCompletionTookBuffer()) return false;
     const reg = new BigUint64Array(u.BUF_REG_SIZE / 8);
     new Uint32Array(reg.buffer)[u.BUF_REG_BGID >> 2] = BUFFER_GROUP;
     if (Number(c.libc.syscall_io_uring_register(c.SYS_io_uring_register, this.ringFd, u.IORING_UNREGISTER_PBUF_RING, reg, 1)) < 0) return true;
@@ -266,6 +269,14 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
     this.#inRing.clear();
     if (!this.#registerRing()) throw new PortError('io_uring: provided buffer ring could not be registered again', E.ENOMEM);
     return true;
+  }
+
+  #waitingCompletionTookBuffer(): boolean {
+    const tail = Atomics.load(this.#cqRing, this.#cqTail);
+    for (let head = this.#cqRing[this.#cqHead]; head !== tail; head = (head + 1) >>> 0) {
+      if (this.#cqes32[this.#cqesIndex + ((head & this.#cqMask) << 2) + 3] & u.IORING_CQE_F_BUFFER) return true;
+    }
+    return false;
   }
 
   override releaseRecvBuffer(id: number): void {
@@ -284,13 +295,15 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
       // Load dropped (discard): back to the minimum whatever the last second's retries were, or a
       // ring grown by a wave that ended during one would keep its population with nobody left.
       // Otherwise halve while nothing found it empty, and give back what is far above the target.
-      // A discard that met completions still waiting to be reaped (the closes of the wave's last
-      // connections, typically) is carried to the next trim rather than dropped: it would have
-      // left the grown ring in place until load came and went again.
+      // A discard that met a completion still waiting with a buffer is carried to the next trim
+      // rather than dropped: it would have left the grown ring in place until load came and went
+      // again. So is a ring above the minimum once a quiet trim has brought the target down to
+      // it: halving stops there, and a ring up to twice that would otherwise stay as it is.
       if (discard) this.#ringTarget = RING_MIN;
       else if (this.#retriesSinceTrim === 0) this.#ringTarget = Math.max(RING_MIN, this.#ringTarget >> 1);
+      const quietAtMin = this.#retriesSinceTrim === 0 && this.#ringTarget === RING_MIN && this.#inRing.size > RING_MIN;
       this.#retriesSinceTrim = 0;
-      if (discard || this.#shrinkDue || this.#inRing.size > 2 * this.#ringTarget) this.#shrinkDue = !this.#shrinkRing();
+      if (discard || quietAtMin || this.#shrinkDue || this.#inRing.size > 2 * this.#ringTarget) this.#shrinkDue = !this.#shrinkRing();
     }
     return super.trim(discard);
   }
