@@ -297,8 +297,8 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
       // Otherwise halve while nothing found it empty, and give back what is far above the target.
       // A discard that met a completion still waiting with a buffer is carried to the next trim
       // rather than dropped: it would have left the grown ring in place until load came and went
-      // again. So is a ring above the minimum once a quiet trim has brought the target down to
-      // it: halving stops there, and a ring up to twice that would otherwise stay as it is.
+      // again. A quiet trim whose target is the minimum shrinks a ring still above it: halving
+      // stops there, and "far above" alone (twice the target) would keep up to twice the minimum.
       if (discard) this.#ringTarget = RING_MIN;
       else if (this.#retriesSinceTrim === 0) this.#ringTarget = Math.max(RING_MIN, this.#ringTarget >> 1);
       const quietAtMin = this.#retriesSinceTrim === 0 && this.#ringTarget === RING_MIN && this.#inRing.size > RING_MIN;
