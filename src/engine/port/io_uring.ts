@@ -297,13 +297,13 @@ export class IoUringPort extends sock.PosixSocketSetup implements CompletionPort
       // Otherwise halve while nothing found it empty, and give back what is far above the target.
       // A discard that met a completion still waiting with a buffer is carried to the next trim
       // rather than dropped: it would have left the grown ring in place until load came and went
-      // again. A quiet trim whose target is the minimum shrinks a ring still above it: halving
-      // stops there, and "far above" alone (twice the target) would keep up to twice the minimum.
+      // again. "Far above" is twice the target, but at the minimum the target itself: halving
+      // stops there, and a slack of twice would keep up to twice the minimum for good.
       if (discard) this.#ringTarget = RING_MIN;
       else if (this.#retriesSinceTrim === 0) this.#ringTarget = Math.max(RING_MIN, this.#ringTarget >> 1);
-      const quietAtMin = this.#retriesSinceTrim === 0 && this.#ringTarget === RING_MIN && this.#inRing.size > RING_MIN;
       this.#retriesSinceTrim = 0;
-      if (discard || quietAtMin || this.#shrinkDue || this.#inRing.size > 2 * this.#ringTarget) this.#shrinkDue = !this.#shrinkRing();
+      const farAbove = this.#ringTarget === RING_MIN ? RING_MIN : 2 * this.#ringTarget;
+      if (discard || this.#shrinkDue || this.#inRing.size > farAbove) this.#shrinkDue = !this.#shrinkRing();
     }
     return super.trim(discard);
   }

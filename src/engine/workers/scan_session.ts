@@ -1,8 +1,8 @@
 // The main thread's side of the thread that runs a host's full-handshake scan probes
 // (src/engine/scan/session_probes.ts; the thread itself is scan_session_worker.ts, whose loop,
-// TLS sessions and probes the main thread does not load): SessionProber sends the requests (through the host's
-// probe limiter) and guards each with a timeout of its own, so a thread that stops answering
-// costs a probe error, never a hung scan.
+// TLS sessions and probes the main thread does not load): SessionProber sends the requests
+// (through the host's probe limiter) and guards each with a timeout of its own, so a thread that
+// stops answering costs a probe error, never a hung scan.
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Backend } from '../port/types';
