@@ -1030,6 +1030,9 @@ export class Loop {
     // Measured after the releases: what is paired past them is what recent traffic needs.
     if (pairMemory.bytes > this.#pairBytesPeak) this.#pairBytesPeak = pairMemory.bytes;
     const open = this.stats.open;
+    // The period's peak, sampled here: it was only ever set at a trim (to what was open then), so
+    // from 0 it never rose and a wave's end never counted as load dropping.
+    if (open > this.#peakOpen) this.#peakOpen = open;
     const dropped = this.#peakOpen > 0 && open <= this.#peakOpen / 2;
     // Pair memory counts as given back when fewer pair bytes are held than at the period's peak, not
     // per release: connections that talk every few seconds pair and unpair all the time, and trimming
