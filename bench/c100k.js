@@ -176,6 +176,44 @@ function stubStatus(port) {
   });
 }
 
+/**
+ * The kernel's TCP counters (/proc/net/snmp and /proc/net/netstat, what `nstat` reads): which of
+ * them moved says who reset or dropped connections when nginx logged nothing (an accept queue
+ * that overflowed, an abort for memory, a reset on data for a socket already gone).
+ */
+function tcpCounters() {
+  const out = {};
+  for (const f of ['/proc/net/snmp', '/proc/net/netstat']) {
+    let lines;
+    try {
+      lines = fs.readFileSync(f, 'latin1').split('\n');
+    } catch {
+      continue;
+    }
+    for (let i = 0; i + 1 < lines.length; i += 2) {
+      const names = lines[i].split(/\s+/);
+      const values = lines[i + 1].split(/\s+/);
+      if (!/^Tcp(Ext)?:$/.test(names[0])) continue;
+      for (let k = 1; k < names.length; k++) out[`${names[0].replace(':', '')}${names[k]}`] = Number(values[k]);
+    }
+  }
+  return out;
+}
+// The counters that name a cause when connections are refused, reset or dropped on loopback.
+const TCP_WATCH = /^(TcpAttemptFails|TcpEstabResets|TcpOutRsts|TcpExt(ListenOverflows|ListenDrops|TCPAbortOn\w+|TCPMemoryPressures|TCPReqQFull\w*|TCPBacklogDrop|TCPTimeWaitOverflow|TCPOFODrop|PruneCalled|TCPRcvQDrop|TCPZeroWindowDrop|TCPSynRetrans|TCPTimeouts))$/;
+function tcpDelta(before, after) {
+  return Object.entries(after)
+    .filter(([k, v]) => TCP_WATCH.test(k) && v - (before[k] ?? 0) > 0)
+    .map(([k, v]) => `${k.replace(/^TcpExt/, '')} +${n0(v - (before[k] ?? 0))}`);
+}
+
+/** What the kernel logged about TCP and sockets (e.g. "TCP: out of memory"); compare two calls' lengths. */
+function kernelTcpLines() {
+  const r = cp.spawnSync('dmesg', ['--notime', '--level', 'warn,err,crit,alert,emerg'], { encoding: 'utf8', timeout: 10_000 });
+  if (r.status !== 0) return [];
+  return r.stdout.split('\n').filter((l) => /TCP|socket|conntrack|neighbour/i.test(l));
+}
+
 const mb = (b) => `${(b / 1e6).toFixed(0)} MB`;
 const kb = (b) => `${(b / 1000).toFixed(1)} kB`;
 const n0 = (x) => C.fmt(x);
@@ -192,6 +230,8 @@ async function main() {
   if (N / sources.length > 25000) C.log(`warning: ${Math.round(N / sources.length)} connections per source address approach the ~28k ephemeral ports towards one destination: use more --sources`);
 
   const startLoad = os.loadavg();
+  const tcpBefore = tcpCounters();
+  const kernelBefore = kernelTcpLines().length;
   C.log(C.machineLine());
   C.log(`c100k: ${n0(N)} connections · ${shards} shards × ${opt.workers} worker(s) · ${sources.length} source addresses · nginx ${nginxWorkers} workers · ${echoes} echo processes · ramp ${opt.ramp}/s · hold ${opt.hold} s · ${opt['message-size']} B every ${opt.interval} ms`);
 
@@ -297,6 +337,8 @@ async function main() {
   await C.sleep(1000);
   sampling = false;
   await Promise.all([sampler, statusLoop]);
+  const tcpMoved = tcpDelta(tcpBefore, tcpCounters());
+  const kernelSaid = kernelTcpLines().slice(kernelBefore);
   const errLog = fs.existsSync(path.join(dir, 'error.log')) ? fs.readFileSync(path.join(dir, 'error.log'), 'utf8') : '';
   await C.stopChild(nginx, 'SIGTERM', 10000);
   for (const e of echoProcs) await C.stopChild(e);
@@ -371,10 +413,12 @@ async function main() {
     ['CPU per round trip in the hold: client / nginx / echo', `${cpuPer('client').toFixed(0)} / ${cpuPer('nginx').toFixed(0)} / ${cpuPer('echo').toFixed(0)} µs (cores busy: ${cpuCores('client').toFixed(2)} / ${cpuCores('nginx').toFixed(2)} / ${cpuCores('echo').toFixed(2)})`],
     ['handshake p50 / p90 / p99 / p99.9 / max (whole ramp)', pct(doc.latency.handshake)],
     ['nginx error log (info and above, beyond each connection\'s connect and close)', Object.keys(errKinds).length ? Object.entries(errKinds).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, v]) => `${k} ×${v}`).join('; ').slice(0, 160) : 'empty'],
+    ['kernel TCP counters that moved (whole run, all sockets)', tcpMoved.length ? tcpMoved.join(', ').slice(0, 200) : 'none'],
+    ['kernel log about TCP (warnings and worse)', kernelSaid.length ? `${kernelSaid.length} lines, last: ${kernelSaid[kernelSaid.length - 1].trim().slice(0, 120)}` : 'nothing'],
     ['wall time, load average (1 min) before / peak / after', `${wall.toFixed(0)} s; ${startLoad[0].toFixed(1)} / ${Math.max(...samples.map((s) => s.load)).toFixed(1)} / ${os.loadavg()[0].toFixed(1)}`],
   ];
   process.stdout.write(`\n${C.table(['c100k', `${n0(N)} connections`], rows)}`);
-  if (opt.json) fs.writeFileSync(opt.json, JSON.stringify({ options: opt, shards, nginxWorkers, echoes, sources, samples, status, mid, errKinds, doc }, null, 2));
+  if (opt.json) fs.writeFileSync(opt.json, JSON.stringify({ options: opt, shards, nginxWorkers, echoes, sources, samples, status, mid, errKinds, tcpMoved, kernelSaid, doc }, null, 2));
   if (reached < N) process.exitCode = 1;
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm test`: builds, runs the whole mocha suite on the default I/O backend and, with
 // IOCPTLS_IO=epoll, the files where that variable changes what runs (the data path, serve and
-// bench under load, connect: BACKEND below; the port, loop, timer and memory-wave suites run
+// bench under load, connect: BACKEND below, and of connect only the tests that move data:
+// SECOND_PASS_TESTS; the port, loop, timer and memory-wave suites run
 // every backend in one pass already), and ends with one plain summary line: "N passed, M failed".
 //
 // Each test file runs in its own mocha process, several at once (--jobs): most of a file's time
@@ -90,6 +91,15 @@ const BACKEND = new Set([
   'large_flight', 'serve_memory', 'resources', 'serve_clients', 'serve_load', 'serve_http', 'serve_http2', 'bench_counts', 'bench_connections', 'bench_errors', 'connect',
   'bench_http_nginx', 'bench_http_peers', 'bench_http_errors',
 ]);
+// In the second pass, only these tests of a BACKEND file (a mocha --grep), where most of the file
+// checks what the handshake carries (a cipher, a group, ALPN, the report's wording), which the I/O
+// backend cannot change: connect keeps its handshakes on both TLS versions against both peers, its
+// reconnects (resumption) and the data it sends and echoes. Its --io io_uring / --io epoll tests
+// name their backend and run in the main pass. --full and --epoll-rest run whole files. CI's
+// `--backend epoll` line runs every test of the file on epoll.
+const SECOND_PASS_TESTS = {
+  connect: 'TLS 1\\.[23]: (protocol|--reconnect)|--send prints|stdin',
+};
 // Files that choose their backends themselves and ignore IOCPTLS_IO: the port conformance suite, the
 // port specifics, the loop timers and the memory wave run every available backend (io_uring, its
 // fallback receive path, epoll) in one pass, as does recv_direct; the sans-I/O session has no port; io_fallback sets
@@ -145,24 +155,22 @@ const TIMED = {
 };
 
 // Seconds each file took (its parts added up), for longest-first scheduling: a file not listed
-// counts as 10 s and starts among the last, so list new files. Measured in one `npm test` on the
-// shared 2-core machine when it was quiet (2026-12-07, load < 1 before it: 615 s in all); refresh
-// from the `---` lines a run prints.
+// counts as 10 s and starts among the last, so list new files. Measured in the Node 20 `npm test`
+// of a fresh-clone `.ci/run` on the quiet 2-core machine (2026-12-08: 470 s in all); refresh from
+// the `---` lines a run prints.
 const SECONDS = {
-  bench_ab: 119, html_report: 81, memory_wave: 63, pki: 56, user_errors: 51, compare_runs: 50, connect: 43,
-  shards: 42, bench_truth: 40, connect_errors: 38, bench_rounds: 34, scan: 30, result_validation: 30,
-  compare_groups: 28, rendezvous: 25, compare_verdicts: 24, bench_report: 22, serve_clients: 20,
-  serve_http: 20, bench_resume: 19, serve_memory: 18, cli_errors: 18, scan_panel: 18, bench_http_peers: 17,
-  k8s_job: 16, bench_http_errors: 16, compare: 15, resources: 15, bench_connections: 15, bench_counts: 15,
-  serve_hardening: 14, bench_http_nginx: 12, bind: 12, bench_openloop: 11, port_conformance: 11,
-  scan_full: 10, serve_load: 10, bench_errors: 10, help_text: 10, serve_cli: 10, large_flight: 10,
-  handshake_bytes: 9, groups: 9, serve_http2: 8, scan_outputs: 7, scan_vulns: 7, http2_codec: 6, merge: 5,
-  rendezvous_protocol: 4, scan_chains: 3, io_fallback: 2, scan_wire: 2, serve_resume: 2, loop_timers: 2,
-  mldsa: 2, report: 1, serve_parts: 1, session: 1, stats: 1, http_h1_parser: 1, session_resume: 1,
-  docs_links: 1, layers: 1, compare_stats: 1, html_parts: 1, image: 1, port_iocp: 1, port_linux: 1,
-  scan_eliminate: 1, duration_flag: 1,
-  // Added after that run (their time alone under load): the quick scan, the receive straight into a streaming pair.
-  scan_quick: 20, recv_direct: 13,
+  bench_ab: 68, html_report: 65, result_validation: 62, pki: 59, user_errors: 53, memory_wave: 44, bench_truth: 44,
+  connect_errors: 36, shards: 34, connect: 34, bench_rounds: 34, compare_verdicts: 33, cli_errors: 28,
+  serve_memory: 26, serve_http: 26, rendezvous: 26, scan: 24, compare_groups: 24, bench_report: 24,
+  bench_resume: 23, compare: 22, serve_hardening: 20, serve_clients: 20, scan_panel: 19, bench_http_errors: 19,
+  bench_errors: 19, bench_http_peers: 18, bench_connections: 18, port_conformance: 17, compare_runs: 17,
+  resources: 16, bind: 16, large_flight: 15, k8s_job: 15, help_text: 15, groups: 15, bench_counts: 15,
+  serve_cli: 14, scan_quick: 14, serve_load: 12, recv_direct: 12, scan_full: 11, bench_http_nginx: 11,
+  serve_http2: 10, handshake_bytes: 10, bench_openloop: 9, scan_outputs: 8, http2_codec: 7, scan_vulns: 6,
+  rendezvous_protocol: 6, merge: 4, serve_resume: 3, session: 2, scan_wire: 2, scan_chains: 2, report: 2,
+  loop_timers: 2, io_fallback: 2, stats: 1, session_resume: 1, serve_parts: 1, scan_eliminate: 1, port_linux: 1,
+  port_iocp: 1, mldsa: 1, layers: 1, image: 1, http_h1_parser: 1, html_parts: 1, duration_flag: 1,
+  docs_links: 1, compare_stats: 1,
 };
 
 const name = (file) => path.basename(file).replace(/\.test\.js$/, '');
@@ -194,18 +202,20 @@ if (process.platform === 'linux' && (epollRest || !defaultOnly)) {
   const secondFiles = (epollRest ? files.filter((f) => !BACKEND.has(name(f))) : full || named ? files : files.filter((f) => BACKEND.has(name(f)))).filter(
     (f) => !OWN_BACKENDS.has(name(f)) && !NO_ENGINE.has(name(f))
   );
-  passes.push({ ...second, title: second.label, files: secondFiles });
+  passes.push({ ...second, title: second.label, files: secondFiles, subsets: !(epollRest || full || named) });
 }
 
 const all = passes.flatMap((p) =>
   p.files.flatMap((file) => {
     const label = p.label ? `${name(file)} (${p.label})` : name(file);
     const timed = TIMED[name(file)];
-    const job = { file, env: p.env, label, args: [], timed: false };
+    // The second pass's chosen tests (they never match a timed test's title: see SECOND_PASS_TESTS).
+    const only = p.subsets ? SECOND_PASS_TESTS[name(file)] : undefined;
+    const job = { file, env: p.env, label, args: only ? ['--grep', only] : [], timed: false };
     if (!timed) return [job];
     if (timed === true) return [{ ...job, timed: true }];
     return [
-      { ...job, label: `${label}, untimed tests`, args: ['--grep', timed, '--invert'] },
+      { ...job, label: `${label}, untimed tests`, args: only ? ['--grep', only] : ['--grep', timed, '--invert'] },
       { ...job, label: `${label}, timed tests`, args: ['--grep', timed], timed: true },
     ];
   })

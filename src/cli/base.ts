@@ -2,7 +2,8 @@
 // one line naming the cause and a non-zero exit code; a stack trace only with --debug.
 import { Command, Flags, Interfaces } from '@oclif/core';
 import { ConfigError, IocptlsError } from '../engine/errors';
-import { BACKEND_CHOICES, BackendChoice, defaultBackendChoice, resolveBackend, useOpenSSL, type Backend, type LoadedOpenSSL } from '../engine/setup';
+import { BACKEND_CHOICES, BackendChoice, defaultBackendChoice } from '../engine/backend_choice';
+import type { Backend, LoadedOpenSSL } from '../engine/setup';
 
 /** Exit codes: 1 the target or the run failed; 2 the command line or a file was wrong. */
 export const EXIT_FAILURE = 1;
@@ -61,6 +62,10 @@ export abstract class IocptlsCommand extends PlainCommand {
 
   /** Loads OpenSSL (from node, --openssl or IOCPTLS_OPENSSL) and picks the I/O backend, announcing a fallback on stderr. */
   protected setupEngine(flags: { io?: string; openssl?: string }): { ssl: LoadedOpenSSL; backend: Backend } {
+    // Loaded here, not at the top: a command line that fails its checks, --help, and the commands
+    // that never get here exit without loading koffi, OpenSSL and the ports (~60 ms of CPU a start).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { useOpenSSL, resolveBackend } = require('../engine/setup') as typeof import('../engine/setup');
     let ssl: LoadedOpenSSL;
     try {
       ssl = useOpenSSL(flags.openssl);

@@ -1,7 +1,6 @@
 // TLS flags shared by connect, serve and bench, and their translation to context options.
 import { Flags } from '@oclif/core';
 import type { TlsContextOptions, TlsVersion } from '../engine/tls/context';
-import { checkGroupsFlag } from '../engine/setup';
 
 const VERSIONS = ['1.2', '1.3'] as const;
 
@@ -30,7 +29,9 @@ export function tlsOptionsFromFlags(f: TlsFlagValues): Partial<TlsContextOptions
     maxVersion: f['tls-max'] as TlsVersion | undefined,
     ciphers: f.ciphers,
     ciphersuites: f.ciphersuites,
-    groups: f.groups !== undefined ? checkGroupsFlag(f.groups) : undefined,
+    // setupEngine has loaded the engine by now; a command line that fails earlier never does.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    groups: f.groups !== undefined ? (require('../engine/setup') as typeof import('../engine/setup')).checkGroupsFlag(f.groups) : undefined,
     alpn: f.alpn
       ? f.alpn
           .split(',')

@@ -7,7 +7,6 @@ import { ConfigError } from '../engine/errors';
 import { CompareError, Comparison, compareHistory, compareResults, exitCodeFor } from '../report/compare';
 import { detectableLine, methodLine, renderComparisonMarkdown, renderComparisonTable, verdictLines } from '../report/compareRender';
 import { assertWritable, reportUnwritten, writeOutputs } from '../cli/files';
-import { renderCompareHtml } from '../report/html';
 import { ResultDocument, ResultFileError, readResult } from '../report/result';
 import { paint } from '../report/ansi';
 import { compareScans, readScanDocument, renderScanComparison, ScanComparison } from '../report/scan_compare';
@@ -140,7 +139,7 @@ export default class Compare extends PlainCommand {
     cmp.exitCode = exitCodeFor(cmp.verdict, flags.inconclusive);
     // --html was checked before the comparison; a write that still fails (a full disk, a directory
     // removed meanwhile) must not cost the verdict: it is said after the table, not thrown.
-    const unwritten = writeOutputs([{ flag: '--html', file: flags.html, write: (f) => fs.writeFileSync(f, renderCompareHtml(baseDoc, newDoc, cmp, names)) }]);
+    const unwritten = writeOutputs([{ flag: '--html', file: flags.html, write: (f) => fs.writeFileSync(f, html().renderCompareHtml(baseDoc, newDoc, cmp, names)) }]);
 
     const markdown = renderComparisonMarkdown(cmp, names);
     const summaryFile = process.env.GITHUB_STEP_SUMMARY;
@@ -170,4 +169,10 @@ export default class Compare extends PlainCommand {
     process.exitCode = cmp.exitCode === 0 && unwritten.length ? EXIT_USAGE : cmp.exitCode;
     return cmp;
   }
+}
+
+/** The HTML renderer (two dozen modules), loaded only when --html asks for a page. */
+function html(): typeof import('../report/html') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('../report/html') as typeof import('../report/html');
 }

@@ -6,8 +6,7 @@ import { bindFlag, parseBind } from '../cli/bind_flag';
 import { openKeylog } from '../cli/keylog';
 import { parseTarget, resolveHost } from '../cli/target';
 import { tlsFlags, tlsOptionsFromFlags } from '../cli/tls_flags';
-import { ConnectClient } from '../engine/connect';
-import { opensslInfo } from '../engine/openssl_info';
+import type { ConnectClient } from '../engine/connect';
 import { buildConnectDocument, ConnectDocument, renderConnect } from '../report/connect';
 import { toolInfo } from '../report/facts';
 
@@ -48,6 +47,11 @@ export default class Connect extends IocptlsCommand {
   async run(): Promise<ConnectDocument> {
     const { args, flags } = await this.parse(Connect);
     const { backend } = this.setupEngine(flags);
+    // The engine loads only for a command line that parsed (see setupEngine).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { ConnectClient } = require('../engine/connect') as typeof import('../engine/connect');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { opensslInfo } = require('../engine/openssl_info') as typeof import('../engine/openssl_info');
     // Everything the command line and its files can get wrong is checked before the network is
     // touched, so a bad flag is always exit 2, whatever the target does.
     const target = parseTarget(args.target, 443);

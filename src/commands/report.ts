@@ -3,7 +3,6 @@ import { Args, Flags } from '@oclif/core';
 import { PlainCommand } from '../cli/base';
 import { ConfigError } from '../engine/errors';
 import { assertWritable } from '../cli/files';
-import { writeRunHtml } from '../report/html';
 import { renderReportText } from '../report/reportText';
 import { ResultDocument, ResultFileError, readResult } from '../report/result';
 
@@ -43,7 +42,7 @@ export default class Report extends PlainCommand {
       throw err;
     }
     if (flags.html) {
-      writeRunHtml(flags.html, doc, { source: args.result });
+      html().writeRunHtml(flags.html, doc, { source: args.result });
     } else if (!this.jsonEnabled()) {
       const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
       for (const part of renderReportText(doc, { color, plot: flags.plot })) this.log(part);
@@ -57,4 +56,10 @@ function oneFromStdin(): ResultDocument {
   const found = readResults('-');
   if (found.length > 1) throw new ResultFileError(`stdin holds ${found.length} result documents: give report one (iocptls merge adds several up)`);
   return found[0].doc;
+}
+
+/** The HTML renderer (two dozen modules), loaded only when --html asks for a page. */
+function html(): typeof import('../report/html') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('../report/html') as typeof import('../report/html');
 }

@@ -3,11 +3,10 @@
 // says why when it had to fall back, so callers can print one line about it.
 import { EpollPort } from './epoll';
 import { IoUringPort } from './io_uring';
+import { defaultBackendChoice, type BackendChoice } from '../backend_choice';
 import { Backend, CompletionPort } from './types';
 
-export type BackendChoice = Backend | 'auto';
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'io_uring', 'epoll', 'iocp'];
-export const IO_ENV = 'IOCPTLS_IO';
+export { BACKEND_CHOICES, IO_ENV, defaultBackendChoice, parseBackendChoice, type BackendChoice } from '../backend_choice';
 
 export interface BackendResolution {
   backend: Backend;
@@ -26,18 +25,6 @@ export class BackendUnavailableError extends Error {
     super(`--io ${backend}: unavailable (${reason})`);
     this.name = 'BackendUnavailableError';
   }
-}
-
-/** The choice when no flag is given: IOCPTLS_IO if set, else 'auto'. Throws on an unknown value. */
-export function defaultBackendChoice(env: NodeJS.ProcessEnv = process.env): BackendChoice {
-  const v = env[IO_ENV];
-  if (v === undefined || v === '') return 'auto';
-  return parseBackendChoice(v, IO_ENV);
-}
-
-export function parseBackendChoice(value: string, source = '--io'): BackendChoice {
-  if ((BACKEND_CHOICES as readonly string[]).includes(value)) return value as BackendChoice;
-  throw new Error(`${source}=${value}: expected one of ${BACKEND_CHOICES.join(', ')}`);
 }
 
 /** The order auto tries on this platform. */
