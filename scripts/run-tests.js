@@ -8,8 +8,10 @@
 // Each test file runs in its own mocha process, several at once (--jobs): most of a file's time
 // is waiting (CLI children starting, `bench -d N` windows, servers draining), not CPU. Tests that
 // depend on how busy the machine is (TIMED below: whole files, or the matching tests of a file)
-// run one at a time in a timed lane, alone, after the untimed files, which fill the --jobs
-// workers longest first. Each file's output is buffered and printed in one
+// run one at a time in a timed lane after the untimed files, which fill the --jobs workers
+// longest first; beside the timed lane only an idle lane runs (IDLE_BESIDE below: files without
+// sockets or time bounds, at an idle priority that never takes a core from the timed tests).
+// Each file's output is buffered and printed in one
 // piece when it ends, under a `--- file: N passed, M failed in S s` line, so a failure reads as
 // it would alone; the slowest files and the failed ones are listed again before the summary.
 //
@@ -29,8 +31,9 @@
 //                     CPUs + 2, at least 2 and at most 4: most untimed files wait on CLI children and
 //                     drains, and with CPUs + 1 a 2-core machine sat ~10% idle); --jobs 1 runs everything in order
 //   --serial          the same as --jobs 1
-//   --timed-beside N  let up to N untimed files run beside the timed lane (default 0: it runs
-//                     alone, after the workers; 1 suits a quiet machine)
+//   --timed-beside N  let up to N untimed files run beside the timed lane at normal priority
+//                     (default 0; 1 suits a quiet machine)
+//   --no-idle-beside  no idle lane: its files run with the workers, the timed lane alone
 //   --dry-run         print which files would run where (and which tests are timed), run nothing
 //   other arguments   mocha specs (paths or globs) instead of dist/test/*.test.js; the rest
 //                     (--bail, --grep PATTERN...) go to every mocha process as they are
@@ -70,6 +73,7 @@ flag('--epoll-subset'); // the default now
 const serialOnly = flag('--serial');
 const dryRun = flag('--dry-run');
 const timedBeside = Math.max(0, Number(option('--timed-beside') ?? 0) || 0);
+const noIdleBeside = flag('--no-idle-beside');
 const jobsArg = option('--jobs');
 const node = process.execPath;
 const cpus = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
@@ -110,6 +114,19 @@ const OWN_BACKENDS = new Set(['port_conformance', 'port_linux', 'loop_timers', '
 // codec against other TLS stacks): IOCPTLS_IO cannot change a thing in them, so no epoll pass runs
 // them either (in the first CI run they were ~200 s of --epoll-rest's work).
 const NO_ENGINE = new Set(['compare', 'compare_stats', 'compare_verdicts', 'result_validation', 'merge', 'help_text', 'docs_links', 'layers', 'stats', 'report', 'html_parts', 'scan_wire', 'rendezvous_protocol', 'image', 'http2_codec', 'http_h1_parser', 'scan_eliminate', 'duration_flag']);
+
+// Files run in the idle lane, beside the timed lane, at idle priority (Linux's SCHED_IDLE, via
+// util-linux's chrt; --no-idle-beside runs them with the workers instead). The timed lane alone
+// left ~40% of the two cores unused for its ~130 s while the workers' phase before it was
+// CPU-bound, so these files' CPU moved there shortens the run. A task at idle priority takes a core
+// only when no other task wants it and is preempted as soon as one does, so the timed tests see a
+// machine as quiet as before. These are NO_ENGINE files: documents, statistics, help text, codecs
+// and the CLI runs that read and write them, no sockets, servers or time bounds of their own, so
+// the waits they may get while the timed lane takes both cores cannot fail them (mocha's 30 s per
+// test and more is the only bound; their tests take at most a few seconds).
+const IDLE_BESIDE = new Set(['compare', 'compare_stats', 'compare_verdicts', 'result_validation', 'merge', 'help_text', 'docs_links', 'layers', 'stats', 'report', 'html_parts', 'scan_wire', 'http2_codec', 'http_h1_parser', 'scan_eliminate', 'duration_flag']);
+// Two at a time: most of their time is waiting on the CLI children they start.
+const IDLE_JOBS = 2;
 
 // Tests whose result depends on how busy the machine is run in the timed lane: the whole file
 // (true), or only the tests whose full title matches (a mocha --grep; the rest of the file then
@@ -222,15 +239,20 @@ const all = passes.flatMap((p) =>
 );
 const weight = (j) => SECONDS[name(j.file)] ?? 10;
 const serialQueue = all.filter((j) => j.timed || jobs === 1).sort((a, b) => weight(b) - weight(a));
-const parallelQueue = all.filter((j) => !j.timed && jobs > 1).sort((a, b) => weight(b) - weight(a));
+// The idle lane needs Linux's SCHED_IDLE (util-linux's chrt) and a timed lane to sit beside.
+const idleBeside = !noIdleBeside && jobs > 1 && serialQueue.length > 0 && process.platform === 'linux' && spawnSync('chrt', ['--idle', '0', 'true']).status === 0;
+const idleQueue = all.filter((j) => !j.timed && jobs > 1 && idleBeside && IDLE_BESIDE.has(name(j.file))).sort((a, b) => weight(b) - weight(a));
+const parallelQueue = all.filter((j) => !j.timed && jobs > 1 && !idleQueue.includes(j)).sort((a, b) => weight(b) - weight(a));
 
 console.log(
   `=== mocha: ${passes.map((p) => `${p.files.length} files on ${p.title}`).join(', ')} in ${all.length} runs (${where})\n` +
-    `    ${parallelQueue.length} in ${jobs} workers, then ${serialQueue.length} in the timed lane (one at a time${timedBeside ? `, beside up to ${timedBeside} others` : ', alone'})`
+    `    ${parallelQueue.length} in ${jobs} workers, then ${serialQueue.length} in the timed lane (one at a time${timedBeside ? `, beside up to ${timedBeside} others` : ''}` +
+      `${idleQueue.length ? `, with ${idleQueue.length} untimed at idle priority beside it, ${IDLE_JOBS} at a time` : timedBeside ? '' : ', alone'})`
 );
 
 if (dryRun) {
-  for (const j of [...serialQueue, ...parallelQueue]) console.log(`  ${j.timed ? 'timed lane' : 'workers   '}  ${j.label}${j.args.length ? `  [${j.args.join(' ')}]` : ''}`);
+  for (const j of [...serialQueue, ...idleQueue, ...parallelQueue])
+    console.log(`  ${j.timed ? 'timed lane' : idleQueue.includes(j) ? 'idle lane ' : 'workers   '}  ${j.label}${j.args.length ? `  [${j.args.join(' ')}]` : ''}`);
   process.exit(0);
 }
 
@@ -242,11 +264,14 @@ let cpuFiles = 0;
 const cpuText = (r) => (r.cpu === undefined ? '' : `, CPU ${r.cpu.toFixed(1)} s`);
 
 /** Runs one file in its own mocha; resolves with its counts and its whole output. */
-function runFile(job) {
+function runFile(job, idle = false) {
   return new Promise((resolve) => {
     const t0 = Date.now();
     const cpuFile = path.join(cpuDir, `${++cpuFiles}`);
-    const child = spawn(node, [path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js'), '--require', cpuHook, ...mochaOpts, ...job.args, job.file], {
+    const mocha = [node, path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js'), '--require', cpuHook, ...mochaOpts, ...job.args, job.file];
+    // At idle priority (SCHED_IDLE, inherited by the CLI children it starts) beside the timed lane.
+    const [cmd, ...args] = idle ? ['chrt', '--idle', '0', ...mocha] : mocha;
+    const child = spawn(cmd, args, {
       cwd: root,
       env: { ...process.env, ...job.env, IOCPTLS_TEST_CPU_FILE: cpuFile },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -269,6 +294,7 @@ function runFile(job) {
       }
       resolve({
         ...job,
+        label: idle ? `${job.label} (idle lane)` : job.label,
         seconds: (Date.now() - t0) / 1000,
         cpu,
         output: Buffer.concat(chunks).toString('utf8'),
@@ -316,6 +342,7 @@ async function main() {
   const BESIDE_TIMED = Math.min(timedBeside, jobs - 1);
   let timedBusy = false;
   let untimedBusy = 0;
+  let idleBusy = 0;
   let timedDoneAt = t0;
   await new Promise((done) => {
     const pump = () => {
@@ -336,7 +363,18 @@ async function main() {
           pump();
         });
       }
-      if (!timedBusy && untimedBusy === 0 && serialQueue.length === 0 && parallelQueue.length === 0) done();
+      // The idle lane: beside the timed lane at idle priority, IDLE_JOBS at a time; once the timed
+      // lane is done, what is left of it runs as the workers do.
+      const timedDone = !timedBusy && serialQueue.length === 0;
+      while (idleQueue.length > 0 && (timedBusy || timedDone) && idleBusy < (timedDone ? jobs : IDLE_JOBS)) {
+        idleBusy++;
+        void runFile(idleQueue.shift(), !timedDone).then((r) => {
+          idleBusy--;
+          report(r);
+          pump();
+        });
+      }
+      if (!timedBusy && untimedBusy === 0 && idleBusy === 0 && serialQueue.length === 0 && parallelQueue.length === 0 && idleQueue.length === 0) done();
     };
     pump();
   });
