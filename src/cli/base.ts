@@ -63,7 +63,7 @@ export abstract class IocptlsCommand extends PlainCommand {
   /** Loads OpenSSL (from node, --openssl or IOCPTLS_OPENSSL) and picks the I/O backend, announcing a fallback on stderr. */
   protected setupEngine(flags: { io?: string; openssl?: string }): { ssl: LoadedOpenSSL; backend: Backend } {
     // Loaded here, not at the top: a command line that fails its checks, --help, and the commands
-    // that never get here exit without loading koffi, OpenSSL and the ports (~60 ms of CPU a start).
+    // that never get here exit without loading koffi, OpenSSL and the ports (20-60 ms of CPU a start).
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { useOpenSSL, resolveBackend } = require('../engine/setup') as typeof import('../engine/setup');
     let ssl: LoadedOpenSSL;

@@ -1,6 +1,6 @@
 // The --io choices and IOCPTLS_IO, without the ports themselves: every command's flags name the
 // choices, and a command that never runs the engine (compare, merge, report, a bad command line)
-// should not pay for loading koffi, OpenSSL and the port code (~60 ms of CPU per start) to list them.
+// should not pay for loading koffi, OpenSSL and the port code (20-60 ms of CPU a start) to list them.
 import type { Backend } from './port/types';
 
 export type BackendChoice = Backend | 'auto';
