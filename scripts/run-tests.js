@@ -120,11 +120,12 @@ const NO_ENGINE = new Set(['compare', 'compare_stats', 'compare_verdicts', 'resu
 // left ~40% of the two cores unused for its ~130 s while the workers' phase before it was
 // CPU-bound, so these files' CPU moved there shortens the run. A task at idle priority takes a core
 // only when no other task wants it and is preempted as soon as one does, so the timed tests see a
-// machine as quiet as before. These are NO_ENGINE files: documents, statistics, help text, codecs
-// and the CLI runs that read and write them, no sockets, servers or time bounds of their own, so
-// the waits they may get while the timed lane takes both cores cannot fail them (mocha's 30 s per
-// test and more is the only bound; their tests take at most a few seconds).
-const IDLE_BESIDE = new Set(['compare', 'compare_stats', 'compare_verdicts', 'result_validation', 'merge', 'help_text', 'docs_links', 'layers', 'stats', 'report', 'html_parts', 'scan_wire', 'http2_codec', 'http_h1_parser', 'scan_eliminate', 'duration_flag']);
+// machine as quiet as before. These are the NO_ENGINE files but the two with sockets or long waits
+// of their own (the rendezvous protocol's, the container image's): documents, statistics, help
+// text, codecs and the CLI runs that read and write them, so the waits they may get while the timed
+// lane takes both cores cannot fail them (mocha's 30 s per test and more is the only bound; their
+// tests take at most a few seconds).
+const IDLE_BESIDE = new Set([...NO_ENGINE].filter((f) => f !== 'rendezvous_protocol' && f !== 'image'));
 // Two at a time: most of their time is waiting on the CLI children they start.
 const IDLE_JOBS = 2;
 
@@ -241,8 +242,9 @@ const weight = (j) => SECONDS[name(j.file)] ?? 10;
 const serialQueue = all.filter((j) => j.timed || jobs === 1).sort((a, b) => weight(b) - weight(a));
 // The idle lane needs Linux's SCHED_IDLE (util-linux's chrt) and a timed lane to sit beside.
 const idleBeside = !noIdleBeside && jobs > 1 && serialQueue.length > 0 && process.platform === 'linux' && spawnSync('chrt', ['--idle', '0', 'true']).status === 0;
-const idleQueue = all.filter((j) => !j.timed && jobs > 1 && idleBeside && IDLE_BESIDE.has(name(j.file))).sort((a, b) => weight(b) - weight(a));
-const parallelQueue = all.filter((j) => !j.timed && jobs > 1 && !idleQueue.includes(j)).sort((a, b) => weight(b) - weight(a));
+const idle = (j) => idleBeside && IDLE_BESIDE.has(name(j.file));
+const idleQueue = all.filter((j) => !j.timed && jobs > 1 && idle(j)).sort((a, b) => weight(b) - weight(a));
+const parallelQueue = all.filter((j) => !j.timed && jobs > 1 && !idle(j)).sort((a, b) => weight(b) - weight(a));
 
 console.log(
   `=== mocha: ${passes.map((p) => `${p.files.length} files on ${p.title}`).join(', ')} in ${all.length} runs (${where})\n` +
@@ -252,7 +254,7 @@ console.log(
 
 if (dryRun) {
   for (const j of [...serialQueue, ...idleQueue, ...parallelQueue])
-    console.log(`  ${j.timed ? 'timed lane' : idleQueue.includes(j) ? 'idle lane ' : 'workers   '}  ${j.label}${j.args.length ? `  [${j.args.join(' ')}]` : ''}`);
+    console.log(`  ${j.timed ? 'timed lane' : idle(j) ? 'idle lane ' : 'workers   '}  ${j.label}${j.args.length ? `  [${j.args.join(' ')}]` : ''}`);
   process.exit(0);
 }
 
