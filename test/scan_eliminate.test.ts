@@ -13,8 +13,10 @@ function spec(model: Model, all: number[], over: Partial<EliminationSpec> = {}) 
   let probes = 0;
   let inFlight = 0;
   let rounds = 0;
-  const send = async (_name: string, bytes: Buffer): Promise<ProbeOutcome> => {
+  let orderProbes = 0;
+  const send = async (name: string, bytes: Buffer): Promise<ProbeOutcome> => {
     probes++;
+    if (name.endsWith(' order')) orderProbes++;
     inFlight++;
     await new Promise((r) => setImmediate(r));
     inFlight--;
@@ -33,7 +35,7 @@ function spec(model: Model, all: number[], over: Partial<EliminationSpec> = {}) 
     label: (id) => String(id),
     ...over,
   };
-  return { run: () => eliminateParallel(send, s), stats: () => ({ probes, inFlight, rounds }) };
+  return { run: () => eliminateParallel(send, s), stats: () => ({ probes, inFlight, rounds, orderProbes }) };
 }
 
 const serverOrder = (prefs: number[]): Model => (offer) => prefs.find((p) => offer.includes(p));
@@ -69,6 +71,44 @@ describe('scan: parallel elimination and the merge of the server order', () => {
     assert.deepEqual([none.found, none.order, none.error], [[], 'none', undefined]);
     const every = await spec(serverOrder([...all].reverse()), all).run();
     assert.deepEqual(every.found, [...all].reverse());
+  });
+
+  it('a server whose order is like ours costs one probe per adjacent pair, not every cross pair; one unlike ours still gets its order', async () => {
+    // Ten groups, the server's list in our offer order but for one (OpenSSL's default with x448 last, say).
+    const all = range(12, 1);
+    const same = spec(serverOrder(range(10, 1)), all);
+    assert.deepEqual((await same.run()).found, range(10, 1));
+    // The order question (2) and at most 9 adjacent pairs; every cross pair of 8 chains would be 36 more.
+    assert.ok(same.stats().orderProbes <= 2 + 9, `${same.stats().orderProbes} order probes`);
+    const like = [1, 2, 3, 4, 5, 6, 7, 8, 10, 9];
+    const s1 = spec(serverOrder(like), all);
+    const e1 = await s1.run();
+    assert.deepEqual(e1.found, like);
+    // The first guess has 10 and 9 the wrong way round; the second asks only what that changed.
+    assert.ok(s1.stats().orderProbes <= 2 + 9 + 1, `${s1.stats().orderProbes} order probes`);
+    const unlike = [9, 4, 12, 1, 7, 2, 11, 5, 3, 8];
+    const s2 = spec(serverOrder(unlike), all);
+    const e2 = await s2.run();
+    assert.deepEqual(e2.found, unlike);
+    assert.ok(s2.stats().orderProbes > 2 + 9, 'a wrong guess costs the pairs after it');
+  });
+
+  it('any server order, guessed right or wrong, comes out exact (300 random servers)', async () => {
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n);
+    for (let t = 0; t < 300; t++) {
+      const all = range(2 + rand(30), 1);
+      const accepted = all.filter(() => rand(3) > 0);
+      // Mostly our order with a few swaps, or shuffled.
+      const prefs = [...accepted];
+      for (let k = rand(2) ? rand(3) : prefs.length; k > 0; k--) {
+        const i = rand(prefs.length);
+        const j = rand(prefs.length);
+        [prefs[i], prefs[j]] = [prefs[j], prefs[i]];
+      }
+      const e = await spec(serverOrder(prefs), all, { chains: 1 + rand(8) }).run();
+      assert.deepEqual(e.found, prefs, `server ${prefs.join(',')} of ${all.length}`);
+    }
   });
 
   it('falls back to a sequential merge when the pairs would be too many, with the same answer', async () => {

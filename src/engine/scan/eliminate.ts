@@ -8,9 +8,15 @@
 // round in which every pair of items from different subsets is offered together ([x, y]: the
 // server picks its preferred one), all those probes at once. Whether the server has an order at
 // all is asked as soon as two items are known: the same pair offered both ways round (a server
-// that honours the client's order picks the first both times). When the pairs would be too many
-// (a server accepting a hundred suites), the order comes from one sequential elimination over
-// the accepted items instead: slower, never wrong.
+// that honours the client's order picks the first both times). Before any pair, the merge guesses:
+// the one order that agrees with every fact so far, the rest as servers most often order them
+// (OpenSSL's default groups, Mozilla's suites: likely_order.ts), and asks only its adjacent
+// pairs, all at once. If every answer agrees, that is the server's order (a server's choice
+// among more than two follows one order: OpenSSL and GnuTLS pick by a list), for n - 1 probes
+// at most instead of every cross pair (9 for 10 groups, not 36). If one disagrees, one more guess
+// with its answer; if that fails too, or more than one disagreed, the remaining pairs follow. When the pairs would be too many (a server accepting a hundred suites), the
+// order comes from one sequential elimination over the accepted items instead: slower, never
+// wrong.
 import type { ServerEvent } from '../wire/reader';
 import type { ProbeOutcome } from './exchange';
 import type { Order } from './types';
@@ -37,6 +43,8 @@ export interface EliminationSpec {
    * and far fewer connections; far from it, the pairs save a round trip per accepted item.
    */
   pairsWorthIt?: () => boolean;
+  /** What the server most likely prefers (lower first), for the merge's first guess; ties and unknowns keep our offer order. */
+  likely?: (id: number) => number;
   /** How an answer that is neither a choice nor a refusal is described. */
   describe: (r: ProbeOutcome) => string;
   /** An answer that still means "none of these" (a server picking the curve pinned outside the candidates). */
@@ -107,27 +115,52 @@ export async function eliminateParallel(send: Send, s: EliminationSpec): Promise
   if (ask.pair && ask.winner !== undefined) beats.get(ask.winner)!.add(ask.pair[0] === ask.winner ? ask.pair[1] : ask.pair[0]);
   const chainOf = new Map<number, number>();
   chains.forEach((c, i) => c.found.forEach((id) => chainOf.set(id, i)));
-  const pairs: [number, number][] = [];
+  const pairErrors: string[] = [];
+  /** Offers each pair in our order, all at once; records who won; false when any answer was not one of the two. */
+  const askPairs = async (pairs: [number, number][]) => {
+    const before = pairErrors.length;
+    await Promise.all(
+      pairs.map(async ([a, b]) => {
+        const [x, y] = index.get(a)! < index.get(b)! ? [a, b] : [b, a];
+        const r = await send(`${s.name} order`, s.helloFor([x, y]), s.stopAtServerHello);
+        const got = s.pick(r);
+        if (got && 'id' in got && (got.id === x || got.id === y)) beats.get(got.id)!.add(got.id === x ? y : x);
+        else pairErrors.push(got && 'error' in got ? got.error : describeOrRefusal(r, s));
+      })
+    );
+    return pairErrors.length === before;
+  };
   const others = accepted.filter((id) => id !== top);
-  for (let i = 0; i < others.length; i++)
-    for (let j = i + 1; j < others.length; j++) {
-      const [a, b] = [others[i], others[j]];
-      if (chainOf.get(a) === chainOf.get(b) || beats.get(a)!.has(b) || beats.get(b)!.has(a)) continue;
-      pairs.push(index.get(a)! < index.get(b)! ? [a, b] : [b, a]);
-    }
+  const crossPairs = () => {
+    const pairs: [number, number][] = [];
+    for (let i = 0; i < others.length; i++)
+      for (let j = i + 1; j < others.length; j++) {
+        const [a, b] = [others[i], others[j]];
+        if (chainOf.get(a) === chainOf.get(b) || beats.get(a)!.has(b) || beats.get(b)!.has(a)) continue;
+        pairs.push([a, b]);
+      }
+    return pairs;
+  };
+  const rank = (id: number) => [s.likely?.(id) ?? 0, index.get(id)!];
+  // A guess that one answer proved wrong is guessed again with what that answer said (a server
+  // whose list is the guess with two items swapped), when the pairs left are many; more wrong
+  // answers than one: the pairs.
+  for (let guesses = 0; guesses < 2; guesses++) {
+    const guess = agreeingOrder(accepted, beats, rank);
+    if (!guess) break;
+    const reached = closure(beats);
+    const unsure = guess.slice(0, -1).map((a, i): [number, number] => [a, guess[i + 1]]).filter(([a, b]) => !reached.get(a)!.has(b));
+    if (!(await askPairs(unsure))) break;
+    const wrong = unsure.filter(([a, b]) => !beats.get(a)!.has(b)).length;
+    if (wrong === 0) return done(guess, 'server', err2);
+    if (wrong > 1 || crossPairs().length <= 2 * others.length) break;
+  }
+  const pairs = crossPairs();
   if (pairs.length > (s.maxPairs ?? 512) || (pairs.length > others.length && s.pairsWorthIt && !s.pairsWorthIt())) {
     const seq = await sequentialOrder(send, s, others);
     return done([...(top !== undefined ? [top] : []), ...seq.found], 'server', [err2, seq.error].filter(Boolean).join('; ') || undefined);
   }
-  const pairErrors: string[] = [];
-  await Promise.all(
-    pairs.map(async ([a, b]) => {
-      const r = await send(`${s.name} order`, s.helloFor([a, b]), s.stopAtServerHello);
-      const got = s.pick(r);
-      if (got && 'id' in got && (got.id === a || got.id === b)) beats.get(got.id)!.add(got.id === a ? b : a);
-      else pairErrors.push(got && 'error' in got ? got.error : describeOrRefusal(r, s));
-    })
-  );
+  await askPairs(pairs);
   if (pairErrors.length) errors.push(`order probes: ${pairErrors[0]}${pairErrors.length > 1 ? ` (and ${pairErrors.length - 1} more)` : ''}`);
   // With a consistent total order every pair is now known and the count of items each beats is
   // its rank; a server whose choices are not transitive (a ChaCha20 priority that depends on the
@@ -152,6 +185,41 @@ async function runChain(send: Send, s: EliminationSpec, subset: number[], events
     onFound(got.id);
   }
   return { found };
+}
+
+/** Who each item beats, directly or through others (the facts are few: tens of items). */
+function closure(beats: Map<number, Set<number>>): Map<number, Set<number>> {
+  const reached = new Map<number, Set<number>>();
+  for (const start of beats.keys()) {
+    const seen = new Set<number>();
+    const stack = [...beats.get(start)!];
+    while (stack.length) {
+      const x = stack.pop()!;
+      if (seen.has(x)) continue;
+      seen.add(x);
+      for (const y of beats.get(x) ?? []) stack.push(y);
+    }
+    reached.set(start, seen);
+  }
+  return reached;
+}
+
+/**
+ * The order that agrees with every fact in `beats`, what no fact decides by `rank` (the first
+ * item that nothing left beats, again and again); undefined when the facts go round
+ * in a circle (a server whose choices are not transitive).
+ */
+function agreeingOrder(items: number[], beats: Map<number, Set<number>>, rank: (id: number) => number[]): number[] | undefined {
+  const reached = closure(beats);
+  const ranks = new Map(items.map((id) => [id, rank(id)]));
+  const left = [...items].sort((a, b) => ranks.get(a)![0] - ranks.get(b)![0] || ranks.get(a)![1] - ranks.get(b)![1]);
+  const order: number[] = [];
+  while (left.length) {
+    const i = left.findIndex((x) => !left.some((y) => y !== x && reached.get(y)!.has(x)));
+    if (i < 0) return undefined;
+    order.push(left.splice(i, 1)[0]);
+  }
+  return order;
 }
 
 /** A refusal is an alert, a close or a reset; anything else (a timeout, garbage) is an error. */

@@ -91,7 +91,10 @@ export async function fullHandshakeProbes(h: FullHandshakeHost, ciphersLater: Pr
     () => ours.widen(h.concurrency),
     () => ours.widen(h.concurrency)
   );
-  h = { ...h, limit: (fn, chained) => (chained ? ours.run(() => hostLimit(fn, true), -1) : ours.run(() => hostLimit(fn))) };
+  // Chain steps (a resumption check's handshakes, a renegotiation: a few at a time) skip our cap:
+  // queued behind it they waited for single handshakes that held our slots while themselves
+  // queued last in the host's (at 50 ms RTT the resumptions started ~200 ms after their tickets).
+  h = { ...h, limit: (fn, chained) => (chained ? hostLimit(fn, true) : ours.run(() => hostLimit(fn))) };
   // The resumption checks are chains (a full handshake, then the resumptions it allows): their
   // steps go before the single probes queued meanwhile (signature algorithms, chains), or at a
   // distance each step would wait for a whole wave of those.

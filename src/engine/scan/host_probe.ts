@@ -13,6 +13,7 @@ import type { ServerEvent, ServerHello, ServerKeyExchange } from '../wire/reader
 import { suiteName, suitesFor } from '../wire/suites';
 import { Choice, eliminateParallel, Elimination } from './eliminate';
 import { exchange, ExchangeOptions, Limiter, ProbeOutcome } from './exchange';
+import { likelyRank } from './likely_order';
 import type {
   CertificateChain,
   CipherFinding,
@@ -126,7 +127,7 @@ export class HostProbe {
     this.limiter = new Limiter(o.concurrency);
   }
 
-  /** `priority`: 0 for the probes of elimination chains (the critical path), 1 for the version probes, 2 for the rest. */
+  /** `priority`: 0 for the probes of elimination chains (the critical path), 1 for the version and order probes (and full handshakes: scan.ts), 2 for the rest. */
   async send(name: string, bytes: Buffer, stopAtServerHello: boolean, extra: Partial<ExchangeOptions> = {}, priority = 2): Promise<ProbeOutcome> {
     const r = await this.limiter.run(
       () =>
@@ -237,6 +238,7 @@ export function eliminate(
     ...o,
     chains: o.chains ?? p.o.chains ?? 8,
     pairsWorthIt: () => p.fastestMs > PAIRS_FROM_MS,
+    likely: likelyRank(o.name),
     describe,
     label: (id) => (o.name.startsWith('cipher') ? suiteName(id) : o.name.startsWith('sigalgs') ? signatureSchemeName(id) : groupName(id)),
   });

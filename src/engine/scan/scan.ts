@@ -141,7 +141,10 @@ async function scanHost(t: ScanTarget, o: ScanOptions, shared: Shared): Promise<
   // 2. Everything else in parallel (the limiter caps what is in flight).
   const ciphersLater = Promise.all(tls.map((v) => (v === 'TLSv1.3' ? early.ciphers13 : v === 'TLSv1.2' ? early.ciphers12 : eliminateSuites(p, v, first.get(v)!))));
   // Full handshakes (OpenSSL on the host's own thread, and the wire codec past the ServerHello): full_handshake.ts.
-  // They queue behind the elimination chains (priority 0), the version probes (1) and the rest (2).
+  // They queue behind the elimination chains (priority 0), beside the version and order probes (1),
+  // before the rest (2): a full handshake is the longest probe (TCP, then two round trips or more),
+  // and queued last, the ones started after the eliminations were the scan's end at a distance
+  // (at 50 ms RTT: 659 -> 597 ms, medians of 7).
   const full = fullHandshakeProbes(
     {
       ip,
@@ -150,7 +153,7 @@ async function scanHost(t: ScanTarget, o: ScanOptions, shared: Shared): Promise<
       timeoutMs: o.timeoutMs,
       ca: o.ca,
       offered,
-      limit: (fn, chained) => p.limiter.run(fn, chained ? 0 : 3),
+      limit: (fn, chained) => p.limiter.run(fn, chained ? 0 : 1),
       concurrency: o.concurrency,
       eliminationsDone: Promise.allSettled([ciphersLater, settleEarly()]),
       send: (name, bytes, stop) => p.send(name, bytes, stop),

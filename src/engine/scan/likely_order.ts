@@ -1,0 +1,54 @@
+// What a server most likely prefers, for the first guess of the order merge (eliminate.ts): the
+// defaults of the libraries and the profiles most servers are configured from. A wrong guess costs
+// the merge a round trip, never a wrong answer: every step of a guess is asked of the server.
+import { suiteById, suiteKx } from '../wire/suites';
+
+// OpenSSL's default groups: 3.5 puts the ML-KEM hybrid first; 3.0 has x25519, P-256, x448, P-521,
+// P-384, then the FFDHE groups (3.5 has P-384 before P-521: the merge's second guess mends one swap).
+const GROUPS = [0x11ec, 29, 23, 0x11eb, 0x11ed, 30, 25, 24, 256, 257, 258, 259, 260];
+
+// OpenSSL's default TLS 1.3 suites (TLS_AES_256_GCM_SHA384, ChaCha20, TLS_AES_128_GCM_SHA256), then CCM.
+const TLS13_SUITES = [0x1302, 0x1303, 0x1301, 0x1304, 0x1305];
+
+// TLS <= 1.2, as Mozilla's server-side profiles order them (intermediate, then old): forward-secret
+// AEAD first (ECDHE before DHE), then forward-secret CBC, then RSA key exchange; within each,
+// AES-128-GCM, AES-256-GCM, ChaCha20, and for CBC the SHA-2 MAC before SHA-1 at each key size.
+const ENC_RANKS: [RegExp, number][] = [
+  [/AES_128_GCM/, 0],
+  [/AES_256_GCM/, 1],
+  [/CHACHA20/, 2],
+  [/AES_128_CCM/, 3],
+  [/AES_256_CCM/, 4],
+  [/_GCM_/, 5],
+  [/AES_128_CBC_SHA256$/, 10],
+  [/AES_128_CBC_SHA$/, 11],
+  [/AES_256_CBC_SHA384$/, 12],
+  [/AES_256_CBC_SHA(256)?$/, 13],
+  [/CAMELLIA|ARIA|SEED/, 20],
+  [/3DES/, 30],
+  [/RC4/, 40],
+];
+
+function suiteRank12(id: number): number {
+  const s = suiteById(id);
+  if (!s) return 1000;
+  const kx = suiteKx(s);
+  const aead = s.flags.has('aead');
+  const anon = s.flags.has('anon') || s.flags.has('psk');
+  const tier = anon ? 6 : kx === 'ecdhe' ? (aead ? 0 : 2) : kx === 'dhe' ? (aead ? 1 : 3) : kx === 'rsa' ? (aead ? 4 : 5) : 6;
+  const enc = ENC_RANKS.find(([re]) => re.test(s.iana))?.[1] ?? 50;
+  return tier * 100 + enc;
+}
+
+const rankIn = (list: number[]) => (id: number) => {
+  const i = list.indexOf(id);
+  return i < 0 ? list.length : i;
+};
+
+/** Lower first; ties keep our offer order. `kind` is the elimination's name ("ciphers TLSv1.3", "groups TLSv1.2"...). */
+export function likelyRank(kind: string): ((id: number) => number) | undefined {
+  if (kind.startsWith('groups')) return rankIn(GROUPS);
+  if (kind === 'ciphers TLSv1.3') return rankIn(TLS13_SUITES);
+  if (kind.startsWith('ciphers')) return suiteRank12;
+  return undefined;
+}
