@@ -8,6 +8,9 @@ require('node:module').enableCompileCache?.();
 // loading the whole of semver on every start, ~10% of a CLI start; package.json's engines and
 // the Node lines CI tests say more than that warning would.
 process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1';
+// A full scan's session probe thread starts loading now, beside oclif's ~150 ms on this thread
+// (src/engine/workers/scan_prestart.ts).
+require('../dist/src/engine/workers/scan_prestart').prestartScanThread(process.argv.slice(2));
 const oclif = require('@oclif/core');
 
 oclif.execute({ dir: __dirname }).catch(oclif.Errors.handle);

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Backend } from '../port/types';
+import { takePrestartedThread } from './scan_prestart';
 import type { Reply as CertReply, ScanCertRequest } from './scan_cert';
 import type {
   ForgetRequest,
@@ -44,7 +45,9 @@ export class SessionProber {
   constructor(readonly o: SessionProberOptions) {}
 
   #start(): Worker {
-    const w = new Worker(path.join(__dirname, 'scan_session_worker.js'), { workerData: { scanSession: this.o } });
+    const early = takePrestartedThread();
+    early?.postMessage({ scanSession: this.o });
+    const w = early ?? new Worker(path.join(__dirname, 'scan_session_worker.js'), { workerData: { scanSession: this.o } });
     w.on('message', (m: Reply) => {
       const f = this.#waiting.get(m.id);
       this.#waiting.delete(m.id);

@@ -68,3 +68,6 @@ function serve(o: SessionProberOptions): void {
 }
 
 if (!isMainThread && parentPort && workerData?.scanSession) serve(workerData.scanSession as SessionProberOptions);
+// Started before the command line was parsed (scan_prestart.ts): the modules above are loaded;
+// the host's options come as the first message.
+if (!isMainThread && parentPort && workerData?.scanSessionLater) parentPort.once('message', (m: { scanSession: SessionProberOptions }) => serve(m.scanSession));
