@@ -14,9 +14,9 @@
 // pairs, all at once. If every answer agrees, that is the server's order (a server's choice
 // among more than two follows one order: OpenSSL and GnuTLS pick by a list), for n - 1 probes
 // at most instead of every cross pair (9 for 10 groups, not 36). If one disagrees, one more guess
-// with its answer; if that fails too, or more than one disagreed, the remaining pairs follow. When the pairs would be too many (a server accepting a hundred suites), the
-// order comes from one sequential elimination over the accepted items instead: slower, never
-// wrong.
+// with its answer; if that fails too, or more than one disagreed, the remaining pairs follow.
+// When the pairs would be too many (a server accepting a hundred suites), the order comes from
+// one sequential elimination over the accepted items instead: slower, never wrong.
 import type { ServerEvent } from '../wire/reader';
 import type { ProbeOutcome } from './exchange';
 import type { Order } from './types';
