@@ -41,12 +41,26 @@ export function suiteName(id: number): string {
   return BY_ID.get(id)?.iana ?? `0x${id.toString(16).padStart(4, '0')}`;
 }
 
-/** The suites a ClientHello for this version can offer (TLS 1.2-only suites from 1.2 on, 1.3 suites only in 1.3). */
-export function suitesFor(version: VersionName): CipherSuite[] {
-  if (version === 'SSLv2') return [];
-  if (version === 'TLSv1.3') return SUITES.filter((s) => s.minVersion === 'TLSv1.3');
-  const tls12 = version === 'TLSv1.2';
-  return SUITES.filter((s) => s.minVersion === 'SSLv3' || (tls12 && s.minVersion === 'TLSv1.2'));
+const FOR_VERSION = new Map<VersionName, readonly CipherSuite[]>();
+
+/**
+ * The suites a ClientHello for this version can offer (TLS 1.2-only suites from 1.2 on, 1.3 suites
+ * only in 1.3). One list per version, kept: a scan asks for one with nearly every ClientHello.
+ */
+export function suitesFor(version: VersionName): readonly CipherSuite[] {
+  let list = FOR_VERSION.get(version);
+  if (!list) {
+    const tls12 = version === 'TLSv1.2';
+    list = Object.freeze(
+      version === 'SSLv2'
+        ? []
+        : version === 'TLSv1.3'
+          ? SUITES.filter((s) => s.minVersion === 'TLSv1.3')
+          : SUITES.filter((s) => s.minVersion === 'SSLv3' || (tls12 && s.minVersion === 'TLSv1.2'))
+    );
+    FOR_VERSION.set(version, list);
+  }
+  return list;
 }
 
 /** Key exchange family of a suite, for choosing what to read from a ServerKeyExchange. */
