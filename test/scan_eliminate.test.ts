@@ -6,6 +6,9 @@
 import assert from 'node:assert/strict';
 import { eliminateParallel, EliminationSpec } from '../src/engine/scan/eliminate';
 import { Limiter, type ProbeOutcome } from '../src/engine/scan/exchange';
+import { likelyRanks } from '../src/engine/scan/likely_order';
+import { SUITES } from '../src/engine/wire/suites';
+import { execFileSync } from 'node:child_process';
 
 type Model = (offer: number[]) => number | undefined;
 
@@ -93,6 +96,20 @@ describe('scan: parallel elimination and the merge of the server order', () => {
     assert.ok(s2.stats().orderProbes > 2 + 9, 'a wrong guess costs the pairs after it');
   });
 
+  it('with two likely orders, the one the server has costs one round of adjacent pairs', async () => {
+    const all = range(30, 1);
+    const reversed = [...all].reverse().slice(0, 24);
+    const likely = [(id: number) => id, (id: number) => -id];
+    const s = spec(serverOrder(reversed), all, { likely });
+    const e = await s.run();
+    assert.deepEqual(e.found, reversed);
+    // The order question (2), then both guesses' adjacent pairs (23 each at most) in one round.
+    assert.ok(s.stats().orderProbes <= 2 + 2 * 23, `${s.stats().orderProbes} order probes`);
+    const none = spec(serverOrder(reversed), all);
+    await none.run();
+    assert.ok(none.stats().orderProbes > 2 + 2 * 23, `without the right guess: ${none.stats().orderProbes} order probes`);
+  });
+
   it('any server order, guessed right or wrong, comes out exact (300 random servers)', async () => {
     let seed = 7;
     const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n);
@@ -106,7 +123,8 @@ describe('scan: parallel elimination and the merge of the server order', () => {
         const j = rand(prefs.length);
         [prefs[i], prefs[j]] = [prefs[j], prefs[i]];
       }
-      const e = await spec(serverOrder(prefs), all, { chains: 1 + rand(8) }).run();
+      const likely = rand(2) ? [(id: number) => id, (id: number) => (id * 7) % 11] : undefined;
+      const e = await spec(serverOrder(prefs), all, { chains: 1 + rand(8), likely }).run();
       assert.deepEqual(e.found, prefs, `server ${prefs.join(',')} of ${all.length}`);
     }
   });
@@ -134,6 +152,25 @@ describe('scan: parallel elimination and the merge of the server order', () => {
     const b = await spec(m, [1, 2, 3, 4]).run();
     assert.deepEqual(a.found, b.found);
     assert.deepEqual([...a.found].sort(), [1, 2, 3]);
+  });
+});
+
+describe("scan: the merge's likely orders", () => {
+  // OpenSSL's own lists, as the openssl command prints them: the guess for a server with server
+  // order and one of them (the independent judge here is the openssl CLI, not our table).
+  it("the OpenSSL guess for TLS 1.2 suites is OpenSSL's DEFAULT order exactly, and HIGH's but for DHE-DSS/DHE-RSA ties", () => {
+    const rank = likelyRanks('ciphers TLSv1.2')[1];
+    const byName = new Map(SUITES.map((x) => [x.openssl, x.id]));
+    for (const [list, ties] of [['DEFAULT', 0], ['HIGH:!aNULL:!MD5', 16]] as const) {
+      const names = execFileSync('openssl', ['ciphers', '-s', '-tls1_2', list]).toString().trim().split(':').filter((n) => !n.startsWith('TLS_'));
+      const ids = names.map((n) => byName.get(n)).filter((id): id is number => id !== undefined);
+      assert.ok(ids.length >= names.length - 2, `our table knows ${ids.length} of OpenSSL's ${names.length}`);
+      // Ties broken by id, not by the order being checked.
+      const sorted = [...ids].sort((a, b) => rank(a) - rank(b) || a - b);
+      const differ = ids.filter((id, i) => sorted[i] !== id);
+      assert.ok(differ.length <= ties, `${list}: ${differ.length} places differ`);
+      assert.ok(differ.every((id) => /^DHE-(DSS|RSA)-/.test(SUITES.find((x) => x.id === id)!.openssl)), `${list}: only DHE-DSS/DHE-RSA ties`);
+    }
   });
 });
 

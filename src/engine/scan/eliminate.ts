@@ -10,8 +10,8 @@
 // all is asked as soon as two items are known: the same pair offered both ways round (a server
 // that honours the client's order picks the first both times). Before any pair, the merge guesses:
 // the one order that agrees with every fact so far, the rest as servers most often order them
-// (OpenSSL's default groups, Mozilla's suites: likely_order.ts), and asks only its adjacent
-// pairs, all at once. If every answer agrees, that is the server's order (a server's choice
+// (OpenSSL's default groups; for suites Mozilla's profiles and OpenSSL's own lists, a guess
+// each: likely_order.ts), and asks only their adjacent pairs, all at once. If every answer agrees, that is the server's order (a server's choice
 // among more than two follows one order: OpenSSL and GnuTLS pick by a list), for n - 1 probes
 // at most instead of every cross pair (9 for 10 groups, not 36). If one disagrees, one more guess
 // with its answer; if that fails too, or more than one disagreed, the remaining pairs follow.
@@ -43,8 +43,8 @@ export interface EliminationSpec {
    * and far fewer connections; far from it, the pairs save a round trip per accepted item.
    */
   pairsWorthIt?: () => boolean;
-  /** What the server most likely prefers (lower first), for the merge's first guess; ties and unknowns keep our offer order. */
-  likely?: (id: number) => number;
+  /** Orders the server most likely has, as ranks (lower first), one guess each; ties and unknowns keep our offer order. */
+  likely?: ((id: number) => number)[];
   /** How an answer that is neither a choice nor a refusal is described. */
   describe: (r: ProbeOutcome) => string;
   /** An answer that still means "none of these" (a server picking the curve pinned outside the candidates). */
@@ -141,19 +141,28 @@ export async function eliminateParallel(send: Send, s: EliminationSpec): Promise
       }
     return pairs;
   };
-  const rank = (id: number) => [s.likely?.(id) ?? 0, index.get(id)!];
-  // A guess that one answer proved wrong is guessed again with what that answer said (a server
-  // whose list is the guess with two items swapped), when the pairs left are many; more wrong
-  // answers than one: the pairs.
-  for (let guesses = 0; guesses < 2; guesses++) {
-    const guess = agreeingOrder(accepted, beats, rank);
-    if (!guess) break;
+  const rankWith = (likely?: (id: number) => number) => (id: number) => [likely?.(id) ?? 0, index.get(id)!];
+  // One guess per likely order, their steps asked in one round. A guess that one answer proved
+  // wrong is guessed again with what that answer said (a server whose list is the guess with two
+  // items swapped), when the pairs left are many; more wrong answers than one: the pairs.
+  let priors: (((id: number) => number) | undefined)[] = s.likely?.length ? s.likely : [undefined];
+  for (let round = 0; round < 2; round++) {
     const reached = closure(beats);
-    const unsure = guess.slice(0, -1).map((a, i): [number, number] => [a, guess[i + 1]]).filter(([a, b]) => !reached.get(a)!.has(b));
-    if (!(await askPairs(unsure))) break;
-    const wrong = unsure.filter(([a, b]) => !beats.get(a)!.has(b)).length;
-    if (wrong === 0) return done(guess, 'server', err2);
-    if (wrong > 1 || crossPairs().length <= 2 * others.length) break;
+    const guesses = priors.flatMap((likely) => {
+      const order = agreeingOrder(accepted, beats, rankWith(likely));
+      const unsure = order?.slice(0, -1).map((a, i): [number, number] => [a, order[i + 1]]).filter(([a, b]) => !reached.get(a)!.has(b));
+      return order && unsure ? [{ likely, order, unsure }] : [];
+    });
+    if (!guesses.length) break;
+    const asked = new Map<string, [number, number]>();
+    for (const g of guesses) for (const [a, b] of g.unsure) asked.set(a < b ? `${a},${b}` : `${b},${a}`, [a, b]);
+    if (!(await askPairs([...asked.values()]))) break;
+    const scored = guesses.map((g) => ({ ...g, wrong: g.unsure.filter(([a, b]) => !beats.get(a)!.has(b)).length }));
+    const right = scored.find((g) => g.wrong === 0);
+    if (right) return done(right.order, 'server', err2);
+    const closest = scored.reduce((x, y) => (y.wrong < x.wrong ? y : x));
+    if (closest.wrong > 1 || crossPairs().length <= 2 * others.length) break;
+    priors = [closest.likely];
   }
   const pairs = crossPairs();
   if (pairs.length > (s.maxPairs ?? 512) || (pairs.length > others.length && s.pairsWorthIt && !s.pairsWorthIt())) {

@@ -13,7 +13,7 @@ import type { ServerEvent, ServerHello, ServerKeyExchange } from '../wire/reader
 import { suiteName, suitesFor } from '../wire/suites';
 import { Choice, eliminateParallel, Elimination } from './eliminate';
 import { exchange, ExchangeOptions, Limiter, ProbeOutcome } from './exchange';
-import { likelyRank } from './likely_order';
+import { likelyRanks } from './likely_order';
 import type {
   CertificateChain,
   CipherFinding,
@@ -238,7 +238,7 @@ export function eliminate(
     ...o,
     chains: o.chains ?? p.o.chains ?? 8,
     pairsWorthIt: () => p.fastestMs > PAIRS_FROM_MS,
-    likely: likelyRank(o.name),
+    likely: likelyRanks(o.name),
     describe,
     label: (id) => (o.name.startsWith('cipher') ? suiteName(id) : o.name.startsWith('sigalgs') ? signatureSchemeName(id) : groupName(id)),
   });
