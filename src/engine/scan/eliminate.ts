@@ -10,8 +10,8 @@
 // all is asked as soon as two items are known: the same pair offered both ways round (a server
 // that honours the client's order picks the first both times). Before any pair, the merge guesses:
 // the one order that agrees with every fact so far, the rest as servers most often order them
-// (OpenSSL's default groups; for suites Mozilla's profiles and OpenSSL's own lists, a guess
-// each: likely_order.ts), and asks only their adjacent pairs, all at once. If every answer agrees, that is the server's order (a server's choice
+// (OpenSSL 3.0's and 3.5's default groups; for suites Mozilla's profiles and OpenSSL's own lists,
+// a guess each: likely_order.ts), and asks only their adjacent pairs, all at once. If every answer agrees, that is the server's order (a server's choice
 // among more than two follows one order: OpenSSL and GnuTLS pick by a list), for n - 1 probes
 // at most instead of every cross pair (9 for 10 groups, not 36). If one disagrees, one more guess
 // with its answer; if that fails too, or more than one disagreed, the remaining pairs follow.

@@ -3,9 +3,10 @@
 // the merge a round trip, never a wrong answer: every step of a guess is asked of the server.
 import { suiteById, suiteKx } from '../wire/suites';
 
-// OpenSSL's default groups: 3.5 puts the ML-KEM hybrid first; 3.0 has x25519, P-256, x448, P-521,
-// P-384, then the FFDHE groups (3.5 has P-384 before P-521: the merge's second guess mends one swap).
-const GROUPS = [0x11ec, 29, 23, 0x11eb, 0x11ed, 30, 25, 24, 256, 257, 258, 259, 260];
+// OpenSSL's default groups, a guess each: 3.0 has x25519, P-256, x448, P-521, P-384, then the
+// FFDHE groups; 3.5 puts the ML-KEM hybrid first and P-384 before P-521.
+const GROUPS_30 = [29, 23, 30, 25, 24, 256, 257, 258, 259, 260];
+const GROUPS_35 = [0x11ec, 29, 23, 30, 24, 25, 256, 257, 0x11eb, 0x11ed, 258, 259, 260];
 
 // OpenSSL's default TLS 1.3 suites (TLS_AES_256_GCM_SHA384, ChaCha20, TLS_AES_128_GCM_SHA256), then CCM.
 const TLS13_SUITES = [0x1302, 0x1303, 0x1301, 0x1304, 0x1305];
@@ -73,7 +74,7 @@ const rankIn = (list: number[]) => (id: number) => {
  * elimination's name ("ciphers TLSv1.3", "groups TLSv1.2"...).
  */
 export function likelyRanks(kind: string): ((id: number) => number)[] {
-  if (kind.startsWith('groups')) return [rankIn(GROUPS)];
+  if (kind.startsWith('groups')) return [rankIn(GROUPS_30), rankIn(GROUPS_35)];
   if (kind === 'ciphers TLSv1.3') return [rankIn(TLS13_SUITES)];
   if (kind.startsWith('ciphers')) return [suiteRank12, opensslRank12];
   return [];
